@@ -1,0 +1,64 @@
+import { readFileSync } from "node:fs";
+import { CharterError, isCharterError } from "../errors.js";
+import { EXIT, type CliIo } from "./io.js";
+import { validateCommand } from "./validate-command.js";
+
+type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
+  validate: { run: validateCommand, summary: "validate agent manifests and their prompt files" },
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`);
+  return `Usage: charter <command> [options]
+
+Change control for AI agents.
+
+Commands:
+${lines.join("\n")}
+
+Run charter <command> --help for a command's options.
+`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * The CLI's single entry point. Every command is a plain async function returning an exit code;
+ * this is the one place that turns errors into messages and codes, so no command prints a stack
+ * trace.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+      io.out(help());
+      return name === undefined ? EXIT.error : EXIT.ok;
+    }
+    if (name === "--version" || name === "-v") {
+      io.out(`${version()}\n`);
+      return EXIT.ok;
+    }
+    const command = COMMANDS[name];
+    if (!command) throw new CharterError("USAGE", `unknown command "${name}"`, { hint: "Run charter --help for the list of commands." });
+    return await command.run(rest, io);
+  } catch (error) {
+    io.err(describeError(error));
+    return EXIT.error;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (isCharterError(error)) return `${error.message}\n${error.hint ? `${error.hint}\n` : ""}`;
+  // parseArgs reports unknown or malformed options with these codes.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+    return `charter: ${(error as Error).message}\nRun charter <command> --help for the options.\n`;
+  }
+  const detail = process.env["CHARTER_DEBUG"] ? `\n${(error as Error).stack ?? String(error)}` : "";
+  return `charter: internal error: ${error instanceof Error ? error.message : String(error)}${detail}\nThis is a bug in Charter; set CHARTER_DEBUG=1 for details and report it.\n`;
+}
