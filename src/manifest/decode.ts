@@ -9,6 +9,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const lenient = new TextDecoder("utf-8");
 
 // C0 controls other than tab, LF and CR, and DEL: YAML forbids them and no prompt needs them.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 // Characters that change how text is displayed without being visible: bidirectional overrides

@@ -2,7 +2,6 @@ import {
   type Document,
   isAlias,
   isMap,
-  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -10,14 +9,8 @@ import {
   parseDocument,
   type YAMLError,
 } from "yaml";
-import { type Diagnostic, diagnostic, type RuleCode, type Span, toPointer } from "./diagnostic.js";
+import { type Diagnostic, diagnostic, type RuleCode, type Span } from "./diagnostic.js";
 import type { Limits } from "./limits.js";
-
-/** Where a value and, for mapping entries, its key sit in the source. */
-export interface NodeSpans {
-  readonly value: Span;
-  readonly key: Span | undefined;
-}
 
 export interface ParsedYaml {
   /** Plain JSON-compatible data: objects, arrays, strings, numbers, booleans, null. */
@@ -88,24 +81,51 @@ export function parseYaml(file: string, text: string, limits: Limits): ParseResu
   }
 
   const builder = new Builder(file, doc, lineCounter, limits);
-  const value = builder.build(doc.contents, [], 0);
+  const value = builder.build(doc.contents, 0);
   if (builder.diagnostics.length > 0) return { ok: false, diagnostics: builder.diagnostics };
 
-  const spans = builder.spans;
-  const whole = span(lineCounter, 0, 0);
   return {
     ok: true,
     parsed: {
       value,
-      locate(pointer: string, prefer: "key" | "value" = "value"): Span {
-        for (let p = pointer; ; p = p.slice(0, p.lastIndexOf("/"))) {
-          const found = spans.get(p);
-          if (found) return prefer === "key" && found.key ? found.key : found.value;
-          if (p === "") return whole;
-        }
-      },
+      // Positions are needed only for the few values that have problems, so they are looked up
+      // on demand by walking the syntax tree instead of being recorded for every node.
+      locate: (pointer, prefer = "value") => locateInDocument(doc, lineCounter, pointer, prefer),
     },
   };
+}
+
+function locateInDocument(doc: Document.Parsed, lineCounter: LineCounter, pointer: string, prefer: "key" | "value"): Span {
+  let node: unknown = doc.contents;
+  let keyNode: unknown = undefined;
+  let best: Span = span(lineCounter, 0, 0);
+  const segments = pointer === "" ? [] : pointer.slice(1).split("/").map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+  for (const segment of segments) {
+    const here = rangeSpan(lineCounter, prefer === "key" && keyNode !== undefined ? keyNode : node);
+    if (here) best = here;
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment);
+      if (!pair) return best;
+      keyNode = pair.key;
+      // A key without a value ("key:") has no value node of its own; point at the key.
+      node = pair.value ?? pair.key;
+    } else if (isSeq(node)) {
+      const item: unknown = node.items[Number(segment)];
+      if (item === undefined) return best;
+      keyNode = undefined;
+      node = item;
+    } else {
+      return best;
+    }
+  }
+  const target = prefer === "key" && keyNode !== undefined ? keyNode : node;
+  return rangeSpan(lineCounter, target) ?? best;
+}
+
+function rangeSpan(lineCounter: LineCounter, node: unknown): Span | undefined {
+  const range = (node as YamlNode | null | undefined)?.range;
+  return range ? span(lineCounter, range[0], range[1]) : undefined;
 }
 
 function firstLine(message: string): string {
@@ -122,7 +142,6 @@ function span(lineCounter: LineCounter, start: number, end: number): Span {
 
 class Builder {
   readonly diagnostics: Diagnostic[] = [];
-  readonly spans = new Map<string, NodeSpans>();
   private nodes = 0;
   private aliases = 0;
 
@@ -133,44 +152,36 @@ class Builder {
     private readonly limits: Limits,
   ) {}
 
-  build(node: unknown, path: (string | number)[], depth: number, key?: Span): unknown {
+  build(node: unknown, depth: number): unknown {
     if (this.diagnostics.length > 0) return null;
     if (++this.nodes > this.limits.maxNodes) {
       return this.fail(node, "yaml/too-many-nodes", `document expands to more than ${this.limits.maxNodes} values`, "Reduce the document's size and its use of aliases.");
     }
     if (node === null || node === undefined) return null;
-    const here = this.rangeOf(node);
-    const pointer = toPointer(path);
-    // First one wins: an alias keeps its own position rather than its anchor's.
-    if (here && !this.spans.has(pointer)) this.spans.set(pointer, { value: here, key });
-
+    if (isScalar(node)) {
+      const v = node.value;
+      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null) return v;
+      // The core schema resolves nothing else; a big integer is the only conceivable extra.
+      return typeof v === "bigint" ? Number(v) : null;
+    }
     if (isAlias(node)) {
       if (++this.aliases > this.limits.maxAliases) {
         return this.fail(node, "yaml/alias-limit", `more than ${this.limits.maxAliases} alias references`, "Write the values out instead of referencing anchors so often.");
       }
-      const target = node.resolve(this.doc);
       // An alias re-enters its anchor's subtree; the depth and node budgets bound the expansion.
-      return this.build(target, path, depth, key);
-    }
-    if (isScalar(node)) {
-      const v = node.value;
-      if (typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null) return v;
-      return String(v);
+      return this.build(node.resolve(this.doc), depth);
     }
     if (depth >= this.limits.maxDepth) {
       return this.fail(node, "yaml/too-deep", `nesting deeper than ${this.limits.maxDepth} levels`, "Flatten the structure; manifests need only a few levels.");
     }
     if (isSeq(node)) {
       const out: unknown[] = [];
-      node.items.forEach((item, i) => {
-        out.push(this.build(item, [...path, i], depth + 1));
-      });
+      for (const item of node.items) out.push(this.build(item, depth + 1));
       return out;
     }
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
       for (const pair of node.items) {
-        if (!isPair(pair)) continue;
         const keyNode = pair.key;
         if (!isScalar(keyNode)) {
           return this.fail(keyNode ?? node, "yaml/key-not-string", "mapping keys must be plain strings", "Use a plain word as the key.");
@@ -179,24 +190,15 @@ class Builder {
         if (FORBIDDEN_KEYS.has(name)) {
           return this.fail(keyNode, "yaml/forbidden-key", `key "${name}" is not allowed`, "Remove this key; it is reserved.");
         }
-        out[name] = this.build(pair.value, [...path, name], depth + 1, this.rangeOf(keyNode));
-        if (pair.value === null) this.spans.set(toPointer([...path, name]), { value: this.rangeOf(keyNode) ?? zero, key: this.rangeOf(keyNode) });
+        out[name] = this.build(pair.value, depth + 1);
       }
       return out;
     }
     return this.fail(node, "yaml/syntax", "unsupported YAML node", "Use plain mappings, lists and scalars.");
   }
 
-  private rangeOf(node: unknown): Span | undefined {
-    const range = (node as YamlNode | null)?.range;
-    if (!range) return undefined;
-    return span(this.lineCounter, range[0], range[1]);
-  }
-
   private fail(node: unknown, rule: RuleCode, message: string, fix: string): null {
-    this.diagnostics.push(diagnostic(this.file, this.rangeOf(node) ?? zero, rule, message, fix));
+    this.diagnostics.push(diagnostic(this.file, rangeSpan(this.lineCounter, node) ?? span(this.lineCounter, 0, 0), rule, message, fix));
     return null;
   }
 }
-
-const zero: Span = { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } };

@@ -33,13 +33,13 @@ const PG_IDENT = /^[a-z_][a-z0-9_$]{0,62}$/;
 const PG_TABLE_PRIVILEGES = ["select", "insert", "update", "delete", "truncate", "references", "trigger"];
 const PG_ACTIONS = [...PG_TABLE_PRIVILEGES, "usage", "execute"];
 const REDIS_ACTIONS = ["read", "write"];
-const REDIS_KEY = /^[A-Za-z0-9:_.{}\-]+\*?$/;
+const REDIS_KEY = /^[A-Za-z0-9:_.{}-]+\*?$/;
 const GITHUB_SCOPES = ["contents", "pull_requests", "issues", "checks", "statuses", "metadata", "actions", "deployments"];
 const GITHUB_LEVELS = ["read", "write"];
 const GITHUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,99})$/;
 const HTTP_METHODS = ["get", "head", "post", "put", "patch", "delete"];
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9](?::\d{1,5})?$/;
-const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()+,;=:@%\/-]*(?:\/\*)?$/;
+const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()+,;=:@%/-]*(?:\/\*)?$/;
 
 const invalid = (reason: string): PermissionParse => ({ ok: false, kind: "invalid", reason });
 const wildcard = (reason: string): PermissionParse => ({ ok: false, kind: "wildcard", reason });

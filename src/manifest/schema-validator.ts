@@ -53,7 +53,7 @@ function translate(file: string, parsed: ParsedYaml, error: ErrorObject): Diagno
   switch (error.keyword) {
     case "additionalProperties": {
       const key = String(params["additionalProperty"]);
-      const allowed = Object.keys((parent["properties"] ?? {}) as Record<string, unknown>);
+      const allowed = Object.keys(parent["properties"] ?? {});
       return make(
         "schema/unknown-key",
         `unknown key "${key}"${at ? ` in ${where}` : ""}; allowed: ${allowed.join(", ")}`,
@@ -130,6 +130,6 @@ function article(type: string): string {
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = (JSON.stringify(value) as string | undefined) ?? String(value);
   return text.length > 80 ? text.slice(0, 77) + "..." : text;
 }

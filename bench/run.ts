@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: runs every benchmark in turn; each prints one JSON line with its figure and a
+ * baseline measured in the same run. Pass names to run a subset: npm run bench -- validate
+ */
+const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> }>>> = {
+  validate: () => import("./validate.bench.js"),
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, load] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const bench = await load();
+  await bench.run();
+}

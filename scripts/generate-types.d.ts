@@ -1,0 +1,6 @@
+export interface GeneratedTarget {
+  readonly schema: string;
+  readonly output: string;
+}
+export declare const targets: readonly GeneratedTarget[];
+export declare function render(schemaPath: string): Promise<string>;
