@@ -4,6 +4,8 @@
  */
 export type RepoEntry =
   | { readonly kind: "file"; readonly bytes: Uint8Array }
+  /** A file whose bytes the reader cannot deliver as text (the GitHub API does not return them). */
+  | { readonly kind: "binary" }
   | { readonly kind: "symlink"; readonly target: string }
   | { readonly kind: "directory" }
   | { readonly kind: "missing" }

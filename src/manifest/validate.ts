@@ -87,6 +87,8 @@ function unreadable(file: string, entry: RepoEntry, maxBytes: number): Diagnosti
   switch (entry.kind) {
     case "too-large":
       return diagnostic(file, FILE_START, "file/too-large", `manifest is ${entry.size} bytes; the limit is ${maxBytes}`, "Keep manifests small: move long text into prompt files.");
+    case "binary":
+      return diagnostic(file, FILE_START, "file/encoding", "manifest is a binary file", "Save the manifest as UTF-8 YAML.");
     case "symlink":
       return diagnostic(file, FILE_START, "file/not-a-file", "manifest is a symbolic link", "Commit the manifest itself, not a link to it.");
     case "directory":
@@ -135,6 +137,9 @@ async function checkPrompts(pending: readonly Pending[], reader: RepoReader, lim
       switch (entry.kind) {
         case "missing":
           report("prompt/missing", `prompt file "${ref.declared}" does not exist${ref.hops > 0 ? ` (link resolves to ${ref.path})` : ""}`, `Add ${ref.path} or correct the path.`);
+          break;
+        case "binary":
+          out.push(diagnostic(ref.path, FILE_START, "file/encoding", "prompt is a binary file", "Prompts are UTF-8 text; binary files cannot be prompts."));
           break;
         case "directory":
           report("prompt/not-a-file", `prompt "${ref.declared}" is a directory`, "Reference a file.");

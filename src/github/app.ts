@@ -1,0 +1,56 @@
+import type { ApplicationFunction, Context, Probot } from "probot";
+import { DeliveryLog } from "./delivery-log.js";
+import { KeyedQueue } from "./keyed-queue.js";
+import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+
+export interface CharterAppOptions {
+  /** This app's id, to recognise its own check runs among those of other apps. */
+  readonly appId?: number | undefined;
+}
+
+const PULL_REQUEST_EVENTS: ("pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened" | "pull_request.ready_for_review" | "pull_request.edited")[] = [
+  "pull_request.opened",
+  "pull_request.synchronize",
+  "pull_request.reopened",
+  "pull_request.ready_for_review",
+  "pull_request.edited",
+];
+
+/** Wires GitHub events to Charter's handlers. Nothing else lives here. */
+export function createCharterApp(options: CharterAppOptions = {}): ApplicationFunction {
+  return (app: Probot) => {
+    const deliveries = new DeliveryLog();
+    const queue = new KeyedQueue();
+
+    const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
+      if (!deliveries.claim(context.id)) {
+        context.log.info({ delivery: context.id }, "charter: delivery already handled");
+        return;
+      }
+      for (const ref of refs) {
+        const key = `${ref.owner}/${ref.repo}#${ref.number}`;
+        const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, options.appId));
+        context.log.info(
+          { delivery: context.id, pullRequest: key, sha: report.headSha, conclusion: report.outcome.conclusion, requests: report.requests },
+          "charter: check run published",
+        );
+      }
+    };
+
+    app.on(PULL_REQUEST_EVENTS, async (context) => {
+      const { repository, pull_request } = context.payload;
+      await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+    });
+
+    app.on("check_run.rerequested", async (context) => {
+      const { repository, check_run } = context.payload;
+      if (check_run.name !== "Charter") return;
+      await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+    });
+
+    app.on("check_suite.rerequested", async (context) => {
+      const { repository, check_suite } = context.payload;
+      await check(context, check_suite.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+    });
+  };
+}

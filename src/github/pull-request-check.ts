@@ -1,0 +1,84 @@
+import type { ProbotOctokit } from "probot";
+import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
+import { compareAgents } from "../change/agent-changes.js";
+import { DEFAULT_LIMITS } from "../manifest/limits.js";
+import { validateManifests } from "../manifest/validate.js";
+import { cannotCheck, type CheckOutcome, noAgentChanges, validationOutcome } from "./check-outcome.js";
+import { GraphqlRepoReader } from "./graphql-repo-reader.js";
+import { publishCheckRun } from "./publish-check-run.js";
+
+/** GitHub's pull-request files endpoint lists at most this many files. */
+export const MAX_LISTED_FILES = 3000;
+const FILES_PER_PAGE = 100;
+
+export interface PullRequestRef {
+  readonly owner: string;
+  readonly repo: string;
+  readonly number: number;
+}
+
+export interface CheckReport {
+  readonly headSha: string;
+  readonly outcome: CheckOutcome;
+  readonly checkRunId: number;
+  /** GitHub API requests this evaluation made, by kind; logged so their growth is visible. */
+  readonly requests: { readonly rest: number; readonly graphql: number };
+}
+
+/**
+ * Validates the agents a pull request touches and publishes the Charter check run.
+ *
+ * API cost, independent of the repository's size: 1 request for the pull request, one per 100
+ * changed files, a few GraphQL queries per 50 affected agent directories at base and head (see
+ * GraphqlRepoReader), 1 to find an existing check run, and 1 plus one per further 50
+ * annotations to publish it.
+ */
+export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, appId: number | undefined): Promise<CheckReport> {
+  const { owner, repo, number } = ref;
+  // Re-read the pull request: the webhook may be stale (a newer push may already be there).
+  const { data: pr } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+  let rest = 1;
+  const target = { owner, repo, headSha: pr.head.sha };
+
+  const publish = async (outcome: CheckOutcome, graphql: number): Promise<CheckReport> => {
+    const published = await publishCheckRun(octokit, target, outcome, appId);
+    return { headSha: pr.head.sha, outcome, checkRunId: published.id, requests: { rest: rest + published.requests, graphql } };
+  };
+
+  if (pr.changed_files > MAX_LISTED_FILES) {
+    return publish(
+      cannotCheck(
+        `This pull request changes ${pr.changed_files} files; GitHub lists at most ${MAX_LISTED_FILES}, so Charter cannot see which agents it touches.`,
+        "Split it into smaller pull requests. Charter fails closed rather than approve changes it cannot see.",
+      ),
+      0,
+    );
+  }
+
+  const paths: string[] = [];
+  for (let page = 1; (page - 1) * FILES_PER_PAGE < pr.changed_files; page++) {
+    const { data } = await octokit.rest.pulls.listFiles({ owner, repo, pull_number: number, per_page: FILES_PER_PAGE, page });
+    rest++;
+    for (const file of data) {
+      paths.push(file.filename);
+      if (file.previous_filename) paths.push(file.previous_filename);
+    }
+    if (data.length < FILES_PER_PAGE) break;
+  }
+
+  const dirs = affectedAgentDirectories(paths);
+  if (dirs.length === 0) return publish(noAgentChanges(pr.changed_files), 0);
+
+  const head = new GraphqlRepoReader(octokit, owner, repo, pr.head.sha);
+  const base = new GraphqlRepoReader(octokit, owner, repo, pr.base.sha);
+  const [headReport, baseReport] = await Promise.all([validateAt(head, dirs), validateAt(base, dirs)]);
+  const changes = compareAgents(dirs, baseReport.agents, headReport.agents, (dir) => manifestCandidates(dir).some((p) => head.listed(p)));
+  return publish(validationOutcome(changes, headReport.diagnostics), head.requests + base.requests);
+}
+
+async function validateAt(reader: GraphqlRepoReader, dirs: readonly string[]) {
+  const candidates = dirs.flatMap(manifestCandidates);
+  const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
+  const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
+  return validateManifests(manifests, reader);
+}
