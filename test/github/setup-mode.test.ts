@@ -1,0 +1,56 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolve(address.port);
+        else reject(new Error("no port"));
+      });
+    });
+  });
+}
+
+describe("npm start without credentials", () => {
+  it("serves Probot's setup page offline, registering the app from app.yml", async () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, "utf8")) as { scripts: Record<string, string> };
+    // The same command npm start runs (after its build step, which npm test has already done).
+    const [command, ...args] = (pkg.scripts["start"] ?? "").split(" ");
+    expect(command).toBe("probot");
+    const port = await freePort();
+    const env: Record<string, string> = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", PORT: String(port), NO_SMEE_SETUP: "true", LOG_LEVEL: "warn" };
+    const child = spawn(`${root}node_modules/.bin/probot`, args, { cwd: root, env, stdio: "ignore" });
+    try {
+      let html = "";
+      for (let attempt = 0; attempt < 100 && html === ""; attempt++) {
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/probot`);
+          if (response.ok) html = await response.text();
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(html).toContain("Register GitHub App");
+      const manifest = JSON.parse(/value='(\{.*?\})'/s.exec(html)?.[1] ?? "{}") as Record<string, unknown>;
+      const appYml = parse(readFileSync(`${root}app.yml`, "utf8")) as Record<string, unknown>;
+      expect(manifest).toMatchObject({
+        name: appYml["name"],
+        default_events: appYml["default_events"],
+        default_permissions: appYml["default_permissions"],
+        redirect_url: `http://127.0.0.1:${port}/probot/setup`,
+      });
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
