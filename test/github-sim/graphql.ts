@@ -1,0 +1,344 @@
+// POST /graphql: every query is validated against GitHub's published schema, and a subset is
+// executed for real against the git repositories: repository.object(expression:) for blobs,
+// trees (with nested entries) and commits, rateLimit, viewer, and createCommitOnBranch with
+// GitHub's compare-and-swap on expectedHeadOid.
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import {
+  buildSchema,
+  execute,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+} from "graphql";
+import type { InstallationToken } from "./auth.js";
+import type { SimCore } from "./core.js";
+import { GitTreeError, type FileChange, type TreeEntry } from "./git-store.js";
+import type { RateLimitSnapshot } from "./rate-limit.js";
+import { githubTimestamp, type Repository } from "./state.js";
+
+/** A blob's `text` stops at this many bytes and `isTruncated` turns true (GitHub's cut-off is similar). */
+const BLOB_TEXT_LIMIT = 512 * 1024;
+/** Git's own heuristic: a NUL byte in the first 8000 bytes means binary. */
+const BINARY_SNIFF_BYTES = 8000;
+
+let schema: GraphQLSchema | undefined;
+
+/** GitHub's SDL defines two fields twice, so it only builds with assumeValidSDL (see stack.md). */
+export function githubSchema(): GraphQLSchema {
+  if (!schema) {
+    const sdlPath = fileURLToPath(new URL("schema.graphql", import.meta.resolve("@octokit/graphql-schema")));
+    schema = buildSchema(readFileSync(sdlPath, "utf8"), { assumeValidSDL: true });
+  }
+  return schema;
+}
+
+export interface GraphqlContext {
+  readonly core: SimCore;
+  readonly token: InstallationToken;
+  readonly rate: RateLimitSnapshot;
+  readonly cost: number;
+  /** Fields the query selected that the simulator does not implement. */
+  readonly unsimulated: string[];
+}
+
+export interface GraphqlOutcome {
+  readonly body: { data?: unknown; errors?: unknown[] };
+  /** Set when GitHub would have refused the document itself (parse or validation errors). */
+  readonly invalid: boolean;
+  readonly unsimulated: readonly string[];
+}
+
+function gqlError(message: string, type: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { type } });
+}
+
+function octalMode(mode: string): number {
+  return Number.parseInt(mode, 8);
+}
+
+type Node = Record<string, unknown>;
+
+function blobNode(core: SimCore, repo: Repository, sha: string, data: Buffer): Node {
+  const binary = data.subarray(0, BINARY_SNIFF_BYTES).includes(0);
+  return {
+    __typename: "Blob",
+    id: Buffer.from(`Blob:${repo.id}:${sha}`).toString("base64"),
+    oid: sha,
+    abbreviatedOid: sha.slice(0, 7),
+    byteSize: data.length,
+    isBinary: binary,
+    isTruncated: !binary && data.length > BLOB_TEXT_LIMIT,
+    text: binary ? null : data.subarray(0, BLOB_TEXT_LIMIT).toString("utf8"),
+    commitResourcePath: `/${repo.fullName}/blob/${sha}`,
+    commitUrl: `${core.urls.web}/${repo.fullName}/blob/${sha}`,
+  };
+}
+
+function entryNode(core: SimCore, repo: Repository, entry: TreeEntry, path: string): Node {
+  const dot = entry.name.lastIndexOf(".");
+  const blob = async () => (entry.type === "blob" ? await core.git(repo).readBlob(entry.sha) : null);
+  return {
+    __typename: "TreeEntry",
+    name: entry.name,
+    nameRaw: Buffer.from(entry.name).toString("base64"),
+    path,
+    pathRaw: Buffer.from(path).toString("base64"),
+    type: entry.type,
+    mode: octalMode(entry.mode),
+    oid: entry.sha,
+    extension: entry.type === "blob" && dot > 0 ? entry.name.slice(dot) : null,
+    isGenerated: false,
+    language: null,
+    submodule: null,
+    size: async () => (await blob())?.length ?? 0,
+    lineCount: async () => {
+      const data = await blob();
+      if (!data || data.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return null;
+      return data.toString("utf8").split("\n").length - (data.at(-1) === 0x0a ? 1 : 0);
+    },
+    object: () => objectNode(core, repo, entry.sha, path),
+  };
+}
+
+async function commitNode(core: SimCore, repo: Repository, sha: string): Promise<Node | null> {
+  const commit = await core.git(repo).readCommit(sha);
+  if (!commit) return null;
+  const [headline = "", ...rest] = commit.message.replace(/\n$/, "").split("\n");
+  const actor = (who: typeof commit.author) => ({
+    __typename: "GitActor",
+    name: who.name,
+    email: who.email,
+    date: githubTimestamp(who.date),
+  });
+  return {
+    __typename: "Commit",
+    id: Buffer.from(`Commit:${repo.id}:${sha}`).toString("base64"),
+    oid: sha,
+    abbreviatedOid: sha.slice(0, 7),
+    message: commit.message.replace(/\n$/, ""),
+    messageHeadline: headline,
+    messageBody: rest.join("\n").replace(/^\n+/, ""),
+    committedDate: githubTimestamp(commit.committer.date),
+    authoredDate: githubTimestamp(commit.author.date),
+    author: actor(commit.author),
+    committer: actor(commit.committer),
+    url: `${core.urls.web}/${repo.fullName}/commit/${sha}`,
+    commitUrl: `${core.urls.web}/${repo.fullName}/commit/${sha}`,
+    commitResourcePath: `/${repo.fullName}/commit/${sha}`,
+    resourcePath: `/${repo.fullName}/commit/${sha}`,
+    tree: () => objectNode(core, repo, commit.tree, ""),
+  };
+}
+
+/** `path` is where the object sits in its commit's tree, so tree entries can report full paths. */
+async function objectNode(core: SimCore, repo: Repository, expression: string, path: string): Promise<Node | null> {
+  const object = await core.git(repo).readObject(expression);
+  if (!object) return null;
+  const sha = object.sha;
+  if (object.type === "blob") return blobNode(core, repo, sha, object.data);
+  if (object.type === "commit") return commitNode(core, repo, sha);
+  if (object.type !== "tree") return null;
+  return {
+    __typename: "Tree",
+    id: Buffer.from(`Tree:${repo.id}:${sha}`).toString("base64"),
+    oid: sha,
+    abbreviatedOid: sha.slice(0, 7),
+    commitResourcePath: `/${repo.fullName}/tree/${sha}`,
+    commitUrl: `${core.urls.web}/${repo.fullName}/tree/${sha}`,
+    entries: async () =>
+      ((await core.git(repo).readTree(sha)) ?? []).map((entry) =>
+        entryNode(core, repo, entry, path ? `${path}/${entry.name}` : entry.name),
+      ),
+  };
+}
+
+function reachable(context: GraphqlContext, repo: Repository): boolean {
+  const { token } = context;
+  return repo.installationId === token.installationId && (token.repositoryIds === null || token.repositoryIds.has(repo.id));
+}
+
+function repositoryNode(context: GraphqlContext, repo: Repository): Node {
+  const { core } = context;
+  const refNode = async (name: string) => {
+    const sha = await core.branchHead(repo, name);
+    return sha
+      ? { __typename: "Ref", name, prefix: "refs/heads/", id: Buffer.from(`Ref:${repo.id}:${name}`).toString("base64"), target: () => commitNode(core, repo, sha) }
+      : null;
+  };
+  return {
+    __typename: "Repository",
+    id: repo.nodeId,
+    databaseId: repo.id,
+    name: repo.name,
+    nameWithOwner: repo.fullName,
+    url: `${core.urls.web}/${repo.fullName}`,
+    isPrivate: repo.private,
+    owner: { __typename: repo.owner.type === "Organization" ? "Organization" : "User", login: repo.owner.login, id: repo.owner.nodeId },
+    defaultBranchRef: () => refNode(repo.defaultBranch),
+    ref: ({ qualifiedName }: { qualifiedName: string }) => refNode(qualifiedName.replace(/^refs\/heads\//, "")),
+    object: ({ expression, oid }: { expression?: string; oid?: string }) => {
+      const target = expression ?? oid;
+      if (!target) return null;
+      const colon = target.indexOf(":");
+      return objectNode(core, repo, target, colon >= 0 ? target.slice(colon + 1).replace(/^\/+|\/+$/g, "") : "");
+    },
+  };
+}
+
+interface CreateCommitInput {
+  branch: { repositoryNameWithOwner?: string; branchName?: string; id?: string };
+  expectedHeadOid: string;
+  message: { headline: string; body?: string | null };
+  fileChanges?: { additions?: { path: string; contents: string }[] | null; deletions?: { path: string }[] | null } | null;
+  clientMutationId?: string | null;
+}
+
+async function createCommitOnBranch(context: GraphqlContext, input: CreateCommitInput): Promise<Node> {
+  const { core } = context;
+  const [owner = "", name = ""] = (input.branch.repositoryNameWithOwner ?? "").split("/");
+  const repo = core.state.findRepository(owner, name);
+  if (!repo || !reachable(context, repo)) {
+    throw gqlError(`Could not resolve to a Repository with the name '${input.branch.repositoryNameWithOwner ?? ""}'.`, "NOT_FOUND");
+  }
+  if (context.token.permissions["contents"] !== "write") {
+    throw gqlError("Resource not accessible by integration", "FORBIDDEN");
+  }
+  const branch = input.branch.branchName;
+  if (!branch) throw gqlError("A branch name is required when no branch id is given", "UNPROCESSABLE");
+  if (!(await core.branchHead(repo, branch))) {
+    throw gqlError(`A ref named "refs/heads/${branch}" does not exist`, "NOT_FOUND");
+  }
+  const files = new Map<string, FileChange>();
+  for (const deletion of input.fileChanges?.deletions ?? []) files.set(deletion.path, null);
+  for (const addition of input.fileChanges?.additions ?? []) files.set(addition.path, Buffer.from(addition.contents, "base64"));
+  const body = input.message.body ? `\n\n${input.message.body}` : "";
+  let outcome: Awaited<ReturnType<SimCore["commitToBranch"]>>;
+  try {
+    outcome = await core.commitToBranch(repo, {
+      branch,
+      files,
+      message: `${input.message.headline}${body}`,
+      author: core.identity(core.state.app.bot),
+      committer: core.githubIdentity(),
+      expectedHead: input.expectedHeadOid,
+    });
+  } catch (error: unknown) {
+    if (error instanceof GitTreeError) {
+      throw gqlError(
+        `A path was requested for deletion which does not exist as of commit oid \`${input.expectedHeadOid}\``,
+        "UNPROCESSABLE",
+      );
+    }
+    throw error;
+  }
+  if ("stale" in outcome) {
+    throw gqlError(`Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`, "STALE_DATA");
+  }
+  const { before, after } = outcome;
+  core.inBackground(() => core.branchMoved(repo, branch, before, after, core.state.app.bot));
+  return {
+    __typename: "CreateCommitOnBranchPayload",
+    clientMutationId: input.clientMutationId ?? null,
+    commit: () => commitNode(core, repo, after),
+    ref: {
+      __typename: "Ref",
+      name: branch,
+      prefix: "refs/heads/",
+      id: Buffer.from(`Ref:${repo.id}:${branch}`).toString("base64"),
+      target: () => commitNode(core, repo, after),
+    },
+  };
+}
+
+function rootValue(context: GraphqlContext): Node {
+  const { core } = context;
+  return {
+    repository: ({ owner, name }: { owner: string; name: string }) => {
+      const repo = core.state.findRepository(owner, name);
+      if (!repo || !reachable(context, repo)) {
+        throw gqlError(`Could not resolve to a Repository with the name '${owner}/${name}'.`, "NOT_FOUND");
+      }
+      return repositoryNode(context, repo);
+    },
+    viewer: () => ({ __typename: "User", login: core.state.app.bot.login, id: core.state.app.bot.nodeId, databaseId: core.state.app.bot.id }),
+    rateLimit: () => ({
+      __typename: "RateLimit",
+      cost: context.cost,
+      limit: context.rate.limit,
+      remaining: context.rate.remaining,
+      used: context.rate.used,
+      resetAt: githubTimestamp(new Date(context.rate.reset * 1000)),
+      nodeCount: 0,
+    }),
+    createCommitOnBranch: ({ input }: { input: CreateCommitInput }) => createCommitOnBranch(context, input),
+  };
+}
+
+/** Resolves only what the simulator models; anything else is reported instead of silently null. */
+const fieldResolver: GraphQLFieldResolver<unknown, GraphqlContext> = (source, args, context, info) => {
+  if (source !== null && typeof source === "object" && info.fieldName in source) {
+    const value = (source as Record<string, unknown>)[info.fieldName];
+    return typeof value === "function" ? (value as (a: unknown, c: unknown, i: unknown) => unknown)(args, context, info) : value;
+  }
+  const field = `${info.parentType.name}.${info.fieldName}`;
+  context.unsimulated.push(field);
+  throw gqlError(`github-sim does not simulate ${field}`, "UNSIMULATED");
+};
+
+function formatError(error: GraphQLError): Record<string, unknown> {
+  const type = error.extensions["type"];
+  return {
+    ...(typeof type === "string" ? { type } : {}),
+    ...(error.path ? { path: error.path } : {}),
+    ...(error.locations ? { locations: error.locations } : {}),
+    message: error.message,
+  };
+}
+
+/** Parses and validates; null document means the errors are GitHub's refusal of the request. */
+export function checkDocument(query: unknown): { document: DocumentNode | null; errors: Record<string, unknown>[] } {
+  if (typeof query !== "string" || query.trim() === "") {
+    return { document: null, errors: [{ message: "A query attribute must be specified and must be a string." }] };
+  }
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch (error: unknown) {
+    if (error instanceof GraphQLError) return { document: null, errors: [formatError(error)] };
+    throw error;
+  }
+  const errors = validate(githubSchema(), document);
+  return errors.length > 0 ? { document: null, errors: errors.map(formatError) } : { document, errors: [] };
+}
+
+export async function executeGraphql(
+  core: SimCore,
+  token: InstallationToken,
+  rate: RateLimitSnapshot,
+  request: { query?: unknown; variables?: unknown; operationName?: unknown },
+): Promise<GraphqlOutcome> {
+  const checked = checkDocument(request.query);
+  if (!checked.document) return { body: { errors: checked.errors }, invalid: true, unsimulated: [] };
+  const context: GraphqlContext = { core, token, rate, cost: 1, unsimulated: [] };
+  const result = await execute({
+    schema: githubSchema(),
+    document: checked.document,
+    rootValue: rootValue(context),
+    contextValue: context,
+    variableValues: (request.variables ?? null) as Record<string, unknown> | null,
+    operationName: typeof request.operationName === "string" ? request.operationName : null,
+    fieldResolver,
+  });
+  const errors = result.errors?.map(formatError);
+  return {
+    body: { ...(result.data !== undefined ? { data: result.data } : {}), ...(errors ? { errors } : {}) },
+    // No data at all means the request itself was refused (e.g. a missing required variable).
+    invalid: result.data === undefined,
+    unsimulated: context.unsimulated,
+  };
+}

@@ -1,0 +1,64 @@
+// Starts a real Probot app on 127.0.0.1 wired to a GitHub simulator: webhooks arrive over HTTP,
+// signed with the simulator's secret; the app's Octokit talks to the simulator through
+// `sim.fetch`. App tests reuse this to run the app exactly as it runs in production.
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createNodeMiddleware, Probot, ProbotOctokit, type ApplicationFunction } from "probot";
+import type { GitHubSimulator } from "./simulator.js";
+
+export interface StartedApp {
+  /** Base URL of the app's server, e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  readonly probot: Probot;
+  /** Stops the server, waits for background webhooks and detaches the simulator. */
+  readonly close: () => Promise<void>;
+}
+
+const WEBHOOK_PATH = "/api/github/webhooks";
+
+export async function startApp(
+  sim: GitHubSimulator,
+  appFn: ApplicationFunction,
+  options: { logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" } = {},
+): Promise<StartedApp> {
+  const probot = new Probot({
+    appId: sim.appId,
+    privateKey: sim.privateKey,
+    secret: sim.webhookSecret,
+    logLevel: options.logLevel ?? "fatal",
+    request: { fetch: sim.fetch },
+    // Retries and throttling would hide the simulator's faults from tests about them.
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+  const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
+  const server: Server = createServer((req, res) => {
+    void Promise.resolve(
+      middleware(req, res, () => {
+        res.writeHead(404);
+        res.end();
+      }),
+    ).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end(error instanceof Error ? error.message : String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sim.webhookTarget = `${url}${WEBHOOK_PATH}`;
+  return {
+    url,
+    probot,
+    close: async () => {
+      await sim.idle();
+      sim.webhookTarget = undefined;
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    },
+  };
+}

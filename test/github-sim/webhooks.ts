@@ -1,0 +1,126 @@
+// Webhook deliveries as GitHub makes them: a real HTTP POST of the exact JSON body with
+// X-GitHub-Event, X-GitHub-Delivery and an HMAC-SHA256 signature of those bytes. Every payload
+// is checked against @octokit/webhooks-schemas before it leaves.
+
+import { createHmac, randomUUID } from "node:crypto";
+import type { FaultInjector } from "./faults.js";
+import { assertWebhookPayload } from "./webhook-schema.js";
+
+export interface WebhookDelivery {
+  readonly id: string;
+  readonly event: string;
+  readonly action: string | undefined;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** The exact bytes that were signed and sent; redelivery resends them unchanged. */
+  readonly body: string;
+  /** HTTP status of the last attempt; null when nothing answered (dropped, no target, network error). */
+  status: number | null;
+  dropped: boolean;
+  error: string | null;
+  attempts: number;
+  responseBody: string;
+}
+
+export interface DeliveryResult {
+  readonly id: string;
+  readonly event: string;
+  readonly action: string | undefined;
+  readonly status: number | null;
+  readonly dropped: boolean;
+  readonly error: string | null;
+}
+
+/** GitHub stops waiting for a webhook answer after ten seconds. */
+const DELIVERY_TIMEOUT_MS = 10_000;
+
+export function signWebhook(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+export class WebhookDispatcher {
+  /** Where deliveries go, e.g. http://127.0.0.1:<port>/api/github/webhooks; unset: recorded only. */
+  target: string | undefined;
+  readonly deliveries: WebhookDelivery[] = [];
+  private readonly hookId = Math.floor(100_000_000 + Math.random() * 800_000_000);
+
+  constructor(
+    readonly secret: string,
+    private readonly appId: number,
+    private readonly faults: FaultInjector,
+  ) {}
+
+  async deliver(event: string, payload: Record<string, unknown> & { action?: string }): Promise<DeliveryResult> {
+    assertWebhookPayload(event, payload);
+    const delivery: WebhookDelivery = {
+      id: randomUUID(),
+      event,
+      action: payload.action,
+      payload,
+      body: JSON.stringify(payload),
+      status: null,
+      dropped: false,
+      error: null,
+      attempts: 0,
+      responseBody: "",
+    };
+    this.deliveries.push(delivery);
+    if (this.faults.takeWebhookDrop()) {
+      delivery.dropped = true;
+      return summarize(delivery);
+    }
+    await this.send(delivery);
+    return summarize(delivery);
+  }
+
+  /** Resends the same body under the same delivery id, as GitHub's "Redeliver" button does. */
+  async redeliver(id: string): Promise<DeliveryResult> {
+    const delivery = this.deliveries.find((candidate) => candidate.id === id);
+    if (!delivery) throw new Error(`github-sim: no webhook delivery ${id}`);
+    delivery.dropped = false;
+    await this.send(delivery);
+    return summarize(delivery);
+  }
+
+  private async send(delivery: WebhookDelivery): Promise<void> {
+    delivery.attempts += 1;
+    if (!this.target) {
+      delivery.error = "no webhook target set";
+      return;
+    }
+    try {
+      const response = await fetch(this.target, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "GitHub-Hookshot/github-sim",
+          "x-github-event": delivery.event,
+          "x-github-delivery": delivery.id,
+          "x-github-hook-id": String(this.hookId),
+          "x-github-hook-installation-target-id": String(this.appId),
+          "x-github-hook-installation-target-type": "integration",
+          "x-hub-signature": `sha1=${createHmac("sha1", this.secret).update(delivery.body).digest("hex")}`,
+          "x-hub-signature-256": signWebhook(this.secret, delivery.body),
+        },
+        body: delivery.body,
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      delivery.status = response.status;
+      delivery.responseBody = await response.text();
+      delivery.error = null;
+    } catch (error: unknown) {
+      delivery.status = null;
+      delivery.error = error instanceof Error ? error.message : String(error);
+    }
+  }
+}
+
+function summarize(delivery: WebhookDelivery): DeliveryResult {
+  return {
+    id: delivery.id,
+    event: delivery.event,
+    action: delivery.action,
+    status: delivery.status,
+    dropped: delivery.dropped,
+    error: delivery.error,
+  };
+}
