@@ -9,4 +9,4 @@ export type { MergeMethod } from "./merge.js";
 export type { Rejection, RejectionKind } from "./request-pipeline.js";
 export type { DeliveryResult, WebhookDelivery } from "./webhooks.js";
 export type * from "./state.js";
-export { startApp, type StartedApp } from "./probot-harness.js";
+export { startApp, UnthrottledOctokit, type StartedApp } from "./probot-harness.js";

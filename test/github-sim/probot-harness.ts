@@ -17,6 +17,19 @@ export interface StartedApp {
 
 const WEBHOOK_PATH = "/api/github/webhooks";
 
+/**
+ * ProbotOctokit with retries and throttling really off. The object form
+ * `ProbotOctokit.defaults({ throttle: { enabled: false } })` does not survive in Probot 14: Probot
+ * passes its own throttle options, which replace that object wholesale, and ProbotOctokit then
+ * turns `enabled` back on, so every POST (GraphQL included) waits a second in the throttling
+ * plugin's write queue. A defaults *function* runs after Probot's options are set.
+ */
+export const UnthrottledOctokit: typeof ProbotOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { ...(options["throttle"] as object | undefined), enabled: false },
+}));
+
 export async function startApp(
   sim: GitHubSimulator,
   appFn: ApplicationFunction,
@@ -29,7 +42,7 @@ export async function startApp(
     logLevel: options.logLevel ?? "fatal",
     request: { fetch: sim.fetch },
     // Retries and throttling would hide the simulator's faults from tests about them.
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: UnthrottledOctokit,
   });
   const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
   const server: Server = createServer((req, res) => {
