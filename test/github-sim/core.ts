@@ -55,6 +55,7 @@ export interface CoreOptions {
   readonly now: () => Date;
   readonly urls: Urls;
   readonly webhookSecret: string;
+  readonly webhookTimeoutMs: number;
   readonly gitRoot: string;
 }
 
@@ -88,7 +89,7 @@ export class SimCore implements PayloadSource {
   constructor(options: CoreOptions) {
     this.state = new SimState(options.now, options.appSlug);
     this.auth = new AppAuth(this.state.app.id, options.now);
-    this.webhooks = new WebhookDispatcher(options.webhookSecret, this.state.app.id, this.faults);
+    this.webhooks = new WebhookDispatcher(options.webhookSecret, this.state.app.id, this.faults, options.webhookTimeoutMs);
     this.rateLimiter = new RateLimiter(options.rateLimit, options.now);
     this.gitStore = new GitStore(options.gitRoot);
     this.urls = options.urls;

@@ -3,7 +3,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { validateRestResponse } from "./openapi.js";
+import { knownOperationIds, validateRestResponse } from "./openapi.js";
+import { REST_ROUTES } from "./rest-handlers/index.js";
 import { restClient } from "./rest-client.js";
 import { GitHubSimulator } from "./simulator.js";
 import type { PullRequest, Repository } from "./state.js";
@@ -51,6 +52,10 @@ function annotations(count: number) {
 }
 
 describe("validation against GitHub's OpenAPI description", () => {
+  test("every operation in the committed subset has a handler, and no handler lacks a route", async () => {
+    expect([...REST_ROUTES.keys()].sort()).toEqual((await knownOperationIds()).sort());
+  });
+
   test("a valid checks/create is accepted and answers in GitHub's documented shape", async () => {
     const before = sim.rejected.length;
     const answer = await api("POST", "/repos/acme/agents/check-runs", {

@@ -36,7 +36,7 @@ import {
   pullRequestPayload,
   pullRequestReviewPayload,
 } from "./webhook-payloads.js";
-import type { DeliveryResult, WebhookDelivery } from "./webhooks.js";
+import { GITHUB_DELIVERY_TIMEOUT_MS, type DeliveryResult, type WebhookDelivery } from "./webhooks.js";
 
 export interface SimulatorOptions {
   /** The app's slug; its bot user is `<slug>[bot]`. Default "charter-sim". */
@@ -51,6 +51,11 @@ export interface SimulatorOptions {
   readonly apiUrl?: string;
   /** Web root rendered into URLs. Default https://github.com */
   readonly webUrl?: string;
+  /**
+   * How long a delivery waits for the app's answer; GitHub gives up after 10 s (the default) and
+   * records a timeout while the app may still be working. Raise it for slow debugging sessions.
+   */
+  readonly webhookTimeoutMs?: number;
   /** Leave the git repositories on disk after close(), to inspect them. */
   readonly keepTempDirs?: boolean;
 }
@@ -115,6 +120,7 @@ export class GitHubSimulator {
       now: options.now ?? (() => new Date()),
       urls: { api: options.apiUrl ?? "https://api.github.com", web: options.webUrl ?? "https://github.com" },
       webhookSecret: options.webhookSecret ?? randomBytes(20).toString("hex"),
+      webhookTimeoutMs: options.webhookTimeoutMs ?? GITHUB_DELIVERY_TIMEOUT_MS,
       gitRoot: tempRoot,
     });
     return new GitHubSimulator(core, tempRoot, options.keepTempDirs ?? false);

@@ -31,7 +31,7 @@ export interface DeliveryResult {
 }
 
 /** GitHub stops waiting for a webhook answer after ten seconds. */
-const DELIVERY_TIMEOUT_MS = 10_000;
+export const GITHUB_DELIVERY_TIMEOUT_MS = 10_000;
 
 export function signWebhook(secret: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
@@ -47,6 +47,7 @@ export class WebhookDispatcher {
     readonly secret: string,
     private readonly appId: number,
     private readonly faults: FaultInjector,
+    private readonly timeoutMs: number = GITHUB_DELIVERY_TIMEOUT_MS,
   ) {}
 
   async deliver(event: string, payload: Record<string, unknown> & { action?: string }): Promise<DeliveryResult> {
@@ -102,7 +103,7 @@ export class WebhookDispatcher {
           "x-hub-signature-256": signWebhook(this.secret, delivery.body),
         },
         body: delivery.body,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
       delivery.status = response.status;
       delivery.responseBody = await response.text();
