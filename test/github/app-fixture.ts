@@ -1,0 +1,27 @@
+import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";
+import type { Repository } from "../github-sim/state.js";
+import { createCharterApp } from "../../src/github/app.js";
+
+export interface AppFixture {
+  readonly sim: GitHubSimulator;
+  readonly repo: Repository;
+  readonly app: StartedApp;
+  close(): Promise<void>;
+}
+
+/** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
+export async function startCharter(files: Readonly<Record<string, string>>): Promise<AppFixture> {
+  const sim = await GitHubSimulator.create();
+  sim.addOrganization("acme");
+  const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
+  const app = await startApp(sim, createCharterApp({ appId: sim.appId }));
+  return {
+    sim,
+    repo,
+    app,
+    async close() {
+      await app.close();
+      await sim.close();
+    },
+  };
+}
