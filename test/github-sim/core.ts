@@ -296,12 +296,16 @@ export class SimCore implements PayloadSource {
     return this.webhooks.deliver(event, payload);
   }
 
-  async pullFacts(pull: PullRequest, options: { mergeable: boolean }): Promise<PullFacts> {
-    const git = this.git(pull.issue.repo);
+  /** An open pull request compares against its base branch as it is now; a closed one as it was. */
+  async refreshBase(pull: PullRequest): Promise<void> {
     if (pull.issue.state === "open") {
-      // An open pull request compares against the base branch as it is now.
       pull.baseSha = (await this.branchHead(pull.issue.repo, pull.baseRef)) ?? pull.baseSha;
     }
+  }
+
+  async pullFacts(pull: PullRequest, options: { mergeable: boolean }): Promise<PullFacts> {
+    const git = this.git(pull.issue.repo);
+    await this.refreshBase(pull);
     const mergeBase = (await git.mergeBase(pull.baseSha, pull.headSha)) ?? pull.baseSha;
     const [commits, diff] = await Promise.all([
       git.commitsBetween(pull.baseSha, pull.headSha),

@@ -30,7 +30,7 @@ const listFiles: RestHandler = async (context) => {
   const { core } = context;
   const repo = pull.issue.repo;
   const git = core.git(repo);
-  await core.pullFacts(pull, { mergeable: false });
+  await core.refreshBase(pull);
   const mergeBase = (await git.mergeBase(pull.baseSha, pull.headSha)) ?? pull.baseSha;
   const files = (await git.diff(mergeBase, pull.headSha)).slice(0, PULL_FILE_LIMIT);
   const page = paginate(files, context.query, context.url);
@@ -57,7 +57,7 @@ const listCommits: RestHandler = async (context) => {
   const { core } = context;
   const repo = pull.issue.repo;
   const git = core.git(repo);
-  await core.pullFacts(pull, { mergeable: false });
+  await core.refreshBase(pull);
   const shas = (await git.commitsBetween(pull.baseSha, pull.headSha)).slice(0, PULL_COMMIT_LIMIT);
   const page = paginate(shas, context.query, context.url);
   const commits = await Promise.all(page.items.map((sha) => git.readCommit(sha)));
