@@ -6,100 +6,184 @@ export interface GraphqlClient {
   graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 }
 
-interface TreeEntry {
+interface ListedEntry {
   readonly name: string;
   readonly type: string;
   readonly mode: number;
-  readonly object: { readonly __typename: string; readonly byteSize?: number; readonly isBinary?: boolean | null } | null;
+  readonly object: { readonly __typename: string; readonly byteSize?: number; readonly isBinary?: boolean | null; readonly entries?: readonly ListedEntry[] } | null;
 }
 
-type TreeResult = { readonly __typename: string; readonly entries?: readonly TreeEntry[] } | null;
-type BlobResult = { readonly __typename: string; readonly text?: string | null; readonly isBinary?: boolean | null; readonly byteSize?: number } | null;
+type TreeResult = { readonly __typename: string; readonly entries?: readonly ListedEntry[] } | null;
+type BlobResult = { readonly __typename: string; readonly text?: string | null; readonly isBinary?: boolean | null } | null;
 
 // Git's mode for a symbolic link (0o120000), as GitHub's GraphQL API reports it.
 const SYMLINK_MODE = 40960;
 /** Aliases per query: well inside GitHub's GraphQL node and complexity limits. */
 export const GRAPHQL_BATCH = 50;
 
+// One listing reaches three levels below the directory asked for: agents/<id>/, its prompts/
+// folder and one folder below that, which is where an agent's files live.
+const BLOB_FIELDS = "... on Blob { byteSize isBinary }";
+const LEVEL3 = `entries { name type mode object { __typename ${BLOB_FIELDS} } }`;
+const LEVEL2 = `entries { name type mode object { __typename ${BLOB_FIELDS} ... on Tree { ${LEVEL3} } } }`;
+const LEVEL1 = `entries { name type mode object { __typename ${BLOB_FIELDS} ... on Tree { ${LEVEL2} } } }`;
+
+interface Waiter<T> {
+  readonly expression: string;
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * Reads files at one commit through GitHub's GraphQL API in batches, so the number of requests
- * depends on how many files are asked for, never on the size of the repository:
+ * Reads files at any number of commits of one repository through GitHub's GraphQL API. Requests
+ * made in the same turn of the event loop, from any commit, are merged into one query (up to
+ * GRAPHQL_BATCH aliases each), so checking a pull request's base and head together costs three
+ * queries however many agents it touches (up to the batch size):
  *
- *   1. one query per batch of parent directories lists their entries with mode and size
- *      (the mode tells symlinks from files; the size lets oversized files be refused unread);
- *   2. one query per batch of wanted files fetches their text.
+ *   1. directory listings with mode and size, three levels deep (modes tell symlinks from files;
+ *      sizes let oversized files be refused unread);
+ *   2. the manifests' text;
+ *   3. the prompts' text.
  *
- * Every path goes into a GraphQL *variable*, never into the query text: paths come from pull
- * requests and are attacker-controlled.
+ * This matters beyond the rate limit: Octokit's throttling serialises GraphQL requests at least
+ * a second apart. Paths are passed as GraphQL *variables*, never inside the query text: they come
+ * from pull requests and are attacker-controlled.
  */
-export class GraphqlRepoReader implements RepoReader {
-  private readonly listings = new Map<string, Map<string, TreeEntry> | null>();
-  private readonly cache = new Map<string, RepoEntry>();
-  /** Requests made so far, for call accounting in logs and tests. */
+export class GraphqlFileLoader {
+  private readonly listings = new Map<string, Promise<Map<string, ListedEntry> | null>>();
+  private readonly texts = new Map<string, Promise<BlobResult>>();
+  private pendingListings: Waiter<TreeResult>[] = [];
+  private pendingTexts: Waiter<BlobResult>[] = [];
+  private scheduled = false;
+  /** GraphQL requests made so far. */
   requests = 0;
 
   constructor(
     private readonly client: GraphqlClient,
     private readonly owner: string,
     private readonly repo: string,
-    private readonly commit: string,
   ) {}
 
-  async read(paths: readonly string[], maxBytes: number): Promise<ReadonlyMap<string, RepoEntry>> {
-    const wanted = [...new Set(paths)].filter((p) => !this.cache.has(p));
-    await this.list([...new Set(wanted.map((p) => posix.dirname(p)))]);
+  /** A RepoReader for one commit, sharing this loader's batches and cache. */
+  at(commit: string): RepoReader & { listed(path: string): boolean } {
+    return {
+      read: (paths, maxBytes) => this.read(commit, paths, maxBytes),
+      listed: (path) => this.listedSync(commit, path),
+    };
+  }
 
-    const toFetch: string[] = [];
-    for (const path of wanted) {
-      const entry = this.listings.get(posix.dirname(path))?.get(posix.basename(path));
-      if (!entry) this.cache.set(path, { kind: "missing" });
-      else if (entry.type === "tree") this.cache.set(path, { kind: "directory" });
-      else if (entry.type !== "blob" || entry.object?.__typename !== "Blob") this.cache.set(path, { kind: "missing" });
-      else if (entry.mode === SYMLINK_MODE) toFetch.push(path);
-      else if ((entry.object.byteSize ?? 0) > maxBytes) this.cache.set(path, { kind: "too-large", size: entry.object.byteSize ?? 0 });
-      else if (entry.object.isBinary) this.cache.set(path, { kind: "binary" });
-      else toFetch.push(path);
-    }
-    await this.fetchTexts(toFetch);
+  private readonly settled = new Map<string, Map<string, ListedEntry> | null>();
 
+  private listedSync(commit: string, path: string): boolean {
+    return this.settled.get(`${commit}:${posix.dirname(path)}`)?.has(posix.basename(path)) ?? false;
+  }
+
+  async read(commit: string, paths: readonly string[], maxBytes: number): Promise<ReadonlyMap<string, RepoEntry>> {
+    const unique = [...new Set(paths)];
+    const entries = await Promise.all(unique.map((path) => this.entry(commit, path)));
     const out = new Map<string, RepoEntry>();
-    for (const path of paths) out.set(path, this.cache.get(path) ?? { kind: "missing" });
-    return out;
+    const fetches: Promise<void>[] = [];
+    unique.forEach((path, i) => {
+      const entry = entries[i];
+      if (!entry) out.set(path, { kind: "missing" });
+      else if (entry.type === "tree") out.set(path, { kind: "directory" });
+      else if (entry.type !== "blob" || entry.object?.__typename !== "Blob") out.set(path, { kind: "missing" });
+      else if (entry.mode !== SYMLINK_MODE && (entry.object.byteSize ?? 0) > maxBytes) out.set(path, { kind: "too-large", size: entry.object.byteSize ?? 0 });
+      else if (entry.mode !== SYMLINK_MODE && entry.object.isBinary) out.set(path, { kind: "binary" });
+      else {
+        fetches.push(
+          this.text(commit, path).then((blob) => {
+            if (blob?.__typename !== "Blob") out.set(path, { kind: "missing" });
+            else if (entry.mode === SYMLINK_MODE) out.set(path, { kind: "symlink", target: blob.text ?? "" });
+            else if (blob.isBinary || typeof blob.text !== "string") out.set(path, { kind: "binary" });
+            else out.set(path, { kind: "file", bytes: new TextEncoder().encode(blob.text) });
+          }),
+        );
+      }
+    });
+    await Promise.all(fetches);
+    const ordered = new Map<string, RepoEntry>();
+    for (const path of paths) ordered.set(path, out.get(path) ?? { kind: "missing" });
+    return ordered;
   }
 
-  /** Whether a path exists at this commit, from listings already made (no request). */
-  listed(path: string): boolean {
-    return this.listings.get(posix.dirname(path))?.has(posix.basename(path)) ?? false;
-  }
-
-  private async list(dirs: readonly string[]): Promise<void> {
-    const missing = dirs.filter((d) => !this.listings.has(d));
-    for (let i = 0; i < missing.length; i += GRAPHQL_BATCH) {
-      const batch = missing.slice(i, i + GRAPHQL_BATCH);
-      const fields = batch.map(
-        (_, k) => `d${k}: object(expression: $e${k}) { __typename ... on Tree { entries { name type mode object { __typename ... on Blob { byteSize isBinary } } } } }`,
-      );
-      const result = await this.query<Record<string, TreeResult>>(batch.map((dir) => `${this.commit}:${dir}`), fields);
-      batch.forEach((dir, k) => {
-        const tree = result[`d${k}`];
-        this.listings.set(dir, tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null);
-      });
+  /** The listing entry for a path, from the deep listing of its agent directory when possible. */
+  private async entry(commit: string, path: string): Promise<ListedEntry | undefined> {
+    const segments = path.split("/");
+    // agents/<id>/... is listed from agents/<id>; anything else from its own parent directory.
+    const anchor = segments.length >= 3 && segments.length <= 5 ? segments.slice(0, 2).join("/") : posix.dirname(path);
+    let node: ListedEntry | undefined;
+    let listing = await this.listing(commit, anchor);
+    const rest = path.slice(anchor.length + 1).split("/");
+    for (const [i, name] of rest.entries()) {
+      node = listing?.get(name);
+      if (!node) return undefined;
+      if (i < rest.length - 1) {
+        if (node.type !== "tree") return undefined;
+        listing = node.object?.entries ? new Map(node.object.entries.map((e) => [e.name, e])) : null;
+        if (!listing) return undefined;
+      }
     }
+    return node;
   }
 
-  private async fetchTexts(paths: readonly string[]): Promise<void> {
-    for (let i = 0; i < paths.length; i += GRAPHQL_BATCH) {
-      const batch = paths.slice(i, i + GRAPHQL_BATCH);
-      const fields = batch.map((_, k) => `f${k}: object(expression: $e${k}) { __typename ... on Blob { text isBinary byteSize } }`);
-      const result = await this.query<Record<string, BlobResult>>(batch.map((path) => `${this.commit}:${path}`), fields);
-      batch.forEach((path, k) => {
-        const blob = result[`f${k}`];
-        const entry = this.listings.get(posix.dirname(path))?.get(posix.basename(path));
-        if (blob?.__typename !== "Blob") this.cache.set(path, { kind: "missing" });
-        else if (entry?.mode === SYMLINK_MODE) this.cache.set(path, { kind: "symlink", target: blob.text ?? "" });
-        else if (blob.isBinary || blob.text === null || blob.text === undefined) this.cache.set(path, { kind: "binary" });
-        else this.cache.set(path, { kind: "file", bytes: new TextEncoder().encode(blob.text) });
+  private listing(commit: string, dir: string): Promise<Map<string, ListedEntry> | null> {
+    const key = `${commit}:${dir}`;
+    let found = this.listings.get(key);
+    if (!found) {
+      found = new Promise<TreeResult>((resolve, reject) => {
+        this.pendingListings.push({ expression: key, resolve, reject });
+        this.schedule();
+      }).then((tree) => {
+        const map = tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null;
+        this.settled.set(key, map);
+        return map;
       });
+      this.listings.set(key, found);
+    }
+    return found;
+  }
+
+  private text(commit: string, path: string): Promise<BlobResult> {
+    const key = `${commit}:${path}`;
+    let found = this.texts.get(key);
+    if (!found) {
+      found = new Promise<BlobResult>((resolve, reject) => {
+        this.pendingTexts.push({ expression: key, resolve, reject });
+        this.schedule();
+      });
+      this.texts.set(key, found);
+    }
+    return found;
+  }
+
+  /** Waits for the current turn to finish so that concurrent readers' requests share a query. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const listings = this.pendingListings.splice(0);
+      const texts = this.pendingTexts.splice(0);
+      void this.flush(listings, "d", `{ __typename ... on Tree { ${LEVEL1} } }`);
+      void this.flush(texts, "f", "{ __typename ... on Blob { text isBinary } }");
+    });
+  }
+
+  private async flush<T>(waiters: Waiter<T>[], alias: string, selection: string): Promise<void> {
+    for (let i = 0; i < waiters.length; i += GRAPHQL_BATCH) {
+      const batch = waiters.slice(i, i + GRAPHQL_BATCH);
+      try {
+        const result = await this.query<Record<string, T>>(
+          batch.map((w) => w.expression),
+          batch.map((_, k) => `${alias}${k}: object(expression: $e${k}) ${selection}`),
+        );
+        batch.forEach((w, k) => {
+          w.resolve(result[`${alias}${k}`] as T);
+        });
+      } catch (error) {
+        for (const w of batch) w.reject(error);
+      }
     }
   }
 

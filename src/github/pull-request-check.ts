@@ -4,7 +4,8 @@ import { compareAgents } from "../change/agent-changes.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { validateManifests } from "../manifest/validate.js";
 import { cannotCheck, type CheckOutcome, noAgentChanges, validationOutcome } from "./check-outcome.js";
-import { GraphqlRepoReader } from "./graphql-repo-reader.js";
+import { GraphqlFileLoader } from "./graphql-repo-reader.js";
+import type { RepoReader } from "../manifest/repo-reader.js";
 import { publishCheckRun } from "./publish-check-run.js";
 
 /** GitHub's pull-request files endpoint lists at most this many files. */
@@ -29,8 +30,8 @@ export interface CheckReport {
  * Validates the agents a pull request touches and publishes the Charter check run.
  *
  * API cost, independent of the repository's size: 1 request for the pull request, one per 100
- * changed files, a few GraphQL queries per 50 affected agent directories at base and head (see
- * GraphqlRepoReader), 1 to find an existing check run, and 1 plus one per further 50
+ * changed files, three GraphQL queries per 50 affected agent directories for base and head
+ * together (see GraphqlFileLoader), 1 to find an existing check run, and 1 plus one per further 50
  * annotations to publish it.
  */
 export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, appId: number | undefined): Promise<CheckReport> {
@@ -69,14 +70,15 @@ export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestR
   const dirs = affectedAgentDirectories(paths);
   if (dirs.length === 0) return publish(noAgentChanges(pr.changed_files), 0);
 
-  const head = new GraphqlRepoReader(octokit, owner, repo, pr.head.sha);
-  const base = new GraphqlRepoReader(octokit, owner, repo, pr.base.sha);
-  const [headReport, baseReport] = await Promise.all([validateAt(head, dirs), validateAt(base, dirs)]);
+  // Base and head are read together so that their requests share GraphQL queries.
+  const loader = new GraphqlFileLoader(octokit, owner, repo);
+  const head = loader.at(pr.head.sha);
+  const [headReport, baseReport] = await Promise.all([validateAt(head, dirs), validateAt(loader.at(pr.base.sha), dirs)]);
   const changes = compareAgents(dirs, baseReport.agents, headReport.agents, (dir) => manifestCandidates(dir).some((p) => head.listed(p)));
-  return publish(validationOutcome(changes, headReport.diagnostics), head.requests + base.requests);
+  return publish(validationOutcome(changes, headReport.diagnostics), loader.requests);
 }
 
-async function validateAt(reader: GraphqlRepoReader, dirs: readonly string[]) {
+async function validateAt(reader: RepoReader, dirs: readonly string[]) {
   const candidates = dirs.flatMap(manifestCandidates);
   const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
   const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
