@@ -114,7 +114,16 @@ export class GitHubSimulator {
 
   static async create(options: SimulatorOptions = {}): Promise<GitHubSimulator> {
     const tempRoot = await mkdtemp(join(tmpdir(), "github-sim-"));
-    const core = new SimCore({
+    try {
+      return new GitHubSimulator(GitHubSimulator.makeCore(options, tempRoot), tempRoot, options.keepTempDirs ?? false);
+    } catch (error: unknown) {
+      await rm(tempRoot, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private static makeCore(options: SimulatorOptions, tempRoot: string): SimCore {
+    return new SimCore({
       appSlug: options.appSlug ?? "charter-sim",
       rateLimit: options.rateLimit ?? 5000,
       now: options.now ?? (() => new Date()),
@@ -123,7 +132,6 @@ export class GitHubSimulator {
       webhookTimeoutMs: options.webhookTimeoutMs ?? GITHUB_DELIVERY_TIMEOUT_MS,
       gitRoot: tempRoot,
     });
-    return new GitHubSimulator(core, tempRoot, options.keepTempDirs ?? false);
   }
 
   get appId(): number {
@@ -527,8 +535,11 @@ export class GitHubSimulator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.core.close();
-    if (!this.keepTempDirs) await rm(this.tempRoot, { recursive: true, force: true });
+    try {
+      await this.core.close();
+    } finally {
+      if (!this.keepTempDirs) await rm(this.tempRoot, { recursive: true, force: true });
+    }
     if (this.core.backgroundErrors.length > 0) {
       throw new AggregateError(this.core.backgroundErrors, "github-sim: background work failed");
     }
