@@ -388,7 +388,7 @@ export class GitHubSimulator {
     return { review, delivery };
   }
 
-  async dismissReview(review: Review, options: { by?: string; message?: string } = {}): Promise<DeliveryResult> {
+  async dismissReview(review: Review, options: { by?: string } = {}): Promise<DeliveryResult> {
     if (review.state !== "APPROVED" && review.state !== "CHANGES_REQUESTED") {
       throw new Error(`github-sim: only approving or change-requesting reviews can be dismissed, not ${review.state}`);
     }

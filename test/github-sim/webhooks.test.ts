@@ -83,7 +83,7 @@ describe("a pull request's life, as webhooks", () => {
     const { review } = await sim.submitReview(pull, { user: "alice", state: "APPROVED" });
     await sim.submitReview(pull, { user: "carol", state: "CHANGES_REQUESTED", body: "Why medium?" });
     await sim.submitReview(pull, { user: "dave", state: "COMMENTED", body: "Looks fine" });
-    await sim.dismissReview(review, { by: "alice", message: "Stale" });
+    await sim.dismissReview(review, { by: "alice" });
     await sim.comment(pull, { user: "bob", body: "/charter recheck" });
     await sim.closePullRequest(pull, { by: "bob" });
     await sim.reopenPullRequest(pull, { by: "bob" });
