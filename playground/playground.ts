@@ -41,7 +41,7 @@ function show(run: CheckRun | undefined): void {
   }
   const mark = run.conclusion === "success" ? "✔" : "✖";
   say(`   ${mark} check run "${run.name}": ${run.conclusion ?? run.status} — ${run.output.title ?? ""}`);
-  for (const a of run.output.annotations) say(`     ${a.path}:${a.start_line}:${a.start_column ?? 1}  ${a.title.replace(/^Charter /, "")}  ${a.message}`);
+  for (const a of run.output.annotations) say(`     ${a.path}:${a.start_line}:${a.start_column ?? 1}  ${(a.title ?? "").replace(/^Charter /, "")}  ${a.message}`);
 }
 
 function charterRun(sim: GitHubSimulator, repo: Repository, sha: string): CheckRun | undefined {
