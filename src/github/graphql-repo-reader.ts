@@ -19,7 +19,9 @@ type BlobResult = { readonly __typename: string; readonly text?: string | null; 
 // Git's mode for a symbolic link (0o120000), as GitHub's GraphQL API reports it.
 const SYMLINK_MODE = 40960;
 /** Aliases per query: well inside GitHub's GraphQL node and complexity limits. */
-export const GRAPHQL_BATCH = 50;
+export const GRAPHQL_BATCH = 100;
+/** File text per query, so that one response stays a few megabytes however large the files. */
+export const GRAPHQL_TEXT_BYTES = 4 * 1024 * 1024;
 
 // One listing reaches three levels below the directory asked for: agents/<id>/, its prompts/
 // folder and one folder below that, which is where an agent's files live.
@@ -30,6 +32,8 @@ const LEVEL1 = `entries { name type mode object { __typename ${BLOB_FIELDS} ... 
 
 interface Waiter<T> {
   readonly expression: string;
+  /** Expected response size in bytes (file texts); 0 when unknown or small. */
+  readonly bytes: number;
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -37,8 +41,8 @@ interface Waiter<T> {
 /**
  * Reads files at any number of commits of one repository through GitHub's GraphQL API. Requests
  * made in the same turn of the event loop, from any commit, are merged into one query (up to
- * GRAPHQL_BATCH aliases each), so checking a pull request's base and head together costs three
- * queries however many agents it touches (up to the batch size):
+ * GRAPHQL_BATCH aliases and GRAPHQL_TEXT_BYTES each), so checking a pull request's base and head
+ * together costs three queries however many agents it touches (up to the batch size):
  *
  *   1. directory listings with mode and size, three levels deep (modes tell symlinks from files;
  *      sizes let oversized files be refused unread);
@@ -92,7 +96,7 @@ export class GraphqlFileLoader {
       else if (entry.mode !== SYMLINK_MODE && entry.object.isBinary) out.set(path, { kind: "binary" });
       else {
         fetches.push(
-          this.text(commit, path).then((blob) => {
+          this.text(commit, path, entry.object.byteSize ?? 0).then((blob) => {
             if (blob?.__typename !== "Blob") out.set(path, { kind: "missing" });
             else if (entry.mode === SYMLINK_MODE) out.set(path, { kind: "symlink", target: blob.text ?? "" });
             else if (blob.isBinary || typeof blob.text !== "string") out.set(path, { kind: "binary" });
@@ -132,7 +136,7 @@ export class GraphqlFileLoader {
     let found = this.listings.get(key);
     if (!found) {
       found = new Promise<TreeResult>((resolve, reject) => {
-        this.pendingListings.push({ expression: key, resolve, reject });
+        this.pendingListings.push({ expression: key, bytes: 0, resolve, reject });
         this.schedule();
       }).then((tree) => {
         const map = tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null;
@@ -144,12 +148,12 @@ export class GraphqlFileLoader {
     return found;
   }
 
-  private text(commit: string, path: string): Promise<BlobResult> {
+  private text(commit: string, path: string, bytes: number): Promise<BlobResult> {
     const key = `${commit}:${path}`;
     let found = this.texts.get(key);
     if (!found) {
       found = new Promise<BlobResult>((resolve, reject) => {
-        this.pendingTexts.push({ expression: key, resolve, reject });
+        this.pendingTexts.push({ expression: key, bytes, resolve, reject });
         this.schedule();
       });
       this.texts.set(key, found);
@@ -171,8 +175,7 @@ export class GraphqlFileLoader {
   }
 
   private async flush<T>(waiters: Waiter<T>[], alias: string, selection: string): Promise<void> {
-    for (let i = 0; i < waiters.length; i += GRAPHQL_BATCH) {
-      const batch = waiters.slice(i, i + GRAPHQL_BATCH);
+    for (const batch of batches(waiters)) {
       try {
         const result = await this.query<Record<string, T>>(
           batch.map((w) => w.expression),
@@ -197,4 +200,22 @@ export class GraphqlFileLoader {
     if (!result.repository) throw new Error(`repository ${this.owner}/${this.repo} is not visible to the app`);
     return result.repository;
   }
+}
+
+/** Splits requests into queries of at most GRAPHQL_BATCH aliases and GRAPHQL_TEXT_BYTES of text. */
+function batches<T>(waiters: readonly Waiter<T>[]): Waiter<T>[][] {
+  const out: Waiter<T>[][] = [];
+  let current: Waiter<T>[] = [];
+  let bytes = 0;
+  for (const w of waiters) {
+    if (current.length > 0 && (current.length >= GRAPHQL_BATCH || bytes + w.bytes > GRAPHQL_TEXT_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(w);
+    bytes += w.bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }

@@ -30,7 +30,7 @@ export interface CheckReport {
  * Validates the agents a pull request touches and publishes the Charter check run.
  *
  * API cost, independent of the repository's size: 1 request for the pull request, one per 100
- * changed files, three GraphQL queries per 50 affected agent directories for base and head
+ * changed files, three GraphQL queries per 100 affected agent directories for base and head
  * together (see GraphqlFileLoader), 1 to find an existing check run, and 1 plus one per further 50
  * annotations to publish it.
  */
