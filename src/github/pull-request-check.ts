@@ -38,6 +38,25 @@ export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestR
   const { owner, repo, number } = ref;
   // Re-read the pull request: the webhook may be stale (a newer push may already be there).
   const { data: pr } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
+  try {
+    return await checkHead(octokit, ref, pr, appId);
+  } catch (error) {
+    // Leave a visible failure on the commit rather than nothing: a missing check is easy to
+    // overlook, and "failure" keeps a required check closed. Best effort: if GitHub is down
+    // this fails too, and the original error is what gets reported.
+    const outcome = cannotCheck(
+      `Charter could not finish checking this pull request: ${describeFailure(error)}.`,
+      "Re-run the check from the Checks tab once GitHub is reachable again; nothing is approved in the meantime.",
+    );
+    await publishCheckRun(octokit, { owner, repo, headSha: pr.head.sha }, outcome, appId).catch(() => undefined);
+    throw error;
+  }
+}
+
+type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
+
+async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRequest, appId: number | undefined): Promise<CheckReport> {
+  const { owner, repo, number } = ref;
   let rest = 1;
   const target = { owner, repo, headSha: pr.head.sha };
 
@@ -83,4 +102,11 @@ async function validateAt(reader: RepoReader, dirs: readonly string[]) {
   const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
   const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
   return validateManifests(manifests, reader);
+}
+
+/** A short, secret-free description of why reading from GitHub failed. */
+function describeFailure(error: unknown): string {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === "number") return `GitHub answered HTTP ${status}`;
+  return error instanceof Error ? error.message.split("\n", 1)[0] ?? "unknown error" : "unknown error";
 }

@@ -33,14 +33,20 @@ export const UnthrottledOctokit: typeof ProbotOctokit = ProbotOctokit.defaults((
 export async function startApp(
   sim: GitHubSimulator,
   appFn: ApplicationFunction,
-  options: { logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal" } = {},
-): Promise<StartedApp> {
+  options: {
+    logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+    /** The API root the app is configured with, e.g. a GitHub Enterprise Server's https://ghe.example/api/v3. */
+    baseUrl?: string;
+    /** Sees every request the app sends, before the simulator answers it. */
+    observe?: (request: { method: string; url: string }) => void;
+  } = {}): Promise<StartedApp> {
   const probot = new Probot({
     appId: sim.appId,
     privateKey: sim.privateKey,
     secret: sim.webhookSecret,
     logLevel: options.logLevel ?? "fatal",
-    request: { fetch: sim.fetch },
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    request: { fetch: observed(sim.fetch, options.observe) },
     // Retries and throttling would hide the simulator's faults from tests about them.
     Octokit: UnthrottledOctokit,
   });
@@ -73,5 +79,14 @@ export async function startApp(
         });
       });
     },
+  };
+}
+
+function observed(fetch: typeof globalThis.fetch, observe?: (request: { method: string; url: string }) => void): typeof globalThis.fetch {
+  if (!observe) return fetch;
+  return (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    observe({ method: init?.method ?? (input instanceof Request ? input.method : "GET"), url });
+    return fetch(input, init);
   };
 }

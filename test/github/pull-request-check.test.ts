@@ -167,3 +167,61 @@ describe("the Charter check run", () => {
     expect(fx.sim.calls["checks/create"] ?? 0).toBe(0);
   });
 });
+
+describe("the Charter check run, at GitHub's edges", () => {
+  it("fails closed on a pull request with more files than GitHub lists", async () => {
+    fx = await startCharter(AGENTS);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3_001; i++) files[`generated/file-${i}.txt`] = `${i}\n`;
+    files[TRIAGE] = mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 30d");
+    fx.sim.resetCalls();
+    const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "huge", title: "Huge", files });
+    const [run] = charterRuns(fx, sha);
+    expect(run?.conclusion).toBe("failure");
+    expect(run?.output.title).toBe("Charter cannot check this pull request");
+    expect(run?.output.summary).toContain("changes 3002 files; GitHub lists at most 3000");
+    // It does not page through files it could not see all of anyway.
+    expect(fx.sim.calls["pulls/list-files"] ?? 0).toBe(0);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("re-runs the whole suite on request", async () => {
+    fx = await startCharter(AGENTS);
+    const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "suite", title: "Suite", files: { [TRIAGE]: mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 2h") } });
+    const [first] = charterRuns(fx, sha);
+    if (!first) throw new Error("no check run");
+    fx.sim.resetCalls();
+    const delivery = await fx.sim.rerequestCheckSuite(first.suite.id, { by: "bob" });
+    expect(delivery.status).toBe(200);
+    expect(fx.sim.calls["pulls/get"]).toBe(1);
+    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: first.id, conclusion: "success" })]);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("works against GitHub Enterprise Server through the API base URL", async () => {
+    const urls: string[] = [];
+    fx = await startCharter(AGENTS, { baseUrl: "https://ghe.acme.example/api/v3", observe: ({ url }) => urls.push(url) });
+    const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "ghes", title: "GHES", files: { [TRIAGE]: mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 30d") } });
+    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ conclusion: "failure" })]);
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.every((u) => u.startsWith("https://ghe.acme.example/api/"))).toBe(true);
+    expect(urls).toContain("https://ghe.acme.example/api/graphql");
+    expect(fx.sim.rejected).toEqual([]);
+  });
+});
+
+describe("the Charter check run when GitHub fails", () => {
+  it("leaves a failing check that says to re-run, and the re-run succeeds", async () => {
+    fx = await startCharter(AGENTS);
+    fx.sim.faults.inject({ kind: "server-error", status: 502 }, { operation: "graphql", count: 1 });
+    const { sha, delivery } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "outage", title: "Outage", files: { [TRIAGE]: mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 2h") } });
+    expect(delivery.status).toBeGreaterThanOrEqual(500);
+    const [failed] = charterRuns(fx, sha);
+    expect(failed?.conclusion).toBe("failure");
+    expect(failed?.output.summary).toContain("Charter could not finish checking this pull request: GitHub answered HTTP 502");
+    if (!failed) throw new Error("no check run");
+    expect((await fx.sim.rerequestCheckRun(failed.id, { by: "bob" })).status).toBe(200);
+    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: failed.id, conclusion: "success" })]);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+});
