@@ -77,6 +77,15 @@ export interface AgentManifest {
   runtime?: Runtime;
   retirement?: Retirement;
   /**
+   * Accounts the agent itself acts as. An agent can never approve a change: reviews from these accounts never count.
+   */
+  identities?: {
+    /**
+     * The GitHub login (user or app bot, e.g. acme-review-bot[bot]) the agent acts as.
+     */
+    github?: string;
+  };
+  /**
    * Where to escalate an incident involving this agent (a channel, rotation or mailbox name; not a secret).
    */
   contact?: string;

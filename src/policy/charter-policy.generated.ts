@@ -1,0 +1,163 @@
+/* Generated from schemas/charter-policy.schema.json by scripts/generate-types.js. Do not edit: run npm run generate. */
+
+/**
+ * Approval rules for changes to agents, read from .github/charter.yml on the pull request's base branch, never from the pull request itself.
+ */
+export interface CharterPolicy {
+  /**
+   * Policy format version. Only 1 exists today.
+   */
+  version: 1;
+  /**
+   * Rules for agent changes. Every rule whose `when` matches a change in the pull request must be satisfied.
+   *
+   * @maxItems 100
+   */
+  rules?: Rule[];
+  /**
+   * What a pull request that changes governance files (this policy, schemas/, CODEOWNERS, CI workflows) needs, judged by the base branch's policy.
+   */
+  governance?: {
+    require: Requirement;
+  };
+  /**
+   * The emergency lane: a labelled pull request with a reason gets the reduced requirements below instead of the rules, and a retro-review after merge.
+   */
+  emergency?: {
+    /**
+     * The pull request label that asks for the emergency lane.
+     */
+    label: string;
+    /**
+     * Heading of the pull request description's section that must give the reason. Default: Emergency reason.
+     */
+    reasonSection?: string;
+    require: Requirement;
+    /**
+     * Days after merge by which the retro-review must be complete. Default 3.
+     */
+    retroReviewDays?: number;
+  };
+}
+export interface Rule {
+  /**
+   * Shown in the check run.
+   */
+  name: string;
+  description?: string;
+  when?: Selector;
+  require: Requirement;
+}
+/**
+ * Which changes trigger the rule. Every listed condition must hold; an empty selector matches every agent change.
+ */
+export interface Selector {
+  /**
+   * Change kinds (any of).
+   *
+   * @minItems 1
+   */
+  changes?: (
+    | "agent-created"
+    | "agent-retired"
+    | "agent-reactivated"
+    | "agent-deleted"
+    | "model-changed"
+    | "model-parameters-changed"
+    | "prompt-added"
+    | "prompt-removed"
+    | "prompt-changed"
+    | "tool-added"
+    | "tool-removed"
+    | "permission-added"
+    | "permission-removed"
+    | "permission-widened"
+    | "permission-narrowed"
+    | "owners-changed"
+    | "credential-lifetime-raised"
+    | "credential-lifetime-lowered"
+    | "credential-provider-changed"
+    | "data-classification-added"
+    | "data-classification-removed"
+    | "environment-changed"
+    | "labels-changed"
+    | "runtime-changed"
+    | "description-only"
+  )[];
+  /**
+   * Agent ids (any of).
+   *
+   * @minItems 1
+   */
+  agents?: string[];
+  /**
+   * Agent labels that must all be present with these values.
+   */
+  labels?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * Data classes (any of) the agent touches, before or after the change.
+   *
+   * @minItems 1
+   */
+  dataClassifications?: (
+    | "public"
+    | "internal"
+    | "confidential"
+    | "customer-pii"
+    | "employee-pii"
+    | "financial"
+    | "payment-card"
+    | "health"
+    | "credentials"
+    | "source-code"
+  )[];
+  /**
+   * @minItems 1
+   */
+  environments?: ("production" | "staging" | "development" | "sandbox")[];
+  /**
+   * Only changes at or above this risk.
+   */
+  minRisk?: "low" | "medium" | "high" | "critical";
+}
+export interface Requirement {
+  /**
+   * Distinct eligible approvers needed (per agent when owners are approvers). Default 1.
+   */
+  approvals?: number;
+  /**
+   * Who may approve: anyone matching any entry. Default: the agent's owners.
+   */
+  from?: {
+    /**
+     * The owners of each changed agent, as listed on the base branch.
+     */
+    owners?: boolean;
+    /**
+     * @minItems 1
+     */
+    teams?: string[];
+    /**
+     * @minItems 1
+     */
+    users?: string[];
+    /**
+     * Anyone with at least this permission on the repository.
+     */
+    permission?: "admin" | "maintain" | "write";
+  };
+  /**
+   * Check runs that must have succeeded on the head commit (testing performed).
+   */
+  checks?: string[];
+  /**
+   * Headings that must appear, with content, in the pull request description.
+   */
+  sections?: string[];
+  /**
+   * Count approvals given on an earlier commit of the pull request. Default false.
+   */
+  allowStaleApprovals?: boolean;
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { AGENT_CHANGE_KINDS } from "../../src/change/change-set.js";
+import { DEFAULT_POLICY } from "../../src/policy/default-policy.js";
+import { parsePolicy } from "../../src/policy/load-policy.js";
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe("the policy file", () => {
+  it("accepts a complete policy", () => {
+    const result = parsePolicy(
+      encode(`version: 1
+rules:
+  - name: Security reviews expansions
+    when: { changes: [permission-added, permission-widened], dataClassifications: [customer-pii], minRisk: high }
+    require: { approvals: 1, from: { teams: [acme/security] }, checks: [evals], sections: [Rollback plan, Testing] }
+governance:
+  require: { approvals: 2, from: { permission: admin } }
+emergency:
+  label: emergency
+  require: { approvals: 1, from: { owners: true } }
+  retroReviewDays: 2
+`),
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  it.each([
+    ["an unknown key with the allowed ones", "version: 1\nrulez: []\n", "schema/unknown-key", 2, /allowed: version, rules, governance, emergency/],
+    ["an unknown change kind", "version: 1\nrules:\n  - name: x\n    when: { changes: [model-swapped] }\n    require: {}\n", "schema/enum", 4, /allowed: "agent-created"/],
+    ["a wrong version", "version: 2\n", "schema/const", 1, /must be 1/],
+    ["a duplicate key", "version: 1\nversion: 1\n", "yaml/duplicate-key", 2, /unique/],
+  ])("refuses %s, with its line", (_name, text, rule, line, message) => {
+    const result = parsePolicy(encode(text));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.diagnostics[0]).toMatchObject({ file: ".github/charter.yml", rule, line });
+    expect(result.diagnostics[0]?.message).toMatch(message);
+  });
+
+  it("lists exactly the change kinds the classifier produces", () => {
+    const schema = JSON.parse(readFileSync(new URL("../../schemas/charter-policy.schema.json", import.meta.url), "utf8")) as {
+      $defs: { selector: { properties: { changes: { items: { enum: string[] } } } } };
+    };
+    expect(schema.$defs.selector.properties.changes.items.enum).toEqual(AGENT_CHANGE_KINDS);
+  });
+
+  it("ships a default policy that its own schema accepts", () => {
+    // JSON is YAML, so the default can be fed through the same parser.
+    expect(parsePolicy(encode(JSON.stringify(DEFAULT_POLICY))).ok).toBe(true);
+  });
+});

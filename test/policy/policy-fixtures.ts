@@ -1,0 +1,81 @@
+import type { Change, ChangeKind, ChangeSet, Risk } from "../../src/change/change-set.js";
+import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
+import type { CharterPolicy } from "../../src/policy/charter-policy.generated.js";
+import { type EvaluationInput, evaluatePolicy, type PolicyAgent } from "../../src/policy/evaluate.js";
+import type { PullFacts, ReviewFact } from "../../src/policy/pull-facts.js";
+import type { Evaluation, ResultNode } from "../../src/policy/result.js";
+
+export const HEAD = "h".repeat(40);
+export const OLD = "o".repeat(40);
+
+export function manifest(id: string, overrides: Partial<AgentManifest> = {}): AgentManifest {
+  return {
+    apiVersion: "charter/v1",
+    kind: "Agent",
+    id,
+    name: id,
+    purpose: "An agent used in policy tests.",
+    status: "active",
+    environment: "production",
+    owners: [{ user: "olivia" }, { team: "acme/payments" }],
+    dataClassifications: ["financial"],
+    model: { provider: "anthropic", name: "claude-sonnet-4-5", version: "20250929" },
+    prompts: [],
+    tools: [],
+    credentials: { provider: "local", maxLifetime: "1h" },
+    ...overrides,
+  };
+}
+
+export function change(kind: ChangeKind, agent: string | undefined, risk: Risk = "high", path?: string): Change {
+  return { kind, ...(agent ? { agent } : {}), path: path ?? (agent ? `agents/${agent}/agent.yaml` : ".github/charter.yml"), before: null, after: null, risk, summary: kind };
+}
+
+export function changeSet(changes: readonly Change[], unclassified: readonly string[] = []): ChangeSet {
+  const order: Risk[] = ["low", "medium", "high", "critical"];
+  return {
+    changes,
+    agents: [...new Set(changes.map((c) => c.agent).filter((a): a is string => a !== undefined))],
+    unclassified,
+    maxRisk: changes.reduce<Risk>((m, c) => (order.indexOf(c.risk) > order.indexOf(m) ? c.risk : m), "low"),
+  };
+}
+
+let reviewId = 0;
+export function review(login: string, state: ReviewFact["state"], commitId = HEAD, type: "User" | "Bot" = "User"): ReviewFact {
+  reviewId++;
+  return { id: reviewId, user: { login, type }, state, commitId, submittedAt: `2026-11-0${1 + (reviewId % 8)}T10:00:00Z` };
+}
+
+export function facts(overrides: Partial<PullFacts> = {}): PullFacts {
+  return {
+    number: 7,
+    title: "Change",
+    body: "## Rollback plan\nRevert this pull request.\n",
+    author: { login: "bob", type: "User" },
+    headSha: HEAD,
+    baseSha: "b".repeat(40),
+    labels: [],
+    commits: [{ sha: HEAD, author: "bob", committer: "bob" }],
+    reviews: [],
+    checkRuns: [],
+    teamMembers: { "acme/payments": ["paula"], "acme/security": ["sam", "sue"] },
+    permissions: {},
+    ...overrides,
+  };
+}
+
+export function evaluate(policy: CharterPolicy, set: ChangeSet, pullFacts: PullFacts, agents: readonly PolicyAgent[] = [{ id: "payments", base: manifest("payments"), head: manifest("payments") }], extra: Partial<EvaluationInput> = {}): Evaluation {
+  return evaluatePolicy({ policy, policySource: { source: "base", path: ".github/charter.yml", sha256: null }, changeSet: set, agents, facts: pullFacts, ...extra });
+}
+
+/** Every node of the tree, depth first, for assertions about explanations. */
+export function flatten(node: ResultNode): ResultNode[] {
+  return [node, ...node.children.flatMap(flatten)];
+}
+
+export function text(evaluation: Evaluation): string {
+  return flatten(evaluation.root)
+    .flatMap((n) => [n.summary, ...n.details, ...n.missing.map((m) => m.detail)])
+    .join("\n");
+}
