@@ -130,3 +130,40 @@ function parseHttp(raw: string, method: string, rest: string): PermissionParse {
   if (!HTTP_PATH.test(path)) return invalid(`"${path}" is not a URL path; * is allowed only as a final /* segment`);
   return { ok: true, permission: { raw, system: "http", action: method, resource: `${host}${path}`, instance: undefined } };
 }
+
+/**
+ * Whether everything `b` grants is also granted by `a`, on the same instance. Used to tell a
+ * widened or narrowed permission from an unrelated one added or removed:
+ *
+ *   postgres  privileges are exact: only an identical grant covers (no hierarchy is modelled)
+ *   redis     write covers read; a pattern ending in * covers every key or pattern it prefixes
+ *   github    same scope and repository; write covers read
+ *   http      same method and host; a path ending in /* covers every path below it
+ */
+export function covers(a: Permission, b: Permission): boolean {
+  if (a.system !== b.system || a.instance !== b.instance) return false;
+  switch (a.system) {
+    case "postgres":
+      return a.action === b.action && a.resource === b.resource;
+    case "redis":
+      return (a.action === b.action || (a.action === "write" && b.action === "read")) && prefixCovers(a.resource, "*", b.resource);
+    case "github": {
+      const [scopeA, levelA] = a.action.split(":");
+      const [scopeB, levelB] = b.action.split(":");
+      return scopeA === scopeB && a.resource === b.resource && (levelA === levelB || (levelA === "write" && levelB === "read"));
+    }
+    case "http":
+      return a.action === b.action && hostOf(a.resource) === hostOf(b.resource) && prefixCovers(a.resource, "/*", b.resource);
+  }
+}
+
+/** `pattern` equals `value`, or ends with `wildcard` and `value` starts with what precedes the `*`. */
+function prefixCovers(pattern: string, wildcard: string, value: string): boolean {
+  if (pattern === value) return true;
+  return pattern.endsWith(wildcard) && value.startsWith(pattern.slice(0, -1));
+}
+
+function hostOf(resource: string): string {
+  const slash = resource.indexOf("/");
+  return slash === -1 ? resource : resource.slice(0, slash);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parsePermission } from "../../src/manifest/permission.js";
+import { covers, type Permission, parsePermission } from "../../src/manifest/permission.js";
 
 describe("permission vocabulary", () => {
   it.each([
@@ -52,5 +52,43 @@ describe("permission vocabulary", () => {
     const result = parsePermission(raw);
     expect(result).toMatchObject({ ok: false, kind: "invalid" });
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+function permission(raw: string): Permission {
+  const result = parsePermission(raw);
+  if (!result.ok) throw new Error(`fixture ${raw} does not parse: ${result.reason}`);
+  return result.permission;
+}
+
+describe("covers", () => {
+  // [a, b, a covers b, b covers a]
+  it.each([
+    ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.customers@crm-prod", true, true],
+    ["postgres:select:crm.public.customers@crm-prod", "postgres:insert:crm.public.customers@crm-prod", false, false],
+    ["postgres:usage:crm.public", "postgres:select:crm.public.customers", false, false],
+    ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.customers@crm-staging", false, false],
+    ["redis:read:cache:*@cache-prod", "redis:read:cache:customers:*@cache-prod", true, false],
+    ["redis:read:cache:*", "redis:read:cache:customers:42", true, false],
+    ["redis:read:cache:customers:*", "redis:read:cache:orders:*", false, false],
+    ["redis:write:cache:customers:*", "redis:read:cache:customers:*", true, false],
+    ["redis:write:cache:*", "redis:read:cache:customers:*", true, false],
+    ["redis:read:cache:*", "redis:write:cache:customers:*", false, false],
+    ["redis:read:cache:*@cache-prod", "redis:read:cache:customers:*", false, false],
+    ["redis:read:cache:customers", "redis:read:cache:customers:1", false, false],
+    ["github:contents:write:acme/app", "github:contents:read:acme/app", true, false],
+    ["github:contents:write:acme/app", "github:contents:read:acme/web", false, false],
+    ["github:issues:write:acme/app", "github:contents:read:acme/app", false, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.com/v1/orders", true, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.com/v1/orders/*", true, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.com/v10/orders", false, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.com/v1", false, false],
+    ["http:get:api.example.com/v1/*", "http:post:api.example.com/v1/orders", false, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.com:8443/v1/orders", false, false],
+    ["http:get:api.example.com/v1/*", "http:get:api.example.co/v1/orders", false, false],
+    ["redis:read:cache:*", "http:get:cache.example.com/x", false, false],
+  ])("%s vs %s", (a, b, aCoversB, bCoversA) => {
+    expect(covers(permission(a), permission(b))).toBe(aCoversB);
+    expect(covers(permission(b), permission(a))).toBe(bCoversA);
   });
 });

@@ -1,0 +1,40 @@
+import type { Change, GovernanceChangeKind } from "./change-set.js";
+import { compareChanges } from "./change-order.js";
+import { oneLine } from "./display.js";
+
+/** The approval policy, read from the base branch: changing it changes how every change is judged. */
+export const POLICY_FILE = ".github/charter.yml";
+/** The places GitHub reads a CODEOWNERS file from. */
+export const CODEOWNERS_FILES: readonly string[] = ["CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"];
+
+const SUMMARY: Readonly<Record<GovernanceChangeKind, string>> = {
+  "policy-changed": "approval policy changed",
+  "schema-changed": "manifest schema changed",
+  "codeowners-changed": "code owners changed",
+  "ci-workflow-changed": "CI workflow changed",
+};
+
+/** Which governance file, if any, a repository path is. */
+export function governanceKind(path: string): GovernanceChangeKind | undefined {
+  if (path === POLICY_FILE) return "policy-changed";
+  if (path.startsWith("schemas/")) return "schema-changed";
+  if (CODEOWNERS_FILES.includes(path)) return "codeowners-changed";
+  if (path.startsWith(".github/workflows/")) return "ci-workflow-changed";
+  return undefined;
+}
+
+/**
+ * Changed files that decide how changes are controlled rather than what an agent does: the
+ * policy, the schema manifests are checked against, who owns which paths, and the CI that runs
+ * the checks. Each is critical whatever its content, because weakening any of them weakens the
+ * control itself.
+ */
+export function governanceChanges(changedPaths: readonly string[]): Change[] {
+  const out: Change[] = [];
+  for (const path of new Set(changedPaths)) {
+    const kind = governanceKind(path);
+    if (kind) out.push({ kind, path, before: null, after: null, risk: "critical", summary: `${SUMMARY[kind]}: ${oneLine(path, 300)}` });
+  }
+  return out.sort(compareChanges);
+}
+
