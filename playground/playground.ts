@@ -39,7 +39,7 @@ function show(run: CheckRun | undefined): void {
     say("   (no check run)");
     return;
   }
-  const mark = run.conclusion === "success" ? "✔" : "✖";
+  const mark = run.conclusion === "success" ? "✔" : run.conclusion === "action_required" ? "…" : "✖";
   say(`   ${mark} check run "${run.name}": ${run.conclusion ?? run.status} — ${run.output.title ?? ""}`);
   for (const a of run.output.annotations) say(`     ${a.path}:${a.start_line}:${a.start_column ?? 1}  ${(a.title ?? "").replace(/^Charter /, "")}  ${a.message}`);
 }
@@ -48,15 +48,37 @@ function charterRun(sim: GitHubSimulator, repo: Repository, sha: string): CheckR
   return sim.checkRunsFor(repo, sha).find((run) => run.name === "Charter");
 }
 
+const POLICY = `version: 1
+rules:
+  - name: Owners approve every agent change
+    require: { approvals: 1, from: { owners: true }, sections: [Rollback plan] }
+  - name: Security approves access expansions
+    when: { changes: [permission-added, permission-widened, tool-added] }
+    require: { approvals: 1, from: { teams: [acme/security] } }
+governance:
+  require: { approvals: 1, from: { teams: [acme/security] } }
+`;
+
+const BODY = "Move triage to the November model and let it read invoices.\n\n## Rollback plan\nRevert this pull request; the previous model and grants are in git history.\n";
+
+function showRules(run: CheckRun | undefined): void {
+  const summary = run?.output.summary ?? "";
+  const needed = /\*\*Still needed:\*\*\n((?:- .*\n)+)/.exec(summary)?.[1];
+  if (needed) for (const line of needed.trimEnd().split("\n")) say(`     ${line}`);
+}
+
 async function main(): Promise<void> {
   say("Charter playground: a simulated GitHub, the real Charter app, no network.");
   const sim = await GitHubSimulator.create({ keepTempDirs: true });
   const agents = ownAgents();
   try {
-    step(1, "A repository acme/agents holding this project's sample agents");
+    step(1, "A repository acme/agents holding this project's sample agents and an approval policy");
     sim.addOrganization("acme");
-    const repo = await sim.createRepository({ owner: "acme", name: "agents", files: { ...agents, "README.md": "# Acme's AI agents\n" } });
-    say(`   ${Object.keys(agents).filter((p) => p.endsWith("agent.yaml")).length} agents; the repository is a real git repository at:`);
+    sim.addTeam("acme", "support-eng", ["tara"]);
+    sim.addTeam("acme", "security", ["sam"]);
+    const repo = await sim.createRepository({ owner: "acme", name: "agents", files: { ...agents, ".github/charter.yml": POLICY, "README.md": "# Acme's AI agents\n" } });
+    say(`   ${Object.keys(agents).filter((p) => p.endsWith("agent.yaml")).length} agents; .github/charter.yml: owners approve every change, @acme/security approves access expansions.`);
+    say("   The repository is a real git repository at:");
     say(`   ${sim.repoPath(repo)}`);
     say(`   (inspect it with: git --git-dir ${sim.repoPath(repo)} log --all --stat)`);
 
@@ -70,26 +92,52 @@ async function main(): Promise<void> {
       .replace('version: "20250929"', "version: latest")
       .replace("postgres:select:crm.public.orders@crm-prod", "postgres:select:crm.public.*@crm-prod")
       .replace("maxLifetime: 1h", "maxLifetime: 30d");
-    const opened = await sim.openPullRequest(repo, {
-      author: "bob",
-      branch: "triage-latest-model",
-      title: "Use the newest model for triage",
-      body: "Switch support triage to the latest model and let it read all CRM tables.",
-      files: { [TRIAGE]: broken },
-    });
+    const opened = await sim.openPullRequest(repo, { author: "bob", branch: "triage-november", title: "Triage on the November model", body: BODY, files: { [TRIAGE]: broken } });
     say(`   pull request #${opened.pull.issue.number}, head ${opened.sha.slice(0, 7)}; webhook answered ${opened.delivery.status}`);
     show(charterRun(sim, repo, opened.sha));
 
-    step(4, "bob pushes a fix: pinned model, named tables, one-hour credentials");
-    const fixed = original.replace("postgres:select:crm.public.orders@crm-prod", "postgres:select:crm.public.orders@crm-prod\n      - postgres:select:crm.public.invoices@crm-prod");
-    const pushed = await sim.pushToPullRequest(opened.pull, { [TRIAGE]: fixed }, { message: "Pin the model; name the tables" });
-    say(`   head ${pushed.sha.slice(0, 7)}`);
-    const green = charterRun(sim, repo, pushed.sha);
-    show(green);
-    say("\n   The check run's summary, as reviewers see it on GitHub:\n");
-    for (const line of (green?.output.summary ?? "").split("\n")) say(`   │ ${line}`);
+    step(4, "bob pushes a fix: a pinned model version, one named table more, one-hour credentials");
+    const fixed = original
+      .replace('version: "20250929"', 'version: "20251101"')
+      .replace("postgres:select:crm.public.orders@crm-prod", "postgres:select:crm.public.orders@crm-prod\n      - postgres:select:crm.public.invoices@crm-prod");
+    let head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: fixed }, { message: "Pin the model; name the table" })).sha;
+    let run = charterRun(sim, repo, head);
+    show(run);
+    say("   What changed, as Charter classifies it:");
+    for (const row of (run?.output.summary ?? "").split("\n").filter((l) => l.startsWith("| `support-triage`"))) say(`     ${row}`);
+    say("   Still needed:");
+    showRules(run);
 
-    step(5, "What it cost");
+    step(5, "bob tries to approve his own pull request; the owner dana-support approves");
+    try {
+      await sim.submitReview(opened.pull, { user: "bob", state: "APPROVED" });
+      say("   bob's approval was recorded, and Charter does not count it: he is the author.");
+    } catch {
+      say("   GitHub refuses an author's approval outright (Charter would not count it either).");
+    }
+    await sim.submitReview(opened.pull, { user: "dana-support", state: "APPROVED" });
+    run = charterRun(sim, repo, head);
+    show(run);
+    showRules(run);
+
+    step(6, "bob pushes one more commit: dana's approval was for the previous commit");
+    head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: fixed.replace("temperature: 0.2", "temperature: 0.1") }, { message: "Lower temperature" })).sha;
+    run = charterRun(sim, repo, head);
+    show(run);
+    const stale = /@dana-support's approval is for an older commit[^\n]*/.exec(run?.output.summary ?? "")?.[0];
+    if (stale) say(`   ${stale}`);
+    showRules(run);
+
+    step(7, "dana-support approves the new commit, and sam approves for @acme/security");
+    await sim.submitReview(opened.pull, { user: "dana-support", state: "APPROVED" });
+    await sim.submitReview(opened.pull, { user: "sam", state: "APPROVED" });
+    const green = charterRun(sim, repo, head);
+    show(green);
+    say("\n   The check run's rules, as reviewers see them on GitHub:\n");
+    const rules = (green?.output.summary ?? "").split("### Rules")[1]?.split("\n<sub>")[0] ?? "";
+    for (const line of rules.trim().split("\n")) say(`   │ ${line}`);
+
+    step(8, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");
@@ -98,7 +146,7 @@ async function main(): Promise<void> {
 
     await app.close();
     say(`\nDone. The simulated repository stays at ${sim.repoPath(repo)} for you to inspect; delete it when finished.`);
-    say("Next in this story (as Charter grows): approval by the agent's owners, merge, signed evidence, provisioning.");
+    say("Next in this story (as Charter grows): merge, signed evidence, provisioning.");
   } finally {
     await sim.close();
   }

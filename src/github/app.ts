@@ -8,13 +8,27 @@ export interface CharterAppOptions {
   readonly appId?: number | undefined;
 }
 
-const PULL_REQUEST_EVENTS: ("pull_request.opened" | "pull_request.synchronize" | "pull_request.reopened" | "pull_request.ready_for_review" | "pull_request.edited")[] = [
+type PullRequestEvent =
+  | "pull_request.opened"
+  | "pull_request.synchronize"
+  | "pull_request.reopened"
+  | "pull_request.ready_for_review"
+  | "pull_request.edited"
+  | "pull_request.labeled"
+  | "pull_request.unlabeled";
+
+const PULL_REQUEST_EVENTS: PullRequestEvent[] = [
   "pull_request.opened",
   "pull_request.synchronize",
   "pull_request.reopened",
   "pull_request.ready_for_review",
   "pull_request.edited",
+  "pull_request.labeled",
+  "pull_request.unlabeled",
 ];
+
+type ReviewEvent = "pull_request_review.submitted" | "pull_request_review.edited" | "pull_request_review.dismissed";
+const REVIEW_EVENTS: ReviewEvent[] = ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"];
 
 /** Wires GitHub events to Charter's handlers. Nothing else lives here. */
 export function createCharterApp(options: CharterAppOptions = {}): ApplicationFunction {
@@ -40,6 +54,19 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     app.on(PULL_REQUEST_EVENTS, async (context) => {
       const { repository, pull_request } = context.payload;
       await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+    });
+
+    app.on(REVIEW_EVENTS, async (context) => {
+      const { repository, pull_request } = context.payload;
+      await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+    });
+
+    // Another check finishing may satisfy (or fail) a rule's required checks. Charter's own
+    // check run completing must not trigger another evaluation of itself.
+    app.on("check_run.completed", async (context) => {
+      const { repository, check_run } = context.payload;
+      if (check_run.name === "Charter" && (options.appId === undefined || check_run.app?.id === options.appId)) return;
+      await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
     });
 
     app.on("check_run.rerequested", async (context) => {

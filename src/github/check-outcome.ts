@@ -1,7 +1,7 @@
 import type { AgentChange } from "../change/agent-changes.js";
 import type { Diagnostic } from "../manifest/diagnostic.js";
 
-export type CheckConclusion = "success" | "failure" | "neutral";
+export type CheckConclusion = "success" | "failure" | "neutral" | "action_required";
 
 /** One annotation as GitHub's check-runs API takes it. */
 export interface CheckAnnotation {

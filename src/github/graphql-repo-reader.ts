@@ -69,17 +69,8 @@ export class GraphqlFileLoader {
   ) {}
 
   /** A RepoReader for one commit, sharing this loader's batches and cache. */
-  at(commit: string): RepoReader & { listed(path: string): boolean } {
-    return {
-      read: (paths, maxBytes) => this.read(commit, paths, maxBytes),
-      listed: (path) => this.listedSync(commit, path),
-    };
-  }
-
-  private readonly settled = new Map<string, Map<string, ListedEntry> | null>();
-
-  private listedSync(commit: string, path: string): boolean {
-    return this.settled.get(`${commit}:${posix.dirname(path)}`)?.has(posix.basename(path)) ?? false;
+  at(commit: string): RepoReader {
+    return { read: (paths, maxBytes) => this.read(commit, paths, maxBytes) };
   }
 
   async read(commit: string, paths: readonly string[], maxBytes: number): Promise<ReadonlyMap<string, RepoEntry>> {
@@ -138,11 +129,7 @@ export class GraphqlFileLoader {
       found = new Promise<TreeResult>((resolve, reject) => {
         this.pendingListings.push({ expression: key, bytes: 0, resolve, reject });
         this.schedule();
-      }).then((tree) => {
-        const map = tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null;
-        this.settled.set(key, map);
-        return map;
-      });
+      }).then((tree) => (tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null));
       this.listings.set(key, found);
     }
     return found;

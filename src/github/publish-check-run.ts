@@ -12,6 +12,17 @@ export interface CheckTarget {
   readonly headSha: string;
 }
 
+export type ExistingCheckRun = Awaited<ReturnType<ProbotOctokit["rest"]["checks"]["listForRef"]>>["data"]["check_runs"][number];
+
+/**
+ * The latest check run of each name on a commit (one page of 100: more distinct checks on one
+ * commit than that is beyond what Charter's rules can name sensibly).
+ */
+export async function listCheckRuns(octokit: ProbotOctokit, target: CheckTarget): Promise<ExistingCheckRun[]> {
+  const { data } = await octokit.rest.checks.listForRef({ owner: target.owner, repo: target.repo, ref: target.headSha, filter: "latest", per_page: 100 });
+  return data.check_runs;
+}
+
 /**
  * Publishes an outcome as the single "Charter" check run on a commit.
  *
@@ -21,12 +32,18 @@ export interface CheckTarget {
  * with the same fingerprint is updated in place (its annotations are already complete);
  * otherwise a new check run is created, which GitHub shows in place of the old one.
  */
-export async function publishCheckRun(octokit: ProbotOctokit, target: CheckTarget, outcome: CheckOutcome, appId: number | undefined): Promise<{ id: number; requests: number }> {
+export async function publishCheckRun(
+  octokit: ProbotOctokit,
+  target: CheckTarget,
+  outcome: CheckOutcome,
+  appId: number | undefined,
+  known?: readonly ExistingCheckRun[],
+): Promise<{ id: number; requests: number }> {
   const { owner, repo, headSha } = target;
   const fingerprint = fingerprintOf(outcome.annotations);
-  let requests = 1;
-  const existing = await octokit.rest.checks.listForRef({ owner, repo, ref: headSha, check_name: CHECK_NAME, filter: "latest", per_page: 100 });
-  const ours = existing.data.check_runs.find((run) => run.name === CHECK_NAME && (appId === undefined || run.app?.id === appId));
+  let requests = known ? 0 : 1;
+  const existing = known ?? (await listCheckRuns(octokit, target));
+  const ours = existing.find((run) => run.name === CHECK_NAME && (appId === undefined || run.app?.id === appId));
   const output = { title: outcome.title, summary: outcome.summary };
   const completed = { status: "completed" as const, conclusion: outcome.conclusion, completed_at: new Date().toISOString() };
 

@@ -1,12 +1,13 @@
 import type { ProbotOctokit } from "probot";
-import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
-import { compareAgents } from "../change/agent-changes.js";
-import { DEFAULT_LIMITS } from "../manifest/limits.js";
-import { validateManifests } from "../manifest/validate.js";
-import { cannotCheck, type CheckOutcome, noAgentChanges, validationOutcome } from "./check-outcome.js";
+import { affectedAgentDirectories } from "../change/affected-agents.js";
+import { governanceKind } from "../change/governance-changes.js";
+import { assessChange, decide } from "../policy/assess-change.js";
+import type { Evaluation } from "../policy/result.js";
+import { cannotCheck, type CheckOutcome, noAgentChanges } from "./check-outcome.js";
 import { GraphqlFileLoader } from "./graphql-repo-reader.js";
-import type { RepoReader } from "../manifest/repo-reader.js";
-import { publishCheckRun } from "./publish-check-run.js";
+import { policyOutcome } from "./policy-outcome.js";
+import { listCheckRuns, publishCheckRun } from "./publish-check-run.js";
+import { readPullFacts } from "./pull-facts-reader.js";
 
 /** GitHub's pull-request files endpoint lists at most this many files. */
 export const MAX_LISTED_FILES = 3000;
@@ -21,18 +22,23 @@ export interface PullRequestRef {
 export interface CheckReport {
   readonly headSha: string;
   readonly outcome: CheckOutcome;
+  readonly evaluation: Evaluation | undefined;
   readonly checkRunId: number;
   /** GitHub API requests this evaluation made, by kind; logged so their growth is visible. */
   readonly requests: { readonly rest: number; readonly graphql: number };
 }
 
+type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
+
 /**
- * Validates the agents a pull request touches and publishes the Charter check run.
+ * Validates the agents a pull request touches, classifies what changed, evaluates the base
+ * branch's policy and publishes the Charter check run.
  *
- * API cost, independent of the repository's size: 1 request for the pull request, one per 100
- * changed files, three GraphQL queries per 100 affected agent directories for base and head
- * together (see GraphqlFileLoader), 1 to find an existing check run, and 1 plus one per further 50
- * annotations to publish it.
+ * API cost, independent of the repository's size: 1 request for the pull request, 1 for the
+ * head commit's check runs, one per 100 changed files, three GraphQL queries per 100 affected
+ * agent directories for base and head together (see GraphqlFileLoader), reviews and commits in
+ * pages of 100, team and permission lookups per reviewer whose review could count, and 1 plus
+ * one per further 50 annotations to publish the check run.
  */
 export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, appId: number | undefined): Promise<CheckReport> {
   const { owner, repo, number } = ref;
@@ -53,16 +59,15 @@ export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestR
   }
 }
 
-type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
-
 async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRequest, appId: number | undefined): Promise<CheckReport> {
   const { owner, repo, number } = ref;
-  let rest = 1;
   const target = { owner, repo, headSha: pr.head.sha };
+  const runs = await listCheckRuns(octokit, target);
+  let rest = 2;
 
-  const publish = async (outcome: CheckOutcome, graphql: number): Promise<CheckReport> => {
-    const published = await publishCheckRun(octokit, target, outcome, appId);
-    return { headSha: pr.head.sha, outcome, checkRunId: published.id, requests: { rest: rest + published.requests, graphql } };
+  const publish = async (outcome: CheckOutcome, graphql: number, evaluation?: Evaluation): Promise<CheckReport> => {
+    const published = await publishCheckRun(octokit, target, outcome, appId, runs);
+    return { headSha: pr.head.sha, outcome, evaluation, checkRunId: published.id, requests: { rest: rest + published.requests, graphql } };
   };
 
   if (pr.changed_files > MAX_LISTED_FILES) {
@@ -86,27 +91,22 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
     if (data.length < FILES_PER_PAGE) break;
   }
 
-  const dirs = affectedAgentDirectories(paths);
-  if (dirs.length === 0) return publish(noAgentChanges(pr.changed_files), 0);
+  const governance = paths.filter((p) => governanceKind(p) !== undefined);
+  if (affectedAgentDirectories(paths).length === 0 && governance.length === 0) return publish(noAgentChanges(pr.changed_files), 0);
 
-  // Base and head are read together so that their requests share GraphQL queries.
+  // Base and head are read through one loader so that their requests share GraphQL queries.
   const loader = new GraphqlFileLoader(octokit, owner, repo);
-  const head = loader.at(pr.head.sha);
-  const [headReport, baseReport] = await Promise.all([validateAt(head, dirs), validateAt(loader.at(pr.base.sha), dirs)]);
-  const changes = compareAgents(dirs, baseReport.agents, headReport.agents, (dir) => manifestCandidates(dir).some((p) => head.listed(p)));
-  return publish(validationOutcome(changes, headReport.diagnostics), loader.requests);
-}
-
-async function validateAt(reader: RepoReader, dirs: readonly string[]) {
-  const candidates = dirs.flatMap(manifestCandidates);
-  const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
-  const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
-  return validateManifests(manifests, reader);
+  const assessment = await assessChange(loader.at(pr.base.sha), loader.at(pr.head.sha), paths);
+  const factsReport = await readPullFacts(octokit, { owner, repo }, pr, runs, assessment.policy, assessment.agents, governance.length > 0);
+  rest += factsReport.requests;
+  const evaluation = decide(assessment, factsReport.facts);
+  const diagnostics = [...assessment.head.diagnostics, ...assessment.policyDiagnostics];
+  return publish(policyOutcome(evaluation, diagnostics), loader.requests, evaluation);
 }
 
 /** A short, secret-free description of why reading from GitHub failed. */
 function describeFailure(error: unknown): string {
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === "number") return `GitHub answered HTTP ${status}`;
-  return error instanceof Error ? error.message.split("\n", 1)[0] ?? "unknown error" : "unknown error";
+  return error instanceof Error ? (error.message.split("\n", 1)[0] ?? "unknown error") : "unknown error";
 }

@@ -22,6 +22,8 @@ export interface EvaluationInput {
   readonly facts: PullFacts;
   /** Problems with the head's policy file, when the pull request changes it: the pull request cannot be approved until they are fixed. */
   readonly headPolicyErrors?: number;
+  /** Validation errors in the head's manifests and prompts: no approval counts until they are fixed. */
+  readonly validationErrors?: number;
 }
 
 const DEFAULT_REASON_SECTION = "Emergency reason";
@@ -77,13 +79,16 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
 
   const status = combine(children.map((c) => c.status));
   let decision: Decision = status === "blocked" ? "blocked" : status === "pending" ? "pending" : "approved";
-  if (changeSet.unclassified.length > 0) decision = "invalid";
+  const validationErrors = input.validationErrors ?? 0;
+  if (changeSet.unclassified.length > 0 || validationErrors > 0) decision = "invalid";
 
   const root = node(
     "Charter policy",
-    status === "skipped" ? "satisfied" : status,
+    decision === "invalid" ? "blocked" : status === "skipped" ? "satisfied" : status,
     decision === "invalid"
-      ? `Invalid manifests (${changeSet.unclassified.join(", ")}) must be fixed before the change can be judged.`
+      ? changeSet.unclassified.length > 0
+        ? `Invalid manifests (${changeSet.unclassified.join(", ")}) must be fixed before the change can be judged.`
+        : `${validationErrors} validation problem${validationErrors === 1 ? "" : "s"} must be fixed before the change can be judged.`
       : changeSet.changes.length === 0
         ? "No agent or governance changes: nothing to approve."
         : SUMMARY[decision],

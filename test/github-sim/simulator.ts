@@ -464,6 +464,39 @@ export class GitHubSimulator {
     return [...this.core.state.checkRuns.values()].filter((run) => run.repo === repo && run.headSha === sha);
   }
 
+  /**
+   * A CI system finishes a check run on a commit (for example "ci/test"), and GitHub delivers
+   * check_run.completed. The simulator has one app, so the run carries that app's identity.
+   */
+  async completeCheckRun(
+    repo: Repository,
+    sha: string,
+    options: { name: string; conclusion: NonNullable<CheckRun["conclusion"]>; by?: string },
+  ): Promise<{ run: CheckRun; delivery: DeliveryResult }> {
+    const { state } = this.core;
+    const id = state.allocateId();
+    const now = state.now();
+    const run: CheckRun = {
+      id,
+      nodeId: state.nodeId("CheckRun", id),
+      repo,
+      suite: this.core.suiteFor(repo, sha),
+      headSha: sha,
+      name: options.name,
+      status: "completed",
+      conclusion: options.conclusion,
+      startedAt: now,
+      completedAt: now,
+      externalId: null,
+      detailsUrl: null,
+      output: { title: options.name, summary: `${options.name}: ${options.conclusion}`, text: null, annotations: [] },
+      actions: [],
+    };
+    state.checkRuns.set(id, run);
+    const by = state.ensureAccount(options.by ?? repo.owner.login);
+    return { run, delivery: await this.core.deliver("check_run", checkRunPayload(this.core, run, "completed", by)) };
+  }
+
   /** A person clicks "Re-run" on a completed check run. */
   async rerequestCheckRun(checkRunId: number, options: { by?: string } = {}): Promise<DeliveryResult> {
     const run = this.core.state.checkRuns.get(checkRunId);

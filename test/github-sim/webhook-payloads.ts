@@ -106,7 +106,7 @@ export async function pullRequestReviewPayload(
   };
 }
 
-export function checkRunPayload(source: PayloadSource, run: CheckRun, action: "rerequested", sender: Account): Payload {
+export function checkRunPayload(source: PayloadSource, run: CheckRun, action: "rerequested" | "completed", sender: Account): Payload {
   const suiteRuns = [...source.state.checkRuns.values()].filter((candidate) => candidate.suite === run.suite);
   const app = source.appJson(run.repo);
   const pulls = source.pullsForCheck(run.repo, run.headSha);

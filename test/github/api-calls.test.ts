@@ -21,9 +21,9 @@ async function callsForTypicalPullRequest(size: number): Promise<Record<string, 
     .slice(0, 3);
   const changes: Record<string, string> = {};
   for (const path of ids) changes[path] = mutate(files[path] ?? "", "purpose: >", "purpose: >\n  Reviewed quarterly.");
-  const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "three-agents", title: "Three agents", files: changes });
+  const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "three-agents", title: "Three agents", body: "## Rollback plan\nRevert.\n", files: changes });
   const [run] = fx.sim.checkRunsFor(fx.repo, sha);
-  expect(run?.conclusion).toBe("success");
+  expect(run?.conclusion).toBe("action_required");
   expect(fx.sim.rejected).toEqual([]);
   const calls = { ...fx.sim.calls };
   await fx.close();
@@ -36,9 +36,18 @@ describe("GitHub API calls per pull request", () => {
     const small = await callsForTypicalPullRequest(10);
     const large = await callsForTypicalPullRequest(5_000);
     expect(large).toEqual(small);
-    // And they are few: the pull request, its files, GraphQL reads at base and head, the check run.
+    // And they are few: the pull request, its check runs and files, GraphQL reads at base and
+    // head, its reviews and commits, and publishing the check run.
     const total = Object.values(small).reduce((a, b) => a + b, 0);
-    expect(small).toEqual({ "pulls/get": 1, "pulls/list-files": 1, graphql: 3, "checks/list-for-ref": 1, "checks/create": 1 });
-    expect(total).toBe(7);
+    expect(small).toEqual({
+      "pulls/get": 1,
+      "checks/list-for-ref": 1,
+      "pulls/list-files": 1,
+      graphql: 3,
+      "pulls/list-reviews": 1,
+      "pulls/list-commits": 1,
+      "checks/create": 1,
+    });
+    expect(total).toBe(9);
   }, 120_000);
 });

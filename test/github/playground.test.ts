@@ -6,12 +6,20 @@ import { describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("npm run playground", () => {
-  it("shows the check run going red with annotations, then green, with no rejected request", () => {
+  it("shows red with annotations, waiting for the right approvers, a stale approval, then green", () => {
     const out = execFileSync(`${root}node_modules/.bin/tsx`, ["playground/playground.ts"], { cwd: root, encoding: "utf8" });
     const red = out.indexOf('✖ check run "Charter": failure');
-    const green = out.indexOf('✔ check run "Charter": success');
+    const waiting = out.indexOf('… check run "Charter": action_required — Waiting: Needs 1 more approval from @acme/support-eng, @dana-support (support-triage)');
+    const security = out.indexOf("Waiting: Needs 1 more approval from @acme/security", waiting);
+    const stale = out.indexOf("@dana-support's approval is for an older commit", security);
+    const green = out.indexOf('✔ check run "Charter": success', stale);
     expect(red).toBeGreaterThan(0);
-    expect(green).toBeGreaterThan(red);
+    expect(waiting).toBeGreaterThan(red);
+    expect(security).toBeGreaterThan(waiting);
+    expect(stale).toBeGreaterThan(security);
+    expect(green).toBeGreaterThan(stale);
+    expect(out).toContain("| `support-triage` | model-changed | high |");
+    expect(out).toContain("| `support-triage` | permission-added | critical |");
     expect(out).toMatch(/agents\/support-triage\/agent\.yaml:\d+:\d+ {2}model\/unpinned/);
     expect(out).toMatch(/agents\/support-triage\/agent\.yaml:\d+:\d+ {2}permission\/wildcard/);
     expect(out).toContain("requests GitHub would have rejected: 0");

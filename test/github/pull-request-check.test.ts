@@ -13,26 +13,29 @@ afterEach(async () => {
 const AGENTS = ownAgents();
 const TRIAGE = "agents/support-triage/agent.yaml";
 const TRIAGE_TEXT = AGENTS[TRIAGE] ?? "";
+const ROLLBACK = "## Rollback plan\nRevert this pull request.\n";
 
 function charterRuns(f: AppFixture, sha: string) {
   return f.sim.checkRunsFor(f.repo, sha).filter((run) => run.name === "Charter");
 }
 
 describe("the Charter check run", () => {
-  it("passes a valid change and says what changed", async () => {
+  it("classifies a valid change and waits for the owners' approval", async () => {
     fx = await startCharter(AGENTS);
     const { sha, delivery } = await fx.sim.openPullRequest(fx.repo, {
       author: "bob",
       branch: "tune-triage",
       title: "Clarify triage priorities",
+      body: ROLLBACK,
       files: { "agents/support-triage/prompts/system.md": (AGENTS["agents/support-triage/prompts/system.md"] ?? "") + "\nEscalate P1 tickets within five minutes.\n" },
     });
     expect(delivery.status).toBe(200);
     const runs = charterRuns(fx, sha);
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(runs[0]?.output.title).toBe("1 agent changed, all valid");
-    expect(runs[0]?.output.summary).toContain("| `support-triage` | modified | `agents/support-triage/prompts/system.md` |");
+    expect(runs[0]).toMatchObject({ status: "completed", conclusion: "action_required" });
+    expect(runs[0]?.output.title).toBe("Waiting: Needs 1 more approval from @acme/support-eng, @dana-support (support-triage)");
+    expect(runs[0]?.output.summary).toContain("| `support-triage` | prompt-changed | high |");
+    expect(runs[0]?.output.summary).toContain("Charter's default policy");
     expect(runs[0]?.output.annotations).toEqual([]);
     expect(fx.sim.rejected).toEqual([]);
   });
@@ -82,13 +85,13 @@ describe("the Charter check run", () => {
     expect(fx.sim.rejected).toEqual([]);
   });
 
-  it("turns green when the fix is pushed", async () => {
+  it("moves from failure to waiting for approval when the fix is pushed", async () => {
     fx = await startCharter(AGENTS);
     const broken = mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 30d");
     const opened = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "lifetime", title: "Longer credentials", files: { [TRIAGE]: broken } });
     expect(charterRuns(fx, opened.sha)[0]?.conclusion).toBe("failure");
     const fixed = await fx.sim.pushToPullRequest(opened.pull, { [TRIAGE]: mutate(TRIAGE_TEXT, "maxLifetime: 1h", "maxLifetime: 2h") });
-    expect(charterRuns(fx, fixed.sha)).toEqual([expect.objectContaining({ conclusion: "success" })]);
+    expect(charterRuns(fx, fixed.sha)).toEqual([expect.objectContaining({ conclusion: "action_required" })]);
   });
 
   it("reports new, retired and deleted agents", async () => {
@@ -114,11 +117,11 @@ describe("the Charter check run", () => {
     });
     const [run] = charterRuns(fx, sha);
     expect(run?.output.annotations).toEqual([]);
-    expect(run?.conclusion).toBe("success");
+    expect(run?.conclusion).toBe("action_required");
     const summary = run?.output.summary ?? "";
-    expect(summary).toContain("| `code-review` | retired |");
-    expect(summary).toContain("| `support-triage-eu` | new agent |");
-    expect(summary).toContain("| `legacy-refund-bot` | manifest deleted |");
+    expect(summary).toContain("| `code-review` | agent-retired | medium |");
+    expect(summary).toContain("| `support-triage-eu` | agent-created | high |");
+    expect(summary).toContain("| `legacy-refund-bot` | agent-deleted | medium |");
   });
 
   it("gives a pull request that touches no agent a quick success", async () => {
@@ -194,7 +197,7 @@ describe("the Charter check run, at GitHub's edges", () => {
     const delivery = await fx.sim.rerequestCheckSuite(first.suite.id, { by: "bob" });
     expect(delivery.status).toBe(200);
     expect(fx.sim.calls["pulls/get"]).toBe(1);
-    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: first.id, conclusion: "success" })]);
+    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: first.id, conclusion: "action_required" })]);
     expect(fx.sim.rejected).toEqual([]);
   });
 
@@ -221,7 +224,7 @@ describe("the Charter check run when GitHub fails", () => {
     expect(failed?.output.summary).toContain("Charter could not finish checking this pull request: GitHub answered HTTP 502");
     if (!failed) throw new Error("no check run");
     expect((await fx.sim.rerequestCheckRun(failed.id, { by: "bob" })).status).toBe(200);
-    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: failed.id, conclusion: "success" })]);
+    expect(charterRuns(fx, sha)).toEqual([expect.objectContaining({ id: failed.id, conclusion: "action_required" })]);
     expect(fx.sim.rejected).toEqual([]);
   });
 });

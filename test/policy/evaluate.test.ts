@@ -182,6 +182,14 @@ describe("governance and emergencies", () => {
   it("marks a change set with invalid manifests as invalid", () => {
     expect(evaluate(POLICY, changeSet([], ["agents/broken"]), facts()).decision).toBe("invalid");
   });
+
+  it("counts no approval while the head has validation errors", () => {
+    const f = facts({ reviews: [review("olivia", "APPROVED"), review("paula", "APPROVED")] });
+    expect(evaluate(POLICY, MODEL, f).decision).toBe("approved");
+    const evaluation = evaluate(POLICY, MODEL, f, undefined, { validationErrors: 2 });
+    expect(evaluation.decision).toBe("invalid");
+    expect(evaluation.root.summary).toBe("2 validation problems must be fixed before the change can be judged.");
+  });
 });
 
 describe("the default policy", () => {

@@ -1,0 +1,118 @@
+import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
+import type { ChangeSet } from "../change/change-set.js";
+import { governanceKind } from "../change/governance-changes.js";
+import { diffAgents } from "../change/semantic-diff.js";
+import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
+import { DEFAULT_LIMITS } from "../manifest/limits.js";
+import type { RepoReader } from "../manifest/repo-reader.js";
+import { sha256Hex, validateManifests, type ValidationReport } from "../manifest/validate.js";
+import type { CharterPolicy } from "./charter-policy.generated.js";
+import { DEFAULT_POLICY } from "./default-policy.js";
+import { evaluatePolicy, type PolicyAgent } from "./evaluate.js";
+import { parsePolicy, POLICY_PATH } from "./load-policy.js";
+import type { PullFacts } from "./pull-facts.js";
+import type { Evaluation } from "./result.js";
+
+/** Everything about a change that the repository's content decides, before any review is read. */
+export interface Assessment {
+  readonly dirs: readonly string[];
+  readonly governancePaths: readonly string[];
+  readonly head: ValidationReport;
+  readonly base: ValidationReport;
+  readonly changeSet: ChangeSet;
+  readonly agents: readonly PolicyAgent[];
+  /** The policy that judges the change: the base branch's, or the default. */
+  readonly policy: CharterPolicy;
+  readonly policySource: Evaluation["policy"];
+  /** Problems in the head's policy file (when the change edits it) and, as warnings, in the base's. */
+  readonly policyDiagnostics: readonly Diagnostic[];
+  readonly headPolicyErrors: number;
+}
+
+/**
+ * Reads and classifies a change between two commits: the agents its paths touch, validated at
+ * base and head, the semantic change set, and the policy from the base. The GitHub App and
+ * `charter evaluate` both call this with their own readers, so they cannot disagree.
+ */
+export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Assessment> {
+  const dirs = affectedAgentDirectories(changedPaths);
+  const governancePaths = changedPaths.filter((p) => governanceKind(p) !== undefined);
+  // Reads at base and head are started together so that batching readers can merge them.
+  const [headRead, baseRead, basePolicy, headPolicy] = await Promise.all([
+    validateAt(head, dirs),
+    validateAt(base, dirs),
+    readPolicy(base),
+    changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
+  ]);
+  const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
+  const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths });
+  const headPolicyDiagnostics = headPolicy?.diagnostics ?? [];
+  return {
+    dirs,
+    governancePaths,
+    head: headRead.report,
+    base: baseRead.report,
+    changeSet,
+    agents: policyAgents(dirs, baseRead.report, headRead.report),
+    policy: basePolicy.policy ?? DEFAULT_POLICY,
+    policySource: { source: basePolicy.policy ? "base" : "default", path: POLICY_PATH, sha256: basePolicy.sha256 },
+    policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const }))],
+    headPolicyErrors: headPolicyDiagnostics.length,
+  };
+}
+
+/** Evaluates an assessed change against the pull request's facts. */
+export function decide(assessment: Assessment, facts: PullFacts): Evaluation {
+  return evaluatePolicy({
+    policy: assessment.policy,
+    policySource: assessment.policySource,
+    changeSet: assessment.changeSet,
+    agents: assessment.agents,
+    facts,
+    headPolicyErrors: assessment.headPolicyErrors,
+    validationErrors: assessment.head.diagnostics.filter((d) => d.severity === "error").length,
+  });
+}
+
+async function validateAt(reader: RepoReader, dirs: readonly string[]): Promise<{ report: ValidationReport; present: string[] }> {
+  const candidates = dirs.flatMap(manifestCandidates);
+  const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
+  const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
+  const present = dirs.filter((dir) => manifests.some((m) => m.startsWith(dir + "/")));
+  return { report: await validateManifests(manifests, reader), present };
+}
+
+interface PolicyRead {
+  /** Undefined when the file is missing or invalid: the default policy applies. */
+  readonly policy: CharterPolicy | undefined;
+  readonly sha256: string | null;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * The policy at one commit. A missing file means the default policy. An invalid one on the base
+ * branch (only a direct push could put it there) also falls back to the secure default, so the
+ * fix can still be merged through the governance rule instead of locking everyone out.
+ */
+async function readPolicy(reader: RepoReader): Promise<PolicyRead> {
+  const entry = (await reader.read([POLICY_PATH], DEFAULT_LIMITS.maxManifestBytes)).get(POLICY_PATH);
+  if (!entry || entry.kind === "missing") return { policy: undefined, sha256: null, diagnostics: [] };
+  if (entry.kind !== "file") {
+    const what = entry.kind === "too-large" ? "too large" : `a ${entry.kind}`;
+    return { policy: undefined, sha256: null, diagnostics: [diagnostic(POLICY_PATH, FILE_START, "file/not-a-file", `the policy file is ${what}`, "Commit .github/charter.yml as a small UTF-8 YAML file.")] };
+  }
+  const parsed = parsePolicy(entry.bytes);
+  const sha256 = sha256Hex(entry.bytes);
+  return parsed.ok ? { policy: parsed.policy, sha256, diagnostics: [] } : { policy: undefined, sha256, diagnostics: parsed.diagnostics };
+}
+
+function policyAgents(dirs: readonly string[], base: ValidationReport, head: ValidationReport): PolicyAgent[] {
+  const inDir = (report: ValidationReport, dir: string) => report.agents.find((a) => a.file.startsWith(dir + "/"));
+  const out: PolicyAgent[] = [];
+  for (const dir of dirs) {
+    const b = inDir(base, dir);
+    const h = inDir(head, dir);
+    if (b || h) out.push({ id: h?.id ?? b?.id ?? dir, base: b?.manifest, head: h?.manifest });
+  }
+  return out;
+}
