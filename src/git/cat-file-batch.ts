@@ -1,0 +1,119 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { CharterError } from "../errors.js";
+import { firstLine, gitEnvironment } from "./run-git.js";
+
+const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+interface Waiter {
+  readonly resolve: (bytes: Buffer | null) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One long-lived `git cat-file --batch` process: blobs are requested by object id on its stdin
+ * and answered in order on its stdout, so reading a thousand prompt files costs one process, not
+ * a thousand. Only object ids ever reach the process, never paths: the line-based protocol then
+ * has nothing an attacker can inject into.
+ */
+export class CatFileBatch {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: Waiter[] = [];
+  private header = Buffer.alloc(0);
+  private body: Buffer | undefined;
+  private filled = 0;
+  private stderr = "";
+  private failure: Error | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(cwd: string) {
+    this.child = spawn("git", ["cat-file", "--batch"], { cwd, env: gitEnvironment(), stdio: "pipe", windowsHide: true });
+    this.child.stdout.on("data", (chunk: Buffer) => {
+      this.consume(chunk);
+    });
+    this.child.stderr.on("data", (chunk: Buffer) => {
+      if (this.stderr.length < 4096) this.stderr += chunk.toString("utf8");
+    });
+    this.child.on("error", (error: NodeJS.ErrnoException) => {
+      this.fail(
+        error.code === "ENOENT"
+          ? new CharterError("IO", "git is not installed or not on PATH", { hint: "Install git; charter diff reads commits with it.", cause: error })
+          : new CharterError("IO", `git cat-file failed: ${error.message}`, { cause: error }),
+      );
+    });
+    this.child.on("close", (code) => {
+      this.fail(new CharterError("IO", `git cat-file exited (${code ?? "signal"})${this.stderr ? `: ${firstLine(this.stderr)}` : ""}`));
+    });
+    // A write after git has gone surfaces through "close"; without this listener it would crash the process.
+    this.child.stdin.on("error", () => undefined);
+  }
+
+  /** The object's content, or null when git does not have it. */
+  read(objectId: string): Promise<Buffer | null> {
+    if (!OBJECT_ID.test(objectId)) return Promise.reject(new CharterError("INTERNAL", `not an object id: ${JSON.stringify(objectId)}`));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new CharterError("INTERNAL", "git cat-file was closed"));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.child.stdin.write(`${objectId}\n`);
+    });
+  }
+
+  /** Ends the process after it has answered everything asked so far. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null || this.failure) {
+        resolve();
+        return;
+      }
+      this.child.once("close", () => {
+        resolve();
+      });
+      this.child.stdin.end();
+    });
+    return this.closed;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
+  }
+
+  /**
+   * Each answer is "<id> <type> <size>\n", the content and "\n", or "<id> missing\n". Contents are
+   * copied straight into a buffer of the announced size, so a large blob arriving in many chunks
+   * is not re-concatenated for every chunk.
+   */
+  private consume(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.body) {
+        const take = Math.min(this.body.length + 1 - this.filled, chunk.length - offset);
+        const copy = Math.min(take, this.body.length - this.filled);
+        if (copy > 0) chunk.copy(this.body, this.filled, offset, offset + copy);
+        this.filled += take;
+        offset += take;
+        if (this.filled === this.body.length + 1) {
+          const body = this.body;
+          this.body = undefined;
+          this.waiting.shift()?.resolve(body);
+        }
+        continue;
+      }
+      const newline = chunk.indexOf(0x0a, offset);
+      if (newline === -1) {
+        this.header = Buffer.concat([this.header, chunk.subarray(offset)]);
+        return;
+      }
+      const line = Buffer.concat([this.header, chunk.subarray(offset, newline)]).toString("utf8");
+      this.header = Buffer.alloc(0);
+      offset = newline + 1;
+      const hit = /^[0-9a-f]+ [a-z]+ (\d+)$/.exec(line);
+      if (!hit) {
+        this.waiting.shift()?.resolve(null);
+        continue;
+      }
+      this.body = Buffer.allocUnsafe(Number(hit[1]));
+      this.filled = 0;
+    }
+  }
+}
