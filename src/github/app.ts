@@ -2,6 +2,7 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { openRetroReview } from "./retro-review.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -54,6 +55,26 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     app.on(PULL_REQUEST_EVENTS, async (context) => {
       const { repository, pull_request } = context.payload;
       await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+    });
+
+    // A merged emergency change gets its retro-review issue. The pull request is re-read and
+    // re-evaluated rather than trusting the webhook's copy.
+    app.on("pull_request.closed", async (context) => {
+      const { repository, pull_request } = context.payload;
+      if (!pull_request.merged) return;
+      if (!deliveries.claim(context.id)) return;
+      const ref = { owner: repository.owner.login, repo: repository.name, number: pull_request.number };
+      const report = await queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, options.appId));
+      const evaluation = report.evaluation;
+      if (!evaluation?.emergency.active) return;
+      const issue = await openRetroReview(
+        context.octokit,
+        { ...ref, title: report.pullRequest.title, mergedAt: report.pullRequest.merged_at, mergedBy: report.pullRequest.merged_by?.login ?? null, mergeSha: report.pullRequest.merge_commit_sha },
+        evaluation,
+        report.owners,
+        report.retroReviewDays,
+      );
+      context.log.info({ delivery: context.id, pullRequest: ref.number, issue }, "charter: retro-review issue opened for an emergency change");
     });
 
     app.on(REVIEW_EVENTS, async (context) => {

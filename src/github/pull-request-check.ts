@@ -1,7 +1,8 @@
 import type { ProbotOctokit } from "probot";
 import { affectedAgentDirectories } from "../change/affected-agents.js";
 import { governanceKind } from "../change/governance-changes.js";
-import { assessChange, decide } from "../policy/assess-change.js";
+import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
+import { type Assessment, assessChange, decide } from "../policy/assess-change.js";
 import type { Evaluation } from "../policy/result.js";
 import { cannotCheck, type CheckOutcome, noAgentChanges } from "./check-outcome.js";
 import { GraphqlFileLoader } from "./graphql-repo-reader.js";
@@ -12,6 +13,7 @@ import { readPullFacts } from "./pull-facts-reader.js";
 /** GitHub's pull-request files endpoint lists at most this many files. */
 export const MAX_LISTED_FILES = 3000;
 const FILES_PER_PAGE = 100;
+const DEFAULT_RETRO_REVIEW_DAYS = 3;
 
 export interface PullRequestRef {
   readonly owner: string;
@@ -21,6 +23,12 @@ export interface PullRequestRef {
 
 export interface CheckReport {
   readonly headSha: string;
+  /** The pull request as re-read from the API. */
+  readonly pullRequest: PullRequest;
+  /** Owners of the changed agents, as the evaluation saw them (base branch first). */
+  readonly owners: ReadonlyMap<string, AgentManifest["owners"]>;
+  /** Days within which an emergency change's retro-review is due, from the policy. */
+  readonly retroReviewDays: number;
   readonly outcome: CheckOutcome;
   readonly evaluation: Evaluation | undefined;
   readonly checkRunId: number;
@@ -65,9 +73,23 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   const runs = await listCheckRuns(octokit, target);
   let rest = 2;
 
-  const publish = async (outcome: CheckOutcome, graphql: number, evaluation?: Evaluation): Promise<CheckReport> => {
+  const publish = async (outcome: CheckOutcome, graphql: number, assessed?: { evaluation: Evaluation; assessment: Assessment }): Promise<CheckReport> => {
     const published = await publishCheckRun(octokit, target, outcome, appId, runs);
-    return { headSha: pr.head.sha, outcome, evaluation, checkRunId: published.id, requests: { rest: rest + published.requests, graphql } };
+    const owners = new Map<string, AgentManifest["owners"]>();
+    for (const a of assessed?.assessment.agents ?? []) {
+      const list = a.base?.owners ?? a.head?.owners;
+      if (list) owners.set(a.id, list);
+    }
+    return {
+      headSha: pr.head.sha,
+      pullRequest: pr,
+      owners,
+      retroReviewDays: assessed?.assessment.policy.emergency?.retroReviewDays ?? DEFAULT_RETRO_REVIEW_DAYS,
+      outcome,
+      evaluation: assessed?.evaluation,
+      checkRunId: published.id,
+      requests: { rest: rest + published.requests, graphql },
+    };
   };
 
   if (pr.changed_files > MAX_LISTED_FILES) {
@@ -101,7 +123,7 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   rest += factsReport.requests;
   const evaluation = decide(assessment, factsReport.facts);
   const diagnostics = [...assessment.head.diagnostics, ...assessment.policyDiagnostics];
-  return publish(policyOutcome(evaluation, diagnostics), loader.requests, evaluation);
+  return publish(policyOutcome(evaluation, diagnostics), loader.requests, { evaluation, assessment });
 }
 
 /** A short, secret-free description of why reading from GitHub failed. */

@@ -185,3 +185,32 @@ describe("rules from the base branch's policy", () => {
     expect(run.output.summary).toContain("**EMERGENCY CHANGE.**");
   });
 });
+
+describe("after an emergency merge", () => {
+  it("opens a retro-review issue to the owners, with the reason and a due date", async () => {
+    fx = await start({ ".github/charter.yml": POLICY });
+    const body = `${ROLLBACK}\n## Emergency reason\nThe triage agent tags every ticket P1 since 09:10 UTC.\n`;
+    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "hotfix", title: "Pin the old model", body, labels: ["emergency"], files: { [TRIAGE]: MODEL_BUMP } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    expect(latest(fx, sha).output.title).toMatch(/^EMERGENCY — Approved/);
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.pullRequest === null && i.title.startsWith("Retro-review"));
+    expect(issues).toHaveLength(1);
+    const [issue] = issues;
+    expect(issue?.title).toBe(`Retro-review: emergency change #${pull.issue.number} — Pin the old model`);
+    expect(issue?.body).toContain("**Reason given:** The triage agent tags every ticket P1 since 09:10 UTC.");
+    expect(issue?.body).toContain("@acme/support-eng, @dana-support");
+    expect(issue?.body).toMatch(/Due by \*\*\d{4}-\d{2}-\d{2}\*\*/);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("opens no issue for an ordinary merge", async () => {
+    fx = await start({ ".github/charter.yml": POLICY });
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "ordinary", title: "Ordinary", body: ROLLBACK, files: { [TRIAGE]: MODEL_BUMP } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    expect([...fx.sim.core.state.issues.values()].filter((i) => i.title.startsWith("Retro-review"))).toEqual([]);
+  });
+});
