@@ -29,6 +29,8 @@ export const OPERATION_IDS = [
   "repos/get-content",
   "repos/compare-commits",
   "repos/get-branch",
+  "repos/list-pull-requests-associated-with-commit",
+  "pulls/list",
   "pulls/get",
   "pulls/list-files",
   "pulls/list-reviews",

@@ -34,10 +34,11 @@ export interface ValidationErrorItem {
 
 /**
  * GitHub accepts unencoded slashes in these parameters (file paths, refs, branch names,
- * the two sides of "base...head"), while openapi-backend matches each parameter to a single segment. Requests
- * whose slashes are raw get them re-encoded before routing; Octokit already sends %2F.
+ * the two sides of "base...head", a branch name given as commit_sha), while openapi-backend
+ * matches each parameter to a single segment. Requests whose slashes are raw get them
+ * re-encoded before routing; Octokit already sends %2F.
  */
-const MULTI_SEGMENT_PARAMS = new Set(["path", "ref", "branch", "base", "head"]);
+const MULTI_SEGMENT_PARAMS = new Set(["path", "ref", "branch", "base", "head", "commit_sha"]);
 
 const SUBSET_FILE = new URL("./openapi/github-rest-subset.json", import.meta.url);
 

@@ -275,6 +275,8 @@ describe("behaviour on the state", () => {
       ["repos/get-content", "GET", "/repos/acme/agents/contents/agents"],
       ["repos/compare-commits", "GET", "/repos/acme/agents/compare/main...feature/triage-model"],
       ["repos/get-branch", "GET", "/repos/acme/agents/branches/feature/triage-model"],
+      ["repos/list-pull-requests-associated-with-commit", "GET", `/repos/acme/agents/commits/${pull.headSha}/pulls`],
+      ["pulls/list", "GET", "/repos/acme/agents/pulls?state=all"],
       ["pulls/list-commits", "GET", `/repos/acme/agents/pulls/${n}/commits`],
       ["pulls/list-reviews", "GET", `/repos/acme/agents/pulls/${n}/reviews`],
       ["issues/get", "GET", `/repos/acme/agents/issues/${n}`],
@@ -324,5 +326,166 @@ describe("pagination", () => {
     expect(defaultPage.body).toHaveLength(30);
     const capped = await api("GET", `/repos/acme/agents/pulls/${big.issue.number}/files?per_page=500`);
     expect(capped.body).toHaveLength(100);
+  });
+});
+
+describe("listing pull requests", () => {
+  // A clock the scenario moves by whole days, so "created", "updated" and "long-running" have
+  // something to tell apart (GitHub's timestamps have second precision).
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  let clock = new Date("2025-03-03T09:00:00Z");
+  const day = (n: number) => {
+    clock = new Date(Date.parse("2025-03-03T09:00:00Z") + n * DAY_MS);
+  };
+  let listing: GitHubSimulator;
+  let repo2: Repository;
+  const pulls: Record<string, PullRequest> = {};
+  let squashSha: string;
+  let mainBefore: string;
+  // Tokens expire an hour after the clock at minting time, so mint one per call.
+  const call = (path: string, permissions?: Record<string, "read" | "write">) =>
+    restClient(listing, listing.installationToken(repo2, permissions))("GET", path);
+  const numbers = (body: unknown) => (body as { number: number }[]).map((entry) => entry.number);
+
+  beforeAll(async () => {
+    listing = await GitHubSimulator.create({ now: () => clock });
+    repo2 = await listing.createRepository({ owner: "acme", name: "fleet", files: { "agents/a/agent.yaml": "name: a\n" } });
+    mainBefore = (await listing.branchHead(repo2, "main")) ?? "";
+    await listing.push(repo2, { branch: "release", files: { "RELEASE.md": "v1\n" }, author: "dana" });
+    const open = async (key: string, branch: string, options: { base?: string; draft?: boolean } = {}) => {
+      const { pull: opened } = await listing.openPullRequest(repo2, {
+        author: "bob",
+        branch,
+        title: key,
+        files: { [`agents/${key}/agent.yaml`]: `name: ${key}\n` },
+        ...options,
+      });
+      pulls[key] = opened;
+      return opened;
+    };
+    day(0);
+    await open("old", "feature/old");
+    day(1);
+    const hotfix = await open("hotfix", "hotfix", { base: "release" });
+    await listing.comment(hotfix, { user: "carol", body: "Backport too?" });
+    day(2);
+    ({ sha: squashSha } = await listing.mergePullRequest(await open("merged", "merged"), { by: "alice", method: "squash" }));
+    day(3);
+    await listing.closePullRequest(await open("abandoned", "abandoned"), { by: "bob" });
+    day(4);
+    const draft = await open("draft", "draft", { draft: true });
+    await listing.comment(draft, { user: "carol", body: "Nice" });
+    await listing.comment(draft, { user: "erin", body: "+1" });
+    day(5);
+    // A release backport branched from main after the squash merge: it carries that commit.
+    await listing.push(repo2, { branch: "backport", files: { "NOTES.md": "backport\n" }, author: "bob" });
+    await open("backport", "backport", { base: "release" });
+    day(35);
+    await listing.editPullRequest(pulls["old"] as PullRequest, { by: "bob", title: "old, still going" });
+    day(36);
+  });
+
+  afterAll(async () => {
+    await listing.close();
+  });
+
+  const n = (key: string) => (pulls[key] as PullRequest).issue.number;
+
+  test("open pull requests by default, newest first, in GitHub's documented shape", async () => {
+    const answer = await call("/repos/acme/fleet/pulls");
+    expect(answer.status).toBe(200);
+    expect(numbers(answer.body)).toEqual([n("backport"), n("draft"), n("hotfix"), n("old")]);
+    expect(answer.body[1]).toMatchObject({ state: "open", draft: true, base: { ref: "main" }, head: { label: "acme:draft" } });
+    expect(answer.body[0]).not.toHaveProperty("mergeable");
+    expect(await validateRestResponse("pulls/list", 200, answer.body)).toEqual([]);
+  });
+
+  test("state: closed includes merged pull requests; all lists everything", async () => {
+    const closed = await call("/repos/acme/fleet/pulls?state=closed");
+    expect(numbers(closed.body)).toEqual([n("abandoned"), n("merged")]);
+    expect(closed.body).toEqual([
+      expect.objectContaining({ state: "closed", merged_at: null, merge_commit_sha: null }),
+      expect.objectContaining({ state: "closed", merged_at: "2025-03-05T09:00:00Z", merge_commit_sha: squashSha }),
+    ]);
+    const all = await call("/repos/acme/fleet/pulls?state=all&direction=asc");
+    expect(numbers(all.body)).toEqual(["old", "hotfix", "merged", "abandoned", "draft", "backport"].map(n));
+    expect(await validateRestResponse("pulls/list", 200, all.body)).toEqual([]);
+  });
+
+  test("base filters by base branch; head only in owner:branch form, a bare branch is ignored as on GitHub", async () => {
+    expect(numbers((await call("/repos/acme/fleet/pulls?base=release")).body)).toEqual([n("backport"), n("hotfix")]);
+    expect(numbers((await call("/repos/acme/fleet/pulls?base=release&state=closed")).body)).toEqual([]);
+    expect(numbers((await call("/repos/acme/fleet/pulls?state=all&base=main")).body)).toEqual(
+      ["draft", "abandoned", "merged", "old"].map(n),
+    );
+    expect(numbers((await call("/repos/acme/fleet/pulls?head=acme:feature/old")).body)).toEqual([n("old")]);
+    expect(numbers((await call("/repos/acme/fleet/pulls?head=ACME:feature/old")).body)).toEqual([n("old")]);
+    expect(numbers((await call("/repos/acme/fleet/pulls?head=mallory:feature/old")).body)).toEqual([]);
+    expect(numbers((await call("/repos/acme/fleet/pulls?head=feature/old")).body)).toHaveLength(4);
+  });
+
+  test("sort by updated, popularity and long-running, with GitHub's default directions", async () => {
+    // updated: hotfix (comment, day 1) < draft (comments, day 4) < backport (day 5) < old (edited, day 35).
+    expect(numbers((await call("/repos/acme/fleet/pulls?sort=updated")).body)).toEqual(["hotfix", "draft", "backport", "old"].map(n));
+    expect(numbers((await call("/repos/acme/fleet/pulls?sort=updated&direction=desc")).body)).toEqual(
+      ["old", "backport", "draft", "hotfix"].map(n),
+    );
+    // popularity counts comments; equal counts keep number order.
+    expect(numbers((await call("/repos/acme/fleet/pulls?sort=popularity")).body)).toEqual(["old", "backport", "hotfix", "draft"].map(n));
+    // Open for more than a month and active within the last one: only "old" (hotfix is old but quiet).
+    expect(numbers((await call("/repos/acme/fleet/pulls?sort=long-running")).body)).toEqual([n("old")]);
+  });
+
+  test("pages with per_page and a Link header that keeps the filters", async () => {
+    const first = await call("/repos/acme/fleet/pulls?state=all&per_page=4");
+    expect(numbers(first.body)).toEqual(["backport", "draft", "abandoned", "merged"].map(n));
+    const link = first.headers.get("link") ?? "";
+    expect(link).toMatch(/<[^>]*[?&]state=all[^>]*[?&]page=2[^>]*>; rel="next"/);
+    expect(link).toMatch(/[?&]page=2[^>]*>; rel="last"/);
+    const second = await call("/repos/acme/fleet/pulls?state=all&per_page=4&page=2");
+    expect(numbers(second.body)).toEqual([n("hotfix"), n("old")]);
+    expect(second.headers.get("link")).toContain('rel="prev"');
+    expect(second.headers.get("link")).not.toContain('rel="next"');
+  });
+
+  test("an unknown state is GitHub's 422, and listing needs pull_requests read", async () => {
+    const before = listing.rejected.length;
+    const invalid = await call("/repos/acme/fleet/pulls?state=merged");
+    expect(invalid.status).toBe(422);
+    expect(listing.rejected.slice(before)).toEqual([expect.objectContaining({ kind: "invalid", operation: "pulls/list" })]);
+    const denied = await call("/repos/acme/fleet/pulls", { contents: "read", metadata: "read" });
+    expect(denied.status).toBe(403);
+    expect(listing.rejected.at(-1)).toMatchObject({ kind: "forbidden", operation: "pulls/list" });
+  });
+
+  test("the pull requests of a commit: the merged one that brought it to the default branch", async () => {
+    const merged = pulls["merged"] as PullRequest;
+    // The squash commit is on main, so only the merged pull request is listed, not the open
+    // backport that also carries it.
+    const squash = await call(`/repos/acme/fleet/commits/${squashSha}/pulls`);
+    expect(squash.status).toBe(200);
+    expect(numbers(squash.body)).toEqual([n("merged")]);
+    expect(squash.body[0]).toMatchObject({ merged_at: expect.any(String), merge_commit_sha: squashSha });
+    expect(await validateRestResponse("repos/list-pull-requests-associated-with-commit", 200, squash.body)).toEqual([]);
+    // The branch commit the squash replaced is not on main, and still belongs to its pull request.
+    expect(numbers((await call(`/repos/acme/fleet/commits/${merged.headSha}/pulls`)).body)).toEqual([n("merged")]);
+    expect(numbers((await call(`/repos/acme/fleet/commits/${mainBefore}/pulls`)).body)).toEqual([]);
+  });
+
+  test("off the default branch, open pull requests are listed too; closed unmerged ones never", async () => {
+    const old = pulls["old"] as PullRequest;
+    expect(numbers((await call(`/repos/acme/fleet/commits/${old.headSha}/pulls`)).body)).toEqual([n("old")]);
+    const backport = pulls["backport"] as PullRequest;
+    expect(numbers((await call(`/repos/acme/fleet/commits/${backport.headSha}/pulls`)).body)).toEqual([n("backport")]);
+    const abandoned = pulls["abandoned"] as PullRequest;
+    expect(numbers((await call(`/repos/acme/fleet/commits/${abandoned.headSha}/pulls`)).body)).toEqual([]);
+    // A branch name stands for its tip, with raw or encoded slashes.
+    expect(numbers((await call("/repos/acme/fleet/commits/feature/old/pulls")).body)).toEqual([n("old")]);
+    expect(numbers((await call("/repos/acme/fleet/commits/feature%2Fold/pulls")).body)).toEqual([n("old")]);
+    const before = listing.rejected.length;
+    const unknown = await call(`/repos/acme/fleet/commits/${"e".repeat(40)}/pulls`);
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.message).toBe(`No commit found for SHA: ${"e".repeat(40)}`);
+    expect(listing.rejected.length).toBe(before);
   });
 });

@@ -30,13 +30,23 @@ function mergeableState(pull: PullRequest, facts: PullFacts): string {
   return pull.draft ? "draft" : "clean";
 }
 
-export function pullRequest(urls: Urls, state: SimState, pull: PullRequest, facts: PullFacts) {
+/**
+ * The `pull-request-simple` shape that list endpoints answer with: everything a pull request
+ * shows without the facts GitHub derives from git. `openIssues` lets a list compute the
+ * repository's open issue count once instead of once per pull request.
+ */
+export function pullRequestSimple(
+  urls: Urls,
+  state: SimState,
+  pull: PullRequest,
+  openIssues: number = openIssueCount(state, pull.issue.repo),
+) {
   const { issue } = pull;
   const repo = issue.repo;
   const api = `${urls.api}/repos/${repo.fullName}`;
   const self = `${api}/pulls/${issue.number}`;
   const html = `${urls.web}/${repo.fullName}/pull/${issue.number}`;
-  const repoJson = repository(urls, repo, openIssueCount(state, repo));
+  const repoJson = repository(urls, repo, openIssues);
   const owner = simpleUser(urls, repo.owner);
   return {
     url: self,
@@ -96,12 +106,18 @@ export function pullRequest(urls: Urls, state: SimState, pull: PullRequest, fact
     author_association: authorAssociation(state, repo, issue.author),
     auto_merge: null,
     active_lock_reason: null,
+  };
+}
+
+export function pullRequest(urls: Urls, state: SimState, pull: PullRequest, facts: PullFacts) {
+  return {
+    ...pullRequestSimple(urls, state, pull),
     merged: pull.merged !== null,
     mergeable: facts.mergeable,
     rebaseable: facts.mergeable,
     mergeable_state: mergeableState(pull, facts),
     merged_by: pull.merged ? simpleUser(urls, pull.merged.by) : null,
-    comments: issue.comments.length,
+    comments: pull.issue.comments.length,
     review_comments: 0,
     maintainer_can_modify: false,
     commits: facts.commits,

@@ -35,6 +35,8 @@ const PERMISSIONS: Record<string, RestRoute["permissions"]> = {
   "repos/compare-commits": [["contents", "read"]],
   "repos/get-branch": [["contents", "read"]],
   "repos/get-collaborator-permission-level": [["metadata", "read"]],
+  "repos/list-pull-requests-associated-with-commit": [["pull_requests", "read"]],
+  "pulls/list": [["pull_requests", "read"]],
   "pulls/get": [["pull_requests", "read"]],
   "pulls/list-files": [["pull_requests", "read"]],
   "pulls/list-reviews": [["pull_requests", "read"]],

@@ -1,9 +1,9 @@
-// pulls/*: a pull request, its files, reviews and commits, and merging it.
+// pulls/*: listing pull requests; a pull request, its files, reviews and commits, and merging it.
 
 import { notFound, paginate } from "../http.js";
 import { announceMerge, mergePullRequest, type MergeMethod } from "../merge.js";
 import { diffEntry, repoCommit } from "../render/git.js";
-import { pullRequest, review } from "../render/pull-request.js";
+import { openIssueCount, pullRequest, pullRequestSimple, review } from "../render/pull-request.js";
 import type { PullRequest } from "../state.js";
 import { actor, param, repoFor, type RestContext, type RestHandler } from "./context.js";
 
@@ -17,6 +17,72 @@ function pullFor(context: RestContext): PullRequest {
   if (!pull) throw notFound();
   return pull;
 }
+
+/** "long-running" means open for more than a month and active within the last one; a month is 30 days here. */
+const MONTH_MS = 30 * 24 * 60 * 60 * 1000;
+
+type PullSort = "created" | "updated" | "popularity" | "long-running";
+
+function queryString(context: RestContext, name: string): string | undefined {
+  const value = context.query[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * `head` filters only in GitHub's `owner:branch` form; a bare branch name is ignored, as on
+ * GitHub (a frequent surprise for callers). Without forks every head lives in the base
+ * repository, so the owner must be the repository's.
+ */
+function matchesHead(pull: PullRequest, head: string | undefined): boolean {
+  if (head === undefined) return true;
+  const colon = head.indexOf(":");
+  if (colon < 0) return true;
+  const owner = head.slice(0, colon);
+  const ref = head.slice(colon + 1);
+  return owner.toLowerCase() === pull.issue.repo.owner.login.toLowerCase() && ref === pull.headRef;
+}
+
+const listPulls: RestHandler = (context) => {
+  const repo = repoFor(context);
+  const { core } = context;
+  // openapi-backend validates the enums but does not fill in defaults.
+  const state = queryString(context, "state") ?? "open";
+  const base = queryString(context, "base");
+  const head = queryString(context, "head");
+  const sort = (queryString(context, "sort") ?? "created") as PullSort;
+  const direction = queryString(context, "direction") ?? (sort === "created" ? "desc" : "asc");
+  const now = core.state.nowDate().getTime();
+  const pulls = core.state.pullRequestsOf(repo).filter((pull) => {
+    if (state !== "all" && pull.issue.state !== state) return false;
+    if (base !== undefined && pull.baseRef !== base) return false;
+    if (!matchesHead(pull, head)) return false;
+    if (sort === "long-running") {
+      const openedLongAgo = now - Date.parse(pull.issue.createdAt) > MONTH_MS;
+      const activeRecently = now - Date.parse(pull.issue.updatedAt) <= MONTH_MS;
+      return openedLongAgo && activeRecently;
+    }
+    return true;
+  });
+  const key = (pull: PullRequest): string | number => {
+    if (sort === "updated") return pull.issue.updatedAt;
+    if (sort === "popularity") return pull.issue.comments.length;
+    return pull.issue.createdAt;
+  };
+  const sign = direction === "asc" ? 1 : -1;
+  // Timestamps have second precision, so ties are common; the number breaks them in the same direction.
+  pulls.sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    const primary = ka < kb ? -1 : ka > kb ? 1 : 0;
+    return sign * (primary === 0 ? a.issue.number - b.issue.number : primary);
+  });
+  const page = paginate(pulls, context.query, context.url);
+  const openIssues = openIssueCount(core.state, repo);
+  return {
+    status: 200,
+    headers: page.headers,
+    body: page.items.map((pull) => pullRequestSimple(core.urls, core.state, pull, openIssues)),
+  };
+};
 
 const getPull: RestHandler = async (context) => {
   const pull = pullFor(context);
@@ -84,6 +150,7 @@ const merge: RestHandler = async (context) => {
 };
 
 export const pullsHandlers: Record<string, RestHandler> = {
+  "pulls/list": listPulls,
   "pulls/get": getPull,
   "pulls/list-files": listFiles,
   "pulls/list-reviews": listReviews,
