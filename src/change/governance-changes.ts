@@ -9,7 +9,7 @@ export const CODEOWNERS_FILES: readonly string[] = ["CODEOWNERS", ".github/CODEO
 
 const SUMMARY: Readonly<Record<GovernanceChangeKind, string>> = {
   "policy-changed": "approval policy changed",
-  "schema-changed": "manifest schema changed",
+  "schema-changed": "schema changed",
   "codeowners-changed": "code owners changed",
   "ci-workflow-changed": "CI workflow changed",
 };

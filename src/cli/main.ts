@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { CharterError, isCharterError } from "../errors.js";
+import { diffCommand } from "./diff-command.js";
 import { EXIT, type CliIo } from "./io.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -7,6 +8,7 @@ type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   validate: { run: validateCommand, summary: "validate agent manifests and their prompt files" },
+  diff: { run: diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
 };
 
 function help(): string {

@@ -13,7 +13,7 @@ export interface ValidationJson {
   readonly warnings: readonly DiagnosticJson[];
 }
 
-interface DiagnosticJson {
+export interface DiagnosticJson {
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -36,14 +36,18 @@ export function renderValidation(report: ValidationReport, format: ValidationFor
   }
 }
 
+/** A diagnostic as the JSON formats print it: its severity is the list it is in. */
+export function diagnosticJson({ severity: _severity, ...rest }: Diagnostic): DiagnosticJson {
+  return rest;
+}
+
 function toJson(report: ValidationReport): ValidationJson {
-  const strip = ({ severity: _severity, ...rest }: Diagnostic): DiagnosticJson => rest;
   return {
     ok: report.ok,
     agentsChecked: report.agents.length,
     filesChecked: report.filesChecked,
-    errors: report.diagnostics.filter((d) => d.severity === "error").map(strip),
-    warnings: report.diagnostics.filter((d) => d.severity === "warning").map(strip),
+    errors: report.diagnostics.filter((d) => d.severity === "error").map(diagnosticJson),
+    warnings: report.diagnostics.filter((d) => d.severity === "warning").map(diagnosticJson),
   };
 }
 

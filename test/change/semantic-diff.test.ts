@@ -503,8 +503,8 @@ describe("diffAgents: lifecycle", () => {
 describe("diffAgents: governance files", () => {
   it.each([
     [".github/charter.yml", "policy-changed", "approval policy changed: .github/charter.yml"],
-    ["schemas/agent-manifest.schema.json", "schema-changed", "manifest schema changed: schemas/agent-manifest.schema.json"],
-    ["schemas/nested/extra.json", "schema-changed", "manifest schema changed: schemas/nested/extra.json"],
+    ["schemas/agent-manifest.schema.json", "schema-changed", "schema changed: schemas/agent-manifest.schema.json"],
+    ["schemas/nested/extra.json", "schema-changed", "schema changed: schemas/nested/extra.json"],
     ["CODEOWNERS", "codeowners-changed", "code owners changed: CODEOWNERS"],
     [".github/CODEOWNERS", "codeowners-changed", "code owners changed: .github/CODEOWNERS"],
     ["docs/CODEOWNERS", "codeowners-changed", "code owners changed: docs/CODEOWNERS"],

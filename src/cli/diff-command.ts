@@ -1,0 +1,87 @@
+import { parseArgs } from "node:util";
+import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
+import { diffAgents } from "../change/semantic-diff.js";
+import { CharterError } from "../errors.js";
+import { findRepositoryRoot } from "../fs/find-manifests.js";
+import { changedPaths } from "../git/changed-paths.js";
+import { CommitReader } from "../git/commit-reader.js";
+import { DEFAULT_LIMITS } from "../manifest/limits.js";
+import type { RepoReader } from "../manifest/repo-reader.js";
+import { validateManifests, type ValidationReport } from "../manifest/validate.js";
+import { DIFF_FORMATS, type DiffFormat, renderDiff } from "./diff-formats.js";
+import { EXIT, type CliIo } from "./io.js";
+
+export const DIFF_HELP = `Usage: charter diff --base REF [--head REF] [--format text|json] [--root DIR]
+
+Says what really changed for each agent between two commits: model, prompts (by content),
+tools, permissions (added, removed, widened, narrowed), owners, credentials, data
+classifications, environment, labels, runtime, each with a risk level; and which governance
+files changed (approval policy, schemas, CODEOWNERS, CI workflows). Reads git history only: the
+working tree and uncommitted changes are ignored.
+
+  --base REF      the commit to compare against (branch, tag or SHA); for a pull request's view
+                  pass the merge base: --base $(git merge-base main HEAD)
+  --head REF      the commit with the changes (default: HEAD)
+  --format        text (default): agent  kind  risk  summary, one change per line
+                  json: { base, head, changeSet, errors }
+  --root DIR      repository root (default: the nearest directory holding .git)
+
+Exit status: 0 diff computed (with or without changes), 1 a changed agent's manifest is invalid
+at head, 2 usage or internal error (such as an unknown revision).
+`;
+
+export async function diffCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      base: { type: "string" },
+      head: { type: "string", default: "HEAD" },
+      format: { type: "string", default: "text" },
+      root: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.out(DIFF_HELP);
+    return EXIT.ok;
+  }
+  const format = values.format;
+  if (!(DIFF_FORMATS as readonly string[]).includes(format)) {
+    throw new CharterError("USAGE", `unknown format "${format}"`, { hint: `Use one of: ${DIFF_FORMATS.join(", ")}.` });
+  }
+  if (values.base === undefined) {
+    throw new CharterError("USAGE", "missing --base", { hint: "Pass the commit to compare against, e.g. charter diff --base main." });
+  }
+  const root = values.root ?? findRepositoryRoot(io.cwd);
+
+  const readers: CommitReader[] = [];
+  try {
+    const base = await CommitReader.open(root, values.base);
+    readers.push(base);
+    const head = await CommitReader.open(root, values.head);
+    readers.push(head);
+    const paths = await changedPaths(root, base.commit, head.commit);
+    const dirs = affectedAgentDirectories(paths);
+    const [headRead, baseRead] = await Promise.all([validateAt(head, dirs), validateAt(base, dirs)]);
+    // The same rule as the GitHub App: a directory whose manifest exists at head but did not
+    // yield an agent (it does not parse or match the schema) cannot be classified.
+    const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
+    const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths: paths });
+    const errors = headRead.report.diagnostics.filter((d) => d.severity === "error");
+    io.out(renderDiff({ base: { ref: values.base, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format as DiffFormat));
+    return errors.length > 0 ? EXIT.findings : EXIT.ok;
+  } finally {
+    await Promise.all(readers.map((r) => r.close()));
+  }
+}
+
+/** Validates the manifests present in the given agent directories at one commit. */
+async function validateAt(reader: RepoReader, dirs: readonly string[]): Promise<{ report: ValidationReport; present: string[] }> {
+  const candidates = dirs.flatMap(manifestCandidates);
+  const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
+  const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
+  const present = dirs.filter((dir) => manifests.some((m) => m.startsWith(dir + "/")));
+  return { report: await validateManifests(manifests, reader), present };
+}
