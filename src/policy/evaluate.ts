@@ -182,6 +182,11 @@ function ownersOf(agent: PolicyAgent | undefined): readonly Owner[] {
 function approvals(name: string, needed: number, from: NonNullable<Requirement["from"]>, requirement: Requirement, ctx: Context, agent: PolicyAgent | undefined): ResultNode {
   const owners = from.owners ? ownersOf(agent) : [];
   const eligible = (login: string): string | undefined => eligibility(login, owners, from, ctx.facts);
+  // Who may approve depends only on the rule and the agent: described once, not once per review
+  // (with owners as approvers this runs for every changed agent, and most reviewers of a large
+  // pull request are not eligible for a given agent).
+  const mayApprove = describeFrom(owners, from);
+  const notEligible = `${mayApprove.join(", ") || "nobody"} may approve`;
   const details: string[] = [];
   const counted: string[] = [];
   const blocking: string[] = [];
@@ -197,7 +202,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
       continue;
     }
     if (!via) {
-      if (r.state === "approved") details.push(`@${r.login} approved but is not eligible here (${describeFrom(owners, from).join(", ") || "nobody"} may approve).`);
+      if (r.state === "approved") details.push(`@${r.login} approved but is not eligible here (${notEligible}).`);
       continue;
     }
     if (r.state === "changes-requested") {
@@ -220,7 +225,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
   }
   if (counted.length < needed) {
     if (status !== "blocked") status = "pending";
-    const who = describeFrom(owners, from).filter((w) => !counted.includes(w.replace(/^@/, "")));
+    const who = mayApprove.filter((w) => !counted.includes(w.replace(/^@/, "")));
     const count = needed - counted.length;
     missing.push({ what: "approval", count, from: who, detail: `Needs ${count} more approval${count === 1 ? "" : "s"} from ${who.join(", ") || "an eligible reviewer"}.` });
   }
