@@ -1,13 +1,9 @@
 import { parseArgs } from "node:util";
-import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
-import { diffAgents } from "../change/semantic-diff.js";
 import { CharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { changedPaths } from "../git/changed-paths.js";
 import { CommitReader } from "../git/commit-reader.js";
-import { DEFAULT_LIMITS } from "../manifest/limits.js";
-import type { RepoReader } from "../manifest/repo-reader.js";
-import { validateManifests, type ValidationReport } from "../manifest/validate.js";
+import { classifyChange } from "../policy/assess-change.js";
 import { DIFF_FORMATS, type DiffFormat, renderDiff } from "./diff-formats.js";
 import { EXIT, type CliIo } from "./io.js";
 
@@ -63,25 +59,11 @@ export async function diffCommand(argv: readonly string[], io: CliIo): Promise<n
     const head = await CommitReader.open(root, values.head);
     readers.push(head);
     const paths = await changedPaths(root, base.commit, head.commit);
-    const dirs = affectedAgentDirectories(paths);
-    const [headRead, baseRead] = await Promise.all([validateAt(head, dirs), validateAt(base, dirs)]);
-    // The same rule as the GitHub App: a directory whose manifest exists at head but did not
-    // yield an agent (it does not parse or match the schema) cannot be classified.
-    const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
-    const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths: paths });
-    const errors = headRead.report.diagnostics.filter((d) => d.severity === "error");
+    const { changeSet, head: headReport } = await classifyChange(base, head, paths);
+    const errors = headReport.diagnostics.filter((d) => d.severity === "error");
     io.out(renderDiff({ base: { ref: values.base, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format as DiffFormat));
     return errors.length > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     await Promise.all(readers.map((r) => r.close()));
   }
-}
-
-/** Validates the manifests present in the given agent directories at one commit. */
-async function validateAt(reader: RepoReader, dirs: readonly string[]): Promise<{ report: ValidationReport; present: string[] }> {
-  const candidates = dirs.flatMap(manifestCandidates);
-  const found = await reader.read(candidates, DEFAULT_LIMITS.maxManifestBytes);
-  const manifests = candidates.filter((p) => found.get(p)?.kind !== "missing");
-  const present = dirs.filter((dir) => manifests.some((m) => m.startsWith(dir + "/")));
-  return { report: await validateManifests(manifests, reader), present };
 }

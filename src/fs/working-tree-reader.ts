@@ -21,11 +21,28 @@ export class WorkingTreeReader implements RepoReader {
     return Promise.resolve(out);
   }
 
+  private throughSymlink(rel: string): boolean {
+    const parts = rel.split(sep);
+    let current = this.root;
+    for (const part of parts.slice(0, -1)) {
+      current = join(current, part);
+      try {
+        if (lstatSync(current).isSymbolicLink()) return true;
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+
   private readOne(path: string, maxBytes: number): RepoEntry {
     const absolute = join(this.root, path);
     // Paths come from manifests; refuse anything that would leave the root textually.
     const rel = relative(this.root, absolute);
     if (rel.startsWith("..") || rel.startsWith(sep) || rel === "") return { kind: "missing" };
+    // A symlinked directory part-way along the path would lead somewhere the core never
+    // approved; git and GitHub do not follow such links either, so neither does this reader.
+    if (this.throughSymlink(rel)) return { kind: "missing" };
     let stat;
     try {
       stat = lstatSync(absolute);

@@ -3,6 +3,7 @@ import { DeliveryLog } from "./delivery-log.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { openRetroReview } from "./retro-review.js";
+import { POLICY_PATH } from "../policy/load-policy.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -77,6 +78,23 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       context.log.info({ delivery: context.id, pullRequest: ref.number, issue }, "charter: retro-review issue opened for an emergency change");
     });
 
+    // The rules live on the base branch: when a push changes them, every open pull request
+    // into that branch is judged again under the new rules.
+    app.on("push", async (context) => {
+      const { repository, ref, commits } = context.payload;
+      if (!ref.startsWith("refs/heads/") || !policyTouched(commits)) return;
+      if (!deliveries.claim(context.id)) return;
+      const branch = ref.slice("refs/heads/".length);
+      const owner = repository.owner?.login;
+      if (!owner) return;
+      const open = await context.octokit.paginate(context.octokit.rest.pulls.list, { owner, repo: repository.name, state: "open", base: branch, per_page: 100 });
+      context.log.info({ delivery: context.id, branch, pullRequests: open.length }, "charter: policy changed; re-evaluating open pull requests");
+      for (const pr of open) {
+        const key = `${owner}/${repository.name}#${pr.number}`;
+        await queue.run(key, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, options.appId));
+      }
+    });
+
     app.on(REVIEW_EVENTS, async (context) => {
       const { repository, pull_request } = context.payload;
       await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
@@ -101,4 +119,13 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       await check(context, check_suite.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
     });
   };
+}
+
+/**
+ * Whether a push touched the policy file. GitHub lists at most 20 commits in a push payload;
+ * a longer push is assumed to have touched it, so no change of rules goes unnoticed.
+ */
+function policyTouched(commits: readonly { added?: string[]; modified?: string[]; removed?: string[] }[]): boolean {
+  if (commits.length >= 20) return true;
+  return commits.some((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(POLICY_PATH));
 }

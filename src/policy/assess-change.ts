@@ -13,14 +13,18 @@ import { parsePolicy, POLICY_PATH } from "./load-policy.js";
 import type { PullFacts } from "./pull-facts.js";
 import type { Evaluation } from "./result.js";
 
-/** Everything about a change that the repository's content decides, before any review is read. */
-export interface Assessment {
+/** What a change between two commits does to agents, validated and classified. */
+export interface Classification {
   readonly dirs: readonly string[];
   readonly governancePaths: readonly string[];
   readonly head: ValidationReport;
   readonly base: ValidationReport;
   readonly changeSet: ChangeSet;
   readonly agents: readonly PolicyAgent[];
+}
+
+/** Everything about a change that the repository's content decides, before any review is read. */
+export interface Assessment extends Classification {
   /** The policy that judges the change: the base branch's, or the default. */
   readonly policy: CharterPolicy;
   readonly policySource: Evaluation["policy"];
@@ -35,30 +39,35 @@ export interface Assessment {
  * `charter evaluate` both call this with their own readers, so they cannot disagree.
  */
 export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Assessment> {
-  const dirs = affectedAgentDirectories(changedPaths);
-  const governancePaths = changedPaths.filter((p) => governanceKind(p) !== undefined);
   // Reads at base and head are started together so that batching readers can merge them.
-  const [headRead, baseRead, basePolicy, headPolicy] = await Promise.all([
-    validateAt(head, dirs),
-    validateAt(base, dirs),
+  const [classification, basePolicy, headPolicy] = await Promise.all([
+    classifyChange(base, head, changedPaths),
     readPolicy(base),
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
   ]);
-  const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
-  const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths });
   const headPolicyDiagnostics = headPolicy?.diagnostics ?? [];
   return {
-    dirs,
-    governancePaths,
-    head: headRead.report,
-    base: baseRead.report,
-    changeSet,
-    agents: policyAgents(dirs, baseRead.report, headRead.report),
+    ...classification,
     policy: basePolicy.policy ?? DEFAULT_POLICY,
     policySource: { source: basePolicy.policy ? "base" : "default", path: POLICY_PATH, sha256: basePolicy.sha256 },
     policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const }))],
     headPolicyErrors: headPolicyDiagnostics.length,
   };
+}
+
+/**
+ * The agents a change's paths touch, validated at base and head, and the semantic change set.
+ * `charter diff` stops here; assessChange adds the policy.
+ */
+export async function classifyChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Classification> {
+  const dirs = affectedAgentDirectories(changedPaths);
+  const governancePaths = changedPaths.filter((p) => governanceKind(p) !== undefined);
+  const [headRead, baseRead] = await Promise.all([validateAt(head, dirs), validateAt(base, dirs)]);
+  // A directory whose manifest exists at head but yields no agent (it does not parse or match
+  // the schema) cannot be classified.
+  const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
+  const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths });
+  return { dirs, governancePaths, head: headRead.report, base: baseRead.report, changeSet, agents: policyAgents(dirs, baseRead.report, headRead.report) };
 }
 
 /** Evaluates an assessed change against the pull request's facts. */

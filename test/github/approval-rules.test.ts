@@ -214,3 +214,19 @@ describe("after an emergency merge", () => {
     expect([...fx.sim.core.state.issues.values()].filter((i) => i.title.startsWith("Retro-review"))).toEqual([]);
   });
 });
+
+describe("when the rules change on the base branch", () => {
+  it("re-evaluates every open pull request into that branch under the new rules", async () => {
+    fx = await start({ ".github/charter.yml": POLICY.replace("    require: { approvals: 0, checks: [evals] }", "    require: { approvals: 0 }") });
+    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "model", title: "Model", body: ROLLBACK, files: { [TRIAGE]: MODEL_BUMP } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    expect(latest(fx, sha).conclusion).toBe("success");
+    fx.sim.resetCalls();
+    await fx.sim.push(fx.repo, { branch: "main", author: "sam", message: "Require evals for model changes", files: { ".github/charter.yml": POLICY } });
+    await fx.sim.idle();
+    expect(fx.sim.calls["pulls/list"]).toBe(1);
+    expect(latest(fx, sha).conclusion).toBe("action_required");
+    expect(latest(fx, sha).output.summary).toContain('No "evals" check run on the head commit yet.');
+    expect(fx.sim.rejected).toEqual([]);
+  });
+});

@@ -63,6 +63,14 @@ describe("prompt files on disk", () => {
     expect(report.agents[0]?.prompts).toEqual([]);
   });
 
+  it("does not follow a symlinked directory part-way along a prompt path", async () => {
+    const text = mutate(VALID_MANIFEST, "path: prompts/system.md", "path: linked/secret.md");
+    const files: Record<string, FileSpec> = { "agents/sample-agent/agent.yaml": text, "outside/secret.md": "outside the agent\n", "agents/sample-agent/linked": { symlink: "../../outside" } };
+    const report = await validateOnDisk(files);
+    expect(report.diagnostics.map((d) => d.rule)).toEqual(["prompt/missing"]);
+    expect(report.agents[0]?.prompts).toEqual([]);
+  });
+
   it("stops at a symlink loop", async () => {
     const files: Record<string, FileSpec> = agentFiles("sample-agent", VALID_MANIFEST);
     files["agents/sample-agent/prompts/system.md"] = { symlink: "loop.md" };

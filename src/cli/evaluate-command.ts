@@ -1,0 +1,80 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CharterError } from "../errors.js";
+import { findRepositoryRoot } from "../fs/find-manifests.js";
+import { changedPaths } from "../git/changed-paths.js";
+import { CommitReader } from "../git/commit-reader.js";
+import { pullFactsFromRest } from "../github/rest-facts.js";
+import { assessChange, decide } from "../policy/assess-change.js";
+import { EVALUATION_FORMATS, type EvaluationFormat, renderEvaluation } from "./evaluation-formats.js";
+import { EXIT, type CliIo } from "./io.js";
+import { readSnapshot } from "./snapshot-file.js";
+
+export const EVALUATE_HELP = `Usage: charter evaluate --base REF --head REF --pr SNAPSHOT.json [--format text|json] [--root DIR]
+
+Decides a pull request offline, with the same core as the GitHub App: the agents changed
+between two commits of a local clone, the policy in .github/charter.yml at --base (or the
+default), and the pull request's reviews, commits and check runs from a snapshot of GitHub's
+own REST answers (schemas/pull-request-snapshot.schema.json; docs/policy.md shows how to write
+one with gh). Use it to test a policy change against past pull requests.
+
+  --base REF      the pull request's base (its merge base with the target branch)
+  --head REF      the pull request's head commit
+  --pr FILE       the snapshot
+  --format        text (default) or json: { decision, base, head, policy, emergency, changeSet, rules, errors }
+  --root DIR      repository root (default: the nearest directory holding .git)
+
+Exit status: 0 approved, 1 pending, blocked or invalid, 2 usage or internal error.
+`;
+
+export async function evaluateCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      base: { type: "string" },
+      head: { type: "string" },
+      pr: { type: "string" },
+      format: { type: "string", default: "text" },
+      root: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.out(EVALUATE_HELP);
+    return EXIT.ok;
+  }
+  if (!(EVALUATION_FORMATS as readonly string[]).includes(values.format)) {
+    throw new CharterError("USAGE", `unknown format "${values.format}"`, { hint: `Use one of: ${EVALUATION_FORMATS.join(", ")}.` });
+  }
+  for (const name of ["base", "head", "pr"] as const) {
+    if (values[name] === undefined) throw new CharterError("USAGE", `missing --${name}`, { hint: "Run charter evaluate --help for the options." });
+  }
+  const root = values.root ?? findRepositoryRoot(io.cwd);
+  const snapshotPath = values.pr ?? "";
+  const snapshot = readSnapshot(resolve(io.cwd, snapshotPath), snapshotPath);
+  if ("diagnostics" in snapshot) {
+    for (const d of snapshot.diagnostics) io.err(`${d.file}:${d.line}:${d.column}  ${d.rule}  ${d.message}\n`);
+    throw new CharterError("USAGE", `${snapshotPath} is not a valid pull request snapshot`, { hint: "See schemas/pull-request-snapshot.schema.json." });
+  }
+
+  const readers: CommitReader[] = [];
+  try {
+    const base = await CommitReader.open(root, values.base ?? "");
+    readers.push(base);
+    const head = await CommitReader.open(root, values.head ?? "");
+    readers.push(head);
+    const facts = pullFactsFromRest(snapshot.facts);
+    if (facts.headSha !== head.commit) {
+      io.err(`charter: warning: the snapshot's head is ${facts.headSha.slice(0, 12)} but --head is ${head.commit.slice(0, 12)}; approvals are judged against the snapshot's head\n`);
+    }
+    const assessment = await assessChange(base, head, await changedPaths(root, base.commit, head.commit));
+    const evaluation = decide(assessment, facts);
+    const errors = [...assessment.head.diagnostics, ...assessment.policyDiagnostics].filter((d) => d.severity === "error");
+    io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, values.format as EvaluationFormat));
+    return evaluation.decision === "approved" ? EXIT.ok : EXIT.findings;
+  } finally {
+    await Promise.all(readers.map((r) => r.close()));
+  }
+}
