@@ -188,6 +188,9 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
   const mayApprove = describeFrom(owners, from);
   const notEligible = `${mayApprove.join(", ") || "nobody"} may approve`;
   const details: string[] = [];
+  // Approvals that do not count here explain a shortfall; once the node is satisfied they are
+  // noise (on a pull request touching many agents, every reviewer is ineligible for most).
+  const ineligible: string[] = [];
   const counted: string[] = [];
   const blocking: string[] = [];
 
@@ -202,7 +205,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
       continue;
     }
     if (!via) {
-      if (r.state === "approved") details.push(`@${r.login} approved but is not eligible here (${notEligible}).`);
+      if (r.state === "approved") ineligible.push(`@${r.login} approved but is not eligible here (${notEligible}).`);
       continue;
     }
     if (r.state === "changes-requested") {
@@ -229,6 +232,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
     const count = needed - counted.length;
     missing.push({ what: "approval", count, from: who, detail: `Needs ${count} more approval${count === 1 ? "" : "s"} from ${who.join(", ") || "an eligible reviewer"}.` });
   }
+  if (status !== "satisfied") details.push(...ineligible);
   const summary = `${counted.length} of ${needed} approval${needed === 1 ? "" : "s"}${counted.length > 0 ? ` (${counted.map((l) => `@${l}`).join(", ")})` : ""}.`;
   return node(name, status, summary, details, missing);
 }

@@ -46,6 +46,14 @@ describe("review semantics", () => {
     expect(evaluate(lenient, MODEL, f).decision).toBe("approved");
   });
 
+  it("says why an approval does not count while one is missing, and stays quiet once satisfied", () => {
+    const pending = evaluate(ONE_OWNER, MODEL, facts({ reviews: [review("mallory", "APPROVED")] }));
+    expect(text(pending)).toContain("@mallory approved but is not eligible here (@olivia, @acme/payments may approve).");
+    const satisfied = evaluate(ONE_OWNER, MODEL, facts({ reviews: [review("mallory", "APPROVED"), review("olivia", "APPROVED")] }));
+    expect(satisfied.decision).toBe("approved");
+    expect(text(satisfied)).not.toContain("@mallory");
+  });
+
   it("says who can still approve", () => {
     const evaluation = evaluate(ONE_OWNER, MODEL, facts());
     const missing = flatten(evaluation.root).flatMap((n) => n.missing);
