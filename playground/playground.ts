@@ -4,14 +4,11 @@
  * repository's own agents/, runs the real app (Probot, signed webhooks, validated API calls),
  * and walks through a pull request that goes red, then green.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createCharterApp } from "../src/github/app.js";
 import { GitHubSimulator, startApp } from "../test/github-sim/index.js";
 import type { CheckRun, Repository } from "../test/github-sim/state.js";
+import { ownAgents } from "../test/helpers/agents-fixture.js";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TRIAGE = "agents/support-triage/agent.yaml";
 
 const say = (text = ""): void => {
@@ -20,19 +17,6 @@ const say = (text = ""): void => {
 const step = (n: number, text: string): void => {
   say(`\n── ${n}. ${text}`);
 };
-
-function ownAgents(): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(ROOT, path)] = readFileSync(path, "utf8");
-    }
-  };
-  walk(join(ROOT, "agents"));
-  return out;
-}
 
 function show(run: CheckRun | undefined): void {
   if (!run) {

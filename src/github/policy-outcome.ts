@@ -1,7 +1,7 @@
 import type { Change } from "../change/change-set.js";
 import type { Diagnostic } from "../manifest/diagnostic.js";
 import type { Decision, Evaluation, ResultNode, Status } from "../policy/result.js";
-import { type CheckConclusion, type CheckOutcome, toAnnotation } from "./check-outcome.js";
+import { type CheckConclusion, type CheckOutcome, markdownCell as cell, toAnnotation } from "./check-outcome.js";
 
 const MAX_SUMMARY = 60_000;
 const MAX_CHANGE_ROWS = 200;
@@ -99,8 +99,4 @@ function changeRow(c: Change): string {
 
 function oneLine(text: string): string {
   return text.replaceAll("\n", " ").trim();
-}
-
-function cell(text: string): string {
-  return text.replaceAll("\\", "\\\\").replaceAll("|", "\\|").replaceAll("\n", " ").replaceAll("`", "'");
 }
