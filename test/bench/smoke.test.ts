@@ -1,0 +1,26 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The benchmarks run at full size only with `npm run bench`; here they run small, so that a
+ * change that breaks one (a new conclusion, a renamed function) fails the suite instead of
+ * being found the next time someone measures. Nothing about their figures is asserted.
+ */
+describe("npm run bench, at a small size", () => {
+  it("prints one well-formed JSON line per figure", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "validate", "check-run", "evaluate"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_AGENTS: "40", CHARTER_BENCH_EVALUATE_AGENTS: "40" },
+    });
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; ratio: number });
+    expect(figures.map((f) => f.bench)).toEqual(["validate", "check-run/typical", "check-run/large", "evaluate"]);
+    for (const f of figures) expect(f.ratio).toBeGreaterThan(0);
+  }, 120_000);
+});
