@@ -4,7 +4,8 @@ import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { changedPaths } from "../git/changed-paths.js";
 import { CommitReader } from "../git/commit-reader.js";
 import { classifyChange } from "../policy/assess-change.js";
-import { DIFF_FORMATS, type DiffFormat, renderDiff } from "./diff-formats.js";
+import { chooseFormat } from "./choose-format.js";
+import { DIFF_FORMATS, renderDiff } from "./diff-formats.js";
 import { EXIT, type CliIo } from "./io.js";
 
 export const DIFF_HELP = `Usage: charter diff --base REF [--head REF] [--format text|json] [--root DIR]
@@ -43,10 +44,7 @@ export async function diffCommand(argv: readonly string[], io: CliIo): Promise<n
     io.out(DIFF_HELP);
     return EXIT.ok;
   }
-  const format = values.format;
-  if (!(DIFF_FORMATS as readonly string[]).includes(format)) {
-    throw new CharterError("USAGE", `unknown format "${format}"`, { hint: `Use one of: ${DIFF_FORMATS.join(", ")}.` });
-  }
+  const format = chooseFormat(values.format, DIFF_FORMATS);
   if (values.base === undefined) {
     throw new CharterError("USAGE", "missing --base", { hint: "Pass the commit to compare against, e.g. charter diff --base main." });
   }
@@ -61,7 +59,7 @@ export async function diffCommand(argv: readonly string[], io: CliIo): Promise<n
     const paths = await changedPaths(root, base.commit, head.commit);
     const { changeSet, head: headReport } = await classifyChange(base, head, paths);
     const errors = headReport.diagnostics.filter((d) => d.severity === "error");
-    io.out(renderDiff({ base: { ref: values.base, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format as DiffFormat));
+    io.out(renderDiff({ base: { ref: values.base, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format));
     return errors.length > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     await Promise.all(readers.map((r) => r.close()));

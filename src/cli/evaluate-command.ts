@@ -6,7 +6,8 @@ import { changedPaths } from "../git/changed-paths.js";
 import { CommitReader } from "../git/commit-reader.js";
 import { pullFactsFromRest } from "../github/rest-facts.js";
 import { assessChange, decide } from "../policy/assess-change.js";
-import { EVALUATION_FORMATS, type EvaluationFormat, renderEvaluation } from "./evaluation-formats.js";
+import { chooseFormat } from "./choose-format.js";
+import { EVALUATION_FORMATS, renderEvaluation } from "./evaluation-formats.js";
 import { EXIT, type CliIo } from "./io.js";
 import { readSnapshot } from "./snapshot-file.js";
 
@@ -45,9 +46,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     io.out(EVALUATE_HELP);
     return EXIT.ok;
   }
-  if (!(EVALUATION_FORMATS as readonly string[]).includes(values.format)) {
-    throw new CharterError("USAGE", `unknown format "${values.format}"`, { hint: `Use one of: ${EVALUATION_FORMATS.join(", ")}.` });
-  }
+  const format = chooseFormat(values.format, EVALUATION_FORMATS);
   for (const name of ["base", "head", "pr"] as const) {
     if (values[name] === undefined) throw new CharterError("USAGE", `missing --${name}`, { hint: "Run charter evaluate --help for the options." });
   }
@@ -72,7 +71,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     const assessment = await assessChange(base, head, await changedPaths(root, base.commit, head.commit));
     const evaluation = decide(assessment, facts);
     const errors = [...assessment.head.diagnostics, ...assessment.policyDiagnostics].filter((d) => d.severity === "error");
-    io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, values.format as EvaluationFormat));
+    io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, format));
     return evaluation.decision === "approved" ? EXIT.ok : EXIT.findings;
   } finally {
     await Promise.all(readers.map((r) => r.close()));

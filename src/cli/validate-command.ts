@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { CharterError } from "../errors.js";
 import { findManifests, findRepositoryRoot } from "../fs/find-manifests.js";
 import { WorkingTreeReader } from "../fs/working-tree-reader.js";
 import { validateManifests } from "../manifest/validate.js";
 import { EXIT, type CliIo } from "./io.js";
-import { renderValidation, VALIDATION_FORMATS, type ValidationFormat } from "./validation-formats.js";
+import { chooseFormat } from "./choose-format.js";
+import { renderValidation, VALIDATION_FORMATS } from "./validation-formats.js";
 
 export const VALIDATE_HELP = `Usage: charter validate [PATH...] [--format text|json|github] [--root DIR]
 
@@ -36,13 +36,10 @@ export async function validateCommand(argv: readonly string[], io: CliIo): Promi
     io.out(VALIDATE_HELP);
     return EXIT.ok;
   }
-  const format = values.format;
-  if (!(VALIDATION_FORMATS as readonly string[]).includes(format)) {
-    throw new CharterError("USAGE", `unknown format "${format}"`, { hint: `Use one of: ${VALIDATION_FORMATS.join(", ")}.` });
-  }
+  const format = chooseFormat(values.format, VALIDATION_FORMATS);
   const root = values.root === undefined ? findRepositoryRoot(io.cwd) : values.root;
   const files = findManifests(root, positionals, io.cwd);
   const report = await validateManifests(files, new WorkingTreeReader(root));
-  io.out(renderValidation(report, format as ValidationFormat));
+  io.out(renderValidation(report, format));
   return report.ok ? EXIT.ok : EXIT.findings;
 }

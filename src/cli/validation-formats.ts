@@ -13,17 +13,8 @@ export interface ValidationJson {
   readonly warnings: readonly DiagnosticJson[];
 }
 
-export interface DiagnosticJson {
-  readonly file: string;
-  readonly line: number;
-  readonly column: number;
-  readonly endLine: number;
-  readonly endColumn: number;
-  readonly pointer: string;
-  readonly rule: string;
-  readonly message: string;
-  readonly fix: string;
-}
+/** A diagnostic as the JSON formats print it: its severity is the list it is in. */
+export type DiagnosticJson = Omit<Diagnostic, "severity">;
 
 export function renderValidation(report: ValidationReport, format: ValidationFormat): string {
   switch (format) {
