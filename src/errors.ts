@@ -10,6 +10,11 @@ export type CharterErrorCode =
   | "LIMIT_EXCEEDED"
   | "INVALID_CONFIG"
   | "GITHUB_LIMIT"
+  | "NOT_CANONICAL"
+  | "MALFORMED_NOTE"
+  | "INVALID_KEY"
+  | "INVALID_SIGNATURE"
+  | "OUT_OF_RANGE"
   | "INTERNAL";
 
 export class CharterError extends Error {
