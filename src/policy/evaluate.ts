@@ -4,7 +4,7 @@ import type { AgentManifest, Owner } from "../manifest/agent-manifest.generated.
 import type { CharterPolicy, Requirement, Rule, Selector } from "./charter-policy.generated.js";
 import { sectionContent } from "./description-sections.js";
 import type { PullFacts, RepositoryPermission } from "./pull-facts.js";
-import { combine, type Decision, type Evaluation, type Missing, type ResultNode, type Status } from "./result.js";
+import { type CheckedRun, combine, type CountedApproval, type Decision, type Evaluation, type Missing, type ResultNode, type Status } from "./result.js";
 import { EXCLUSION_TEXT, type ReviewerState, standingReviews } from "./reviews.js";
 
 /** What the evaluator knows of an agent: its manifest before and after the change. */
@@ -192,6 +192,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
   // noise (on a pull request touching many agents, every reviewer is ineligible for most).
   const ineligible: string[] = [];
   const counted: string[] = [];
+  const countedApprovals: CountedApproval[] = [];
   const blocking: string[] = [];
 
   for (const r of ctx.reviews) {
@@ -217,6 +218,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
       continue;
     }
     counted.push(r.login);
+    countedApprovals.push({ reviewer: r.login, via, commitId: r.commitId, submittedAt: r.submittedAt });
     details.unshift(`@${r.login} approved (${via})${r.stale ? " on an earlier commit, which this rule accepts" : ""}.`);
   }
 
@@ -234,7 +236,7 @@ function approvals(name: string, needed: number, from: NonNullable<Requirement["
   }
   if (status !== "satisfied") details.push(...ineligible);
   const summary = `${counted.length} of ${needed} approval${needed === 1 ? "" : "s"}${counted.length > 0 ? ` (${counted.map((l) => `@${l}`).join(", ")})` : ""}.`;
-  return node(name, status, summary, details, missing);
+  return { ...node(name, status, summary, details, missing), approvals: countedApprovals };
 }
 
 /** How a login qualifies as an approver, or undefined if it does not. */
@@ -272,11 +274,15 @@ function requiredCheck(name: string, facts: PullFacts): ResultNode {
   const latest = runs[0];
   const title = `Check "${name}"`;
   if (!latest) return node(title, "pending", `No "${name}" check run on the head commit yet.`, [], [{ what: "check", from: [name], detail: `Wait for "${name}" to run on ${facts.headSha.slice(0, 7)}.` }]);
-  if (latest.status !== "completed") return node(title, "pending", `"${name}" is ${latest.status.replace("_", " ")}.`, [], [{ what: "check", from: [name], detail: `Wait for "${name}" to finish.` }]);
-  if (latest.conclusion === "success") return node(title, "satisfied", `"${name}" succeeded${latest.completedAt ? ` at ${latest.completedAt}` : ""}.`);
-  return node(title, "blocked", `"${name}" concluded ${latest.conclusion ?? "without a conclusion"}.`, latest.url ? [latest.url] : [], [
-    { what: "check", from: [name], detail: `Fix the change so that "${name}" succeeds, then push.` },
-  ]);
+  const check: CheckedRun = { name, app: latest.appSlug, conclusion: latest.conclusion, completedAt: latest.completedAt, url: latest.url };
+  if (latest.status !== "completed") return { ...node(title, "pending", `"${name}" is ${latest.status.replace("_", " ")}.`, [], [{ what: "check", from: [name], detail: `Wait for "${name}" to finish.` }]), check };
+  if (latest.conclusion === "success") return { ...node(title, "satisfied", `"${name}" succeeded${latest.completedAt ? ` at ${latest.completedAt}` : ""}.`), check };
+  return {
+    ...node(title, "blocked", `"${name}" concluded ${latest.conclusion ?? "without a conclusion"}.`, latest.url ? [latest.url] : [], [
+      { what: "check", from: [name], detail: `Fix the change so that "${name}" succeeds, then push.` },
+    ]),
+    check,
+  };
 }
 
 function requiredSection(heading: string, facts: PullFacts): ResultNode {

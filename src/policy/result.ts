@@ -15,6 +15,23 @@ export interface Missing {
   readonly detail: string;
 }
 
+export interface CountedApproval {
+  readonly reviewer: string;
+  /** Why the reviewer was eligible: "owner", "owner via @acme/support-eng", "member of @acme/security"… */
+  readonly via: string;
+  /** The commit the approval was given on, and GitHub's timestamp, verbatim. */
+  readonly commitId: string | null;
+  readonly submittedAt: string | null;
+}
+
+export interface CheckedRun {
+  readonly name: string;
+  readonly app: string | null;
+  readonly conclusion: string | null;
+  readonly completedAt: string | null;
+  readonly url: string | null;
+}
+
 /**
  * A node of the result tree. The check run, the CLI and the evidence record all render this
  * one tree, so what a reviewer reads is exactly what was decided.
@@ -27,6 +44,10 @@ export interface ResultNode {
   /** Supporting facts: counted approvals, ignored reviews and why. */
   readonly details: readonly string[];
   readonly missing: readonly Missing[];
+  /** The approvals this node counted, as structured facts for the evidence record. */
+  readonly approvals?: readonly CountedApproval[];
+  /** The check run this node judged, for the "testing performed" evidence. */
+  readonly check?: CheckedRun;
   readonly children: readonly ResultNode[];
 }
 

@@ -54,6 +54,15 @@ describe("review semantics", () => {
     expect(text(satisfied)).not.toContain("@mallory");
   });
 
+  it("records the counted approvals and judged checks as structured facts for evidence", () => {
+    const tested: CharterPolicy = { version: 1, rules: [{ name: "Owners", require: { approvals: 1, from: { owners: true }, checks: ["evals"] } }] };
+    const checkRuns = [{ id: 9, name: "evals", status: "completed", conclusion: "success", appSlug: "ci", completedAt: "2026-11-02T10:00:00Z", url: "https://ci.example/9" }];
+    const evaluation = evaluate(tested, MODEL, facts({ reviews: [review("paula", "APPROVED")], checkRuns }));
+    const nodes = flatten(evaluation.root);
+    expect(nodes.flatMap((n) => n.approvals ?? [])).toEqual([{ reviewer: "paula", via: "owner via @acme/payments", commitId: HEAD, submittedAt: expect.stringMatching(/^2026-11-0\dT10:00:00Z$/) as unknown }]);
+    expect(nodes.flatMap((n) => (n.check ? [n.check] : []))).toEqual([{ name: "evals", app: "ci", conclusion: "success", completedAt: "2026-11-02T10:00:00Z", url: "https://ci.example/9" }]);
+  });
+
   it("says who can still approve", () => {
     const evaluation = evaluate(ONE_OWNER, MODEL, facts());
     const missing = flatten(evaluation.root).flatMap((n) => n.missing);
