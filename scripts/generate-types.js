@@ -10,6 +10,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 export const targets = [
   { schema: "schemas/agent-manifest.schema.json", output: "src/manifest/agent-manifest.generated.ts" },
   { schema: "schemas/charter-policy.schema.json", output: "src/policy/charter-policy.generated.ts" },
+  { schema: "schemas/evidence-record.schema.json", output: "src/evidence/evidence-record.generated.ts" },
 ];
 
 export async function render(schemaPath) {

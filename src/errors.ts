@@ -15,6 +15,7 @@ export type CharterErrorCode =
   | "INVALID_KEY"
   | "INVALID_SIGNATURE"
   | "OUT_OF_RANGE"
+  | "INVALID_RECORD"
   | "INTERNAL";
 
 export class CharterError extends Error {

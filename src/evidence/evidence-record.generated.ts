@@ -1,0 +1,339 @@
+/* Generated from schemas/evidence-record.schema.json by scripts/generate-types.js. Do not edit: run npm run generate. */
+
+/**
+ * One record of Charter's evidence ledger, stored as RFC 8785 canonical JSON plus a newline at records/<seq / 1,000,000>/<seq / 1000 % 1000>/<seq>.json on the evidence branch. Each record holds the SHA-256 of the previous record's stored bytes; a signed checkpoint commits to the Merkle root of all of them.
+ */
+export type EvidenceRecord = GenesisRecord | ChangeRecord | ExceptionRecord | RetroApprovalRecord;
+/**
+ * A timestamp exactly as GitHub's API returned it; copied verbatim, never re-formatted.
+ */
+export type GithubTime = string;
+/**
+ * A git object id in lowercase hex (SHA-1, or SHA-256 repositories).
+ */
+export type GitSha = string;
+/**
+ * Any JSON value Charter records (numbers are integers: canonical records hold no fractions).
+ */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | {
+      [k: string]: JsonValue | undefined;
+    };
+/**
+ * A SHA-256 hash in lowercase hex.
+ */
+export type Sha256 = string;
+
+/**
+ * Starts the log and names the key that signs its checkpoints.
+ */
+export interface GenesisRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  seq: 0;
+  kind: "genesis";
+  /**
+   * The genesis record has no predecessor.
+   */
+  prev: null;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: GenesisBody;
+}
+export interface GenesisBody {
+  repository: RepositoryRef;
+  /**
+   * The checkpoint origin line of this log.
+   */
+  origin: string;
+  createdAt: string;
+  /**
+   * The verifier key (Go note format) that signs this log's checkpoints.
+   */
+  publicKey: string;
+}
+export interface RepositoryRef {
+  /**
+   * GitHub's numeric repository id, as a string.
+   */
+  id: string;
+  /**
+   * owner/name at the time of writing.
+   */
+  fullName: string;
+}
+/**
+ * A merged pull request that changed agents or governance files.
+ */
+export interface ChangeRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "change";
+  /**
+   * SHA-256 of the previous record's stored bytes.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: ChangeBody;
+}
+export interface ChangeBody {
+  /**
+   * (repository id, PR number, merge SHA): a redelivered webhook finds this and adds nothing.
+   */
+  idempotencyKey: string;
+  repository: RepositoryRef;
+  pullRequest: PullRequestRef;
+  author: string;
+  mergedBy: string;
+  mergedAt: GithubTime;
+  baseSha: GitSha;
+  headSha: GitSha;
+  mergeSha: GitSha;
+  changes: RecordedChangeSet;
+  policy: RecordedPolicy;
+  decision: "approved" | "pending" | "blocked" | "invalid";
+  result: RecordedResultNode;
+  approvals: RecordedApproval[];
+  checks: RecordedCheck[];
+  rollback: RecordedRollback;
+  emergency: RecordedEmergency;
+  files: RecordedFiles;
+  /**
+   * Content-addressed copies stored beside the record at objects/sha256/<first 2 hex>/<rest>.
+   */
+  copies: Sha256[];
+}
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  title: string;
+}
+/**
+ * The semantic change set (src/change/change-set.ts).
+ */
+export interface RecordedChangeSet {
+  changes: RecordedChange[];
+  agents: string[];
+  unclassified: string[];
+  maxRisk: "low" | "medium" | "high" | "critical";
+}
+/**
+ * One semantic change; before and after are the values on each side, null where the thing did not exist.
+ */
+export interface RecordedChange {
+  kind:
+    | "agent-created"
+    | "agent-retired"
+    | "agent-reactivated"
+    | "agent-deleted"
+    | "model-changed"
+    | "model-parameters-changed"
+    | "prompt-added"
+    | "prompt-removed"
+    | "prompt-changed"
+    | "tool-added"
+    | "tool-removed"
+    | "permission-added"
+    | "permission-removed"
+    | "permission-widened"
+    | "permission-narrowed"
+    | "owners-changed"
+    | "credential-lifetime-raised"
+    | "credential-lifetime-lowered"
+    | "credential-provider-changed"
+    | "data-classification-added"
+    | "data-classification-removed"
+    | "environment-changed"
+    | "labels-changed"
+    | "runtime-changed"
+    | "description-only"
+    | "policy-changed"
+    | "schema-changed"
+    | "codeowners-changed"
+    | "ci-workflow-changed";
+  agent?: string;
+  path: string;
+  pointer?: string;
+  before: JsonValue;
+  after: JsonValue;
+  risk: "low" | "medium" | "high" | "critical";
+  summary: string;
+}
+export interface RecordedPolicy {
+  source: "base" | "default";
+  path: string;
+  sha256: Sha256 | null;
+}
+/**
+ * The policy evaluation's result tree (src/policy/result.ts), as decided at merge.
+ */
+export interface RecordedResultNode {
+  name: string;
+  status: "satisfied" | "pending" | "blocked" | "skipped";
+  summary: string;
+  details: string[];
+  missing: RecordedMissing[];
+  approvals?: RecordedApproval[];
+  check?: RecordedCheck;
+  children: RecordedResultNode[];
+}
+export interface RecordedMissing {
+  what: "approval" | "check" | "section" | "re-review" | "reason";
+  count?: number;
+  from?: string[];
+  detail: string;
+}
+export interface RecordedApproval {
+  reviewer: string;
+  /**
+   * Why the reviewer was eligible: "owner", "member of @acme/security"…
+   */
+  via: string;
+  /**
+   * The commit the approval was given on.
+   */
+  commitId: GitSha | null;
+  submittedAt: GithubTime | null;
+}
+export interface RecordedCheck {
+  name: string;
+  app: string | null;
+  conclusion: string | null;
+  /**
+   * Set by the check's client: recorded, not trusted as a time.
+   */
+  completedAt: GithubTime | null;
+  url: string | null;
+}
+export interface RecordedRollback {
+  /**
+   * The pull request's rollback section, verbatim.
+   */
+  plan: string | null;
+  targets: RollbackTarget[];
+}
+export interface RollbackTarget {
+  path: string;
+  /**
+   * null: the file did not exist before, so rolling back deletes it.
+   */
+  previousSha256: Sha256 | null;
+}
+export interface RecordedEmergency {
+  active: boolean;
+  reason: string | null;
+}
+export interface RecordedFiles {
+  /**
+   * Repository path → SHA-256 of every manifest and prompt file at the merge commit.
+   */
+  hashes: {
+    [k: string]: Sha256 | undefined;
+  };
+  /**
+   * Merkle root over the hashes (see filesRoot in src/evidence/record.ts).
+   */
+  root: Sha256;
+}
+/**
+ * A change that bypassed Charter's check: an admin merge, or a direct push to governed paths.
+ */
+export interface ExceptionRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "exception";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: ExceptionBody;
+}
+export interface ExceptionBody {
+  kind: "admin-bypass" | "direct-push";
+  repository: RepositoryRef;
+  /**
+   * @minItems 1
+   */
+  commits: GitSha[];
+  /**
+   * The bypassing pull request; null for a direct push.
+   */
+  pullRequest: PullRequestRef | null;
+  /**
+   * Why this is an exception, in one sentence.
+   */
+  reason: string;
+  /**
+   * Agents the commits touched.
+   */
+  agents: string[];
+  /**
+   * The issue opened to the agents' owners.
+   */
+  issue: number | null;
+}
+/**
+ * Closes an emergency change once its retro-review got the required approvals, or flags it overdue.
+ */
+export interface RetroApprovalRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "retro-approval";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: RetroApprovalBody;
+}
+export interface RetroApprovalBody {
+  repository: RepositoryRef;
+  emergency: EmergencyRecordRef;
+  issue: number | null;
+  approvals: RecordedApproval[];
+  outcome: "completed" | "overdue";
+}
+/**
+ * The emergency change record this closes: its seq and the SHA-256 of its stored bytes.
+ */
+export interface EmergencyRecordRef {
+  seq: number;
+  sha256: Sha256;
+}

@@ -1,0 +1,59 @@
+import type { Diagnostic } from "../manifest/diagnostic.js";
+import { validateAgainstSchema } from "../manifest/schema-validator.js";
+import { canonicalBytes } from "./canonical-json.js";
+import type {
+  ChangeBody,
+  EvidenceRecord,
+  ExceptionBody,
+  GenesisBody,
+  RetroApprovalBody,
+} from "./evidence-record.generated.js";
+import { leafHash, rootOf, sha256 } from "./merkle.js";
+
+export type { ChangeBody, EvidenceRecord, ExceptionBody, GenesisBody, RetroApprovalBody } from "./evidence-record.generated.js";
+
+/**
+ * The evidence record envelope. The format is schemas/evidence-record.schema.json; the types
+ * are generated from it. A record is stored as canonicalBytes(record), and "its hash" always
+ * means SHA-256 of exactly those stored bytes.
+ */
+export const RECORD_SCHEMA = "charter.evidence/v1";
+
+export type RecordKind = EvidenceRecord["kind"];
+
+export interface BodyByKind {
+  readonly genesis: GenesisBody;
+  readonly change: ChangeBody;
+  readonly exception: ExceptionBody;
+  readonly "retro-approval": RetroApprovalBody;
+}
+
+/** A record still to be appended: the ledger assigns seq and prev. */
+export type NewRecord = {
+  [K in RecordKind]: { readonly kind: K; readonly body: BodyByKind[K]; readonly observedAt: string };
+}[RecordKind];
+
+/** Schema problems of a parsed record, as Diagnostics against `file`; empty when valid. */
+export function validateRecord(value: unknown, file: string): Diagnostic[] {
+  // Stored records are a single line of JSON: every problem is placed at its start, and the
+  // JSON Pointer in the diagnostic says where inside the record it is.
+  const start = { line: 1, column: 1 };
+  return validateAgainstSchema("evidence-record", file, { value, locate: () => ({ start, end: start }) });
+}
+
+/** SHA-256 of stored record bytes, in lowercase hex: what the next record's `prev` holds. */
+export function recordHash(bytes: Uint8Array): string {
+  return Buffer.from(sha256(bytes)).toString("hex");
+}
+
+/**
+ * The Merkle root over a change's file hashes: one leaf per file, in the order RFC 8785 sorts
+ * keys (UTF-16 code units, which is what Array.prototype.sort does), each leaf the canonical
+ * bytes of [path, sha256], which cannot be confused whatever characters a path holds.
+ */
+export function filesRoot(hashes: Readonly<Record<string, string>>): string {
+  const leaves = Object.keys(hashes)
+    .sort()
+    .map((path) => leafHash(canonicalBytes([path, hashes[path] ?? ""])));
+  return Buffer.from(rootOf(leaves)).toString("hex");
+}
