@@ -6,6 +6,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   validate: () => import("./validate.bench.js"),
   "check-run": () => import("./check-run.bench.js"),
   evaluate: () => import("./evaluate.bench.js"),
+  verify: () => import("./verify.bench.js"),
 };
 
 const wanted = process.argv.slice(2);
