@@ -51,7 +51,7 @@ export function recordHash(bytes: Uint8Array): string {
  * keys (UTF-16 code units, which is what Array.prototype.sort does), each leaf the canonical
  * bytes of [path, sha256], which cannot be confused whatever characters a path holds.
  */
-export function filesRoot(hashes: Readonly<Record<string, string>>): string {
+export function filesRoot(hashes: Readonly<Record<string, string | undefined>>): string {
   const leaves = Object.keys(hashes)
     .sort()
     .map((path) => leafHash(canonicalBytes([path, hashes[path] ?? ""])));

@@ -3,7 +3,7 @@ import { parseCanonical } from "./canonical-json.js";
 import { type Checkpoint, openCheckpoint } from "./checkpoint.js";
 import { seqOfPath } from "./ledger.js";
 import { equalHashes, type Hash, leafHash, rootOf } from "./merkle.js";
-import { type EvidenceRecord, recordHash, validateRecord } from "./record.js";
+import { type EvidenceRecord, filesRoot, recordHash, validateRecord } from "./record.js";
 
 /**
  * Offline verification of an evidence ledger as read from the branch. Everything in the input
@@ -20,6 +20,9 @@ export type ProblemCode =
   | "path-mismatch"
   | "prev-mismatch"
   | "backdated"
+  | "duplicate-change"
+  | "files-root-mismatch"
+  | "retro-reference-invalid"
   | "empty-ledger"
   | "checkpoint-malformed"
   | "signature-invalid"
@@ -71,6 +74,9 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
   let prevHash: string | null = null;
   let prevObservedAt: { seq: number; at: string; ms: number } | null = null;
   let origin: string | null = null;
+  // What later records may refer back to: each seq's record hash and whether it was an emergency change.
+  const seen = new Map<number, { hash: string; emergency: boolean }>();
+  const changeKeys = new Map<string, number>();
   for (const { seq, path, bytes } of ordered) {
     const at = { seq, path };
     if (seq < expected) {
@@ -112,6 +118,8 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
       });
     }
     if (record.kind === "genesis") origin = record.body.origin;
+    checkBody(record, seq, path, seen, changeKeys, problems);
+    seen.set(seq, { hash: hashHere, emergency: record.kind === "change" && record.body.emergency.active });
     const ms = Date.parse(record.observedAt);
     if (prevObservedAt !== null && ms < prevObservedAt.ms) {
       problems.push({
@@ -144,6 +152,37 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
     if (trusted) checkTrusted(trusted, checkpoint?.origin ?? origin, leaves, problems);
   }
   return { ok: problems.length === 0, size: leaves.length, root: Buffer.from(root).toString("hex"), problems };
+}
+
+/** Facts inside one record body that the rest of the log can contradict. */
+function checkBody(
+  record: EvidenceRecord,
+  seq: number,
+  path: string,
+  seen: ReadonlyMap<number, { hash: string; emergency: boolean }>,
+  changeKeys: Map<string, number>,
+  problems: Problem[],
+): void {
+  const at = { seq, path };
+  if (record.kind === "change") {
+    const earlier = changeKeys.get(record.body.idempotencyKey);
+    if (earlier !== undefined) {
+      problems.push({ ...at, code: "duplicate-change", message: `record ${seq} records the same merge as record ${earlier} (${record.body.idempotencyKey})` });
+    }
+    changeKeys.set(record.body.idempotencyKey, seq);
+    if (filesRoot(record.body.files.hashes) !== record.body.files.root) {
+      problems.push({ ...at, code: "files-root-mismatch", message: `record ${seq}'s files.root is not the Merkle root of its files.hashes` });
+    }
+  } else if (record.kind === "retro-approval") {
+    const target = seen.get(record.body.emergency.seq);
+    if (target?.hash !== record.body.emergency.sha256 || !target.emergency) {
+      problems.push({
+        ...at,
+        code: "retro-reference-invalid",
+        message: `record ${seq} closes record ${record.body.emergency.seq}, which is not an earlier emergency change with hash ${record.body.emergency.sha256}`,
+      });
+    }
+  }
 }
 
 function openTrusted(note: string, keys: readonly string[], what: "checkpoint" | "trusted checkpoint", problems: Problem[]): Checkpoint | undefined {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, canonicalText, parseCanonical } from "../../src/evidence/canonical-json.js";
 import { CharterError } from "../../src/errors.js";
@@ -122,5 +123,32 @@ describe("canonicalBytes and parseCanonical", () => {
   it("refuses values JSON cannot carry", () => {
     expectNotCanonical(() => canonicalBytes(undefined));
     expectNotCanonical(() => canonicalBytes({ n: Number.NaN }));
+  });
+});
+
+describe("canonical bytes, as a property", () => {
+  // JSON values with only safe integers as numbers: what records may hold.
+  const value = fc.letrec((tie) => ({
+    json: fc.oneof(
+      { depthSize: "small" },
+      fc.constant(null),
+      fc.boolean(),
+      fc.maxSafeInteger(),
+      fc.string({ unit: "grapheme" }),
+      fc.array(tie("json"), { maxLength: 5 }),
+      fc.dictionary(fc.string({ unit: "grapheme" }), tie("json"), { maxKeys: 5 }),
+    ),
+  })).json;
+
+  it("every value round-trips, and any reformatting of its bytes is refused", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const bytes = canonicalBytes(v);
+        expect(canonicalBytes(parseCanonical(bytes))).toEqual(bytes);
+        const pretty = JSON.stringify(v, null, 1) + "\n";
+        if (pretty !== Buffer.from(bytes).toString("utf8")) expectNotCanonical(() => parseCanonical(utf8(pretty)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

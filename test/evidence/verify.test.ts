@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, parseCanonical } from "../../src/evidence/canonical-json.js";
-import { appendRecord, appendToLedger, type LedgerTip, recordPath, tipOf } from "../../src/evidence/ledger.js";
+import { appendRecord, appendToLedger, checkpointFor, type LedgerTip, recordPath, tipOf } from "../../src/evidence/ledger.js";
 import { frontierRoot } from "../../src/evidence/merkle.js";
+import { recordHash } from "../../src/evidence/record.js";
 import { generateSignerKey, signNote } from "../../src/evidence/signed-note.js";
 import { type ProblemCode, verifyLedger, type VerifyInput } from "../../src/evidence/verify.js";
 import { buildLedger, changeBody, genesisBody, observedAt, ORIGIN } from "./ledger-fixture.js";
@@ -147,6 +148,37 @@ describe("tampering, each caught with its code", () => {
     const report = verifyLedger(input({ records: [...ledger.records, { path: "records/README.md", bytes: new Uint8Array() }] }));
     expect(report.problems.map((p) => p.code)).toEqual(["path-invalid"]);
     expect(verifyLedger(input({ records: [] })).problems.map((p) => p.code)).toEqual(["empty-ledger", "checkpoint-size-mismatch"]);
+  });
+
+  it("the same merge recorded twice (a redelivered webhook)", () => {
+    const duplicate = appendRecord(ledger.tip, { kind: "change", body: changeBody(2), observedAt: observedAt(7) });
+    const report = verifyLedger(input({ records: [...ledger.records, { path: duplicate.path, bytes: duplicate.bytes }], checkpoint: checkpointFor(duplicate.tip, [ledger.signerKey]) }));
+    expect(report.problems).toEqual([expect.objectContaining({ code: "duplicate-change", seq: 7 })]);
+  });
+
+  it("a change whose files root does not match its file hashes", () => {
+    const body = changeBody(7);
+    const appended = appendRecord(ledger.tip, { kind: "change", body: { ...body, files: { ...body.files, root: "0".repeat(64) } }, observedAt: observedAt(7) });
+    const report = verifyLedger(input({ records: [...ledger.records, { path: appended.path, bytes: appended.bytes }], checkpoint: checkpointFor(appended.tip, [ledger.signerKey]) }));
+    expect(report.problems.map((p) => p.code)).toEqual(["files-root-mismatch"]);
+  });
+
+  it("a retro-approval that closes a record which is not that emergency change", () => {
+    const emergencyBody = { ...changeBody(7), emergency: { active: true, reason: "credential leak" } };
+    const emergency = appendRecord(ledger.tip, { kind: "change", body: emergencyBody, observedAt: observedAt(7) });
+    const retro = (seq: number, sha256: string) => ({
+      repository: { id: "123456789", fullName: "acme/agents" },
+      emergency: { seq, sha256 },
+      issue: 15,
+      approvals: [],
+      outcome: "completed" as const,
+    });
+    const good = appendRecord(emergency.tip, { kind: "retro-approval", body: retro(7, recordHash(emergency.bytes)), observedAt: observedAt(8) });
+    const records = [...ledger.records, { path: emergency.path, bytes: emergency.bytes }];
+    expect(verifyLedger(input({ records: [...records, { path: good.path, bytes: good.bytes }], checkpoint: checkpointFor(good.tip, [ledger.signerKey]) })).ok).toBe(true);
+    const wrong = appendRecord(emergency.tip, { kind: "retro-approval", body: retro(6, recordHash(ledger.records[6]?.bytes ?? new Uint8Array())), observedAt: observedAt(8) });
+    const report = verifyLedger(input({ records: [...records, { path: wrong.path, bytes: wrong.bytes }], checkpoint: checkpointFor(wrong.tip, [ledger.signerKey]) }));
+    expect(report.problems.map((p) => p.code)).toEqual(["retro-reference-invalid"]);
   });
 
   it("a trusted checkpoint that does not verify", () => {
