@@ -55,16 +55,20 @@ export interface VerifyReport {
   readonly size: number;
   /** Merkle root over the records read, lowercase hex. */
   readonly root: string;
-  /** In log order; the first one names the first bad record. */
+  /**
+   * Record problems in log order (so the first names the first bad record), then files under
+   * records/ that are not record paths, then checkpoint problems.
+   */
   readonly problems: readonly Problem[];
 }
 
 export function verifyLedger(input: VerifyInput): VerifyReport {
   const problems: Problem[] = [];
+  const strays: Problem[] = [];
   const ordered: { seq: number; path: string; bytes: Uint8Array }[] = [];
   for (const { path, bytes } of input.records) {
     const seq = seqOfPath(path);
-    if (seq === undefined) problems.push({ path, code: "path-invalid", message: `${path} is not a record path (records/NNN/NNN/NNNNNNNNN.json)` });
+    if (seq === undefined) strays.push({ path, code: "path-invalid", message: `${path} is not a record path (records/NNN/NNN/NNNNNNNNN.json)` });
     else ordered.push({ seq, path, bytes });
   }
   ordered.sort((a, b) => a.seq - b.seq);
@@ -130,6 +134,7 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
     }
     prevObservedAt = { seq, at: record.observedAt, ms };
   }
+  problems.push(...strays);
   if (ordered.length === 0) problems.push({ code: "empty-ledger", message: "no records were found: the ledger starts with a genesis record" });
 
   const root = rootOf(leaves);
