@@ -1,0 +1,121 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CharterError, isCharterError } from "../errors.js";
+import { CHECKPOINT_PATH, PUBLIC_KEY_PATH } from "../evidence/ledger.js";
+import { verifyLedger, type VerifyReport } from "../evidence/verify.js";
+import { findRepositoryRoot } from "../fs/find-manifests.js";
+import { readBranchFiles } from "../git/branch-files.js";
+import { chooseFormat } from "./choose-format.js";
+import { EXIT, type CliIo } from "./io.js";
+
+export const VERIFY_FORMATS = ["text", "json"] as const;
+export const DEFAULT_EVIDENCE_BRANCH = "charter-evidence";
+
+export const VERIFY_HELP = `Usage: charter verify [--repo DIR] [--branch NAME] [--key KEY]... [--trusted-checkpoint FILE] [--format text|json]
+
+Verifies the evidence ledger on a clone, offline: every record is canonical JSON and matches
+its schema, no record is missing, duplicated, edited, reordered or backdated (each holds the
+previous record's hash), the Merkle root of all records matches the branch's checkpoint, the
+checkpoint is signed by a trusted key, and the log still contains the tree of a checkpoint you
+saved earlier (catches truncation and rewritten history).
+
+  --repo DIR                a clone of the repository (default: the nearest directory holding .git)
+  --branch NAME             the evidence branch (default: ${DEFAULT_EVIDENCE_BRANCH}, or origin/${DEFAULT_EVIDENCE_BRANCH})
+  --key KEY                 a verifier key you trust, as published in your documentation
+                            (repeatable). Without it the key published on the branch itself is
+                            used, which proves integrity but not who signed.
+  --trusted-checkpoint FILE a checkpoint you saved from an earlier verification
+  --format                  text (default) or json: { ok, branch, commit, size, root, keySource, problems[] }
+
+Exit status: 0 verified, 1 not verified (the first problem names the record and why), 2 usage
+or internal error.
+`;
+
+export async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    allowPositionals: false,
+    strict: true,
+    options: {
+      repo: { type: "string" },
+      branch: { type: "string" },
+      key: { type: "string", multiple: true },
+      "trusted-checkpoint": { type: "string" },
+      format: { type: "string", default: "text" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.out(VERIFY_HELP);
+    return EXIT.ok;
+  }
+  const format = chooseFormat(values.format, VERIFY_FORMATS);
+  const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
+  const { branch, read } = await readEvidenceBranch(root, values.branch);
+
+  const text = (path: string): string | undefined => {
+    const file = read.files.find((f) => f.path === path);
+    return file ? new TextDecoder().decode(file.bytes) : undefined;
+  };
+  const published = text(PUBLIC_KEY_PATH)?.trim();
+  const keys = values.key ?? (published ? [published] : []);
+  if (keys.length === 0) {
+    throw new CharterError("USAGE", `${branch} has no ${PUBLIC_KEY_PATH} file and no --key was given`, { hint: "Pass the verifier key from your documentation with --key." });
+  }
+  let trusted: string | undefined;
+  if (values["trusted-checkpoint"] !== undefined) {
+    try {
+      trusted = readFileSync(resolve(io.cwd, values["trusted-checkpoint"]), "utf8");
+    } catch {
+      throw new CharterError("NOT_FOUND", `${values["trusted-checkpoint"]}: no such file`, { hint: "Pass a checkpoint saved from an earlier charter verify." });
+    }
+  }
+
+  const records = read.files.filter((f) => f.path.startsWith("records/"));
+  const report = verifyLedger({
+    records,
+    checkpoint: text(CHECKPOINT_PATH) ?? "",
+    verifierKeys: keys,
+    ...(trusted === undefined ? {} : { trustedCheckpoint: trusted }),
+  });
+  const unexpected = read.unexpected.map((path) => ({ path, code: "path-invalid" as const, message: `${path} is not a regular file (a link or submodule cannot be evidence)` }));
+  const problems = [...report.problems, ...unexpected];
+  const keySource = values.key ? "given" : "branch";
+  io.out(render({ ...report, ok: report.ok && unexpected.length === 0, problems }, { branch, commit: read.commit, keySource, checkpoint: text(CHECKPOINT_PATH) }, format));
+  return report.ok && unexpected.length === 0 ? EXIT.ok : EXIT.findings;
+}
+
+/** The evidence branch: as named, or its remote-tracking copy in a fresh clone. */
+async function readEvidenceBranch(root: string, name: string | undefined) {
+  const candidates = name === undefined ? [DEFAULT_EVIDENCE_BRANCH, `origin/${DEFAULT_EVIDENCE_BRANCH}`] : name.includes("/") ? [name] : [name, `origin/${name}`];
+  let last: unknown;
+  for (const branch of candidates) {
+    try {
+      return { branch, read: await readBranchFiles(root, branch, ["records/", CHECKPOINT_PATH, PUBLIC_KEY_PATH]) };
+    } catch (error) {
+      if (!isCharterError(error) || error.code !== "NOT_FOUND") throw error;
+      last = error;
+    }
+  }
+  throw new CharterError("NOT_FOUND", `no evidence branch ${candidates.join(" or ")} in ${root}`, {
+    hint: `Fetch it first (git fetch origin ${DEFAULT_EVIDENCE_BRANCH}), or name it with --branch.`,
+    cause: last,
+  });
+}
+
+function render(report: VerifyReport, context: { branch: string; commit: string; keySource: string; checkpoint: string | undefined }, format: (typeof VERIFY_FORMATS)[number]): string {
+  if (format === "json") {
+    return JSON.stringify({ ok: report.ok, branch: context.branch, commit: context.commit, size: report.size, root: report.root, keySource: context.keySource, problems: report.problems }, null, 2) + "\n";
+  }
+  let out = "";
+  if (report.ok) {
+    out += `verified: ${report.size} record${report.size === 1 ? "" : "s"} on ${context.branch} (${context.commit.slice(0, 12)}), Merkle root ${report.root}\n`;
+    if (context.keySource === "branch") out += "note: checked against the key published on the branch itself; pass --key from your documentation to also prove who signed.\n";
+    if (context.checkpoint) out += "\nSave this checkpoint; pass it with --trusted-checkpoint next time to prove nothing was rewritten since:\n\n" + context.checkpoint;
+    return out;
+  }
+  out += `NOT verified: ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"} on ${context.branch} (${context.commit.slice(0, 12)})\n`;
+  for (const p of report.problems) out += `${p.path ?? (p.seq === undefined ? "checkpoint" : `record ${p.seq}`)}  ${p.code}  ${p.message}\n`;
+  return out;
+}
