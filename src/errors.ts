@@ -16,6 +16,7 @@ export type CharterErrorCode =
   | "INVALID_SIGNATURE"
   | "OUT_OF_RANGE"
   | "INVALID_RECORD"
+  | "CONFLICT"
   | "INTERNAL";
 
 export class CharterError extends Error {

@@ -2,12 +2,17 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { recordMerge } from "./record-merge.js";
 import { openRetroReview } from "./retro-review.js";
 import { POLICY_PATH } from "../policy/load-policy.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
   readonly appId?: number | undefined;
+  /** The evidence ledger's signer key (CHARTER_SIGNING_KEY); without it no evidence is written. */
+  readonly signingKey?: string | undefined;
+  /** The clock for records' observedAt; informational only. */
+  readonly now?: () => Date;
 }
 
 type PullRequestEvent =
@@ -67,7 +72,12 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       const ref = { owner: repository.owner.login, repo: repository.name, number: pull_request.number };
       const report = await queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, options.appId));
       const evaluation = report.evaluation;
-      if (!evaluation?.emergency.active) return;
+      if (!evaluation) return;
+      if (options.signingKey && evaluation.changeSet.changes.length > 0) {
+        const outcome = await recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: options.signingKey }, report, options.now ?? (() => new Date()));
+        context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
+      }
+      if (!evaluation.emergency.active) return;
       const issue = await openRetroReview(
         context.octokit,
         { ...ref, title: report.pullRequest.title, mergedAt: report.pullRequest.merged_at, mergedBy: report.pullRequest.merged_by?.login ?? null, mergeSha: report.pullRequest.merge_commit_sha },

@@ -6,4 +6,7 @@ import { createCharterApp } from "./app.js";
  */
 const appId = process.env["APP_ID"] ? Number(process.env["APP_ID"]) : undefined;
 
-export default createCharterApp({ appId });
+// The evidence ledger's signer key, in the Go note signer format (PRIVATE+KEY+…); secret.
+const signingKey = process.env["CHARTER_SIGNING_KEY"] || undefined;
+
+export default createCharterApp({ appId, signingKey });

@@ -3,6 +3,7 @@ import { affectedAgentDirectories } from "../change/affected-agents.js";
 import { governanceKind } from "../change/governance-changes.js";
 import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
 import { type Assessment, assessChange, decide } from "../policy/assess-change.js";
+import type { RepoReader } from "../manifest/repo-reader.js";
 import type { Evaluation } from "../policy/result.js";
 import { cannotCheck, type CheckOutcome, noAgentChanges } from "./check-outcome.js";
 import { GraphqlFileLoader } from "./graphql-repo-reader.js";
@@ -29,6 +30,10 @@ export interface CheckReport {
   readonly owners: ReadonlyMap<string, AgentManifest["owners"]>;
   /** Days within which an emergency change's retro-review is due, from the policy. */
   readonly retroReviewDays: number;
+  /** What the repository's content decided, when the pull request touched agents or governance files. */
+  readonly assessment: Assessment | undefined;
+  /** Reads files at the head commit through the same (cached) reader the check used. */
+  readonly headReader: RepoReader | undefined;
   readonly outcome: CheckOutcome;
   readonly evaluation: Evaluation | undefined;
   readonly checkRunId: number;
@@ -73,7 +78,7 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   const runs = await listCheckRuns(octokit, target);
   let rest = 2;
 
-  const publish = async (outcome: CheckOutcome, graphql: number, assessed?: { evaluation: Evaluation; assessment: Assessment }): Promise<CheckReport> => {
+  const publish = async (outcome: CheckOutcome, graphql: number, assessed?: { evaluation: Evaluation; assessment: Assessment; headReader: RepoReader }): Promise<CheckReport> => {
     const published = await publishCheckRun(octokit, target, outcome, appId, runs);
     const owners = new Map<string, AgentManifest["owners"]>();
     for (const a of assessed?.assessment.agents ?? []) {
@@ -87,6 +92,8 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
       retroReviewDays: assessed?.assessment.policy.emergency?.retroReviewDays ?? DEFAULT_RETRO_REVIEW_DAYS,
       outcome,
       evaluation: assessed?.evaluation,
+      assessment: assessed?.assessment,
+      headReader: assessed?.headReader,
       checkRunId: published.id,
       requests: { rest: rest + published.requests, graphql },
     };
@@ -118,12 +125,13 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
 
   // Base and head are read through one loader so that their requests share GraphQL queries.
   const loader = new GraphqlFileLoader(octokit, owner, repo);
-  const assessment = await assessChange(loader.at(pr.base.sha), loader.at(pr.head.sha), paths);
+  const headReader = loader.at(pr.head.sha);
+  const assessment = await assessChange(loader.at(pr.base.sha), headReader, paths);
   const factsReport = await readPullFacts(octokit, { owner, repo }, pr, runs, assessment.policy, assessment.agents, governance.length > 0);
   rest += factsReport.requests;
   const evaluation = decide(assessment, factsReport.facts);
   const diagnostics = [...assessment.head.diagnostics, ...assessment.policyDiagnostics];
-  return publish(policyOutcome(evaluation, diagnostics), loader.requests, { evaluation, assessment });
+  return publish(policyOutcome(evaluation, diagnostics), loader.requests, { evaluation, assessment, headReader });
 }
 
 /** A short, secret-free description of why reading from GitHub failed. */

@@ -1,0 +1,108 @@
+import type { ProbotOctokit } from "probot";
+import { CharterError } from "../errors.js";
+import { appendToLedger, EMPTY_LEDGER, type LedgerFile, type LedgerTip } from "../evidence/ledger.js";
+import type { ChangeBody } from "../evidence/record.js";
+import { parseSignerKey } from "../evidence/signed-note.js";
+import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
+import { commitToBranch, readBranchHead } from "./branch-writer.js";
+
+export const EVIDENCE_BRANCH = "charter-evidence";
+const MAX_ATTEMPTS = 8;
+
+export interface EvidenceTarget {
+  readonly owner: string;
+  readonly repo: string;
+  readonly repositoryId: string;
+  /** Signer key string (Go note format) from configuration; never logged. */
+  readonly signerKey: string;
+  readonly branch?: string;
+}
+
+export type AppendOutcome =
+  | { readonly status: "appended"; readonly seq: number; readonly commit: string; readonly attempts: number; readonly requests: number }
+  | { readonly status: "duplicate"; readonly requests: number };
+
+/**
+ * Appends a change record to the evidence branch: read the head, read the tip and the record's
+ * idempotency marker at that head, build the record and checkpoint, and commit with an exact
+ * compare-and-swap on the head. A concurrent append makes the swap fail; the writer then reads
+ * again and rebuilds on the new tip, so concurrent merges form one linear log. A marker already
+ * present means this merge is recorded: a redelivered webhook adds nothing.
+ *
+ * Requests per append: 1 to read the head, 1 GraphQL read, 1 commit; times the attempts.
+ */
+export async function appendChangeRecord(octokit: ProbotOctokit, target: EvidenceTarget, body: ChangeBody, copies: readonly Uint8Array[], observedAt: () => string): Promise<AppendOutcome> {
+  const branch = target.branch ?? EVIDENCE_BRANCH;
+  const signer = parseSignerKey(target.signerKey);
+  let requests = 0;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+    requests++;
+    let tip: LedgerTip;
+    const files: LedgerFile[] = [];
+    if (head === null) {
+      const genesis = appendToLedger(
+        EMPTY_LEDGER,
+        {
+          kind: "genesis",
+          body: { repository: { id: target.repositoryId, fullName: `${target.owner}/${target.repo}` }, origin: `github/${target.repositoryId}/${branch}`, createdAt: observedAt(), publicKey: signer.verifierKey },
+          observedAt: observedAt(),
+        },
+        { signerKey: target.signerKey },
+      );
+      tip = genesis.tip;
+      files.push(...genesis.files);
+    } else {
+      const state = await readState(octokit, target, head, markerPath(body.idempotencyKey));
+      requests++;
+      if (state.recorded) return { status: "duplicate", requests };
+      if (state.tip === null) {
+        throw new CharterError("INVALID_RECORD", `${branch} has no ${TIP_PATH}: it was not written by Charter or was damaged`, { hint: "Run charter verify on the branch before appending to it." });
+      }
+      const tipEntry = { bytes: new TextEncoder().encode(state.tip) };
+      tip = parseTip(tipEntry.bytes);
+    }
+    const appended = appendToLedger(tip, { kind: "change", body, observedAt: observedAt() }, { signerKey: target.signerKey, copies });
+    // A copy written by an earlier record is rewritten with the same bytes: harmless, and it
+    // spares a read per copy.
+    const byPath = new Map<string, Uint8Array>();
+    for (const f of [...files, ...appended.files]) byPath.set(f.path, f.content);
+    byPath.set(TIP_PATH, formatTip(appended.tip));
+    byPath.set(markerPath(body.idempotencyKey), new Uint8Array());
+    const result = await commitToBranch(
+      octokit,
+      { owner: target.owner, repo: target.repo, branch },
+      { files: Object.fromEntries(byPath), message: `Evidence ${appended.seq}: ${body.repository.fullName}#${body.pullRequest.number} merged as ${body.mergeSha.slice(0, 12)}`, expectedHead: head },
+    );
+    requests += head === null ? 3 : 1;
+    if (result.ok) return { status: "appended", seq: appended.seq, commit: result.commit, attempts: attempt, requests };
+    // Someone else appended first: back off a little, with jitter, and rebuild on their tip.
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50 * attempt)));
+  }
+  throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The merge is not yet recorded; a re-run of the merge handler will record it once." });
+}
+
+interface StateResult {
+  readonly repository: {
+    readonly tip: { readonly __typename: string; readonly text?: string | null } | null;
+    readonly marker: { readonly __typename: string } | null;
+  } | null;
+}
+
+/**
+ * The tip file and whether this record's marker exists, at one commit, in one query. The marker
+ * is looked up by its exact path, never by listing index/, which grows with every record.
+ */
+async function readState(octokit: ProbotOctokit, target: EvidenceTarget, head: string, marker: string): Promise<{ tip: string | null; recorded: boolean }> {
+  const result = await octokit.graphql<StateResult>(
+    `query CharterLedgerState($owner: String!, $name: String!, $tip: String!, $marker: String!) {
+      repository(owner: $owner, name: $name) {
+        tip: object(expression: $tip) { __typename ... on Blob { text } }
+        marker: object(expression: $marker) { __typename }
+      }
+    }`,
+    { owner: target.owner, name: target.repo, tip: `${head}:${TIP_PATH}`, marker: `${head}:${marker}` },
+  );
+  const tip = result.repository?.tip;
+  return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: result.repository?.marker?.__typename === "Blob" };
+}

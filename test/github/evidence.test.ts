@@ -1,0 +1,132 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseCanonical } from "../../src/evidence/canonical-json.js";
+import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
+import { generateSignerKey } from "../../src/evidence/signed-note.js";
+import { appendChangeRecord } from "../../src/github/evidence-writer.js";
+import { changeBody } from "../evidence/ledger-fixture.js";
+import { runCli } from "../cli/run-cli.js";
+import { ownAgents } from "../helpers/agents-fixture.js";
+import { mutate } from "../helpers/manifests.js";
+import { type AppFixture, startCharter } from "./app-fixture.js";
+
+let fx: AppFixture | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const AGENTS = ownAgents();
+const TRIAGE = "agents/support-triage/agent.yaml";
+const ROLLBACK = "## Rollback plan\nRevert this pull request.\n";
+const KEYS = generateSignerKey("charter-test-evidence");
+
+function bump(version: string): string {
+  return mutate(AGENTS[TRIAGE] ?? "", 'version: "20250929"', `version: "${version}"`);
+}
+
+function clone(f: AppFixture): string {
+  const dir = mkdtempSync(join(tmpdir(), "charter-evidence-"));
+  dirs.push(dir);
+  execFileSync("git", ["clone", "-q", f.sim.repoPath(f.repo), join(dir, "clone")]);
+  return join(dir, "clone");
+}
+
+function records(f: AppFixture): ChangeRecord[] {
+  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", f.sim.repoPath(f.repo), ...args], { encoding: "utf8" });
+  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
+    .trim()
+    .split("\n")
+    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as { kind: string })
+    .filter((r): r is ChangeRecord => r.kind === "change");
+}
+
+describe("the evidence ledger, written on merge", () => {
+  it("freezes an approved merge into a signed change record that charter verify accepts", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "model", title: "Newer model", body: ROLLBACK, files: { [TRIAGE]: bump("20251101") } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    const merged = await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+
+    const [record, ...others] = records(fx);
+    expect(others).toEqual([]);
+    expect(record?.seq).toBe(1);
+    const body = record?.body;
+    expect(body).toMatchObject({
+      pullRequest: { number: pull.issue.number, title: "Newer model" },
+      author: "bob",
+      mergedBy: "dana-support",
+      headSha: sha,
+      mergeSha: merged.sha,
+      decision: "approved",
+      policy: { source: "default" },
+      emergency: { active: false, reason: null },
+      rollback: { plan: "Revert this pull request." },
+    });
+    expect(body?.approvals).toEqual([expect.objectContaining({ reviewer: "dana-support", via: "owner", commitId: sha })]);
+    expect(body?.changes.changes.map((c) => c.kind)).toEqual(["model-changed"]);
+    expect(body?.rollback.targets).toEqual([{ path: TRIAGE, previousSha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }]);
+    expect(body?.copies.length).toBeGreaterThan(0);
+    expect(fx.sim.rejected).toEqual([]);
+
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(fx));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, branch: "origin/charter-evidence", size: 2, problems: [] });
+  });
+
+  it("records a redelivered merge once", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "once", title: "Once", body: ROLLBACK, files: { [TRIAGE]: bump("20251102") } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    const closed = fx.sim.deliveries.filter((d) => d.event === "pull_request" && d.action === "closed");
+    expect(closed).toHaveLength(1);
+    for (let i = 0; i < 5; i++) await fx.sim.redeliver(closed[0]?.id ?? "");
+    expect(records(fx)).toHaveLength(1);
+  });
+
+  it("keeps one linear log when several pull requests merge at once", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const f = fx;
+    const pulls = [];
+    const names = ["analytics-insights", "code-review", "finance-reconciliation"];
+    for (const name of names) {
+      const path = `agents/${name}/agent.yaml`;
+      const { pull } = await f.sim.openPullRequest(f.repo, { author: "bob", branch: `purpose-${name}`, title: `Purpose of ${name}`, body: ROLLBACK, files: { [path]: (AGENTS[path] ?? "").replace("purpose: >", "purpose: >\n  Reviewed quarterly.") } });
+      pulls.push(pull);
+    }
+    for (const pull of pulls) await f.sim.submitReview(pull, { user: "owner-approver", state: "APPROVED" });
+    await Promise.all(pulls.map((pull) => f.sim.mergePullRequest(pull, { by: "carol" })));
+    await f.sim.idle();
+    const written = records(f);
+    expect(written.map((r) => r.seq).sort()).toEqual([1, 2, 3]);
+    expect(new Set(written.map((r) => r.body.pullRequest.number)).size).toBe(3);
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(f));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 4 });
+  });
+});
+
+describe("appendChangeRecord", () => {
+  it("finds a merge already recorded by its marker, even without the in-memory delivery log", async () => {
+    fx = await startCharter({ "README.md": "# agents\n" });
+    const octokit = await fx.app.probot.auth(fx.sim.installationOf(fx.repo).id);
+    const target = { owner: "acme", repo: "agents", repositoryId: "123456789", signerKey: KEYS.signerKey };
+    const body = changeBody(1);
+    const clock = (): string => "2026-11-27T10:00:00.000Z";
+    const first = await appendChangeRecord(octokit, target, body, [], clock);
+    expect(first).toMatchObject({ status: "appended", seq: 1, attempts: 1 });
+    const again = await appendChangeRecord(octokit, target, body, [], clock);
+    expect(again.status).toBe("duplicate");
+    const next = await appendChangeRecord(octokit, target, changeBody(2), [], clock);
+    expect(next).toMatchObject({ status: "appended", seq: 2 });
+    // One head read, one state query and one commit per append once the branch exists.
+    expect(next.requests).toBe(3);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+});
