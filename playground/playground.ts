@@ -4,6 +4,12 @@
  * repository's own agents/, runs the real app (Probot, signed webhooks, validated API calls),
  * and walks through a pull request that goes red, then green.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "../src/cli/main.js";
+import { generateSignerKey } from "../src/evidence/signed-note.js";
 import { createCharterApp } from "../src/github/app.js";
 import { GitHubSimulator, startApp } from "../test/github-sim/index.js";
 import type { CheckRun, Repository } from "../test/github-sim/state.js";
@@ -45,6 +51,13 @@ governance:
 
 const BODY = "Move triage to the November model and let it read invoices.\n\n## Rollback plan\nRevert this pull request; the previous model and grants are in git history.\n";
 
+/** Runs the charter CLI in this process, as an auditor would run it on their clone. */
+async function cli(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string }> {
+  let stdout = "";
+  const code = await run(args, { cwd, out: (t) => (stdout += t), err: (t) => (stdout += t) });
+  return { code, stdout };
+}
+
 function showRules(run: CheckRun | undefined): void {
   const summary = run?.output.summary ?? "";
   const needed = /\*\*Still needed:\*\*\n((?:- .*\n)+)/.exec(summary)?.[1];
@@ -67,7 +80,9 @@ async function main(): Promise<void> {
     say(`   (inspect it with: git --git-dir ${sim.repoPath(repo)} log --all --stat)`);
 
     step(2, "Charter starts as a GitHub App (Probot) and receives signed webhooks over HTTP");
-    const app = await startApp(sim, createCharterApp({ appId: sim.appId }));
+    // A signing key made for this run; a real deployment reads CHARTER_SIGNING_KEY.
+    const keys = generateSignerKey("charter-playground-evidence");
+    const app = await startApp(sim, createCharterApp({ appId: sim.appId, signingKey: keys.signerKey }));
     say(`   listening at ${app.url}/api/github/webhooks`);
 
     step(3, "bob opens a pull request that floats the triage agent's model and widens its access");
@@ -121,7 +136,32 @@ async function main(): Promise<void> {
     const rules = (green?.output.summary ?? "").split("### Rules")[1]?.split("\n<sub>")[0] ?? "";
     for (const line of rules.trim().split("\n")) say(`   │ ${line}`);
 
-    step(8, "What it cost");
+    step(8, "dana-support merges; Charter freezes the decision into the evidence ledger");
+    await sim.mergePullRequest(opened.pull, { by: "dana-support" });
+    await sim.idle();
+    const workspace = mkdtempSync(join(tmpdir(), "charter-playground-"));
+    const clone = join(workspace, "agents");
+    execFileSync("git", ["clone", "-q", sim.repoPath(repo), clone]);
+    const log = execFileSync("git", ["-C", clone, "log", "--format=%s", "origin/charter-evidence"], { encoding: "utf8" }).trim().split("\n");
+    say(`   the charter-evidence branch: ${log.length} commit${log.length === 1 ? "" : "s"}, latest "${log[0] ?? ""}"`);
+    say(`   an auditor's clone: ${clone}`);
+
+    step(9, "An auditor verifies the ledger offline, with the published key");
+    const verified = await cli(["verify", "--key", keys.verifierKey], clone);
+    say(`   $ charter verify --key <published key>   → exit ${verified.code}`);
+    say(`   ${verified.stdout.split("\n")[0] ?? ""}`);
+
+    step(10, "Someone quietly edits the record; verification names it");
+    execFileSync("git", ["-C", clone, "checkout", "-q", "-b", "tampered", "origin/charter-evidence"]);
+    const recordFile = execFileSync("git", ["-C", clone, "ls-files", "records/"], { encoding: "utf8" }).trim().split("\n").at(-1) ?? "";
+    const stored = readFileSync(join(clone, recordFile), "utf8");
+    writeFileSync(join(clone, recordFile), stored.replace('"mergedBy":"dana-support"', '"mergedBy":"someone-else"'));
+    execFileSync("git", ["-C", clone, "-c", "user.name=x", "-c", "user.email=x@x.invalid", "commit", "-q", "-am", "edit"]);
+    const tampered = await cli(["verify", "--branch", "tampered", "--key", keys.verifierKey], clone);
+    say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
+    for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
+
+    step(11, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");
@@ -129,8 +169,8 @@ async function main(): Promise<void> {
     say(`   requests GitHub would have rejected: ${sim.rejected.length}`);
 
     await app.close();
-    say(`\nDone. The simulated repository stays at ${sim.repoPath(repo)} for you to inspect; delete it when finished.`);
-    say("Next in this story (as Charter grows): merge, signed evidence, provisioning.");
+    say(`\nDone. The simulated repository stays at ${sim.repoPath(repo)} and the auditor's clone at ${clone};`);
+    say("delete them when finished. Next in this story (as Charter grows): provisioning of the approved credentials.");
   } finally {
     await sim.close();
   }

@@ -137,7 +137,16 @@ function recorded(node: ResultNode): RecordedResultNode {
   };
 }
 
-/** Manifest values are parsed YAML: plain JSON already; this only narrows the type. */
+/**
+ * Manifest values as evidence: records hold only safe integers as numbers (canonical JSON is
+ * hashed byte for byte, and fractions do not survive every JSON implementation), so a fraction
+ * such as a temperature of 0.2 is recorded as the string "0.2".
+ */
 function json(value: unknown): JsonValue {
-  return (value === undefined ? null : value) as JsonValue;
+  if (value === undefined || value === null) return null;
+  if (typeof value === "number") return Number.isSafeInteger(value) ? value : String(value);
+  if (typeof value === "string" || typeof value === "boolean") return value;
+  if (Array.isArray(value)) return value.map(json);
+  if (typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, json(v)]));
+  return String(value);
 }

@@ -49,7 +49,7 @@ function records(f: AppFixture): ChangeRecord[] {
 describe("the evidence ledger, written on merge", () => {
   it("freezes an approved merge into a signed change record that charter verify accepts", async () => {
     fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
-    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "model", title: "Newer model", body: ROLLBACK, files: { [TRIAGE]: bump("20251101") } });
+    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "model", title: "Newer model", body: ROLLBACK, files: { [TRIAGE]: bump("20251101").replace("temperature: 0.2", "temperature: 0.3") } });
     await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
     const merged = await fx.sim.mergePullRequest(pull, { by: "dana-support" });
     await fx.sim.idle();
@@ -70,7 +70,11 @@ describe("the evidence ledger, written on merge", () => {
       rollback: { plan: "Revert this pull request." },
     });
     expect(body?.approvals).toEqual([expect.objectContaining({ reviewer: "dana-support", via: "owner", commitId: sha })]);
-    expect(body?.changes.changes.map((c) => c.kind)).toEqual(["model-changed"]);
+    expect(body?.changes.changes.map((c) => c.kind)).toEqual(["model-changed", "model-parameters-changed"]);
+    // Records hold only integers as numbers: a fractional temperature is recorded as its decimal string.
+    const parameters = body?.changes.changes[1];
+    expect(JSON.stringify([parameters?.before, parameters?.after])).toContain('"0.2"');
+    expect(JSON.stringify([parameters?.before, parameters?.after])).toContain('"0.3"');
     expect(body?.rollback.targets).toEqual([{ path: TRIAGE, previousSha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }]);
     expect(body?.copies.length).toBeGreaterThan(0);
     expect(fx.sim.rejected).toEqual([]);

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -23,6 +24,12 @@ describe("npm run playground", () => {
     expect(out).toMatch(/agents\/support-triage\/agent\.yaml:\d+:\d+ {2}model\/unpinned/);
     expect(out).toMatch(/agents\/support-triage\/agent\.yaml:\d+:\d+ {2}permission\/wildcard/);
     expect(out).toContain("requests GitHub would have rejected: 0");
+    // The merge is recorded, verifies, and an edit to the record is caught.
+    expect(out).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 2 records on origin\/charter-evidence/);
+    expect(out).toMatch(/charter verify --branch tampered {3}→ exit 1\n {3}NOT verified/);
+    const clone = /the auditor's clone at (\S+);/.exec(out)?.[1];
+    expect(clone).toBeDefined();
+    if (clone) rmSync(join(clone, ".."), { recursive: true, force: true });
     // The playground keeps its repository for the user to inspect; the test cleans up after it.
     const kept = /stays at (\S+)\/acme\/agents\.git/.exec(out)?.[1];
     expect(kept).toBeDefined();
