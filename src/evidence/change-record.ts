@@ -148,5 +148,6 @@ function json(value: unknown): JsonValue {
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (Array.isArray(value)) return value.map(json);
   if (typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, json(v)]));
-  return String(value);
+  // Parsed YAML holds nothing else; a big integer is the only conceivable extra.
+  return typeof value === "bigint" ? value.toString() : null;
 }
