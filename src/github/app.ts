@@ -74,7 +74,12 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       const evaluation = report.evaluation;
       if (!evaluation) return;
       if (options.signingKey && evaluation.changeSet.changes.length > 0) {
-        const outcome = await recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: options.signingKey }, report, options.now ?? (() => new Date()));
+        const signingKey = options.signingKey;
+        // One append at a time per repository in this process: the compare-and-swap then only
+        // ever races other replicas.
+        const outcome = await queue.run(`${ref.owner}/${ref.repo}:evidence`, () =>
+          recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey }, report, options.now ?? (() => new Date())),
+        );
         context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
       }
       if (!evaluation.emergency.active) return;

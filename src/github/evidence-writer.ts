@@ -7,7 +7,10 @@ import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.
 import { commitToBranch, readBranchHead } from "./branch-writer.js";
 
 export const EVIDENCE_BRANCH = "charter-evidence";
-const MAX_ATTEMPTS = 8;
+// Within one process appends are serialised per repository (see app.ts); conflicts come from
+// other replicas, so a few dozen attempts with growing, jittered pauses outlast any burst.
+const MAX_ATTEMPTS = 40;
+const MAX_PAUSE_MS = 2_000;
 
 export interface EvidenceTarget {
   readonly owner: string;
@@ -76,8 +79,10 @@ export async function appendChangeRecord(octokit: ProbotOctokit, target: Evidenc
     );
     requests += head === null ? 3 : 1;
     if (result.ok) return { status: "appended", seq: appended.seq, commit: result.commit, attempts: attempt, requests };
-    // Someone else appended first: back off a little, with jitter, and rebuild on their tip.
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50 * attempt)));
+    // Someone else appended first: back off, with jitter so that racing writers spread out,
+    // and rebuild on their tip.
+    const pause = Math.min(MAX_PAUSE_MS, 25 * 2 ** Math.min(attempt, 7));
+    await new Promise((r) => setTimeout(r, Math.floor(pause / 2 + Math.random() * (pause / 2))));
   }
   throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The merge is not yet recorded; a re-run of the merge handler will record it once." });
 }

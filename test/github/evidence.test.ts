@@ -7,6 +7,7 @@ import { parseCanonical } from "../../src/evidence/canonical-json.js";
 import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { appendChangeRecord } from "../../src/github/evidence-writer.js";
+import { loadTemplates, syntheticAgent } from "../../bench/seed-repository.js";
 import { changeBody } from "../evidence/ledger-fixture.js";
 import { runCli } from "../cli/run-cli.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
@@ -95,25 +96,25 @@ describe("the evidence ledger, written on merge", () => {
     expect(records(fx)).toHaveLength(1);
   });
 
-  it("keeps one linear log when several pull requests merge at once", async () => {
+  it("keeps one linear log when 20 pull requests merge at once", async () => {
     fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
     const f = fx;
+    const templates = loadTemplates();
     const pulls = [];
-    const names = ["analytics-insights", "code-review", "finance-reconciliation"];
-    for (const name of names) {
-      const path = `agents/${name}/agent.yaml`;
-      const { pull } = await f.sim.openPullRequest(f.repo, { author: "bob", branch: `purpose-${name}`, title: `Purpose of ${name}`, body: ROLLBACK, files: { [path]: (AGENTS[path] ?? "").replace("purpose: >", "purpose: >\n  Reviewed quarterly.") } });
+    for (let i = 0; i < 20; i++) {
+      const agent = syntheticAgent(templates, i);
+      const { pull } = await f.sim.openPullRequest(f.repo, { author: "bob", branch: `add-${agent.id}`, title: `Add ${agent.id}`, body: ROLLBACK, files: Object.fromEntries(agent.files) });
       pulls.push(pull);
     }
-    for (const pull of pulls) await f.sim.submitReview(pull, { user: "owner-approver", state: "APPROVED" });
     await Promise.all(pulls.map((pull) => f.sim.mergePullRequest(pull, { by: "carol" })));
     await f.sim.idle();
     const written = records(f);
-    expect(written.map((r) => r.seq).sort()).toEqual([1, 2, 3]);
-    expect(new Set(written.map((r) => r.body.pullRequest.number)).size).toBe(3);
+    expect(written.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(new Set(written.map((r) => r.body.pullRequest.number)).size).toBe(20);
+    expect(f.sim.rejected).toEqual([]);
     const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(f));
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 4 });
-  });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 21 });
+  }, 120_000);
 });
 
 describe("appendChangeRecord", () => {
@@ -132,5 +133,20 @@ describe("appendChangeRecord", () => {
     // One head read, one state query and one commit per append once the branch exists.
     expect(next.requests).toBe(3);
     expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("lets writers racing from separate processes all land, one linear log, by retrying the compare-and-swap", async () => {
+    fx = await startCharter({ "README.md": "# agents\n" });
+    const octokit = await fx.app.probot.auth(fx.sim.installationOf(fx.repo).id);
+    const target = { owner: "acme", repo: "agents", repositoryId: "123456789", signerKey: KEYS.signerKey };
+    let tick = 0;
+    const clock = (): string => new Date(Date.UTC(2026, 10, 27) + tick++ * 1000).toISOString();
+    // No in-process queue here: ten appends race, starting from a branch that does not exist yet.
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => appendChangeRecord(octokit, target, changeBody(i + 1), [], clock)));
+    const seqs = outcomes.map((o) => (o.status === "appended" ? o.seq : -1)).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(outcomes.some((o) => o.status === "appended" && o.attempts > 1)).toBe(true);
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(fx));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 11 });
   });
 });
