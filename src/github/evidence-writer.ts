@@ -1,7 +1,7 @@
 import type { ProbotOctokit } from "probot";
 import { CharterError } from "../errors.js";
 import { appendToLedger, EMPTY_LEDGER, type LedgerFile, type LedgerTip } from "../evidence/ledger.js";
-import type { ChangeBody } from "../evidence/record.js";
+import type { ChangeBody, NewRecord } from "../evidence/record.js";
 import { parseSignerKey } from "../evidence/signed-note.js";
 import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
 import { commitToBranch, readBranchHead } from "./branch-writer.js";
@@ -34,7 +34,15 @@ export type AppendOutcome =
  *
  * Requests per append: 1 to read the head, 1 GraphQL read, 1 commit; times the attempts.
  */
-export async function appendChangeRecord(octokit: ProbotOctokit, target: EvidenceTarget, body: ChangeBody, copies: readonly Uint8Array[], observedAt: () => string): Promise<AppendOutcome> {
+export async function appendChangeRecord(
+  octokit: ProbotOctokit,
+  target: EvidenceTarget,
+  body: ChangeBody,
+  copies: readonly Uint8Array[],
+  observedAt: () => string,
+  /** Records that belong with the change (an exception for a merge that bypassed the check), appended in the same commit. */
+  companions: readonly ((changeSeq: number) => NewRecord)[] = [],
+): Promise<AppendOutcome> {
   const branch = target.branch ?? EVIDENCE_BRANCH;
   const signer = parseSignerKey(target.signerKey);
   let requests = 0;
@@ -70,7 +78,13 @@ export async function appendChangeRecord(octokit: ProbotOctokit, target: Evidenc
     // spares a read per copy.
     const byPath = new Map<string, Uint8Array>();
     for (const f of [...files, ...appended.files]) byPath.set(f.path, f.content);
-    byPath.set(TIP_PATH, formatTip(appended.tip));
+    let last = appended;
+    for (const companion of companions) {
+      // Each later append re-signs the checkpoint, so the last one written is the one kept.
+      last = appendToLedger(last.tip, companion(appended.seq), { signerKey: target.signerKey });
+      for (const f of last.files) byPath.set(f.path, f.content);
+    }
+    byPath.set(TIP_PATH, formatTip(last.tip));
     byPath.set(markerPath(body.idempotencyKey), new Uint8Array());
     const result = await commitToBranch(
       octokit,
@@ -110,4 +124,12 @@ async function readState(octokit: ProbotOctokit, target: EvidenceTarget, head: s
   );
   const tip = result.repository?.tip;
   return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: result.repository?.marker?.__typename === "Blob" };
+}
+
+/** Whether a change with this idempotency key is already on the branch (2 requests). */
+export async function alreadyRecorded(octokit: ProbotOctokit, target: EvidenceTarget, idempotencyKey: string): Promise<boolean> {
+  const branch = target.branch ?? EVIDENCE_BRANCH;
+  const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+  if (head === null) return false;
+  return (await readState(octokit, target, head, markerPath(idempotencyKey))).recorded;
 }

@@ -2,7 +2,9 @@ import type { ProbotOctokit } from "probot";
 import { changeRecordBody } from "../evidence/change-record.js";
 import { CharterError } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
-import { type AppendOutcome, appendChangeRecord, type EvidenceTarget } from "./evidence-writer.js";
+import type { ChangeBody } from "../evidence/record.js";
+import type { ResultNode } from "../policy/result.js";
+import { alreadyRecorded, type AppendOutcome, appendChangeRecord, type EvidenceTarget } from "./evidence-writer.js";
 import type { CheckReport } from "./pull-request-check.js";
 
 /**
@@ -38,5 +40,60 @@ export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget
     head: assessment.head.agents,
     contents,
   });
-  return appendChangeRecord(octokit, target, body, copies, () => now().toISOString());
+  const clock = (): string => now().toISOString();
+  if (evaluation.decision === "approved") return appendChangeRecord(octokit, target, body, copies, clock);
+
+  // Merged although Charter's check was not satisfied: an administrator bypassed it. The owners
+  // are told in an issue, and an exception record stands beside the change record, in the same
+  // commit. The issue is opened only once: a redelivery finds the merge already recorded.
+  if (await alreadyRecorded(octokit, target, body.idempotencyKey)) return { status: "duplicate", requests: 2 };
+  const missing = firstMissing(evaluation.root) ?? `the decision was ${evaluation.decision}`;
+  const reason = `Merged by ${body.mergedBy} while Charter's check was ${evaluation.decision}: ${missing}`;
+  const issue = await openBypassIssue(octokit, target, body, reason, report.owners);
+  return appendChangeRecord(octokit, target, body, copies, clock, [
+    (changeSeq) => ({
+      kind: "exception",
+      observedAt: clock(),
+      body: {
+        kind: "admin-bypass",
+        repository: { ...body.repository },
+        commits: [body.mergeSha],
+        pullRequest: { ...body.pullRequest },
+        reason: `${reason} (change record ${changeSeq}).`,
+        agents: [...body.changes.agents],
+        issue,
+      },
+    }),
+  ]);
+}
+
+function firstMissing(node: ResultNode): string | undefined {
+  if (node.status === "blocked" || node.status === "pending") {
+    for (const child of node.children) {
+      const found = firstMissing(child);
+      if (found) return found;
+    }
+    const own = node.missing[0]?.detail ?? (node.children.length === 0 ? node.summary : undefined);
+    return own?.replace(/\.$/, "");
+  }
+  return undefined;
+}
+
+async function openBypassIssue(octokit: ProbotOctokit, target: EvidenceTarget, body: ChangeBody, reason: string, owners: CheckReport["owners"]): Promise<number> {
+  const mentions = [...new Set([...owners.values()].flatMap((list) => list.map((o) => (o.user ? `@${o.user}` : `@${o.team ?? ""}`))))];
+  const { data } = await octokit.rest.issues.create({
+    owner: target.owner,
+    repo: target.repo,
+    title: `Exception: #${body.pullRequest.number} was merged without Charter's approval`.slice(0, 250),
+    body: [
+      `<!-- charter:exception admin-bypass pr=${body.pullRequest.number} merge=${body.mergeSha} -->`,
+      `**${reason}.**`,
+      "",
+      `Pull request: ${body.pullRequest.url} (merge commit ${body.mergeSha}, merged at ${body.mergedAt}).`,
+      `Agents changed: ${body.changes.agents.map((a) => `\`${a}\``).join(", ") || "none (governance files)"}.`,
+      "",
+      `${mentions.join(", ") || "Owners"}: review the change after the fact, and revert it if it should not stand. The exception is recorded in the evidence ledger.`,
+    ].join("\n"),
+  });
+  return data.number;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord, EvidenceRecord, ExceptionRecord } from "../../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { appendChangeRecord } from "../../src/github/evidence-writer.js";
 import { loadTemplates, syntheticAgent } from "../../bench/seed-repository.js";
@@ -38,13 +38,16 @@ function clone(f: AppFixture): string {
   return join(dir, "clone");
 }
 
-function records(f: AppFixture): ChangeRecord[] {
+function allRecords(f: AppFixture): EvidenceRecord[] {
   const git = (...args: string[]): string => execFileSync("git", ["--git-dir", f.sim.repoPath(f.repo), ...args], { encoding: "utf8" });
   return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
     .trim()
     .split("\n")
-    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as { kind: string })
-    .filter((r): r is ChangeRecord => r.kind === "change");
+    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord);
+}
+
+function records(f: AppFixture): ChangeRecord[] {
+  return allRecords(f).filter((r): r is ChangeRecord => r.kind === "change");
 }
 
 describe("the evidence ledger, written on merge", () => {
@@ -108,13 +111,45 @@ describe("the evidence ledger, written on merge", () => {
     }
     await Promise.all(pulls.map((pull) => f.sim.mergePullRequest(pull, { by: "carol" })));
     await f.sim.idle();
-    const written = records(f);
-    expect(written.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(new Set(written.map((r) => r.body.pullRequest.number)).size).toBe(20);
+    // Nobody approved these new agents: each merge is a change record plus an admin-bypass exception.
+    const all = allRecords(f);
+    expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+    const changes = all.filter((r): r is ChangeRecord => r.kind === "change");
+    expect(new Set(changes.map((r) => r.body.pullRequest.number)).size).toBe(20);
+    expect(changes.every((r) => r.body.decision === "pending")).toBe(true);
+    expect(all.filter((r) => r.kind === "exception")).toHaveLength(20);
     expect(f.sim.rejected).toEqual([]);
     const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(f));
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 21 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 41 });
   }, 120_000);
+});
+
+describe("a merge that bypassed the check", () => {
+  it("is recorded with an admin-bypass exception and an issue to the owners, once", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "bypass", title: "Quick fix", body: ROLLBACK, files: { [TRIAGE]: bump("20251103") } });
+    await fx.sim.mergePullRequest(pull, { by: "root-admin" });
+    await fx.sim.idle();
+    const closed = fx.sim.deliveries.filter((d) => d.event === "pull_request" && d.action === "closed");
+    for (let i = 0; i < 3; i++) await fx.sim.redeliver(closed[0]?.id ?? "");
+
+    const all = allRecords(fx);
+    expect(all.map((r) => r.kind)).toEqual(["genesis", "change", "exception"]);
+    const exception = all[2] as ExceptionRecord;
+    expect(exception.body).toMatchObject({
+      kind: "admin-bypass",
+      pullRequest: { number: pull.issue.number, title: "Quick fix" },
+      agents: ["support-triage"],
+    });
+    expect(exception.body.reason).toBe("Merged by root-admin while Charter's check was pending: Needs 1 more approval from @acme/support-eng, @dana-support (change record 1).");
+    const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.title.startsWith("Exception:"));
+    expect(issues).toHaveLength(1);
+    expect(exception.body.issue).toBe(issues[0]?.number);
+    expect(issues[0]?.body).toContain("@acme/support-eng, @dana-support");
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(fx));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 3 });
+    expect(fx.sim.rejected).toEqual([]);
+  });
 });
 
 describe("appendChangeRecord", () => {
