@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { CharterError } from "../errors.js";
-import { appendToLedger, EMPTY_LEDGER, type LedgerFile, type LedgerTip } from "../evidence/ledger.js";
+import { appendToLedger, EMPTY_LEDGER, type LedgerTip } from "../evidence/ledger.js";
 import type { ChangeBody, NewRecord } from "../evidence/record.js";
 import { parseSignerKey } from "../evidence/signed-note.js";
 import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
@@ -43,62 +43,81 @@ export async function appendChangeRecord(
   /** Records that belong with the change (an exception for a merge that bypassed the check), appended in the same commit. */
   companions: readonly ((changeSeq: number) => NewRecord)[] = [],
 ): Promise<AppendOutcome> {
+  return appendRecords(octokit, target, {
+    idempotencyKey: body.idempotencyKey,
+    records: [() => ({ kind: "change", body, observedAt: observedAt() }), ...companions],
+    copies,
+    observedAt,
+    message: (seq) => `Evidence ${seq}: ${body.repository.fullName}#${body.pullRequest.number} merged as ${body.mergeSha.slice(0, 12)}`,
+  });
+}
+
+export interface RecordsToAppend {
+  /** Marks the event these records stand for; a second append with the same key adds nothing. */
+  readonly idempotencyKey: string;
+  /** Built against the current tip on every attempt; each gets the seq of the first record. */
+  readonly records: readonly ((firstSeq: number) => NewRecord)[];
+  /** Content-addressed copies listed by the first record. */
+  readonly copies?: readonly Uint8Array[];
+  readonly observedAt: () => string;
+  readonly message: (firstSeq: number) => string;
+}
+
+/**
+ * Appends one or more records in a single commit, with the compare-and-swap and retry described
+ * above, creating the branch with its genesis record when it does not exist yet.
+ */
+export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarget, append: RecordsToAppend): Promise<AppendOutcome> {
   const branch = target.branch ?? EVIDENCE_BRANCH;
   const signer = parseSignerKey(target.signerKey);
+  const marker = markerPath(append.idempotencyKey);
   let requests = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const head = await readBranchHead(octokit, target.owner, target.repo, branch);
     requests++;
     let tip: LedgerTip;
-    const files: LedgerFile[] = [];
+    const byPath = new Map<string, Uint8Array>();
     if (head === null) {
       const genesis = appendToLedger(
         EMPTY_LEDGER,
         {
           kind: "genesis",
-          body: { repository: { id: target.repositoryId, fullName: `${target.owner}/${target.repo}` }, origin: `github/${target.repositoryId}/${branch}`, createdAt: observedAt(), publicKey: signer.verifierKey },
-          observedAt: observedAt(),
+          body: { repository: { id: target.repositoryId, fullName: `${target.owner}/${target.repo}` }, origin: `github/${target.repositoryId}/${branch}`, createdAt: append.observedAt(), publicKey: signer.verifierKey },
+          observedAt: append.observedAt(),
         },
         { signerKey: target.signerKey },
       );
       tip = genesis.tip;
-      files.push(...genesis.files);
+      for (const f of genesis.files) byPath.set(f.path, f.content);
     } else {
-      const state = await readState(octokit, target, head, markerPath(body.idempotencyKey));
+      const state = await readState(octokit, target, head, marker);
       requests++;
       if (state.recorded) return { status: "duplicate", requests };
       if (state.tip === null) {
         throw new CharterError("INVALID_RECORD", `${branch} has no ${TIP_PATH}: it was not written by Charter or was damaged`, { hint: "Run charter verify on the branch before appending to it." });
       }
-      const tipEntry = { bytes: new TextEncoder().encode(state.tip) };
-      tip = parseTip(tipEntry.bytes);
+      tip = parseTip(new TextEncoder().encode(state.tip));
     }
-    const appended = appendToLedger(tip, { kind: "change", body, observedAt: observedAt() }, { signerKey: target.signerKey, copies });
-    // A copy written by an earlier record is rewritten with the same bytes: harmless, and it
-    // spares a read per copy.
-    const byPath = new Map<string, Uint8Array>();
-    for (const f of [...files, ...appended.files]) byPath.set(f.path, f.content);
-    let last = appended;
-    for (const companion of companions) {
-      // Each later append re-signs the checkpoint, so the last one written is the one kept.
-      last = appendToLedger(last.tip, companion(appended.seq), { signerKey: target.signerKey });
-      for (const f of last.files) byPath.set(f.path, f.content);
+    const firstSeq = tip.size;
+    for (const [i, build] of append.records.entries()) {
+      // Each append re-signs the checkpoint, so the last one written is the one kept. A copy
+      // written by an earlier record is rewritten with the same bytes: harmless, and it spares
+      // a read per copy.
+      const appended = appendToLedger(tip, build(firstSeq), { signerKey: target.signerKey, ...(i === 0 && append.copies ? { copies: append.copies } : {}) });
+      tip = appended.tip;
+      for (const f of appended.files) byPath.set(f.path, f.content);
     }
-    byPath.set(TIP_PATH, formatTip(last.tip));
-    byPath.set(markerPath(body.idempotencyKey), new Uint8Array());
-    const result = await commitToBranch(
-      octokit,
-      { owner: target.owner, repo: target.repo, branch },
-      { files: Object.fromEntries(byPath), message: `Evidence ${appended.seq}: ${body.repository.fullName}#${body.pullRequest.number} merged as ${body.mergeSha.slice(0, 12)}`, expectedHead: head },
-    );
+    byPath.set(TIP_PATH, formatTip(tip));
+    byPath.set(marker, new Uint8Array());
+    const result = await commitToBranch(octokit, { owner: target.owner, repo: target.repo, branch }, { files: Object.fromEntries(byPath), message: append.message(firstSeq), expectedHead: head });
     requests += head === null ? 3 : 1;
-    if (result.ok) return { status: "appended", seq: appended.seq, commit: result.commit, attempts: attempt, requests };
+    if (result.ok) return { status: "appended", seq: firstSeq, commit: result.commit, attempts: attempt, requests };
     // Someone else appended first: back off, with jitter so that racing writers spread out,
     // and rebuild on their tip.
     const pause = Math.min(MAX_PAUSE_MS, 25 * 2 ** Math.min(attempt, 7));
     await new Promise((r) => setTimeout(r, Math.floor(pause / 2 + Math.random() * (pause / 2))));
   }
-  throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The merge is not yet recorded; a re-run of the merge handler will record it once." });
+  throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The event is not yet recorded; re-running its handler records it once." });
 }
 
 interface StateResult {
