@@ -2,6 +2,7 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { recordDirectPush } from "./direct-push.js";
 import { recordMerge } from "./record-merge.js";
 import { openRetroReview } from "./retro-review.js";
 import { POLICY_PATH } from "../policy/load-policy.js";
@@ -97,11 +98,30 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     // into that branch is judged again under the new rules.
     app.on("push", async (context) => {
       const { repository, ref, commits } = context.payload;
-      if (!ref.startsWith("refs/heads/") || !policyTouched(commits)) return;
-      if (!deliveries.claim(context.id)) return;
-      const branch = ref.slice("refs/heads/".length);
+      if (!ref.startsWith("refs/heads/") || context.payload.deleted) return;
       const owner = repository.owner?.login;
       if (!owner) return;
+      if (!deliveries.claim(context.id)) return;
+      const branch = ref.slice("refs/heads/".length);
+
+      // Changes to agents that reached the default branch without a merged pull request are
+      // exceptions: recorded, and reported to the owners.
+      if (options.signingKey && branch === repository.default_branch) {
+        const signingKey = options.signingKey;
+        const outcome = await queue.run(`${owner}/${repository.name}:evidence`, () =>
+          recordDirectPush(
+            context.octokit,
+            { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey },
+            { after: context.payload.after, pusher: context.payload.pusher.name ?? context.payload.sender?.login ?? "someone", commits },
+            options.now ?? (() => new Date()),
+          ),
+        );
+        if (outcome) context.log.warn({ delivery: context.id, branch, evidence: outcome }, "charter: direct push to governed paths recorded as an exception");
+      }
+
+      // The rules live on the base branch: when a push changes them, every open pull request
+      // into that branch is judged again under the new rules.
+      if (!policyTouched(commits)) return;
       const open = await context.octokit.paginate(context.octokit.rest.pulls.list, { owner, repo: repository.name, state: "open", base: branch, per_page: 100 });
       context.log.info({ delivery: context.id, branch, pullRequests: open.length }, "charter: policy changed; re-evaluating open pull requests");
       for (const pr of open) {

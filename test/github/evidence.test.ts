@@ -152,6 +152,30 @@ describe("a merge that bypassed the check", () => {
   });
 });
 
+describe("a direct push to the default branch", () => {
+  it("is recorded as a direct-push exception with an issue; a merged pull request's push is not", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "reviewed", title: "Reviewed", body: ROLLBACK, files: { [TRIAGE]: bump("20251104") } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    const pushed = await fx.sim.push(fx.repo, { branch: "main", author: "mallory", message: "Widen triage access", files: { [TRIAGE]: bump("20251105") } });
+    await fx.sim.push(fx.repo, { branch: "main", author: "mallory", message: "Docs only", files: { "README.md": "# agents\n" } });
+    await fx.sim.idle();
+
+    const all = allRecords(fx);
+    expect(all.map((r) => r.kind)).toEqual(["genesis", "change", "exception"]);
+    const exception = all[2] as ExceptionRecord;
+    expect(exception.body).toMatchObject({ kind: "direct-push", commits: [pushed.sha], pullRequest: null, agents: ["support-triage"] });
+    expect(exception.body.reason).toMatch(/^mallory pushed 1 commit changing agents \(support-triage\) directly to the default branch/);
+    const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.title.startsWith("Exception:"));
+    expect(issues.map((i) => i.number)).toEqual([exception.body.issue]);
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(fx));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, size: 3 });
+    expect(fx.sim.rejected).toEqual([]);
+  });
+});
+
 describe("appendChangeRecord", () => {
   it("finds a merge already recorded by its marker, even without the in-memory delivery log", async () => {
     fx = await startCharter({ "README.md": "# agents\n" });
