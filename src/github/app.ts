@@ -112,7 +112,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
           recordDirectPush(
             context.octokit,
             { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey },
-            { after: context.payload.after, pusher: context.payload.pusher.name ?? context.payload.sender?.login ?? "someone", commits },
+            { after: context.payload.after, pusher: context.payload.pusher.name, commits },
             options.now ?? (() => new Date()),
           ),
         );
