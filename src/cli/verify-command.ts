@@ -2,10 +2,14 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CharterError, isCharterError } from "../errors.js";
+import { parseCanonical } from "../evidence/canonical-json.js";
+import { checkCompleteness, firstRecordedCommit } from "../evidence/completeness.js";
+import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
 import { CHECKPOINT_PATH, PUBLIC_KEY_PATH } from "../evidence/ledger.js";
 import { verifyLedger, type VerifyReport } from "../evidence/verify.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { readBranchFiles } from "../git/branch-files.js";
+import { defaultBranch, firstParent, governedHistory } from "../git/governed-history.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
 
@@ -18,7 +22,9 @@ Verifies the evidence ledger on a clone, offline: every record is canonical JSON
 its schema, no record is missing, duplicated, edited, reordered or backdated (each holds the
 previous record's hash), the Merkle root of all records matches the branch's checkpoint, the
 checkpoint is signed by a trusted key, and the log still contains the tree of a checkpoint you
-saved earlier (catches truncation and rewritten history).
+saved earlier (catches truncation and rewritten history), and complete: every commit on the
+default branch that changed agents or governance files since the first recorded merge is a
+recorded pull request's merge or part of a recorded exception.
 
   --repo DIR                a clone of the repository (default: the nearest directory holding .git)
   --branch NAME             the evidence branch (default: ${DEFAULT_EVIDENCE_BRANCH}, or origin/${DEFAULT_EVIDENCE_BRANCH})
@@ -26,6 +32,8 @@ saved earlier (catches truncation and rewritten history).
                             (repeatable). Without it the key published on the branch itself is
                             used, which proves integrity but not who signed.
   --trusted-checkpoint FILE a checkpoint you saved from an earlier verification
+  --default-branch REF      the branch whose history must be complete (default: origin/HEAD,
+                            main or master)
   --format                  text (default) or json: { ok, branch, commit, size, root, keySource, problems[] }
 
 Exit status: 0 verified, 1 not verified (the first problem names the record and why), 2 usage
@@ -42,6 +50,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       branch: { type: "string" },
       key: { type: "string", multiple: true },
       "trusted-checkpoint": { type: "string" },
+      "default-branch": { type: "string" },
       format: { type: "string", default: "text" },
       help: { type: "boolean", short: "h" },
     },
@@ -80,10 +89,47 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
     ...(trusted === undefined ? {} : { trustedCheckpoint: trusted }),
   });
   const unexpected = read.unexpected.map((path) => ({ path, code: "path-invalid" as const, message: `${path} is not a regular file (a link or submodule cannot be evidence)` }));
-  const problems = [...report.problems, ...unexpected];
+  const completeness = await checkHistory(root, values["default-branch"], records);
+  const problems: Problem[] = [...report.problems, ...unexpected, ...completeness.problems];
   const keySource = values.key ? "given" : "branch";
-  io.out(render({ ...report, ok: report.ok && unexpected.length === 0, problems }, { branch, commit: read.commit, keySource, checkpoint: text(CHECKPOINT_PATH) }, format));
-  return report.ok && unexpected.length === 0 ? EXIT.ok : EXIT.findings;
+  const ok = problems.length === 0;
+  io.out(render({ ...report, ok, problems }, { branch, commit: read.commit, keySource, checkpoint: text(CHECKPOINT_PATH), completeness: completeness.summary }, format));
+  return ok ? EXIT.ok : EXIT.findings;
+}
+
+interface Problem {
+  readonly seq?: number;
+  readonly path?: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Reconciles the default branch's history with the records (see checkCompleteness). */
+async function checkHistory(root: string, branchOption: string | undefined, files: readonly { path: string; bytes: Uint8Array }[]): Promise<{ problems: Problem[]; summary: string }> {
+  const records: EvidenceRecord[] = [];
+  for (const f of files) {
+    try {
+      records.push(parseCanonical(f.bytes) as EvidenceRecord);
+    } catch (error) {
+      // Unparseable records are already reported by the ledger check.
+      if (!isCharterError(error)) throw error;
+    }
+  }
+  records.sort((a, b) => a.seq - b.seq);
+  const branch = branchOption ?? (await defaultBranch(root));
+  if (branch === null) {
+    return { problems: [{ code: "completeness-unchecked", message: "no default branch found to reconcile the records with; pass --default-branch" }], summary: "" };
+  }
+  const first = firstRecordedCommit(records);
+  if (first === null) return { problems: [], summary: `complete: no change recorded yet, nothing on ${branch} to reconcile` };
+  const since = await firstParent(root, first);
+  const history = since === null ? [] : await governedHistory(root, branch, since);
+  const result = checkCompleteness(records, history, since);
+  const problems = result.uncovered.map((c) => ({
+    code: "incomplete",
+    message: `commit ${c.sha.slice(0, 12)} on ${branch} changed ${c.paths.slice(0, 3).join(", ")}${c.paths.length > 3 ? "…" : ""} but no change or exception record covers it`,
+  }));
+  return { problems, summary: `complete: ${result.checked} governed commit${result.checked === 1 ? "" : "s"} on ${branch} since ${since?.slice(0, 12) ?? "the start"}, each recorded` };
 }
 
 /** The evidence branch: as named, or its remote-tracking copy in a fresh clone. */
@@ -104,13 +150,18 @@ async function readEvidenceBranch(root: string, name: string | undefined) {
   });
 }
 
-function render(report: VerifyReport, context: { branch: string; commit: string; keySource: string; checkpoint: string | undefined }, format: (typeof VERIFY_FORMATS)[number]): string {
+function render(
+  report: Omit<VerifyReport, "problems"> & { problems: readonly Problem[] },
+  context: { branch: string; commit: string; keySource: string; checkpoint: string | undefined; completeness: string },
+  format: (typeof VERIFY_FORMATS)[number],
+): string {
   if (format === "json") {
     return JSON.stringify({ ok: report.ok, branch: context.branch, commit: context.commit, size: report.size, root: report.root, keySource: context.keySource, problems: report.problems }, null, 2) + "\n";
   }
   let out = "";
   if (report.ok) {
     out += `verified: ${report.size} record${report.size === 1 ? "" : "s"} on ${context.branch} (${context.commit.slice(0, 12)}), Merkle root ${report.root}\n`;
+    if (context.completeness) out += `${context.completeness}\n`;
     if (context.keySource === "branch") out += "note: checked against the key published on the branch itself; pass --key from your documentation to also prove who signed.\n";
     if (context.checkpoint) out += "\nSave this checkpoint; pass it with --trusted-checkpoint next time to prove nothing was rewritten since:\n\n" + context.checkpoint;
     return out;

@@ -176,6 +176,28 @@ describe("a direct push to the default branch", () => {
   });
 });
 
+describe("charter verify's completeness check", () => {
+  it("names a governed commit on the default branch that no record covers", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "recorded", title: "Recorded", body: ROLLBACK, files: { [TRIAGE]: bump("20251106") } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    expect((await runCli(["verify", "--key", KEYS.verifierKey], clone(fx))).code).toBe(0);
+
+    // A push whose webhook never arrives: the change reaches main with no record at all.
+    fx.sim.faults.dropWebhooks(1);
+    const lost = await fx.sim.push(fx.repo, { branch: "main", author: "mallory", message: "Unrecorded", files: { [TRIAGE]: bump("20251107") } });
+    await fx.sim.idle();
+    const result = await runCli(["verify", "--key", KEYS.verifierKey, "--format", "json"], clone(fx));
+    expect(result.code).toBe(1);
+    const json = JSON.parse(result.stdout) as { problems: { code: string; message: string }[] };
+    expect(json.problems).toEqual([
+      { code: "incomplete", message: `commit ${lost.sha.slice(0, 12)} on origin/main changed ${TRIAGE} but no change or exception record covers it` },
+    ]);
+  });
+});
+
 describe("appendChangeRecord", () => {
   it("finds a merge already recorded by its marker, even without the in-memory delivery log", async () => {
     fx = await startCharter({ "README.md": "# agents\n" });

@@ -1,0 +1,44 @@
+import { isCharterError } from "../errors.js";
+import type { GovernedCommit } from "../evidence/completeness.js";
+import { resolveCommit } from "./commit-reader.js";
+import { gitOutput, runGit } from "./run-git.js";
+
+/** Where governed files live: agents and the governance files (see src/change/governance-changes.ts). */
+export const GOVERNED_PATHSPECS: readonly string[] = ["agents/", ".github/charter.yml", "schemas/", "CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".github/workflows/"];
+
+/**
+ * The default branch's first-parent history after `since` (exclusive), oldest first, keeping
+ * only commits that changed governed paths relative to their first parent: a merge commit counts
+ * for what its pull request brought in.
+ */
+export async function governedHistory(repoRoot: string, branch: string, since: string): Promise<GovernedCommit[]> {
+  const head = await resolveCommit(repoRoot, branch);
+  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%x00%H", "--name-only", `${since}..${head}`, "--", ...GOVERNED_PATHSPECS]);
+  const commits: GovernedCommit[] = [];
+  for (const chunk of output.toString("utf8").split("\0").slice(1)) {
+    const [sha = "", ...paths] = chunk.split("\n").filter((line) => line.trim() !== "");
+    if (sha) commits.push({ sha, paths });
+  }
+  return commits;
+}
+
+/** The default branch of a clone: origin/HEAD when known, else main or master. */
+export async function defaultBranch(repoRoot: string): Promise<string | null> {
+  const symbolic = await runGit(repoRoot, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"]);
+  if (symbolic.code === 0) return symbolic.stdout.toString("utf8").trim().replace(/^refs\/remotes\//, "");
+  for (const candidate of ["origin/main", "main", "origin/master", "master"]) {
+    try {
+      await resolveCommit(repoRoot, candidate);
+      return candidate;
+    } catch (error) {
+      if (!isCharterError(error)) throw error;
+    }
+  }
+  return null;
+}
+
+/** The first parent of a commit, or null for a root commit. */
+export async function firstParent(repoRoot: string, commit: string): Promise<string | null> {
+  const result = await runGit(repoRoot, ["rev-parse", "--verify", "--quiet", `${commit}^1`]);
+  return result.code === 0 ? result.stdout.toString("utf8").trim() : null;
+}
