@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { CharterError, isCharterError } from "../errors.js";
 import { diffCommand } from "./diff-command.js";
 import { evaluateCommand } from "./evaluate-command.js";
+import { evidenceCommand } from "./evidence-command.js";
 import { verifyCommand } from "./verify-command.js";
 import { EXIT, type CliIo } from "./io.js";
 import { validateCommand } from "./validate-command.js";
@@ -12,6 +13,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   validate: { run: validateCommand, summary: "validate agent manifests and their prompt files" },
   diff: { run: diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
   evaluate: { run: evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
+  evidence: { run: evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
   verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed" },
 };
 
