@@ -1,0 +1,90 @@
+import type { Context } from "probot";
+import { POLICY_PATH } from "../policy/load-policy.js";
+import { recordDirectPush } from "./direct-push.js";
+import type { KeyedQueue } from "./keyed-queue.js";
+import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { recordMerge } from "./record-merge.js";
+import { openRetroReview } from "./retro-review.js";
+
+/** What every handler shares: configuration and the per-key queue that orders work. */
+export interface HandlerEnvironment {
+  readonly appId: number | undefined;
+  readonly signingKey: string | undefined;
+  readonly now: () => Date;
+  readonly queue: KeyedQueue;
+}
+
+/** Evidence appends of one repository run one at a time in this process; the compare-and-swap then only races other replicas. */
+function evidenceKey(owner: string, repo: string): string {
+  return `${owner}/${repo}:evidence`;
+}
+
+/**
+ * A merged pull request: re-read and re-evaluated (never the webhook's copy), its decision frozen
+ * into the evidence ledger, and for an emergency change a retro-review issue.
+ */
+export async function handleMerged(context: Context<"pull_request.closed">, env: HandlerEnvironment): Promise<void> {
+  const { repository, pull_request } = context.payload;
+  const ref: PullRequestRef = { owner: repository.owner.login, repo: repository.name, number: pull_request.number };
+  const report = await env.queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, env.appId));
+  const evaluation = report.evaluation;
+  if (!evaluation) return;
+  const signingKey = env.signingKey;
+  if (signingKey && evaluation.changeSet.changes.length > 0) {
+    const outcome = await env.queue.run(evidenceKey(ref.owner, ref.repo), () =>
+      recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey }, report, env.now),
+    );
+    context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
+  }
+  if (!evaluation.emergency.active) return;
+  const pr = report.pullRequest;
+  const issue = await openRetroReview(
+    context.octokit,
+    { ...ref, title: pr.title, mergedAt: pr.merged_at, mergedBy: pr.merged_by?.login ?? null, mergeSha: pr.merge_commit_sha },
+    evaluation,
+    report.owners,
+    report.retroReviewDays,
+  );
+  context.log.info({ delivery: context.id, pullRequest: ref.number, issue }, "charter: retro-review issue opened for an emergency change");
+}
+
+/**
+ * A push to a branch: governed files pushed to the default branch without a merged pull request
+ * are recorded as an exception; a change to the policy re-evaluates every open pull request into
+ * that branch, since the rules live on the base branch.
+ */
+export async function handlePush(context: Context<"push">, env: HandlerEnvironment): Promise<void> {
+  const { repository, ref, commits } = context.payload;
+  const owner = repository.owner?.login;
+  if (!owner || !ref.startsWith("refs/heads/") || context.payload.deleted) return;
+  const branch = ref.slice("refs/heads/".length);
+
+  const signingKey = env.signingKey;
+  if (signingKey && branch === repository.default_branch) {
+    const outcome = await env.queue.run(evidenceKey(owner, repository.name), () =>
+      recordDirectPush(
+        context.octokit,
+        { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey },
+        { after: context.payload.after, pusher: context.payload.pusher.name, commits },
+        env.now,
+      ),
+    );
+    if (outcome) context.log.warn({ delivery: context.id, branch, evidence: outcome }, "charter: direct push to governed paths recorded as an exception");
+  }
+
+  if (!policyTouched(commits)) return;
+  const open = await context.octokit.paginate(context.octokit.rest.pulls.list, { owner, repo: repository.name, state: "open", base: branch, per_page: 100 });
+  context.log.info({ delivery: context.id, branch, pullRequests: open.length }, "charter: policy changed; re-evaluating open pull requests");
+  for (const pr of open) {
+    await env.queue.run(`${owner}/${repository.name}#${pr.number}`, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env.appId));
+  }
+}
+
+/**
+ * Whether a push touched the policy file. GitHub lists at most 20 commits in a push payload;
+ * a longer push is assumed to have touched it, so no change of rules goes unnoticed.
+ */
+function policyTouched(commits: readonly { added?: string[]; modified?: string[]; removed?: string[] }[]): boolean {
+  if (commits.length >= 20) return true;
+  return commits.some((c) => [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(POLICY_PATH));
+}
