@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CHECKPOINT_PATH, PUBLIC_KEY_PATH } from "../../src/evidence/ledger.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { buildLedger, ORIGIN } from "../evidence/ledger-fixture.js";
+import { evidenceRepo as makeEvidenceRepo } from "../helpers/evidence-repo.js";
 import { type TempRepo, tempRepo } from "../helpers/temp-repo.js";
 import { runCli } from "./run-cli.js";
 
@@ -18,18 +19,11 @@ afterEach(() => {
 });
 
 /** A repository whose charter-evidence branch holds a real ledger of `changes` change records. */
+
 function evidenceRepo(changes: number) {
-  const ledger = buildLedger(changes);
-  repo = tempRepo({ "README.md": "# agents\n" });
-  repo.commitAll("main");
-  repo.git("checkout", "-q", "--orphan", "charter-evidence");
-  repo.git("rm", "-q", "-rf", ".");
-  const files: Record<string, Uint8Array | string> = { [CHECKPOINT_PATH]: ledger.checkpoint, [PUBLIC_KEY_PATH]: `${ledger.verifierKey}\n` };
-  for (const r of ledger.records) files[r.path] = r.bytes;
-  repo.write(files);
-  repo.commitAll("evidence");
-  repo.git("checkout", "-q", "main");
-  return { repo, ledger };
+  const built = makeEvidenceRepo(changes);
+  repo = built.repo;
+  return built;
 }
 
 describe("charter verify", () => {
