@@ -1,8 +1,7 @@
 import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
-import { changedPaths } from "../git/changed-paths.js";
-import { CommitReader } from "../git/commit-reader.js";
+import { withCommitPair } from "../git/commit-pair.js";
 import { classifyChange } from "../policy/assess-change.js";
 import { chooseFormat } from "./choose-format.js";
 import { DIFF_FORMATS, renderDiff } from "./diff-formats.js";
@@ -50,18 +49,11 @@ export async function diffCommand(argv: readonly string[], io: CliIo): Promise<n
   }
   const root = values.root ?? findRepositoryRoot(io.cwd);
 
-  const readers: CommitReader[] = [];
-  try {
-    const base = await CommitReader.open(root, values.base);
-    readers.push(base);
-    const head = await CommitReader.open(root, values.head);
-    readers.push(head);
-    const paths = await changedPaths(root, base.commit, head.commit);
+  const baseRef = values.base;
+  return withCommitPair(root, baseRef, values.head, async ({ base, head, paths }) => {
     const { changeSet, head: headReport } = await classifyChange(base, head, paths);
     const errors = headReport.diagnostics.filter((d) => d.severity === "error");
-    io.out(renderDiff({ base: { ref: values.base, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format));
+    io.out(renderDiff({ base: { ref: baseRef, commit: base.commit }, head: { ref: values.head, commit: head.commit }, changeSet, errors, pathsChanged: paths.length }, format));
     return errors.length > 0 ? EXIT.findings : EXIT.ok;
-  } finally {
-    await Promise.all(readers.map((r) => r.close()));
-  }
+  });
 }

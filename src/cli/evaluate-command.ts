@@ -2,8 +2,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
-import { changedPaths } from "../git/changed-paths.js";
-import { CommitReader } from "../git/commit-reader.js";
+import { withCommitPair } from "../git/commit-pair.js";
 import { pullFactsFromRest } from "../github/rest-facts.js";
 import { assessChange, decide } from "../policy/assess-change.js";
 import { chooseFormat } from "./choose-format.js";
@@ -58,22 +57,15 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     throw new CharterError("USAGE", `${snapshotPath} is not a valid pull request snapshot`, { hint: "See schemas/pull-request-snapshot.schema.json." });
   }
 
-  const readers: CommitReader[] = [];
-  try {
-    const base = await CommitReader.open(root, values.base ?? "");
-    readers.push(base);
-    const head = await CommitReader.open(root, values.head ?? "");
-    readers.push(head);
-    const facts = pullFactsFromRest(snapshot.facts);
+  const facts = pullFactsFromRest(snapshot.facts);
+  return withCommitPair(root, values.base ?? "", values.head ?? "", async ({ base, head, paths }) => {
     if (facts.headSha !== head.commit) {
       io.err(`charter: warning: the snapshot's head is ${facts.headSha.slice(0, 12)} but --head is ${head.commit.slice(0, 12)}; approvals are judged against the snapshot's head\n`);
     }
-    const assessment = await assessChange(base, head, await changedPaths(root, base.commit, head.commit));
+    const assessment = await assessChange(base, head, paths);
     const evaluation = decide(assessment, facts);
     const errors = [...assessment.head.diagnostics, ...assessment.policyDiagnostics].filter((d) => d.severity === "error");
     io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, format));
     return evaluation.decision === "approved" ? EXIT.ok : EXIT.findings;
-  } finally {
-    await Promise.all(readers.map((r) => r.close()));
-  }
+  });
 }
