@@ -8,11 +8,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../src/cli/main.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
 import { createCharterApp } from "../src/github/app.js";
 import { GitHubSimulator, startApp } from "../test/github-sim/index.js";
 import type { CheckRun, Repository } from "../test/github-sim/state.js";
+import { runCli } from "../test/cli/run-cli.js";
 import { ownAgents } from "../test/helpers/agents-fixture.js";
 
 const TRIAGE = "agents/support-triage/agent.yaml";
@@ -50,13 +50,6 @@ governance:
 `;
 
 const BODY = "Move triage to the November model and let it read invoices.\n\n## Rollback plan\nRevert this pull request; the previous model and grants are in git history.\n";
-
-/** Runs the charter CLI in this process, as an auditor would run it on their clone. */
-async function cli(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string }> {
-  let stdout = "";
-  const code = await run(args, { cwd, out: (t) => (stdout += t), err: (t) => (stdout += t) });
-  return { code, stdout };
-}
 
 function showRules(run: CheckRun | undefined): void {
   const summary = run?.output.summary ?? "";
@@ -147,7 +140,7 @@ async function main(): Promise<void> {
     say(`   an auditor's clone: ${clone}`);
 
     step(9, "An auditor verifies the ledger offline, with the published key");
-    const verified = await cli(["verify", "--key", keys.verifierKey], clone);
+    const verified = await runCli(["verify", "--key", keys.verifierKey], clone);
     say(`   $ charter verify --key <published key>   → exit ${verified.code}`);
     say(`   ${verified.stdout.split("\n")[0] ?? ""}`);
 
@@ -157,7 +150,7 @@ async function main(): Promise<void> {
     const stored = readFileSync(join(clone, recordFile), "utf8");
     writeFileSync(join(clone, recordFile), stored.replace('"mergedBy":"dana-support"', '"mergedBy":"someone-else"'));
     execFileSync("git", ["-C", clone, "-c", "user.name=x", "-c", "user.email=x@x.invalid", "commit", "-q", "-am", "edit"]);
-    const tampered = await cli(["verify", "--branch", "tampered", "--key", keys.verifierKey], clone);
+    const tampered = await runCli(["verify", "--branch", "tampered", "--key", keys.verifierKey], clone);
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
 

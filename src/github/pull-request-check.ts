@@ -6,7 +6,7 @@ import { type Assessment, assessChange, decide } from "../policy/assess-change.j
 import type { RepoReader } from "../manifest/repo-reader.js";
 import type { Evaluation } from "../policy/result.js";
 import { cannotCheck, type CheckOutcome, noAgentChanges } from "./check-outcome.js";
-import { GraphqlFileLoader } from "./graphql-repo-reader.js";
+import { GraphqlFileLoader } from "./graphql-file-loader.js";
 import { policyOutcome } from "./policy-outcome.js";
 import { listCheckRuns, publishCheckRun } from "./publish-check-run.js";
 import { readPullFacts } from "./pull-facts-reader.js";

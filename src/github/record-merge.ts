@@ -1,4 +1,5 @@
 import type { ProbotOctokit } from "probot";
+import { ownerMentions } from "./owner-mentions.js";
 import { changeRecordBody } from "../evidence/change-record.js";
 import { CharterError } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
@@ -80,7 +81,7 @@ function firstMissing(node: ResultNode): string | undefined {
 }
 
 async function openBypassIssue(octokit: ProbotOctokit, target: EvidenceTarget, body: ChangeBody, reason: string, owners: CheckReport["owners"]): Promise<number> {
-  const mentions = [...new Set([...owners.values()].flatMap((list) => list.map((o) => (o.user ? `@${o.user}` : `@${o.team ?? ""}`))))];
+  const mentions = ownerMentions(owners);
   const { data } = await octokit.rest.issues.create({
     owner: target.owner,
     repo: target.repo,

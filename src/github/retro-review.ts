@@ -1,4 +1,5 @@
 import type { ProbotOctokit } from "probot";
+import { ownerMentions } from "./owner-mentions.js";
 import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
 import type { Evaluation } from "../policy/result.js";
 
@@ -27,7 +28,7 @@ export async function openRetroReview(
   retroReviewDays: number,
 ): Promise<number> {
   const due = merged.mergedAt ? new Date(Date.parse(merged.mergedAt) + retroReviewDays * DAY_MS).toISOString().slice(0, 10) : "unknown";
-  const mentions = [...new Set([...owners.values()].flatMap((list) => list.map((o) => (o.user ? `@${o.user}` : `@${o.team ?? ""}`))))];
+  const mentions = ownerMentions(owners);
   const changes = evaluation.changeSet.changes.map((c) => `- \`${c.agent ?? "governance"}\` ${c.kind} (${c.risk}): ${c.summary}`).join("\n");
   const body = [
     `<!-- charter:retro-review pr=${merged.number} merge=${merged.mergeSha ?? "unknown"} -->`,
