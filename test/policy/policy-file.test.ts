@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AGENT_CHANGE_KINDS } from "../../src/change/change-set.js";
+import { AGENT_CHANGE_KINDS, GOVERNANCE_CHANGE_KINDS } from "../../src/change/change-set.js";
 import { DEFAULT_POLICY } from "../../src/policy/default-policy.js";
 import { parsePolicy } from "../../src/policy/load-policy.js";
 
@@ -43,6 +43,13 @@ emergency:
       $defs: { selector: { properties: { changes: { items: { enum: string[] } } } } };
     };
     expect(schema.$defs.selector.properties.changes.items.enum).toEqual(AGENT_CHANGE_KINDS);
+  });
+
+  it("lists the same change kinds as the evidence record schema, so every classified change can be recorded", () => {
+    const schema = JSON.parse(readFileSync(new URL("../../schemas/evidence-record.schema.json", import.meta.url), "utf8")) as {
+      $defs: { change: { properties: { kind: { enum: string[] } } } };
+    };
+    expect(schema.$defs.change.properties.kind.enum).toEqual([...AGENT_CHANGE_KINDS, ...GOVERNANCE_CHANGE_KINDS]);
   });
 
   it("ships a default policy that its own schema accepts", () => {
