@@ -14,7 +14,7 @@ const compiled = new Map<SchemaName, ValidateFunction>();
 function validatorFor(name: SchemaName): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: false });
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: false, discriminator: true });
     addFormats(ajv, ["date", "date-time", "uri"]);
     validate = ajv.compile(loadSchema(name));
     compiled.set(name, validate);
@@ -102,6 +102,11 @@ function translate(file: string, parsed: ParsedYaml, error: ErrorObject): Diagno
       return make("schema/range", `${where} ${error.message ?? "is out of range"}`, "Use a value within the documented range.");
     case "uniqueItems":
       return make("schema/unique", `${where} has duplicate entries (items ${String(params["j"])} and ${String(params["i"])})`, "Remove the duplicate.");
+    case "discriminator": {
+      // A record-like document whose tag names no known variant: report the tag itself.
+      const tag = String(params["tag"]);
+      return make("schema/enum", `${tag} ${show(params["tagValue"])} is not one this schema defines`, `Use one of the ${tag}s in the schema.`, `${at}/${escape(tag)}`);
+    }
     case "propertyNames":
       return make("schema/pattern", `${where} has an invalid key "${String(params["propertyName"])}"`, "Keys are lowercase words with hyphens.");
     default:
@@ -116,7 +121,8 @@ function escape(key: string): string {
 
 /** "/tools/0/permissions/2" → "tools[0].permissions[2]", the way a reader names it. */
 export function describe(pointer: string): string {
-  if (pointer === "") return "the manifest";
+  // The same validator serves manifests, the policy file, snapshots and evidence records.
+  if (pointer === "") return "the document";
   let out = "";
   for (const raw of pointer.slice(1).split("/")) {
     const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");

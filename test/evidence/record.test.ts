@@ -61,3 +61,16 @@ describe("record hashes", () => {
     expect(filesRoot({})).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 });
+
+describe("record validation messages", () => {
+  it("judges a record by its own kind only, so its problems are the ones that matter", () => {
+    const problems = validateRecord({ schema: "charter.evidence/v1", seq: 1, kind: "change", prev: "a".repeat(64), observedAt: "2026-01-01T00:00:00Z", body: { foo: 1 } }, "r.json");
+    expect(problems.map((d) => d.message)).toContain('missing required key "mergeSha" in body');
+    expect(problems.some((d) => /genesis|exception|retro-approval/.test(d.message))).toBe(false);
+  });
+
+  it("names an unknown kind", () => {
+    const problems = validateRecord({ schema: "charter.evidence/v1", seq: 1, kind: "nonsense", prev: null, observedAt: "x", body: {} }, "r.json");
+    expect(problems.map((d) => [d.pointer, d.rule, d.message])).toEqual([["/kind", "schema/enum", 'kind "nonsense" is not one this schema defines']]);
+  });
+});
