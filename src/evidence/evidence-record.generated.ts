@@ -3,7 +3,14 @@
 /**
  * One record of Charter's evidence ledger, stored as RFC 8785 canonical JSON plus a newline at records/<seq / 1,000,000>/<seq / 1000 % 1000>/<seq>.json on the evidence branch. Each record holds the SHA-256 of the previous record's stored bytes; a signed checkpoint commits to the Merkle root of all of them.
  */
-export type EvidenceRecord = GenesisRecord | ChangeRecord | ExceptionRecord | RetroApprovalRecord;
+export type EvidenceRecord =
+  | GenesisRecord
+  | ChangeRecord
+  | ExceptionRecord
+  | RetroApprovalRecord
+  | ProvisioningRecord
+  | DriftRecord
+  | AccessReviewRecord;
 /**
  * A timestamp exactly as GitHub's API returned it; copied verbatim, never re-formatted.
  */
@@ -336,4 +343,209 @@ export interface RetroApprovalBody {
 export interface EmergencyRecordRef {
   seq: number;
   sha256: Sha256;
+}
+/**
+ * What credential provisioning did after an approved change (or an exception): the plan, the operations applied, and the verification that followed.
+ */
+export interface ProvisioningRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "provisioning";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: ProvisioningBody;
+}
+export interface ProvisioningBody {
+  repository: RepositoryRef;
+  /**
+   * What started this provisioning run.
+   */
+  source: "change" | "exception" | "reconciler" | "operator";
+  /**
+   * The change or exception record whose approved state was provisioned; null for an operator run not tied to one.
+   */
+  after: RecordRef | null;
+  /**
+   * A git object id in lowercase hex (SHA-1, or SHA-256 repositories).
+   */
+  commit: string;
+  /**
+   * The agents this run provisioned.
+   */
+  agents: string[];
+  /**
+   * What the first plan said to do.
+   */
+  plan: ProvisioningOperation[];
+  /**
+   * What was applied, with each step's status.
+   */
+  applied: ProvisioningOperation[];
+  verification: {
+    /**
+     * What a fresh plan after applying still wanted to do: empty when the systems match the manifests.
+     */
+    remaining: ProvisioningOperation[];
+    escalations: Escalation[];
+  };
+  /**
+   * converged: a plan after applying was empty.
+   */
+  outcome: "converged" | "incomplete" | "failed";
+}
+/**
+ * Another record of this log: its seq and the SHA-256 of its stored bytes.
+ */
+export interface RecordRef {
+  seq: number;
+  sha256: Sha256;
+}
+/**
+ * One step a provider planned or applied, described without any secret.
+ */
+export interface ProvisioningOperation {
+  /**
+   * The provider that performs it (local, postgres).
+   */
+  provider: string;
+  /**
+   * The system instance (e.g. crm-prod), when the provider serves several.
+   */
+  instance?: string;
+  /**
+   * The agent id.
+   */
+  agent: string;
+  /**
+   * What is done: create-identity, grant, revoke, update-identity, deprovision, ...
+   */
+  action: string;
+  /**
+   * What it is done to: a role, a privilege on an object, a registry entry.
+   */
+  target: string;
+  /**
+   * Absent in a plan; the result once applied.
+   */
+  status?: "planned" | "applied" | "failed" | "skipped";
+  /**
+   * Why the step failed, when it did.
+   */
+  error?: string;
+}
+/**
+ * Something provisioning could not make right by itself and a person must look at.
+ */
+export interface Escalation {
+  provider: string;
+  instance?: string;
+  agent: string;
+  reason: string;
+}
+/**
+ * A difference between the approved state and what a credential system actually holds, found by drift detection.
+ */
+export interface DriftRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "drift";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: DriftBody;
+}
+export interface DriftBody {
+  repository: RepositoryRef;
+  /**
+   * A git object id in lowercase hex (SHA-1, or SHA-256 repositories).
+   */
+  commit: string;
+  /**
+   * @minItems 1
+   */
+  findings: DriftFinding[];
+  /**
+   * Issues opened or updated for the drifted agents.
+   */
+  issues: number[];
+}
+export interface DriftFinding {
+  provider: string;
+  instance?: string;
+  agent: string;
+  /**
+   * missing-identity, missing-grant, extra-grant, foreign-grant, unmanaged-identity, orphaned-identity, lifetime, ...
+   */
+  kind: string;
+  detail: string;
+  /**
+   * Who made an unexpected grant, where the system records it.
+   */
+  grantor?: string;
+}
+/**
+ * A periodic snapshot of every agent, its owners and its access (the CC6.2 access review).
+ */
+export interface AccessReviewRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "access-review";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: AccessReviewBody;
+}
+export interface AccessReviewBody {
+  repository: RepositoryRef;
+  commit: GitSha;
+  asOf: string;
+  agents: AccessReviewEntry[];
+}
+export interface AccessReviewEntry {
+  agent: string;
+  status: string;
+  owners: string[];
+  permissions: string[];
+  dataClassifications: string[];
+  provider: string;
+  lastChange: RecordRef | null;
+  lastProvisioning: RecordRef | null;
+  /**
+   * Whether unresolved drift was recorded for the agent.
+   */
+  drift: boolean;
 }

@@ -2,15 +2,27 @@ import type { Diagnostic } from "../manifest/diagnostic.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
 import { canonicalBytes } from "./canonical-json.js";
 import type {
+  AccessReviewBody,
   ChangeBody,
+  DriftBody,
   EvidenceRecord,
   ExceptionBody,
   GenesisBody,
+  ProvisioningBody,
   RetroApprovalBody,
 } from "./evidence-record.generated.js";
 import { leafHash, rootOf, sha256 } from "./merkle.js";
 
-export type { ChangeBody, EvidenceRecord, ExceptionBody, GenesisBody, RetroApprovalBody } from "./evidence-record.generated.js";
+export type {
+  AccessReviewBody,
+  ChangeBody,
+  DriftBody,
+  EvidenceRecord,
+  ExceptionBody,
+  GenesisBody,
+  ProvisioningBody,
+  RetroApprovalBody,
+} from "./evidence-record.generated.js";
 
 /**
  * The evidence record envelope. The format is schemas/evidence-record.schema.json; the types
@@ -26,6 +38,9 @@ export interface BodyByKind {
   readonly change: ChangeBody;
   readonly exception: ExceptionBody;
   readonly "retro-approval": RetroApprovalBody;
+  readonly provisioning: ProvisioningBody;
+  readonly drift: DriftBody;
+  readonly "access-review": AccessReviewBody;
 }
 
 /** A record still to be appended: the ledger assigns seq and prev. */

@@ -23,6 +23,7 @@ export type ProblemCode =
   | "duplicate-change"
   | "files-root-mismatch"
   | "retro-reference-invalid"
+  | "provisioning-reference-invalid"
   | "empty-ledger"
   | "checkpoint-malformed"
   | "signature-invalid"
@@ -79,7 +80,7 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
   let prevObservedAt: { seq: number; at: string; ms: number } | null = null;
   let origin: string | null = null;
   // What later records may refer back to: each seq's record hash and whether it was an emergency change.
-  const seen = new Map<number, { hash: string; emergency: boolean }>();
+  const seen = new Map<number, SeenRecord>();
   const changeKeys = new Map<string, number>();
   for (const { seq, path, bytes } of ordered) {
     const at = { seq, path };
@@ -123,7 +124,7 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
     }
     if (record.kind === "genesis") origin = record.body.origin;
     checkBody(record, seq, path, seen, changeKeys, problems);
-    seen.set(seq, { hash: hashHere, emergency: record.kind === "change" && record.body.emergency.active });
+    seen.set(seq, { hash: hashHere, kind: record.kind, emergency: record.kind === "change" && record.body.emergency.active });
     const ms = Date.parse(record.observedAt);
     if (prevObservedAt !== null && ms < prevObservedAt.ms) {
       problems.push({
@@ -159,12 +160,18 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
   return { ok: problems.length === 0, size: leaves.length, root: Buffer.from(root).toString("hex"), problems };
 }
 
+interface SeenRecord {
+  readonly hash: string;
+  readonly kind: EvidenceRecord["kind"];
+  readonly emergency: boolean;
+}
+
 /** Facts inside one record body that the rest of the log can contradict. */
 function checkBody(
   record: EvidenceRecord,
   seq: number,
   path: string,
-  seen: ReadonlyMap<number, { hash: string; emergency: boolean }>,
+  seen: ReadonlyMap<number, SeenRecord>,
   changeKeys: Map<string, number>,
   problems: Problem[],
 ): void {
@@ -185,6 +192,16 @@ function checkBody(
         ...at,
         code: "retro-reference-invalid",
         message: `record ${seq} closes record ${record.body.emergency.seq}, which is not an earlier emergency change with hash ${record.body.emergency.sha256}`,
+      });
+    }
+  } else if (record.kind === "provisioning" && record.body.after !== null) {
+    // Provisioning is evidence that deployment followed approval only if it names the approval.
+    const target = seen.get(record.body.after.seq);
+    if (target?.hash !== record.body.after.sha256 || (target.kind !== "change" && target.kind !== "exception")) {
+      problems.push({
+        ...at,
+        code: "provisioning-reference-invalid",
+        message: `record ${seq} provisions after record ${record.body.after.seq}, which is not an earlier change or exception record with hash ${record.body.after.sha256}`,
       });
     }
   }
