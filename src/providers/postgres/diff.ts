@@ -1,0 +1,194 @@
+import type { DriftFinding } from "../../evidence/evidence-record.generated.js";
+import type { DesiredAgent, DiffOptions, PlannedOperation, ProviderDiff } from "../../provision/provider.js";
+import { describeGrant, grantKey, grantsFor, permissionProblem, type Grant } from "./grants.js";
+import { encodeMarker, sameMarker, type IdentityMarker } from "./marker.js";
+import type { ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
+import { identityRoleName, isSafeAgentId, type RoleNames } from "./role-names.js";
+import type { Step } from "./steps.js";
+
+/**
+ * The actions a postgres plan is made of. A deprovision is the sequence revoke-login,
+ * terminate-sessions, assume-roles, drop-owned (one per database), drop-lease, drop-identity:
+ * separate steps, because terminating sessions cannot be rolled back with a transaction and a
+ * step that fails (a grant made by someone else blocks DROP ROLE) must not hide the others.
+ */
+export type PostgresAction =
+  | "create-marker"
+  | "create-identity"
+  | "update-identity"
+  | "grant"
+  | "revoke"
+  | "drop-expired-lease"
+  | "revoke-lease"
+  | "revoke-login"
+  | "terminate-sessions"
+  | "assume-roles"
+  | "drop-owned"
+  | "drop-lease"
+  | "drop-identity";
+
+export interface DiffContext {
+  readonly instance: string;
+  readonly names: RoleNames;
+}
+
+const PROVIDER = "postgres";
+
+/**
+ * Pure: what turns `observed` into `desired`. Differences Charter may fix become operations;
+ * where the identity still carries the approval being applied (same commit and manifest), they
+ * are drift and are also reported as findings. Differences Charter must not fix (a look-alike
+ * role, a grant whose grantor is another role, a membership someone else granted) are findings
+ * only.
+ */
+export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[], observed: PostgresObserved, options: DiffOptions): ProviderDiff {
+  const operations: PlannedOperation[] = [];
+  const findings: DriftFinding[] = [];
+  const op = (agent: string, action: PostgresAction, target: string, payload: Step): void => {
+    operations.push({ provider: PROVIDER, instance: ctx.instance, agent, action, target, payload });
+  };
+  const find = (agent: string, kind: string, detail: string, grantor?: string): void => {
+    findings.push({ provider: PROVIDER, instance: ctx.instance, agent, kind, detail, ...(grantor === undefined ? {} : { grantor }) });
+  };
+
+  const byRole = new Map(observed.identities.map((i) => [i.role.name, i]));
+  const claimed = new Set<string>();
+  const needsIdentity = desired.some((a) => a.status === "active" && isSafeAgentId(a.id) && !byRole.has(identityRoleName(ctx.names, a.id)));
+  if (!observed.markerRoleExists && needsIdentity) {
+    op("*", "create-marker", ctx.names.marker, { type: "create-marker", role: ctx.names.marker });
+  }
+
+  for (const agent of [...desired].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    if (!isSafeAgentId(agent.id)) {
+      find(agent.id, "invalid-agent", `agent id ${JSON.stringify(agent.id)} is not a DNS label; no role is derived from it`);
+      continue;
+    }
+    const role = identityRoleName(ctx.names, agent.id);
+    claimed.add(role);
+    const identity = byRole.get(role);
+    if (identity !== undefined && !identity.managed) {
+      find(agent.id, "unmanaged-identity", `role ${role} exists without membership in ${ctx.names.marker}; Charter leaves it alone`);
+      continue;
+    }
+    if (identity?.marker !== undefined && identity.marker.agent !== agent.id) {
+      find(agent.id, "unmanaged-identity", `role ${role} is stamped for agent ${JSON.stringify(identity.marker.agent)}; Charter leaves it alone`);
+      continue;
+    }
+    if (agent.status === "retired") {
+      if (identity !== undefined) deprovision(agent.id, identity, observed, op);
+      continue;
+    }
+    syncAgent(ctx, agent, role, identity, observed, op, find);
+  }
+
+  for (const identity of observed.identities) {
+    if (claimed.has(identity.role.name)) continue;
+    const agent = identity.marker?.agent ?? identity.role.name;
+    if (!identity.managed) {
+      find(agent, "unmanaged-identity", `role ${identity.role.name} looks like an agent identity but is not a member of ${ctx.names.marker}; Charter leaves it alone`);
+    } else if (options.prune) {
+      deprovision(agent, identity, observed, op);
+    } else {
+      find(agent, "orphaned-identity", `role ${identity.role.name} is managed by Charter but no manifest names its agent; prune to remove it`);
+    }
+  }
+  for (const lease of observed.strayLeases) {
+    find(lease.name, "unmanaged-identity", `role ${lease.name} looks like a Charter lease but belongs to no managed identity; Charter leaves it alone`);
+  }
+  return { operations, findings };
+}
+
+type Op = (agent: string, action: PostgresAction, target: string, payload: Step) => void;
+type Find = (agent: string, kind: string, detail: string, grantor?: string) => void;
+
+function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity: ObservedIdentity | undefined, observed: PostgresObserved, op: Op, find: Find): void {
+  const marker: IdentityMarker = {
+    agent: agent.id,
+    commit: agent.commit,
+    manifestSha256: agent.manifestSha256,
+    maxLifetimeSeconds: agent.maxLifetimeSeconds,
+    maxConcurrentSessions: agent.maxConcurrentSessions ?? null,
+  };
+  const permissions = agent.permissions.filter((p) => p.system === "postgres" && p.instance === ctx.instance);
+  const usable = permissions.filter((p) => {
+    const problem = permissionProblem(p);
+    if (problem !== undefined) find(agent.id, "invalid-permission", `${p.raw}: ${problem}`);
+    return problem === undefined;
+  });
+  const wanted = grantsFor(usable);
+
+  if (identity === undefined) {
+    op(agent.id, "create-identity", role, { type: "create-identity", role, marker: encodeMarker(marker), markerRole: ctx.names.marker });
+    for (const g of wanted) op(agent.id, "grant", `${describeGrant(g)} to ${role}`, { type: "grant", role, grant: g });
+    return;
+  }
+
+  // Same approval as stamped: any difference arose after Charter applied it, which is drift.
+  const sameApproval = identity.marker?.commit === agent.commit && identity.marker.manifestSha256 === agent.manifestSha256;
+  const connLimit = agent.maxConcurrentSessions ?? -1;
+  const now = Date.parse(observed.now);
+  const live: ObservedRole[] = [];
+  for (const lease of identity.leases) {
+    const until = lease.validUntil === null ? Infinity : Date.parse(lease.validUntil);
+    if (until <= now) {
+      op(agent.id, "drop-expired-lease", lease.name, { type: "drop-lease", role: lease.name });
+    } else if (until > now + agent.maxLifetimeSeconds * 1000) {
+      find(agent.id, "lifetime", `lease ${lease.name} is valid until ${lease.validUntil ?? "forever"}, beyond the manifest's ${agent.maxLifetimeSeconds} s from now`);
+      op(agent.id, "revoke-lease", lease.name, { type: "drop-lease", role: lease.name });
+    } else {
+      live.push(lease);
+    }
+  }
+  const staleLeases = live.filter((l) => l.connLimit !== connLimit).map((l) => l.name);
+  if (identity.role.canLogin && sameApproval) find(agent.id, "identity-login", `identity role ${role} can log in; only leases may`);
+  if (identity.marker === undefined || !sameMarker(identity.marker, marker) || identity.role.canLogin || staleLeases.length > 0) {
+    op(agent.id, "update-identity", role, { type: "update-identity", role, marker: encodeMarker(marker), markerRole: ctx.names.marker, leases: staleLeases, connLimit });
+  }
+
+  const ours = new Map<string, Grant>();
+  for (const g of identity.grants) {
+    if (g.grantor !== observed.provisioner) {
+      find(agent.id, "foreign-grant", `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor}; only that role (or a superuser) can revoke it`, g.grantor);
+    } else if (g.grantee !== role) {
+      find(agent.id, "extra-grant", `${describeGrant(g)} is held by lease ${g.grantee}; leases hold nothing themselves`);
+      op(agent.id, "revoke", `${describeGrant(g)} from ${g.grantee}`, { type: "revoke", role: g.grantee, grant: g });
+    } else {
+      ours.set(grantKey(g), g);
+    }
+  }
+  const wantedKeys = new Set(wanted.map(grantKey));
+  for (const g of wanted) {
+    if (ours.has(grantKey(g))) continue;
+    if (sameApproval) find(agent.id, "missing-grant", `${describeGrant(g)} to ${role} is approved but not held`);
+    op(agent.id, "grant", `${describeGrant(g)} to ${role}`, { type: "grant", role, grant: g });
+  }
+  for (const [key, g] of ours) {
+    if (wantedKeys.has(key)) continue;
+    if (sameApproval) find(agent.id, "extra-grant", `${describeGrant(g)} to ${role} is held but not approved`);
+    const grant: Grant = { database: g.database, kind: g.kind, path: g.path, privilege: g.privilege };
+    op(agent.id, "revoke", `${describeGrant(g)} from ${role}`, { type: "revoke", role, grant });
+  }
+
+  for (const m of identity.role.memberOf) {
+    if (m.role === ctx.names.marker) continue;
+    find(agent.id, "extra-membership", `identity role ${role} is a member of ${m.role}, granted by ${m.grantor}`, m.grantor);
+  }
+  const leaseNames = new Set(identity.leases.map((l) => l.name));
+  for (const member of identity.role.members) {
+    // The provisioner is a member only while a deprovision is under way (assume-roles).
+    if (leaseNames.has(member) || member === observed.provisioner) continue;
+    find(agent.id, "extra-member", `role ${member} is a member of identity ${role} and holds its privileges`);
+  }
+}
+
+function deprovision(agent: string, identity: ObservedIdentity, observed: PostgresObserved, op: Op): void {
+  const role = identity.role.name;
+  const leases = identity.leases.map((l) => l.name);
+  const all = [role, ...leases];
+  op(agent, "revoke-login", role, { type: "revoke-login", roles: all });
+  op(agent, "terminate-sessions", role, { type: "terminate-sessions", roles: all });
+  op(agent, "assume-roles", role, { type: "assume-roles", roles: all });
+  for (const database of observed.databases) op(agent, "drop-owned", `${role} in database ${database}`, { type: "drop-owned", database, roles: all });
+  for (const lease of leases) op(agent, "drop-lease", lease, { type: "drop-role", role: lease });
+  op(agent, "drop-identity", role, { type: "drop-role", role });
+}

@@ -1,0 +1,61 @@
+import type { Grant } from "./grants.js";
+
+/**
+ * What a planned operation asks apply() to do. The engine hands operations back as it received
+ * them, so apply() checks the shape again before acting on one.
+ */
+export type Step =
+  | { readonly type: "create-marker"; readonly role: string }
+  | { readonly type: "create-identity"; readonly role: string; readonly marker: string; readonly markerRole: string }
+  | {
+      readonly type: "update-identity";
+      readonly role: string;
+      readonly marker: string;
+      readonly markerRole: string;
+      /** Unexpired leases whose connection limit no longer matches the manifest. */
+      readonly leases: readonly string[];
+      readonly connLimit: number;
+    }
+  | { readonly type: "grant"; readonly role: string; readonly grant: Grant }
+  | { readonly type: "revoke"; readonly role: string; readonly grant: Grant }
+  | { readonly type: "drop-lease"; readonly role: string }
+  | { readonly type: "revoke-login"; readonly roles: readonly string[] }
+  | { readonly type: "terminate-sessions"; readonly roles: readonly string[] }
+  /** Lets the provisioner act as the roles: REASSIGN/DROP OWNED need it, CREATEROLE alone does not suffice. */
+  | { readonly type: "assume-roles"; readonly roles: readonly string[] }
+  | { readonly type: "drop-owned"; readonly database: string; readonly roles: readonly string[] }
+  | { readonly type: "drop-role"; readonly role: string };
+
+export type StepType = Step["type"];
+
+const TYPES: readonly string[] = [
+  "create-marker",
+  "create-identity",
+  "update-identity",
+  "grant",
+  "revoke",
+  "drop-lease",
+  "revoke-login",
+  "terminate-sessions",
+  "assume-roles",
+  "drop-owned",
+  "drop-role",
+];
+
+/** A payload this provider planned, judged by shape; statements still quote every name in it. */
+export function isStep(value: unknown): value is Step {
+  return typeof value === "object" && value !== null && TYPES.includes(String((value as { type?: unknown }).type));
+}
+
+/** The database a step's statements run in; undefined: the connection string's database (roles are cluster-wide). */
+export function stepDatabase(step: Step): string | undefined {
+  switch (step.type) {
+    case "grant":
+    case "revoke":
+      return step.grant.database;
+    case "drop-owned":
+      return step.database;
+    default:
+      return undefined;
+  }
+}
