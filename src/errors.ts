@@ -17,6 +17,9 @@ export type CharterErrorCode =
   | "OUT_OF_RANGE"
   | "INVALID_RECORD"
   | "CONFLICT"
+  | "LEDGER_REWRITTEN"
+  | "MISSING_SECRET"
+  | "REVOKED"
   | "INTERNAL";
 
 export class CharterError extends Error {

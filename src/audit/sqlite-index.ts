@@ -1,0 +1,90 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { CharterError } from "../errors.js";
+import { type AuditStore, type IndexBatch, type IndexMeta, META_LAST_HASH, META_SIZE } from "./audit-store.js";
+import { type Cell, insertStatement, schemaStatements, TABLE_NAMES, type TableName } from "./index-schema.js";
+
+/**
+ * The audit index in one SQLite file: the default, for a clone on an auditor's machine or a
+ * single app instance. better-sqlite3 is synchronous; the interface is async only because the
+ * PostgreSQL store must be.
+ */
+export function openSqliteIndex(path: string): AuditStore {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (cause) {
+    throw new CharterError("IO", `cannot open the audit index ${path}: ${(cause as Error).message}`, { cause, hint: "Pass another file with --index, or delete this one and run with --rebuild." });
+  }
+  // WAL lets a reader query while an update is writing; NORMAL sync is safe with WAL and the
+  // index is rebuildable from the branch anyway.
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  const create = (): void => {
+    for (const sql of schemaStatements("sqlite")) db.exec(sql);
+  };
+  create();
+  const inserts = new Map<TableName, Database.Statement>();
+  const insert = (table: TableName): Database.Statement => {
+    let statement = inserts.get(table);
+    if (!statement) inserts.set(table, (statement = db.prepare(insertStatement(table, () => "?"))));
+    return statement;
+  };
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+  const readMeta = (): IndexMeta => {
+    const rows = prepared("SELECT key, value FROM meta").all() as { key: string; value: string }[];
+    const get = (key: string): string | undefined => rows.find((r) => r.key === key)?.value;
+    return { size: Number(get(META_SIZE) ?? 0), lastHash: get(META_LAST_HASH) ?? null };
+  };
+  const setMeta = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  // BEGIN IMMEDIATE takes the write lock before the meta is read, so two processes updating
+  // the same file serialise and the second sees what the first stored.
+  const applyTransaction = db.transaction((batch: IndexBatch): "applied" | "raced" => {
+    const meta = readMeta();
+    if (meta.size !== batch.fromSeq || meta.lastHash !== batch.prevHash) return "raced";
+    for (const [table, rows] of batch.rows) {
+      const statement = insert(table);
+      for (const row of rows) statement.run(...row);
+    }
+    setMeta.run(META_SIZE, String(batch.toSeq + 1));
+    setMeta.run(META_LAST_HASH, batch.lastHash);
+    return "applied";
+  });
+
+  return {
+    dialect: "sqlite",
+    location: path,
+    select(sql: string, params: readonly Cell[] = []) {
+      return Promise.resolve(prepared(sql).all(...params) as Record<string, unknown>[]);
+    },
+    meta() {
+      return Promise.resolve(readMeta());
+    },
+    apply(batch) {
+      return Promise.resolve(applyTransaction.immediate(batch));
+    },
+    reset() {
+      statements.clear();
+      inserts.clear();
+      db.transaction(() => {
+        for (const table of [...TABLE_NAMES, "meta"]) db.exec(`DROP TABLE IF EXISTS ${table}`);
+        create();
+      }).immediate();
+      return Promise.resolve();
+    },
+    close() {
+      if (db.open) {
+        db.exec("PRAGMA optimize");
+        db.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
