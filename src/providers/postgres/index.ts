@@ -64,3 +64,4 @@ export function createPostgresProvider(options: PostgresProviderOptions): Postgr
     close: () => connections.close(),
   };
 }
+export { provisionerSetup, renderPsqlScript, type ProvisionerSetupOptions, type ProvisionerSetupScript } from "./provisioner-setup.js";
