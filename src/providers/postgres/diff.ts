@@ -75,7 +75,7 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
       continue;
     }
     if (agent.status === "retired") {
-      if (identity !== undefined) deprovision(agent.id, identity, observed, op);
+      if (identity !== undefined) deprovision(agent.id, identity, observed, op, find);
       continue;
     }
     syncAgent(ctx, agent, role, identity, observed, op, find);
@@ -87,7 +87,7 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
     if (!identity.managed) {
       find(agent, "unmanaged-identity", `role ${identity.role.name} looks like an agent identity but is not a member of ${ctx.names.marker}; Charter leaves it alone`);
     } else if (options.prune) {
-      deprovision(agent, identity, observed, op);
+      deprovision(agent, identity, observed, op, find);
     } else {
       find(agent, "orphaned-identity", `role ${identity.role.name} is managed by Charter but no manifest names its agent; prune to remove it`);
     }
@@ -171,7 +171,7 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
 
   for (const m of identity.role.memberOf) {
     if (m.role === ctx.names.marker) continue;
-    find(agent.id, "extra-membership", `identity role ${role} is a member of ${m.role}, granted by ${m.grantor}`, m.grantor);
+    find(agent.id, "extra-membership", `identity role ${role} is a member of ${m.role}, granted by ${m.grantor || "an unknown role"}`, m.grantor === "" ? undefined : m.grantor);
   }
   const leaseNames = new Set(identity.leases.map((l) => l.name));
   for (const member of identity.role.members) {
@@ -181,8 +181,13 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
   }
 }
 
-function deprovision(agent: string, identity: ObservedIdentity, observed: PostgresObserved, op: Op): void {
+function deprovision(agent: string, identity: ObservedIdentity, observed: PostgresObserved, op: Op, find: Find): void {
   const role = identity.role.name;
+  // Charter cannot revoke these, and they keep DROP ROLE from succeeding: say so up front.
+  for (const g of identity.grants) {
+    if (g.grantor === observed.provisioner) continue;
+    find(agent, "foreign-grant", `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor} and blocks removing ${role}; only that role (or a superuser) can revoke it`, g.grantor);
+  }
   const leases = identity.leases.map((l) => l.name);
   const all = [role, ...leases];
   op(agent, "revoke-login", role, { type: "revoke-login", roles: all });
