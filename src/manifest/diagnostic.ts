@@ -48,7 +48,9 @@ export type RuleCode =
   | "prompt/not-a-file"
   | "prompt/too-large"
   | "secret/detected"
-  | "text/hidden-characters";
+  | "text/hidden-characters"
+  | "provisioning/unenforceable-permission"
+  | "provisioning/unavailable-provider";
 
 export interface Position {
   /** 1-based. */

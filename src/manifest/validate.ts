@@ -25,6 +25,11 @@ export interface CheckedAgent {
   readonly manifestSha256: string;
   /** Prompts that could be read; a missing or rejected one is a diagnostic instead. */
   readonly prompts: readonly CheckedPrompt[];
+  /**
+   * Where a JSON Pointer sits in the manifest file, so that checks made after validation (such
+   * as provisioning's enforceability) can still name the line.
+   */
+  readonly locate?: ParsedYaml["locate"];
 }
 
 export interface ValidationReport {
@@ -78,7 +83,7 @@ export async function validateManifests(files: readonly string[], reader: RepoRe
   return {
     ok: !diagnostics.some((d) => d.severity === "error"),
     filesChecked,
-    agents: pending.map((p) => ({ id: p.manifest.id, file: p.file, manifest: p.manifest, manifestSha256: p.sha256, prompts: p.prompts })),
+    agents: pending.map((p) => ({ id: p.manifest.id, file: p.file, manifest: p.manifest, manifestSha256: p.sha256, prompts: p.prompts, locate: p.parsed.locate })),
     diagnostics,
   };
 }

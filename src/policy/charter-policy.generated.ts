@@ -38,6 +38,48 @@ export interface CharterPolicy {
      */
     retroReviewDays?: number;
   };
+  /**
+   * Credential provisioning after a merge: which providers enforce agents' permissions, and how drift is handled. Only non-secret settings live here; database URLs and signing keys come from the environment (docs/providers.md).
+   */
+  provisioning?: {
+    /**
+     * Deprovision identities Charter created whose agent's manifest was deleted. Default false: they are reported as orphaned instead. Retired agents are always deprovisioned.
+     */
+    prune?: boolean;
+    /**
+     * How often drift detection runs: a whole number with s, m, h or d. Default 1h.
+     */
+    driftInterval?: string;
+    providers?: {
+      /**
+       * The embedded identity registry: it signs short-lived tokens carrying an agent's exact permissions for tool gateways. Enabled unless enabled is false.
+       */
+      local?: {
+        enabled?: boolean;
+        /**
+         * The iss claim of issued tokens. Default charter.
+         */
+        issuer?: string;
+      };
+      /**
+       * PostgreSQL servers, one per permission instance (the @instance of postgres permissions).
+       *
+       * @maxItems 50
+       */
+      postgres?: {
+        /**
+         * The @instance name permissions use, e.g. crm-prod. Its connection URL is read from CHARTER_POSTGRES_URL_<INSTANCE> (upper case, - as _).
+         */
+        instance: string;
+        /**
+         * Databases on this server Charter may grant in; a permission on any other database is unenforceable. Default: any.
+         *
+         * @minItems 1
+         */
+        databases?: string[];
+      }[];
+    };
+  };
 }
 export interface Rule {
   /**

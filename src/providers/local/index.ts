@@ -1,0 +1,14 @@
+import { LocalProvider } from "./local-provider.js";
+import { LocalRegistry } from "./registry.js";
+
+export { type AgentTokenClaims, type JwksInput, type TokenVerification, type VerifyOptions, verifyToken } from "./agent-token.js";
+export { type IssuedToken, issueToken, type IssueTokenOptions } from "./issue-token.js";
+export { LocalProvider } from "./local-provider.js";
+export { LocalRegistry, MANAGED_BY, type StoredIdentity } from "./registry.js";
+export { type Ed25519Jwk, type Jwks, jwks, loadSigningKey, type SigningKey } from "./signing-key.js";
+
+/** Opens the registry file and wraps it in the provider; closing the provider closes the file. */
+export function createLocalProvider(options: { readonly databasePath: string; readonly now?: () => Date }): LocalProvider {
+  const registry = LocalRegistry.open(options.databasePath);
+  return new LocalProvider({ registry, ...(options.now === undefined ? {} : { now: options.now }) });
+}

@@ -1,0 +1,46 @@
+import { CharterError } from "../errors.js";
+import { postgresUrlVariable, PROVISIONING_ENV, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
+import type { Provider } from "../provision/provider.js";
+import { createLocalProvider } from "./local/index.js";
+import { createPostgresProvider } from "./postgres/index.js";
+
+/**
+ * Opens the configured providers: the adapter between configuration (the policy's provisioning
+ * section and the environment's secrets) and the pure engine, which only ever sees Provider
+ * objects. It lives beside the providers, not in src/provision, so that the engine never
+ * depends on a database driver. The caller closes what it gets (see closeProviders).
+ */
+export function openProviders(settings: ProvisioningSettings, secrets: ProviderSecrets, options: { readonly now?: () => Date } = {}): Provider[] {
+  const opened: Provider[] = [];
+  try {
+    if (settings.local.enabled) {
+      if (secrets.localDatabasePath === undefined) {
+        throw new CharterError("MISSING_SECRET", `${PROVISIONING_ENV.localDatabase} is not set`, {
+          hint: `Set ${PROVISIONING_ENV.localDatabase} to the path of the local registry's SQLite file, or disable provisioning.providers.local in .github/charter.yml.`,
+        });
+      }
+      opened.push(createLocalProvider({ databasePath: secrets.localDatabasePath, ...(options.now === undefined ? {} : { now: options.now }) }));
+    }
+    for (const { instance, databases } of settings.postgres) {
+      const url = secrets.postgresUrls.get(instance);
+      if (url === undefined) {
+        throw new CharterError("MISSING_SECRET", `${postgresUrlVariable(instance)} is not set`, {
+          hint: `Set ${postgresUrlVariable(instance)} to the provisioner role's postgres:// URL for instance ${instance} (docs/providers.md).`,
+        });
+      }
+      opened.push(createPostgresProvider({ instance, connectionString: url, ...(databases === undefined ? {} : { databases }) }));
+    }
+    return opened;
+  } catch (error) {
+    // The configuration error is what the caller must see; a failure to close is secondary.
+    closeProviders(opened).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Closes every provider, even when one fails to close; the first failure is rethrown afterwards. */
+export async function closeProviders(providers: readonly Provider[]): Promise<void> {
+  const results = await Promise.allSettled(providers.map((p) => p.close()));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

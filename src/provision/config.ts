@@ -1,0 +1,93 @@
+import { CharterError } from "../errors.js";
+import { parseDuration } from "../manifest/duration.js";
+import type { CharterPolicy } from "../policy/charter-policy.generated.js";
+import { LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, type ProviderDescriptor } from "./routing.js";
+
+/**
+ * Provisioning configuration: the `provisioning` section of .github/charter.yml (reviewed like
+ * any governance change, and therefore free of secrets) plus the secrets, which come only from
+ * the environment of the process that provisions.
+ */
+
+/** Environment variables Charter reads for provisioning. */
+export const PROVISIONING_ENV = {
+  /** Path of the local provider's SQLite file (created on first use). */
+  localDatabase: "CHARTER_LOCAL_DB",
+  /** The Ed25519 private key (PKCS#8 PEM) that signs local tokens. Only token issuing needs it. */
+  signingKey: "CHARTER_TOKEN_SIGNING_KEY",
+  /** Prefix of each PostgreSQL instance's connection URL variable; see postgresUrlVariable. */
+  postgresUrlPrefix: "CHARTER_POSTGRES_URL_",
+} as const;
+
+export const DEFAULT_DRIFT_INTERVAL = "1h";
+export const DEFAULT_ISSUER = "charter";
+
+export interface PostgresInstanceSettings {
+  readonly instance: string;
+  /** Databases Charter may grant in; undefined: any. */
+  readonly databases: readonly string[] | undefined;
+}
+
+/** The non-secret settings, with defaults applied. */
+export interface ProvisioningSettings {
+  readonly prune: boolean;
+  readonly driftIntervalSeconds: number;
+  readonly local: { readonly enabled: boolean; readonly issuer: string };
+  readonly postgres: readonly PostgresInstanceSettings[];
+}
+
+/** Where each configured provider's secrets are, read from the environment. Never logged or recorded. */
+export interface ProviderSecrets {
+  readonly localDatabasePath: string | undefined;
+  readonly signingKeyPem: string | undefined;
+  /** Connection URL per postgres instance; undefined when its variable is unset. */
+  readonly postgresUrls: ReadonlyMap<string, string | undefined>;
+}
+
+export function provisioningSettings(policy: CharterPolicy | undefined): ProvisioningSettings {
+  const section = policy?.provisioning ?? {};
+  const interval = section.driftInterval ?? DEFAULT_DRIFT_INTERVAL;
+  const driftIntervalSeconds = parseDuration(interval);
+  if (driftIntervalSeconds === undefined) {
+    throw new CharterError("INVALID_CONFIG", `provisioning.driftInterval "${interval}" is not a duration`, { hint: "Write a whole number with s, m, h or d, e.g. 1h." });
+  }
+  const postgres = (section.providers?.postgres ?? []).map((p) => ({ instance: p.instance, databases: p.databases }));
+  const seen = new Set<string>();
+  for (const { instance } of postgres) {
+    if (seen.has(instance)) {
+      throw new CharterError("INVALID_CONFIG", `provisioning.providers.postgres lists instance "${instance}" twice`, { hint: "List each PostgreSQL instance once." });
+    }
+    seen.add(instance);
+  }
+  return {
+    prune: section.prune ?? false,
+    driftIntervalSeconds,
+    local: { enabled: section.providers?.local?.enabled ?? true, issuer: section.providers?.local?.issuer ?? DEFAULT_ISSUER },
+    postgres,
+  };
+}
+
+/** The configured providers as the enforceability check and routing see them: names and instances only. */
+export function providerDescriptors(settings: ProvisioningSettings): ProviderDescriptor[] {
+  const out: ProviderDescriptor[] = [];
+  if (settings.local.enabled) out.push({ name: LOCAL_PROVIDER, instance: undefined, handles: localHandles });
+  for (const p of settings.postgres) out.push({ name: POSTGRES_PROVIDER, instance: p.instance, handles: postgresHandles(p.instance, p.databases) });
+  return out;
+}
+
+/** CHARTER_POSTGRES_URL_ and the instance in upper case with - as _: crm-prod → CHARTER_POSTGRES_URL_CRM_PROD. */
+export function postgresUrlVariable(instance: string): string {
+  return PROVISIONING_ENV.postgresUrlPrefix + instance.toUpperCase().replaceAll("-", "_");
+}
+
+export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Record<string, string | undefined>>): ProviderSecrets {
+  const present = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value;
+  };
+  return {
+    localDatabasePath: present(PROVISIONING_ENV.localDatabase),
+    signingKeyPem: present(PROVISIONING_ENV.signingKey),
+    postgresUrls: new Map(settings.postgres.map((p) => [p.instance, present(postgresUrlVariable(p.instance))])),
+  };
+}

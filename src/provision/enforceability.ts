@@ -1,0 +1,78 @@
+import { type Diagnostic, diagnostic, FILE_START, type RuleCode } from "../manifest/diagnostic.js";
+import { type Permission, parsePermission } from "../manifest/permission.js";
+import type { CheckedAgent } from "../manifest/validate.js";
+import { postgresUrlVariable } from "./config.js";
+import { LOCAL_PROVIDER, POSTGRES_PROVIDER, type ProviderDescriptor } from "./routing.js";
+
+const POLICY = ".github/charter.yml";
+
+/**
+ * Fail closed: lists every permission of an active agent that no configured provider can
+ * enforce, and every agent whose credential provider is not configured, as error Diagnostics
+ * on the manifest's own lines. A permission nobody enforces would otherwise be approved, merged
+ * and silently never granted or restricted; the pull request check must refuse it instead.
+ *
+ * Takes only what configuration says (names, instances, databases), never a connection, so the
+ * check can run on every pull request. Unparseable permissions are left to the manifest lints,
+ * which already report them.
+ */
+export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" | "manifest" | "locate">[], providers: readonly ProviderDescriptor[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const agent of agents) {
+    const { manifest } = agent;
+    if (manifest.status === "retired") continue;
+    const report = (pointer: string, rule: RuleCode, message: string, fix: string): void => {
+      out.push(diagnostic(agent.file, agent.locate?.(pointer) ?? FILE_START, rule, message, fix, { pointer }));
+    };
+
+    const enforced: Permission[] = [];
+    manifest.tools.forEach((tool, t) => {
+      tool.permissions.forEach((raw, p) => {
+        const parsed = parsePermission(raw);
+        if (!parsed.ok) return;
+        if (providers.some((provider) => provider.handles(parsed.permission))) {
+          enforced.push(parsed.permission);
+          return;
+        }
+        report(`/tools/${t}/permissions/${p}`, "provisioning/unenforceable-permission", `no configured provider enforces "${raw}"`, howToEnforce(parsed.permission, providers));
+      });
+    });
+
+    const issuer = manifest.credentials.provider;
+    const configured = providers.filter((p) => p.name === issuer);
+    if (configured.length === 0) {
+      report(
+        "/credentials/provider",
+        "provisioning/unavailable-provider",
+        `credentials.provider is "${issuer}" but no ${issuer} provider is configured`,
+        issuer === LOCAL_PROVIDER
+          ? `Enable provisioning.providers.local in ${POLICY}, or issue this agent's credentials from another provider.`
+          : `Configure the server under provisioning.providers.${issuer} in ${POLICY}, or set credentials.provider to local.`,
+      );
+    } else if (issuer !== LOCAL_PROVIDER && !enforced.some((p) => configured.some((c) => c.handles(p)))) {
+      // A postgres credential is a login on a server; with no permission there, no server is named.
+      report(
+        "/credentials/provider",
+        "provisioning/unavailable-provider",
+        `credentials.provider is "${issuer}" but the agent has no ${issuer} permission on a configured instance to issue a credential for`,
+        `Set credentials.provider to local, or add the ${issuer} permissions the agent needs.`,
+      );
+    }
+  }
+  return out;
+}
+
+function howToEnforce(permission: Permission, providers: readonly ProviderDescriptor[]): string {
+  if (permission.system !== "postgres") {
+    return `Enable provisioning.providers.local in ${POLICY}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
+  }
+  if (permission.instance === undefined) {
+    const known = providers.filter((p) => p.name === POSTGRES_PROVIDER).map((p) => `@${p.instance ?? ""}`);
+    return `Name the server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @crm-prod"}), as listed under provisioning.providers.postgres in ${POLICY}.`;
+  }
+  if (providers.some((p) => p.name === POSTGRES_PROVIDER && p.instance === permission.instance)) {
+    const database = permission.resource.split(".")[0] ?? "";
+    return `Instance ${permission.instance} does not list database "${database}": add it to that instance's databases in ${POLICY}, or correct the permission.`;
+  }
+  return `Add { instance: ${permission.instance} } under provisioning.providers.postgres in ${POLICY} and set ${postgresUrlVariable(permission.instance)}, or correct the instance name.`;
+}

@@ -1,0 +1,39 @@
+import type { Permission } from "../manifest/permission.js";
+import type { Provider } from "./provider.js";
+
+/**
+ * Which provider enforces which permission. The rule is kept here, apart from the providers'
+ * code, so that the pull request check can judge enforceability from configuration alone,
+ * without opening a database, and the providers themselves answer `handles` with the same
+ * functions.
+ *
+ *   postgres  a permission is enforced by the database itself: only the postgres provider
+ *             configured for its @instance (and, when it lists databases, for its database).
+ *             A postgres permission without an @instance names no server and is unenforceable.
+ *   local     every other permission (http, redis, github): the registry signs tokens carrying
+ *             them exactly, and tool gateways enforce what the verified token says.
+ */
+
+/** What enforceability and routing need to know of a provider: no connection, no secret. */
+export type ProviderDescriptor = Pick<Provider, "name" | "instance" | "handles">;
+
+export const LOCAL_PROVIDER = "local";
+export const POSTGRES_PROVIDER = "postgres";
+
+export function localHandles(permission: Permission): boolean {
+  return permission.system !== "postgres";
+}
+
+/** `databases` undefined: any database on the instance. */
+export function postgresHandles(instance: string, databases: readonly string[] | undefined): (permission: Permission) => boolean {
+  return (permission) => {
+    if (permission.system !== "postgres" || permission.instance !== instance) return false;
+    const database = permission.resource.split(".")[0] ?? "";
+    return databases === undefined || databases.includes(database);
+  };
+}
+
+/** One name for a provider in maps, messages and CLI output: "local", "postgres@crm-prod". */
+export function providerKey(provider: Pick<Provider, "name" | "instance">): string {
+  return provider.instance === undefined ? provider.name : `${provider.name}@${provider.instance}`;
+}
