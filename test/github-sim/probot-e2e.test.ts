@@ -59,7 +59,9 @@ test("signed webhook → Probot middleware → installation token → validated 
     output: { title: "1 agent changed", summary: "name: a\nmodel: large\n" },
   });
   expect(sim.calls).toMatchObject({ "apps/create-installation-access-token": 1, graphql: 4, "checks/create": 1 });
-  expect(threeQueriesMs).toBeLessThan(1000);
+  // Not a speed target: throttled, the three queries would be spaced a second apart (>= 2 s in
+  // all), so anything under that shows the throttle is off, however slow the machine.
+  expect(threeQueriesMs).toBeLessThan(1900);
   expect(sim.rejected).toEqual([]);
 });
 
