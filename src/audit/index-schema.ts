@@ -94,15 +94,18 @@ export function schemaStatements(dialect: Dialect): string[] {
 /** Tables in the order a dump lists them. */
 export const TABLE_NAMES = Object.keys(TABLES) as TableName[];
 
-/** INSERT for one table: a row already present (same key) is left alone, so re-applying a batch adds nothing. */
-export function insertStatement(table: TableName, placeholder: (i: number) => string): string {
+/**
+ * INSERT of `rows` rows into one table: a row already present (same key) is left alone, so
+ * re-applying a batch adds nothing; an `agents` row replaces the agent's previous state.
+ */
+export function insertStatement(table: TableName, placeholder: (i: number) => string, rows = 1): string {
   const columns = TABLES[table];
-  const values = columns.map((_, i) => placeholder(i + 1)).join(", ");
+  const values = Array.from({ length: rows }, (_, r) => `(${columns.map((_c, i) => placeholder(r * columns.length + i + 1)).join(", ")})`).join(", ");
   if (table === "agents") {
     const updates = columns.filter((c) => c !== "agent").map((c) => `${c} = excluded.${c}`).join(", ");
-    return `INSERT INTO agents (${columns.join(", ")}) VALUES (${values}) ON CONFLICT (agent) DO UPDATE SET ${updates}`;
+    return `INSERT INTO agents (${columns.join(", ")}) VALUES ${values} ON CONFLICT (agent) DO UPDATE SET ${updates}`;
   }
-  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${values}) ON CONFLICT DO NOTHING`;
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values} ON CONFLICT DO NOTHING`;
 }
 
 export function primaryKey(table: TableName): readonly string[] {

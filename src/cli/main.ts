@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { CharterError, isCharterError } from "../errors.js";
+import { auditCommand } from "./audit-command.js";
 import { diffCommand } from "./diff-command.js";
 import { evaluateCommand } from "./evaluate-command.js";
 import { evidenceCommand } from "./evidence-command.js";
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   evaluate: { run: evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
   evidence: { run: evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
   verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed" },
+  audit: { run: auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
 };
 
 function help(): string {

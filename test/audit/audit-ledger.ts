@@ -5,6 +5,7 @@ import { filesRoot, recordHash } from "../../src/evidence/record.js";
 import type { RecordedChange } from "../../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { changeBody, genesisBody, ORIGIN, REPOSITORY } from "../evidence/ledger-fixture.js";
+import { type TempRepo, tempRepo } from "../helpers/temp-repo.js";
 
 /**
  * A hand-built ledger whose audit answers are known. Two agents, written as their owners would:
@@ -226,4 +227,23 @@ export function auditLedger(): AuditLedger {
     { entry: { kind: "access-review", body: { repository, commit: gitSha(97), asOf: "2025-07-01T00:00:00Z", agents: [] }, observedAt: "2025-07-01T00:00:00Z" } },
   ];
   return buildAuditLedger(final, partial2);
+}
+
+/** A throwaway clone whose charter-evidence branch holds the ledger's files, as the app writes them; main is checked out. */
+export function auditRepo(ledger: AuditLedger): TempRepo {
+  const repo = tempRepo({ "README.md": "# agents\n" });
+  repo.commitAll("main");
+  writeEvidence(repo, ledger);
+  return repo;
+}
+
+/** Replaces the evidence branch's content with the ledger's files, as one more commit. */
+export function writeEvidence(repo: TempRepo, ledger: AuditLedger): void {
+  const exists = repo.git("branch", "--list", "charter-evidence") !== "";
+  if (exists) repo.git("checkout", "-q", "charter-evidence");
+  else repo.git("checkout", "-q", "--orphan", "charter-evidence");
+  repo.git("rm", "-q", "-rf", "--ignore-unmatch", ".");
+  repo.write(Object.fromEntries(ledger.files.map((f) => [f.path, f.content])));
+  repo.commitAll("evidence");
+  repo.git("checkout", "-q", "main");
 }

@@ -1,0 +1,175 @@
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { AuditStore } from "../audit/audit-store.js";
+import { gitLedgerSource } from "../audit/git-ledger-source.js";
+import { timeOption } from "../audit/instant.js";
+import type { LedgerSource } from "../audit/ledger-source.js";
+import { DEFAULT_POSTGRES_SCHEMA, openPostgresIndex } from "../audit/postgres-index.js";
+import { agentAt, currentAgents, queryChanges, queryExceptions } from "../audit/queries.js";
+import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type Report } from "../audit/report-format.js";
+import { accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
+import { openSqliteIndex } from "../audit/sqlite-index.js";
+import { updateIndex } from "../audit/update-index.js";
+import { CharterError, isCharterError } from "../errors.js";
+import { findRepositoryRoot } from "../fs/find-manifests.js";
+import { gitOutput } from "../git/run-git.js";
+import { EXIT, type CliIo } from "./io.js";
+import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
+
+export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until TIME] [--agent ID] [--kind KIND] [--approver LOGIN]
+                            [--data-class CLASS] [--decision DECISION] [--emergency] [--retro-days N]
+       charter audit agent ID --at TIME
+       charter audit access-review
+       charter audit exceptions [--since TIME] [--until TIME] [--retro-days N] [--as-of TIME]
+  common options: [--format table|csv|json|md] [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
+
+Answers audit requests from an index of the evidence ledger. Every run first brings the index
+up to the branch's tip, reading only records it has not seen; every line names the record(s) it
+rests on (seq and SHA-256 prefix; charter evidence show --seq N shows one with its proof).
+
+changes        recorded changes by GitHub's merge time: --since is inclusive, --until exclusive.
+               --data-class matches the classes the agent held before or after the change;
+               --kind is a change kind (permission-added, model-changed, ...); --emergency keeps
+               emergency changes, with their retro-review status.
+agent          the manifest facts in force at --at (owners, permissions, data classes, provider),
+               the change record that put them there, and any exception after it.
+access-review  every agent that is not deleted: owners, permissions, data classes, credential
+               provider, last change, last approval, last sync, drift (SOC 2 CC6.2).
+exceptions     admin bypasses, direct pushes, emergency changes without a completed retro-review
+               --retro-days (default 7) after merge or flagged overdue, and unresolved drift.
+
+Times are ISO 8601 (2026-03-03, 2026-03-03T14:00:00Z); without a zone they are UTC.
+
+  --index PATH   the SQLite index (default: .charter/audit.sqlite in the clone's git directory).
+                 Without --index and with DATABASE_URL set, the index is the PostgreSQL schema
+                 CHARTER_AUDIT_SCHEMA (default ${DEFAULT_POSTGRES_SCHEMA}), shared by app replicas.
+  --rebuild      drop the index and read every record again (after charter verify, when the
+                 branch was rewritten).
+
+Run charter verify first: the index reads the branch, it does not verify it.
+`;
+
+const SUBCOMMANDS = ["changes", "agent", "access-review", "exceptions"] as const;
+const DECISIONS = ["approved", "pending", "blocked", "invalid"];
+
+export async function auditCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    io.out(AUDIT_HELP);
+    return sub === undefined ? EXIT.error : EXIT.ok;
+  }
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw new CharterError("USAGE", `unknown audit command "${sub}"`, { hint: `Use one of: ${SUBCOMMANDS.join(", ")}.` });
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: sub === "agent",
+    strict: true,
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      agent: { type: "string" },
+      kind: { type: "string" },
+      approver: { type: "string" },
+      "data-class": { type: "string" },
+      decision: { type: "string" },
+      emergency: { type: "boolean" },
+      "retro-days": { type: "string" },
+      "as-of": { type: "string" },
+      at: { type: "string" },
+      format: { type: "string", default: "table" },
+      repo: { type: "string" },
+      branch: { type: "string" },
+      index: { type: "string" },
+      rebuild: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.out(AUDIT_HELP);
+    return EXIT.ok;
+  }
+  const format = chooseReportFormat(values.format);
+  const since = values.since === undefined ? undefined : timeOption(values.since, "--since");
+  const until = values.until === undefined ? undefined : timeOption(values.until, "--until");
+  const now = values["as-of"] === undefined ? Date.now() : timeOption(values["as-of"], "--as-of");
+  const retroDays = values["retro-days"] === undefined ? 7 : Number(values["retro-days"]);
+  if (!Number.isSafeInteger(retroDays) || retroDays < 0) throw new CharterError("USAGE", `--retro-days ${values["retro-days"] ?? ""} is not a number of days`, { hint: "Use a whole number, e.g. --retro-days 7." });
+  if (values.decision !== undefined && !DECISIONS.includes(values.decision)) {
+    throw new CharterError("USAGE", `unknown decision "${values.decision}"`, { hint: `Use one of: ${DECISIONS.join(", ")}.` });
+  }
+  let agentId: string | undefined;
+  let at: number | undefined;
+  if (sub === "agent") {
+    agentId = positionals[0];
+    if (agentId === undefined || positionals.length > 1) throw new CharterError("USAGE", "name one agent", { hint: "charter audit agent finance-reconciliation --at 2026-03-03" });
+    if (values.at === undefined) throw new CharterError("USAGE", "charter audit agent needs --at TIME", { hint: "charter audit agent finance-reconciliation --at 2026-03-03T12:00:00Z" });
+    at = timeOption(values.at, "--at");
+  }
+
+  const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
+  const { branch, source } = await openBranch(root, values.branch);
+  let store: AuditStore | undefined;
+  try {
+    store = await openIndex(root, io.cwd, values.index);
+    const updated = await updateIndex(store, source, { rebuild: values.rebuild === true });
+    const footer: LedgerFooter = { branch, commit: source.commit, size: updated.size, tipHash: updated.lastHash, index: store.location };
+    let report: Report;
+    switch (sub) {
+      case "changes": {
+        const filter = {
+          ...(since === undefined ? {} : { since }),
+          ...(until === undefined ? {} : { until }),
+          ...(values.agent === undefined ? {} : { agent: values.agent }),
+          ...(values.kind === undefined ? {} : { kind: values.kind }),
+          ...(values.approver === undefined ? {} : { approver: values.approver.replace(/^@/, "") }),
+          ...(values["data-class"] === undefined ? {} : { dataClass: values["data-class"] }),
+          ...(values.decision === undefined ? {} : { decision: values.decision }),
+          ...(values.emergency === true ? { emergency: true } : {}),
+        };
+        report = changesReport(await queryChanges(store, filter), now, retroDays);
+        break;
+      }
+      case "agent":
+        if (format === "json") {
+          io.out(JSON.stringify({ report: "agent", ledger: footer, ...(await agentAt(store, agentId ?? "", at ?? 0)) }, null, 2) + "\n");
+          return EXIT.ok;
+        }
+        report = agentAtReport(await agentAt(store, agentId ?? "", at ?? 0));
+        break;
+      case "access-review":
+        report = accessReviewReport(await currentAgents(store));
+        break;
+      default:
+        report = exceptionsReport(await queryExceptions(store, { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays }));
+    }
+    io.out(formatReport(report, format, footer));
+    // CSV stays pure data; what it was computed from goes to stderr.
+    if (format === "csv") io.err(`${footerText(footer)}\n`);
+    return EXIT.ok;
+  } finally {
+    await source.close();
+    await store?.close();
+  }
+}
+
+async function openIndex(root: string, cwd: string, indexOption: string | undefined): Promise<AuditStore> {
+  if (indexOption !== undefined) return openSqliteIndex(resolve(cwd, indexOption));
+  const url = process.env["DATABASE_URL"];
+  if (url !== undefined && url !== "") return openPostgresIndex(url, process.env["CHARTER_AUDIT_SCHEMA"] ?? DEFAULT_POSTGRES_SCHEMA);
+  const gitDir = (await gitOutput(root, ["rev-parse", "--absolute-git-dir"])).toString("utf8").trim();
+  return openSqliteIndex(join(gitDir, ".charter", "audit.sqlite"));
+}
+
+/** The evidence branch: as named, or its remote-tracking copy in a fresh clone. */
+async function openBranch(root: string, name: string | undefined): Promise<{ branch: string; source: LedgerSource }> {
+  const candidates = name === undefined ? [DEFAULT_EVIDENCE_BRANCH, `origin/${DEFAULT_EVIDENCE_BRANCH}`] : name.includes("/") ? [name] : [name, `origin/${name}`];
+  for (const branch of candidates) {
+    try {
+      return { branch, source: await gitLedgerSource(root, branch) };
+    } catch (error) {
+      if (!isCharterError(error) || error.code !== "NOT_FOUND") throw error;
+    }
+  }
+  throw new CharterError("NOT_FOUND", `no evidence branch ${candidates.join(" or ")} in ${root}`, { hint: `Fetch it first (git fetch origin ${DEFAULT_EVIDENCE_BRANCH}), or name it with --branch.` });
+}
