@@ -5,6 +5,10 @@ import { diffCommand } from "./diff-command.js";
 import { evaluateCommand } from "./evaluate-command.js";
 import { evidenceCommand } from "./evidence-command.js";
 import { verifyCommand } from "./verify-command.js";
+import { driftCommand } from "./drift-command.js";
+import { planCommand } from "./plan-command.js";
+import { syncCommand } from "./sync-command.js";
+import { tokenCommand } from "./token-command.js";
 import { EXIT, type CliIo } from "./io.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -17,6 +21,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   evidence: { run: evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
   verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed" },
   audit: { run: auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
+  plan: { run: planCommand, summary: "what a sync would change in the credential providers (read-only)" },
+  sync: { run: syncCommand, summary: "provision the manifests' identities and permissions, then verify" },
+  drift: { run: driftCommand, summary: "report where the credential providers differ from the manifests" },
+  token: { run: tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
 };
 
 function help(): string {

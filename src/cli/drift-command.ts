@@ -1,0 +1,34 @@
+import { parseArgs } from "node:util";
+import { desiredState } from "../provision/desired-state.js";
+import { detectDrift } from "../provision/engine.js";
+import { chooseFormat } from "./choose-format.js";
+import { EXIT, type CliIo } from "./io.js";
+import { PROVISIONING_FORMATS, renderDrift } from "./provisioning-formats.js";
+import { PROVISIONING_OPTIONS, PROVISIONING_OPTIONS_HELP, readProvisioningInput, withProviders } from "./provisioning-input.js";
+
+export const DRIFT_HELP = `Usage: charter drift [--ref REV] [--prune] [--root DIR] [--format text|json]
+
+Compares what the configured providers hold with what the manifests approve, and reports every
+difference: missing identities or grants, extra grants, changed lifetimes, retired agents that
+still have access, identities without Charter's ownership marker, orphaned identities, grants
+made by someone else. Changes nothing.
+
+${PROVISIONING_OPTIONS_HELP}
+
+Exit status: 0 no drift, 1 drift found, 2 usage or internal error.
+`;
+
+export async function driftCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: PROVISIONING_OPTIONS });
+  if (values.help) {
+    io.out(DRIFT_HELP);
+    return EXIT.ok;
+  }
+  const format = chooseFormat(values.format, PROVISIONING_FORMATS);
+  const input = await readProvisioningInput(io.cwd, values);
+  const findings = await withProviders(input.settings, (providers) =>
+    detectDrift(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
+  );
+  io.out(renderDrift(findings, input.commit, format));
+  return findings.length === 0 ? EXIT.ok : EXIT.findings;
+}
