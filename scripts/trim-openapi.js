@@ -29,6 +29,7 @@ export const OPERATION_IDS = [
   "repos/get-content",
   "repos/compare-commits",
   "repos/get-branch",
+  "repos/get-branch-rules",
   "repos/list-pull-requests-associated-with-commit",
   "pulls/list",
   "pulls/get",
@@ -56,6 +57,7 @@ export const OPERATION_IDS = [
   "issues/create-comment",
   "issues/list-comments",
   "issues/get",
+  "issues/list-for-repo",
   "issues/list-labels-on-issue",
   "users/get-by-username",
 ];

@@ -4,6 +4,8 @@ import { parseCanonical } from "../evidence/canonical-json.js";
 import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
 import { inclusionProof, leafHash, rootOf } from "../evidence/merkle.js";
 import { recordHash } from "../evidence/record.js";
+import { csvTable } from "../evidence/csv.js";
+import { inPopulation, POPULATION_COLUMNS, populationRow } from "../evidence/population.js";
 import { CharterError, isCharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { readBranchFiles } from "../git/branch-files.js";
@@ -25,26 +27,6 @@ Run charter verify first: these commands read the branch, they do not check it.
 `;
 
 const EXPORT_FORMATS = ["csv", "json"] as const;
-
-interface Row {
-  readonly seq: number;
-  readonly kind: string;
-  readonly pullRequest: number | null;
-  readonly title: string;
-  readonly url: string;
-  readonly author: string;
-  readonly mergedBy: string;
-  readonly mergedAt: string;
-  readonly decision: string;
-  readonly emergency: boolean;
-  readonly agents: string;
-  readonly changes: string;
-  readonly maxRisk: string;
-  readonly approvers: string;
-  readonly checks: string;
-  readonly path: string;
-  readonly sha256: string;
-}
 
 export async function evidenceCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -71,8 +53,8 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
     const format = chooseFormat(values.format, EXPORT_FORMATS);
     const since = parseDate(values.since, "--since");
     const until = parseDate(values.until, "--until");
-    const rows = ledger.filter((e) => e.record.kind === "change" || e.record.kind === "exception").map(toRow).filter((r) => within(r.mergedAt, since, until));
-    io.out(format === "json" ? JSON.stringify(rows, null, 2) + "\n" : csv(rows));
+    const rows = ledger.filter((e) => inPopulation(e.record)).map((e) => populationRow(e.record, e.path, recordHash(e.bytes))).filter((r) => within(r.mergedAt, since, until));
+    io.out(format === "json" ? JSON.stringify(rows, null, 2) + "\n" : csvTable(POPULATION_COLUMNS, rows, (row, column) => row[column]));
     return EXIT.ok;
   }
   if (sub === "show") {
@@ -119,47 +101,6 @@ async function readLedger(root: string, branchOption: string | undefined): Promi
   throw new CharterError("NOT_FOUND", `no evidence branch ${candidates.join(" or ")}`, { hint: `Fetch it first (git fetch origin ${DEFAULT_EVIDENCE_BRANCH}), or name it with --branch.` });
 }
 
-function toRow(entry: LedgerEntry): Row {
-  const { record } = entry;
-  const base = { seq: record.seq, kind: record.kind, path: entry.path, sha256: recordHash(entry.bytes) };
-  if (record.kind === "change") {
-    const b = record.body;
-    return {
-      ...base,
-      pullRequest: b.pullRequest.number,
-      title: b.pullRequest.title,
-      url: b.pullRequest.url,
-      author: b.author,
-      mergedBy: b.mergedBy,
-      mergedAt: b.mergedAt,
-      decision: b.decision,
-      emergency: b.emergency.active,
-      agents: b.changes.agents.join(" "),
-      changes: [...new Set(b.changes.changes.map((c) => c.kind))].join(" "),
-      maxRisk: b.changes.maxRisk,
-      approvers: b.approvals.map((a) => a.reviewer).join(" "),
-      checks: b.checks.map((c) => `${c.name}:${c.conclusion ?? "none"}`).join(" "),
-    };
-  }
-  const b = record.kind === "exception" ? record.body : undefined;
-  return {
-    ...base,
-    pullRequest: b?.pullRequest?.number ?? null,
-    title: b?.reason ?? "",
-    url: b?.pullRequest?.url ?? "",
-    author: "",
-    mergedBy: "",
-    mergedAt: record.observedAt,
-    decision: b ? `exception:${b.kind}` : record.kind,
-    emergency: false,
-    agents: b?.agents.join(" ") ?? "",
-    changes: "",
-    maxRisk: "",
-    approvers: "",
-    checks: b?.commits.join(" ") ?? "",
-  };
-}
-
 function parseDate(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
@@ -172,14 +113,3 @@ function within(time: string, since: number | undefined, until: number | undefin
   return (since === undefined || ms >= since) && (until === undefined || ms < until);
 }
 
-const COLUMNS: readonly (keyof Row)[] = ["seq", "kind", "pullRequest", "title", "url", "author", "mergedBy", "mergedAt", "decision", "emergency", "agents", "changes", "maxRisk", "approvers", "checks", "path", "sha256"];
-
-/** RFC 4180 CSV; cells that a spreadsheet would run as a formula are prefixed with a quote. */
-function csv(rows: readonly Row[]): string {
-  const cell = (value: Row[keyof Row]): string => {
-    let text = value === null ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  return [COLUMNS.join(","), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(","))].join("\r\n") + "\r\n";
-}

@@ -1,5 +1,6 @@
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
+import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
@@ -40,7 +41,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
   return (app: Probot) => {
     const deliveries = new DeliveryLog();
     const queue = new KeyedQueue();
-    const env: HandlerEnvironment = { appId: options.appId, signingKey: options.signingKey, now: options.now ?? (() => new Date()), queue };
+    const now = options.now ?? (() => new Date());
+    const env: HandlerEnvironment = { appId: options.appId, signingKey: options.signingKey, now, queue, controls: new ControlsObserver(now) };
 
     const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
       if (!deliveries.claim(context.id)) {

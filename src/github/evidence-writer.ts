@@ -1,9 +1,13 @@
 import type { ProbotOctokit } from "probot";
 import { CharterError } from "../errors.js";
 import { appendToLedger, EMPTY_LEDGER, type LedgerTip } from "../evidence/ledger.js";
-import type { ChangeBody, NewRecord } from "../evidence/record.js";
+import { type ChangeBody, type NewRecord, recordHash } from "../evidence/record.js";
 import { parseSignerKey } from "../evidence/signed-note.js";
 import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
+import { frontierRoot } from "../evidence/merkle.js";
+import type { InventoryUpdate } from "../evidence/site/inventory.js";
+import { renderSite, sitePathsToRead, type AppendedRecord } from "../evidence/site/render-site.js";
+import type { ControlsStatus } from "../evidence/site/site-state.js";
 import { commitToBranch, readBranchHead } from "./branch-writer.js";
 
 export const EVIDENCE_BRANCH = "charter-evidence";
@@ -19,6 +23,8 @@ export interface EvidenceTarget {
   /** Signer key string (Go note format) from configuration; never logged. */
   readonly signerKey: string;
   readonly branch?: string;
+  /** The repository's web address, for links on the branch's pages; github.com's when absent. */
+  readonly repositoryUrl?: string;
 }
 
 export type AppendOutcome =
@@ -42,8 +48,10 @@ export async function appendChangeRecord(
   observedAt: () => string,
   /** Records that belong with the change (an exception for a merge that bypassed the check), appended in the same commit. */
   companions: readonly ((changeSeq: number) => NewRecord)[] = [],
+  site: Pick<RecordsToAppend, "inventory" | "controls"> = {},
 ): Promise<AppendOutcome> {
   return appendRecords(octokit, target, {
+    ...site,
     idempotencyKey: body.idempotencyKey,
     records: [() => ({ kind: "change", body, observedAt: observedAt() }), ...companions],
     copies,
@@ -61,6 +69,10 @@ export interface RecordsToAppend {
   readonly copies?: readonly Uint8Array[];
   readonly observedAt: () => string;
   readonly message: (firstSeq: number) => string;
+  /** Agents whose approved manifest these records put in force (or removed): the inventory page follows them. */
+  readonly inventory?: readonly InventoryUpdate[];
+  /** The controls as just observed, for the README; the last observation stays when absent. */
+  readonly controls?: ControlsStatus | null;
 }
 
 /**
@@ -72,11 +84,16 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
   const signer = parseSignerKey(target.signerKey);
   const marker = markerPath(append.idempotencyKey);
   let requests = 0;
+  // The pages these records rewrite do not depend on their seq: build them once with a
+  // provisional seq to learn which existing pages to read alongside the tip.
+  const sitePaths = sitePathsToRead(append.records.map((build) => build(0)));
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const head = await readBranchHead(octokit, target.owner, target.repo, branch);
     requests++;
     let tip: LedgerTip;
+    let existing: ReadonlyMap<string, string | null> = new Map();
     const byPath = new Map<string, Uint8Array>();
+    const appended: AppendedRecord[] = [];
     if (head === null) {
       const genesis = appendToLedger(
         EMPTY_LEDGER,
@@ -88,25 +105,34 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
         { signerKey: target.signerKey },
       );
       tip = genesis.tip;
+      appended.push({ record: genesis.record, path: genesis.path, sha256: recordHash(genesis.bytes) });
       for (const f of genesis.files) byPath.set(f.path, f.content);
     } else {
-      const state = await readState(octokit, target, head, marker);
+      const state = await readState(octokit, target, head, marker, sitePaths);
       requests++;
       if (state.recorded) return { status: "duplicate", requests };
       if (state.tip === null) {
         throw new CharterError("INVALID_RECORD", `${branch} has no ${TIP_PATH}: it was not written by Charter or was damaged`, { hint: "Run charter verify on the branch before appending to it." });
       }
       tip = parseTip(new TextEncoder().encode(state.tip));
+      existing = state.pages;
     }
     const firstSeq = tip.size;
     for (const [i, build] of append.records.entries()) {
       // Each append re-signs the checkpoint, so the last one written is the one kept. A copy
       // written by an earlier record is rewritten with the same bytes: harmless, and it spares
       // a read per copy.
-      const appended = appendToLedger(tip, build(firstSeq), { signerKey: target.signerKey, ...(i === 0 && append.copies ? { copies: append.copies } : {}) });
-      tip = appended.tip;
-      for (const f of appended.files) byPath.set(f.path, f.content);
+      const result = appendToLedger(tip, build(firstSeq), { signerKey: target.signerKey, ...(i === 0 && append.copies ? { copies: append.copies } : {}) });
+      tip = result.tip;
+      appended.push({ record: result.record, path: result.path, sha256: recordHash(result.bytes) });
+      for (const f of result.files) byPath.set(f.path, f.content);
     }
+    const encoder = new TextEncoder();
+    const pages = renderSite(
+      { repository: `${target.owner}/${target.repo}`, repositoryUrl: target.repositoryUrl ?? `https://github.com/${target.owner}/${target.repo}`, branch, publicKey: signer.verifierKey },
+      { existing, appended, inventory: append.inventory ?? [], controls: append.controls ?? null, size: tip.size, root: Buffer.from(frontierRoot(tip.frontier)).toString("hex") },
+    );
+    for (const [path, text] of pages) byPath.set(path, encoder.encode(text));
     byPath.set(TIP_PATH, formatTip(tip));
     byPath.set(marker, new Uint8Array());
     const result = await commitToBranch(octokit, { owner: target.owner, repo: target.repo, branch }, { files: Object.fromEntries(byPath), message: append.message(firstSeq), expectedHead: head });
@@ -120,29 +146,56 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
   throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The event is not yet recorded; re-running its handler records it once." });
 }
 
+type StateBlob = { readonly __typename: string; readonly text?: string | null; readonly isTruncated?: boolean } | null;
+
 interface StateResult {
-  readonly repository: {
-    readonly tip: { readonly __typename: string; readonly text?: string | null } | null;
-    readonly marker: { readonly __typename: string } | null;
-  } | null;
+  readonly repository: Readonly<Record<string, StateBlob>> | null;
 }
 
 /**
- * The tip file and whether this record's marker exists, at one commit, in one query. The marker
- * is looked up by its exact path, never by listing index/, which grows with every record.
+ * The tip file, whether this record's marker exists, and the pages the append rewrites, at one
+ * commit, in one query. The marker is looked up by its exact path, never by listing index/,
+ * which grows with every record; paths travel as variables, never inside the query text.
  */
-async function readState(octokit: ProbotOctokit, target: EvidenceTarget, head: string, marker: string): Promise<{ tip: string | null; recorded: boolean }> {
+async function readState(
+  octokit: ProbotOctokit,
+  target: EvidenceTarget,
+  head: string,
+  marker: string,
+  pagePaths: readonly string[] = [],
+): Promise<{ tip: string | null; recorded: boolean; pages: Map<string, string | null> }> {
+  const variables: Record<string, string> = { owner: target.owner, name: target.repo, tip: `${head}:${TIP_PATH}`, marker: `${head}:${marker}` };
+  const fields = pagePaths.map((path, i) => {
+    variables[`p${i}`] = `${head}:${path}`;
+    return `p${i}: object(expression: $p${i}) { __typename ... on Blob { text isTruncated } }`;
+  });
+  const declarations = pagePaths.map((_, i) => `, $p${i}: String!`).join("");
   const result = await octokit.graphql<StateResult>(
-    `query CharterLedgerState($owner: String!, $name: String!, $tip: String!, $marker: String!) {
+    `query CharterLedgerState($owner: String!, $name: String!, $tip: String!, $marker: String!${declarations}) {
       repository(owner: $owner, name: $name) {
         tip: object(expression: $tip) { __typename ... on Blob { text } }
         marker: object(expression: $marker) { __typename }
+        ${fields.join("\n        ")}
       }
     }`,
-    { owner: target.owner, name: target.repo, tip: `${head}:${TIP_PATH}`, marker: `${head}:${marker}` },
+    variables,
   );
-  const tip = result.repository?.tip;
-  return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: result.repository?.marker?.__typename === "Blob" };
+  const repository = result.repository;
+  const tip = repository?.["tip"];
+  const pages = new Map<string, string | null>();
+  for (const [i, path] of pagePaths.entries()) {
+    const blob = repository?.[`p${i}`];
+    if (blob?.__typename !== "Blob") {
+      pages.set(path, null);
+      continue;
+    }
+    if (blob.isTruncated === true || typeof blob.text !== "string") {
+      // Rewriting a page from a truncated copy would silently drop its rows.
+      throw new CharterError("GITHUB_LIMIT", `${path} on the evidence branch is too large for GitHub to return in full`, { hint: "Split the page (see docs/operations.md); the records themselves are unaffected." });
+    }
+    pages.set(path, blob.text);
+  }
+  return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: repository?.["marker"]?.__typename === "Blob", pages };
 }
 
 /** Whether a change with this idempotency key is already on the branch (2 requests). */

@@ -1,6 +1,9 @@
 import type { Context } from "probot";
 import { POLICY_PATH } from "../policy/load-policy.js";
+import type { ControlsStatus } from "../evidence/site/site-state.js";
+import { type ControlsObserver, type ControlsTarget, warnAboutControls } from "./controls.js";
 import { recordDirectPush } from "./direct-push.js";
+import { EVIDENCE_BRANCH } from "./evidence-writer.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { recordMerge } from "./record-merge.js";
@@ -12,6 +15,7 @@ export interface HandlerEnvironment {
   readonly signingKey: string | undefined;
   readonly now: () => Date;
   readonly queue: KeyedQueue;
+  readonly controls: ControlsObserver;
 }
 
 /** Evidence appends of one repository run one at a time in this process; the compare-and-swap then only races other replicas. */
@@ -31,8 +35,9 @@ export async function handleMerged(context: Context<"pull_request.closed">, env:
   if (!evaluation) return;
   const signingKey = env.signingKey;
   if (signingKey && evaluation.changeSet.changes.length > 0) {
+    const controls = await observeControlsSafely(context, env, { owner: ref.owner, repo: ref.repo, defaultBranch: repository.default_branch, evidenceBranch: EVIDENCE_BRANCH });
     const outcome = await env.queue.run(evidenceKey(ref.owner, ref.repo), () =>
-      recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey }, report, env.now),
+      recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url }, report, env.now, controls),
     );
     context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
   }
@@ -46,6 +51,24 @@ export async function handleMerged(context: Context<"pull_request.closed">, env:
     report.retroReviewDays,
   );
   context.log.info({ delivery: context.id, pullRequest: ref.number, issue }, "charter: retro-review issue opened for an emergency change");
+}
+
+/**
+ * Whether the check is required and the evidence branch protected, for the branch's README, with
+ * a warning issue when not. Reading them must never stop a merge from being recorded.
+ */
+async function observeControlsSafely(context: Context, env: HandlerEnvironment, target: ControlsTarget): Promise<ControlsStatus | undefined> {
+  try {
+    const { status, fresh } = await env.controls.observe(context.octokit, target);
+    if (fresh) {
+      const issue = await warnAboutControls(context.octokit, target, status);
+      if (issue !== null) context.log.warn({ delivery: context.id, issue, controls: status }, "charter: controls around the evidence are off; warning issue opened");
+    }
+    return status;
+  } catch (error) {
+    context.log.warn({ delivery: context.id, err: error }, "charter: could not read the controls around the evidence");
+    return undefined;
+  }
 }
 
 /**
@@ -64,7 +87,7 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
     const outcome = await env.queue.run(evidenceKey(owner, repository.name), () =>
       recordDirectPush(
         context.octokit,
-        { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey },
+        { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url },
         { after: context.payload.after, pusher: context.payload.pusher.name, commits },
         env.now,
       ),

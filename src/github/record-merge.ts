@@ -1,6 +1,8 @@
 import type { ProbotOctokit } from "probot";
 import { ownerMentions } from "./owner-mentions.js";
 import { changeRecordBody } from "../evidence/change-record.js";
+import { inventoryEntryOf, type InventoryUpdate } from "../evidence/site/inventory.js";
+import type { ControlsStatus } from "../evidence/site/site-state.js";
 import { CharterError } from "../errors.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import type { ChangeBody } from "../evidence/record.js";
@@ -13,7 +15,7 @@ import type { CheckReport } from "./pull-request-check.js";
  * report comes from re-reading the pull request and re-evaluating it at merge, never from the
  * webhook body; the approved files are read through the check's own cached reader.
  */
-export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget, report: CheckReport, now: () => Date): Promise<AppendOutcome> {
+export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget, report: CheckReport, now: () => Date, controls?: ControlsStatus): Promise<AppendOutcome> {
   const { pullRequest: pr, evaluation, assessment, headReader } = report;
   if (!evaluation || !assessment || !headReader || !pr.merged_at || !pr.merge_commit_sha) {
     throw new CharterError("INTERNAL", `pull request #${pr.number} has no evaluation or merge commit to record`);
@@ -42,7 +44,15 @@ export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget
     contents,
   });
   const clock = (): string => now().toISOString();
-  if (evaluation.decision === "approved") return appendChangeRecord(octokit, target, body, copies, clock);
+  // The inventory follows what the merge put in force: each changed agent's manifest at the
+  // merge, or its removal when the manifest was deleted.
+  const headIds = new Set(assessment.head.agents.map((a) => a.id));
+  const inventory: InventoryUpdate[] = [
+    ...assessment.head.agents.map((a) => ({ id: a.id, entry: inventoryEntryOf(a.manifest, a.file, a.manifestSha256) })),
+    ...assessment.base.agents.filter((a) => !headIds.has(a.id)).map((a) => ({ id: a.id, entry: null })),
+  ];
+  const site = { inventory, ...(controls === undefined ? {} : { controls }) };
+  if (evaluation.decision === "approved") return appendChangeRecord(octokit, target, body, copies, clock, [], site);
 
   // Merged although Charter's check was not satisfied: an administrator bypassed it. The owners
   // are told in an issue, and an exception record stands beside the change record, in the same
@@ -65,7 +75,7 @@ export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget
         issue,
       },
     }),
-  ]);
+  ], site);
 }
 
 function firstMissing(node: ResultNode): string | undefined {

@@ -151,6 +151,8 @@ export class SimCore implements PayloadSource {
       collaborators: new Map(),
       labels: new Map(),
       nextNumber: 1,
+      branchProtection: new Map(),
+      rulesets: [],
     };
     const git = await this.gitStore.init(owner.login, options.name, defaultBranch);
     this.gits.set(id, git);

@@ -24,6 +24,7 @@ import type {
   PullRequest,
   RepoPermission,
   Repository,
+  Ruleset,
   Review,
   ReviewState,
   Team,
@@ -265,6 +266,16 @@ export class GitHubSimulator {
   setCollaborator(repo: Repository, login: string, permission: RepoPermission): void {
     const account = this.core.state.ensureAccount(login);
     repo.collaborators.set(account.login.toLowerCase(), permission);
+  }
+
+  /** Turns on classic branch protection (which refuses force-pushes and deletion by default). */
+  protectBranch(repo: Repository, branch: string, options: { requiredChecks?: readonly string[] } = {}): void {
+    repo.branchProtection.set(branch, { requiredChecks: [...(options.requiredChecks ?? [])] });
+  }
+
+  /** Adds a repository ruleset for the named branches, e.g. rules [{ type: "deletion" }, { type: "non_fast_forward" }]. */
+  addRuleset(repo: Repository, branches: readonly string[], rules: Ruleset["rules"]): void {
+    repo.rulesets.push({ id: this.core.state.allocateId(), branches: [...branches], rules: [...rules] });
   }
 
   // ---- repositories ---------------------------------------------------------------------

@@ -92,6 +92,21 @@ export interface Repository {
   readonly labels: Map<string, Label>;
   /** Issues and pull requests share one number sequence, as on GitHub. */
   nextNumber: number;
+  /** Classic branch protection by branch name: only the parts Charter reads. */
+  readonly branchProtection: Map<string, BranchProtection>;
+  /** Repository rulesets, each targeting exact branch names. */
+  readonly rulesets: Ruleset[];
+}
+
+export interface BranchProtection {
+  /** Status check contexts required before merging. */
+  readonly requiredChecks: readonly string[];
+}
+
+export interface Ruleset {
+  readonly id: number;
+  readonly branches: readonly string[];
+  readonly rules: readonly { readonly type: string; readonly parameters?: Readonly<Record<string, unknown>> }[];
 }
 
 export interface IssueComment {

@@ -34,6 +34,8 @@ const PERMISSIONS: Record<string, RestRoute["permissions"]> = {
   "repos/get-content": [["contents", "read"]],
   "repos/compare-commits": [["contents", "read"]],
   "repos/get-branch": [["contents", "read"]],
+  // GitHub documents "Metadata" repository permissions (read) for getting rules for a branch.
+  "repos/get-branch-rules": [["metadata", "read"]],
   "repos/get-collaborator-permission-level": [["metadata", "read"]],
   "repos/list-pull-requests-associated-with-commit": [["pull_requests", "read"]],
   "pulls/list": [["pull_requests", "read"]],
@@ -66,6 +68,7 @@ const PERMISSIONS: Record<string, RestRoute["permissions"]> = {
     ["issues", "read"],
     ["pull_requests", "read"],
   ],
+  "issues/list-for-repo": [["issues", "read"]],
   "issues/get": [
     ["issues", "read"],
     ["pull_requests", "read"],

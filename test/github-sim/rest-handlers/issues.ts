@@ -63,9 +63,24 @@ const listLabels: RestHandler = (context) => {
   return { status: 200, headers: page.headers, body: page.items };
 };
 
+/** Issues (not pull requests, which GitHub also lists here) filtered by state and labels. */
+const listForRepo: RestHandler = (context) => {
+  const repo = repoFor(context);
+  const { core } = context;
+  const state = typeof context.query["state"] === "string" ? context.query["state"] : "open";
+  const labels = typeof context.query["labels"] === "string" ? context.query["labels"].split(",").map((l) => l.trim().toLowerCase()).filter(Boolean) : [];
+  const issues = [...core.state.issues.values()]
+    .filter((i) => i.repo === repo && (state === "all" || i.state === state))
+    .filter((i) => labels.every((l) => i.labels.some((name) => name.toLowerCase() === l)))
+    .sort((a, b) => b.number - a.number);
+  const page = paginate(issues, context.query, context.url);
+  return { status: 200, headers: page.headers, body: page.items.map((i) => renderIssue(core.urls, core.state, i)) };
+};
+
 export const issuesHandlers: Record<string, RestHandler> = {
   "issues/create": create,
   "issues/get": get,
+  "issues/list-for-repo": listForRepo,
   "issues/create-comment": createComment,
   "issues/list-comments": listComments,
   "issues/list-labels-on-issue": listLabels,

@@ -163,20 +163,45 @@ const getBranch: RestHandler = async (context) => {
   const commit = sha ? await core.git(repo).readCommit(sha) : null;
   if (!commit) throw new HttpError(404, "Branch not found");
   const api = `${core.urls.api}/repos/${repo.fullName}/branches/${encodeURIComponent(branch)}`;
+  const protection = repo.branchProtection.get(branch);
+  const required = protection?.requiredChecks ?? [];
   return {
     status: 200,
     body: {
       name: branch,
       commit: repoCommit(core.urls, core.state, repo, commit),
       _links: { self: api, html: `${core.urls.web}/${repo.fullName}/tree/${branch}` },
-      protected: false,
+      protected: protection !== undefined,
       protection: {
-        enabled: false,
-        required_status_checks: { enforcement_level: "off", contexts: [], checks: [] },
+        enabled: protection !== undefined,
+        required_status_checks: {
+          enforcement_level: required.length > 0 ? "non_admins" : "off",
+          contexts: [...required],
+          checks: required.map((context) => ({ context, app_id: null })),
+        },
       },
       protection_url: `${api}/protection`,
     },
   };
+};
+
+/** Rules that apply to a branch, from every ruleset targeting it (readable with metadata access). */
+const getBranchRules: RestHandler = (context) => {
+  const repo = repoFor(context);
+  const branch = param(context, "branch");
+  const rules = repo.rulesets
+    .filter((ruleset) => ruleset.branches.includes(branch))
+    .flatMap((ruleset) =>
+      ruleset.rules.map((rule) => ({
+        type: rule.type,
+        ...(rule.parameters ? { parameters: rule.parameters } : {}),
+        ruleset_source_type: "Repository",
+        ruleset_source: repo.fullName,
+        ruleset_id: ruleset.id,
+      })),
+    );
+  const page = paginate(rules, context.query, context.url);
+  return { status: 200, headers: page.headers, body: page.items };
 };
 
 /** The legacy `permission` field folds maintain into write and triage into read. */
@@ -269,6 +294,7 @@ export const reposHandlers: Record<string, RestHandler> = {
   "repos/get-content": getContent,
   "repos/compare-commits": compareCommits,
   "repos/get-branch": getBranch,
+  "repos/get-branch-rules": getBranchRules,
   "repos/get-collaborator-permission-level": getCollaboratorPermissionLevel,
   "repos/list-pull-requests-associated-with-commit": listPullRequestsAssociatedWithCommit,
 };

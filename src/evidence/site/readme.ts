@@ -1,0 +1,105 @@
+import { mdCode, mdLink, mdTable, mdText, mdUrl } from "./markdown.js";
+import { INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, pagePath, populationPath, README_PATH } from "./site-paths.js";
+import type { ControlsStatus, SiteEntry, SiteState } from "./site-state.js";
+
+export interface ReadmeInput {
+  readonly state: SiteState;
+  readonly repository: string;
+  readonly repositoryUrl: string;
+  readonly branch: string;
+  readonly size: number;
+  /** Merkle root of the log after this append, hex. */
+  readonly root: string;
+  readonly publicKey: string;
+  readonly agents: number;
+}
+
+/** The branch's front page: what it is, how to check it, and where to start sampling. */
+export function renderReadme(input: ReadmeInput): string {
+  const { state } = input;
+  const self = README_PATH;
+  const entryRow = (e: SiteEntry): string[] => [
+    mdLink(String(e.seq), self, pagePath(e.seq)),
+    e.kind,
+    mdText(e.title, 120),
+    mdText(e.time),
+    mdText(e.outcome),
+    e.pullRequest === null ? "" : mdUrl(`#${e.pullRequest}`, `${input.repositoryUrl}/pull/${e.pullRequest}`),
+    e.issue === null ? "" : mdUrl(`#${e.issue}`, `${input.repositoryUrl}/issues/${e.issue}`),
+  ];
+  const header = ["Record", "Kind", "What", "Time", "Outcome", "Pull request", "Issue"];
+  return [
+    `# Charter evidence for ${mdText(input.repository)}`,
+    "",
+    "This branch is the change-control evidence of the agents governed in this repository. Charter writes it; nobody else",
+    "should. Every record is RFC 8785 canonical JSON under `records/`, holds the SHA-256 of the record before it, and the",
+    "signed checkpoint (`checkpoint`, C2SP signed-note, Ed25519) commits to the RFC 6962 Merkle root of all of them. The",
+    "Markdown pages are views of the records for reading; the records are the evidence.",
+    "",
+    "## Verify it yourself",
+    "",
+    "```sh",
+    `git clone --branch ${input.branch} --single-branch ${input.repositoryUrl}.git evidence && cd evidence`,
+    `npx agent-charter verify --branch ${input.branch} --key "$(cat public-key)" --trusted-checkpoint saved-checkpoint`,
+    "```",
+    "",
+    "Pass the key you were given out of band rather than the copy on this branch, and keep the checkpoint from your last",
+    "visit: verification then proves nothing was edited, dropped, reordered or rewritten since. To check that every commit",
+    "touching agents is covered, run `charter verify` in a full clone of the repository.",
+    "",
+    mdTable(
+      ["Fact", "Value"],
+      [
+        ["Records", String(input.size)],
+        ["Merkle root", mdCode(input.root)],
+        ["Public key", mdCode(input.publicKey)],
+        ["Agents in the inventory", String(input.agents)],
+      ],
+    ),
+    "## Controls around Charter",
+    "",
+    ...controlsLines(state.controls),
+    "",
+    "## Records by kind",
+    "",
+    mdTable(
+      ["Kind", "Count"],
+      Object.keys(state.counts)
+        .sort()
+        .map((k) => [k, String(state.counts[k] ?? 0)]),
+    ),
+    "## Latest records",
+    "",
+    mdTable(header, state.latest.map(entryRow)),
+    "## Emergency changes awaiting retro-review",
+    "",
+    mdTable(header, state.awaitingRetroReview.map(entryRow)),
+    "## Latest exceptions",
+    "",
+    mdTable(header, state.exceptions.map(entryRow)),
+    "## The population and the inventory",
+    "",
+    `- Agent inventory: ${mdLink("Markdown", self, INVENTORY_MD_PATH)}, ${mdLink("CSV", self, INVENTORY_CSV_PATH)}, ${mdLink("JSON", self, INVENTORY_JSON_PATH)}.`,
+    "- Every change and exception, one CSV per month of GitHub's merge time (together, the population to sample from;",
+    "  `charter evidence export --since … --until …` produces the same rows for any period):",
+    ...state.populationMonths.map((m) => `  - ${mdLink(m, self, populationPath(m))}`),
+    "- One page per record under `pages/`, one history page per agent under `agents/`.",
+    "",
+  ].join("\n");
+}
+
+function controlsLines(controls: ControlsStatus | null): string[] {
+  if (controls === null) return ["_Not checked yet._"];
+  const state = (value: boolean | null, on: string, off: string): string => (value === null ? "⚠️ could not be read" : value ? `✅ ${on}` : `❌ ${off}`);
+  return [
+    mdTable(
+      ["Control", "State"],
+      [
+        [`The ${mdCode("Charter")} check is required to merge into ${mdCode(controls.defaultBranch)}`, state(controls.checkRequired, "required", "not required: merges can skip approval")],
+        [`${mdCode(controls.evidenceBranch)} refuses force-pushes and deletion`, state(controls.evidenceProtected, "protected", "not protected: history could be rewritten")],
+      ],
+    ),
+    `As observed at ${mdText(controls.checkedAt)}.`,
+    ...controls.notes.map((n) => `- ${mdText(n, 500)}`),
+  ];
+}
