@@ -34,6 +34,12 @@ export interface AgentState {
   readonly driftSeq: number | null;
   readonly driftHash: string | null;
   readonly driftAt: string | null;
+  /**
+   * The data classes of the last version whose manifest could be read. A version without a
+   * readable copy has unknown facts; what the agent could reach before it is still the best
+   * evidence of which data a later change touches.
+   */
+  readonly knownDataClasses: readonly string[];
 }
 
 /** An agent the ledger has mentioned (provisioned, drifted) before recording any manifest of it. */
@@ -64,6 +70,7 @@ export function unrecordedAgent(agent: string): AgentState {
     driftSeq: null,
     driftHash: null,
     driftAt: null,
+    knownDataClasses: [],
   };
 }
 
@@ -72,7 +79,7 @@ export function agentRow(s: AgentState): Row {
     s.agent, s.status, s.environment, JSON.stringify(s.owners), JSON.stringify(s.permissions), JSON.stringify(s.dataClasses), s.provider,
     s.manifest, s.manifestSha, s.versionSeq, s.versionHash, s.versionAt, s.lastChangeSeq, s.lastChangeHash, s.lastChangeAt,
     s.lastApprovalSeq, s.lastApprovalHash, s.lastApprovers, s.lastProvisioningSeq, s.lastProvisioningHash, s.lastProvisioningAt,
-    s.lastProvisioningOutcome, s.driftSeq, s.driftHash, s.driftAt,
+    s.lastProvisioningOutcome, s.driftSeq, s.driftHash, s.driftAt, JSON.stringify(s.knownDataClasses),
   ];
 }
 
@@ -107,6 +114,7 @@ export function agentStateOf(row: Readonly<Record<string, unknown>>): AgentState
     driftSeq: int("drift_seq"),
     driftHash: opt("drift_hash"),
     driftAt: opt("drift_at"),
+    knownDataClasses: jsonList(row["known_data_classes"]),
   };
 }
 

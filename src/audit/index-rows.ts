@@ -160,7 +160,7 @@ function indexChange(
     };
     // A change touches the data the agent could reach before it and after it: removing an
     // agent's access to customer data is a change to customer-data access too.
-    for (const c of [...(before?.dataClasses ?? []), ...version.dataClasses]) dataClasses.add(c);
+    for (const c of [...(before?.knownDataClasses ?? []), ...version.dataClasses]) dataClasses.add(c);
     add("agent_versions", [
       agent, mergedMs, seq, hash, b.mergedAt, sha, source, version.status, version.environment, JSON.stringify(version.owners),
       JSON.stringify(version.permissions), JSON.stringify(version.dataClasses), version.provider,
@@ -171,6 +171,7 @@ function indexChange(
       ...version,
       manifest: source,
       manifestSha: sha,
+      knownDataClasses: facts !== null || source === "deleted" ? version.dataClasses : s.knownDataClasses,
       versionSeq: seq,
       versionHash: hash,
       versionAt: b.mergedAt,

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditStore } from "../../src/audit/audit-store.js";
+import { memoryLedgerSource } from "../../src/audit/ledger-source.js";
+import { openPostgresIndex } from "../../src/audit/postgres-index.js";
+import { dumpIndex } from "../../src/audit/queries.js";
+import { openSqliteIndex } from "../../src/audit/sqlite-index.js";
+import { updateIndex } from "../../src/audit/update-index.js";
+import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { auditLedger } from "./audit-ledger.js";
+import { queryCases } from "./query-cases.js";
+
+let server: PostgresServer;
+let schemas = 0;
+const openSchema = (name = `audit_${++schemas}`): Promise<AuditStore> => openPostgresIndex(server.url, name);
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(() => {
+  server.stop();
+});
+
+describe("audit queries on the PostgreSQL index", () => {
+  queryCases(() => openSchema());
+});
+
+describe("the PostgreSQL index", () => {
+  it("holds exactly what the SQLite index holds for the same ledger", async () => {
+    const ledger = auditLedger();
+    const source = memoryLedgerSource(ledger.records, ledger.objects);
+    const sqlite = openSqliteIndex(":memory:");
+    const postgres = await openSchema();
+    try {
+      await updateIndex(sqlite, source, { batchSize: 5 });
+      await updateIndex(postgres, source, { batchSize: 3 });
+      expect(await dumpIndex(postgres)).toEqual(await dumpIndex(sqlite));
+    } finally {
+      await sqlite.close();
+      await postgres.close();
+    }
+  });
+
+  it("two replicas updating one schema at the same time index every record once", async () => {
+    const ledger = auditLedger();
+    const source = memoryLedgerSource(ledger.records, ledger.objects);
+    const a = await openSchema("shared_by_replicas");
+    const b = await openSchema("shared_by_replicas");
+    const reference = openSqliteIndex(":memory:");
+    try {
+      const results = await Promise.all([updateIndex(a, source, { batchSize: 2 }), updateIndex(b, source, { batchSize: 2 })]);
+      expect(results.map((r) => r.size)).toEqual([ledger.records.length, ledger.records.length]);
+      expect(results[0].indexed + results[1].indexed).toBe(ledger.records.length);
+      await updateIndex(reference, source);
+      expect(await dumpIndex(b)).toEqual(await dumpIndex(reference));
+    } finally {
+      await a.close();
+      await b.close();
+      await reference.close();
+    }
+  });
+
+  it("quotes the schema name, so any name is only a name", async () => {
+    const store = await openSchema('odd "name"; DROP TABLE x');
+    try {
+      const ledger = auditLedger();
+      await updateIndex(store, memoryLedgerSource(ledger.records, ledger.objects));
+      expect((await store.meta()).size).toBe(ledger.records.length);
+    } finally {
+      await store.close();
+    }
+  });
+});
