@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { isCharterError } from "../../src/errors.js";
+import { postgresUrlVariable, providerDescriptors, providerSecrets, provisioningSettings } from "../../src/provision/config.js";
+import { checkEnforceability } from "../../src/provision/enforceability.js";
+import { ownAgents } from "../helpers/agents-fixture.js";
+import { lineOf } from "../helpers/manifests.js";
+import { agentTree, checkedAgents, manifestText } from "../helpers/provisioning.js";
+
+const configured = (provisioning: NonNullable<Parameters<typeof provisioningSettings>[0]>["provisioning"]) =>
+  providerDescriptors(provisioningSettings({ version: 1, ...(provisioning === undefined ? {} : { provisioning }) }));
+
+describe("checkEnforceability", () => {
+  it("pins a permission no provider enforces to its line, with a rule and a fix naming the configuration", async () => {
+    const spec = { id: "crm-reader", provider: "postgres" as const, permissions: ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.orders@crm-staging"] };
+    const text = manifestText(spec);
+    const diagnostics = checkEnforceability(await checkedAgents(agentTree([spec])), configured({ providers: { postgres: [{ instance: "crm-prod" }] } }));
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({
+      file: "agents/crm-reader/agent.yaml",
+      ...lineOf(text, "postgres:select:crm.public.orders@crm-staging"),
+      rule: "provisioning/unenforceable-permission",
+      severity: "error",
+      pointer: "/tools/0/permissions/1",
+      message: 'no configured provider enforces "postgres:select:crm.public.orders@crm-staging"',
+    });
+    expect(diagnostics[0]?.fix).toContain("instance: crm-staging");
+    expect(diagnostics[0]?.fix).toContain("CHARTER_POSTGRES_URL_CRM_STAGING");
+  });
+
+  it("explains a missing instance, an unlisted database and a disabled local provider", async () => {
+    const spec = {
+      id: "mixed",
+      permissions: ["postgres:execute:crm.public.refund_order", "postgres:select:billing.public.invoices@crm-prod", "http:get:api.example.com/v1/orders"],
+    };
+    const diagnostics = checkEnforceability(
+      await checkedAgents(agentTree([spec])),
+      configured({ providers: { local: { enabled: false }, postgres: [{ instance: "crm-prod", databases: ["crm"] }] } }),
+    );
+    expect(diagnostics.map((d) => [d.pointer, d.rule])).toEqual([
+      ["/tools/0/permissions/0", "provisioning/unenforceable-permission"],
+      ["/tools/0/permissions/1", "provisioning/unenforceable-permission"],
+      ["/tools/0/permissions/2", "provisioning/unenforceable-permission"],
+      ["/credentials/provider", "provisioning/unavailable-provider"],
+    ]);
+    expect(diagnostics[0]?.fix).toContain("@crm-prod");
+    expect(diagnostics[1]?.fix).toContain('does not list database "billing"');
+    expect(diagnostics[2]?.fix).toContain("Enable provisioning.providers.local");
+  });
+
+  it("refuses a postgres credential with no postgres permission to issue it on", async () => {
+    const diagnostics = checkEnforceability(await checkedAgents(agentTree([{ id: "web-only", provider: "postgres", permissions: ["http:get:api.example.com/v1/orders"] }])), configured({ providers: { postgres: [{ instance: "crm-prod" }] } }));
+    expect(diagnostics.map((d) => d.rule)).toEqual(["provisioning/unavailable-provider"]);
+  });
+
+  it("passes the repository's agents when every instance they name is configured, and ignores retired agents", async () => {
+    const all = configured({
+      providers: { postgres: ["crm-prod", "helpdesk-prod", "finance-prod", "warehouse"].map((instance) => ({ instance })) },
+    });
+    expect(checkEnforceability(await checkedAgents(ownAgents()), all)).toEqual([]);
+  });
+
+  it("fails closed with the default configuration: postgres permissions need their server configured", async () => {
+    const diagnostics = checkEnforceability(await checkedAgents(ownAgents()), configured(undefined));
+    expect(diagnostics.filter((d) => d.rule === "provisioning/unenforceable-permission")).toHaveLength(11);
+    expect(diagnostics.some((d) => d.file.includes("legacy-refund-bot"))).toBe(false);
+    expect(diagnostics.some((d) => d.file.includes("code-review"))).toBe(false);
+  });
+});
+
+describe("provisioning configuration", () => {
+  it("applies defaults: local on, prune off, drift every hour", () => {
+    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [] });
+  });
+
+  it("refuses an instance listed twice", () => {
+    try {
+      provisioningSettings({ version: 1, provisioning: { providers: { postgres: [{ instance: "crm-prod" }, { instance: "crm-prod" }] } } });
+      expect.unreachable();
+    } catch (error) {
+      expect(isCharterError(error) && error.code).toBe("INVALID_CONFIG");
+    }
+  });
+
+  it("reads secrets from the documented variables only", () => {
+    const settings = provisioningSettings({ version: 1, provisioning: { providers: { postgres: [{ instance: "crm-prod" }, { instance: "helpdesk-prod" }] } } });
+    expect(postgresUrlVariable("crm-prod")).toBe("CHARTER_POSTGRES_URL_CRM_PROD");
+    const secrets = providerSecrets(settings, { CHARTER_LOCAL_DB: "/var/lib/charter/local.db", CHARTER_POSTGRES_URL_CRM_PROD: "postgres://p@db/crm", CHARTER_POSTGRES_URL_HELPDESK_PROD: "  " });
+    expect(secrets.localDatabasePath).toBe("/var/lib/charter/local.db");
+    expect(secrets.signingKeyPem).toBeUndefined();
+    expect([...secrets.postgresUrls]).toEqual([
+      ["crm-prod", "postgres://p@db/crm"],
+      ["helpdesk-prod", undefined],
+    ]);
+  });
+});
