@@ -7,6 +7,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   "check-run": () => import("./check-run.bench.js"),
   evaluate: () => import("./evaluate.bench.js"),
   verify: () => import("./verify.bench.js"),
+  provision: () => import("./provision.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

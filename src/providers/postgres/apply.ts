@@ -43,7 +43,7 @@ export async function applyPostgres(ctx: ApplyContext, operations: readonly Plan
       while (i + group.length < operations.length) {
         const next = operations[i + group.length] as PlannedOperation;
         const nextStep = next.payload;
-        if (!isStep(nextStep) || !BATCHABLE.has(nextStep.type) || next.agent !== first.agent || stepDatabase(nextStep) !== stepDatabase(step)) break;
+        if (!isStep(nextStep) || !BATCHABLE.has(nextStep.type) || next.agent !== first.agent || databaseOf(ctx, nextStep) !== databaseOf(ctx, step)) break;
         group.push({ op: next, step: nextStep });
       }
     }
@@ -51,6 +51,11 @@ export async function applyPostgres(ctx: ApplyContext, operations: readonly Plan
     results.push(...(await runGroup(ctx, group, existing)));
   }
   return results;
+}
+
+/** Where a step runs: roles are cluster-wide, so role steps share a batch with grants in the default database. */
+function databaseOf(ctx: ApplyContext, step: Step): string {
+  return stepDatabase(step) ?? ctx.connections.defaultDatabase;
 }
 
 function done(op: PlannedOperation, status: "applied" | "failed" | "skipped", error?: string): ProvisioningOperation {
@@ -62,7 +67,7 @@ async function runGroup(ctx: ApplyContext, group: readonly { op: PlannedOperatio
   const [only] = group;
   if (group.length === 1 && only !== undefined) return [await runOne(ctx, only.op, only.step, existing)];
   const head = group[0]?.step;
-  const database = head === undefined ? undefined : stepDatabase(head);
+  const database = head === undefined ? undefined : databaseOf(ctx, head);
   try {
     const statements = group.flatMap(({ step }) => transactional(ctx, step, existing));
     const client = await ctx.connections.client(database);

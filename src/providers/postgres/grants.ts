@@ -33,8 +33,9 @@ export const PRIVILEGES: readonly string[] = [
 
 const TABLE_ACTIONS = ["select", "insert", "update", "delete", "truncate", "references", "trigger"];
 
+/** Identity of a grant for set comparison. NUL cannot occur in a PostgreSQL identifier, so it separates unambiguously. */
 export function grantKey(g: Grant): string {
-  return JSON.stringify([g.database, g.kind, ...g.path, g.privilege]);
+  return `${g.database}\0${g.kind}\0${g.path.join("\0")}\0${g.privilege}`;
 }
 
 /** Human-readable, secret-free: what an operation or finding names as its target. */

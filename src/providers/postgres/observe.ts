@@ -16,28 +16,34 @@ import type { RoleNames } from "./role-names.js";
 const ROLES_SQL = `
 SELECT r.rolname AS name, r.rolcanlogin AS can_login, r.rolconnlimit AS conn_limit,
   (extract(epoch FROM r.rolvaliduntil) * 1000)::float8 AS valid_until_ms,
-  shobj_description(r.oid, 'pg_authid') AS comment,
-  COALESCE((SELECT json_agg(json_build_object('role', g.rolname, 'grantor', gr.rolname))
-    FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid LEFT JOIN pg_roles gr ON gr.oid = m.grantor
-    WHERE m.member = r.oid), '[]') AS member_of,
-  COALESCE((SELECT json_agg(mr.rolname) FROM pg_auth_members m JOIN pg_roles mr ON mr.oid = m.member
-    WHERE m.roleid = r.oid), '[]') AS members
+  d.description AS comment
 FROM pg_roles r
+LEFT JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
 WHERE left(r.rolname, length($1)) = $1 OR left(r.rolname, length($2)) = $2
 ORDER BY r.rolname`;
 
-const GRANTEES = `roles AS (SELECT oid, rolname FROM pg_roles WHERE left(rolname, length($1)) = $1 OR left(rolname, length($2)) = $2)`;
+// Flat rows joined in one pass: a correlated subquery per role costs a scan per role.
+const MEMBERSHIPS_SQL = `
+SELECT mr.rolname AS member, g.rolname AS role, COALESCE(gr.rolname, '') AS grantor
+FROM pg_auth_members m
+JOIN pg_roles mr ON mr.oid = m.member
+JOIN pg_roles g ON g.oid = m.roleid
+LEFT JOIN pg_roles gr ON gr.oid = m.grantor
+WHERE left(mr.rolname, length($1)) = $1 OR left(mr.rolname, length($2)) = $2
+   OR left(g.rolname, length($1)) = $1 OR left(g.rolname, length($2)) = $2`;
+
+// Each ACL item is joined to its grantee by oid and then filtered by name: the planner cannot
+// estimate a prefix filter, and a pre-filtered role list made it loop over every pair.
+const GRANTEE_IS_CHARTERS = `(left(r.rolname, length($1)) = $1 OR left(r.rolname, length($2)) = $2)`;
 
 const DATABASE_GRANTS_SQL = `
-WITH ${GRANTEES}
 SELECT d.datname AS database, 'database' AS kind, ARRAY[]::text[] AS path, a.privilege_type AS privilege,
   r.rolname AS grantee, g.rolname AS grantor
 FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a
-JOIN roles r ON r.oid = a.grantee JOIN pg_roles g ON g.oid = a.grantor
-WHERE d.datname = ANY($3)`;
+JOIN pg_roles r ON r.oid = a.grantee JOIN pg_roles g ON g.oid = a.grantor
+WHERE d.datname = ANY($3) AND ${GRANTEE_IS_CHARTERS}`;
 
 const OBJECT_GRANTS_SQL = `
-WITH ${GRANTEES}
 SELECT current_database() AS database, o.kind, o.path, a.privilege_type AS privilege,
   r.rolname AS grantee, g.rolname AS grantor
 FROM (
@@ -54,7 +60,8 @@ FROM (
   SELECT 'function', ARRAY[n.nspname::text, p.proname::text], p.proacl
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proacl IS NOT NULL
 ) o CROSS JOIN LATERAL aclexplode(o.acl) a
-JOIN roles r ON r.oid = a.grantee JOIN pg_roles g ON g.oid = a.grantor`;
+JOIN pg_roles r ON r.oid = a.grantee JOIN pg_roles g ON g.oid = a.grantor
+WHERE ${GRANTEE_IS_CHARTERS}`;
 
 const DATABASES_SQL = `
 SELECT datname FROM pg_database
@@ -67,8 +74,12 @@ interface RoleRow {
   conn_limit: number;
   valid_until_ms: number | null;
   comment: string | null;
-  member_of: { role: string; grantor: string | null }[];
-  members: string[];
+}
+
+interface MembershipRow {
+  member: string;
+  role: string;
+  grantor: string;
 }
 
 interface GrantRow {
@@ -102,6 +113,7 @@ export async function observe(ctx: ObserveContext): Promise<PostgresObserved> {
 
   const prefixes = [names.identityPrefix, names.leasePrefix];
   const roleRows = (await main.query<RoleRow>(ROLES_SQL, prefixes)).rows;
+  const membershipRows = (await main.query<MembershipRow>(MEMBERSHIPS_SQL, prefixes)).rows;
   const grantRows: GrantRow[] = [...(await main.query<GrantRow>(DATABASE_GRANTS_SQL, [...prefixes, databases])).rows];
   // One session per database, read concurrently: each holds its own catalogs.
   const perDatabase = await Promise.all(
@@ -112,27 +124,29 @@ export async function observe(ctx: ObserveContext): Promise<PostgresObserved> {
   );
   for (const rows of perDatabase) grantRows.push(...rows);
 
-  return assemble(ctx, { provisioner: info.provisioner, nowMs: info.now_ms, markerExists: info.marker_exists, databases, roleRows, grantRows });
+  return assemble(ctx, { provisioner: info.provisioner, nowMs: info.now_ms, markerExists: info.marker_exists, databases, roleRows, membershipRows, grantRows });
 }
 
-function toRole(row: RoleRow): ObservedRole {
+function toRole(row: RoleRow, memberships: readonly MembershipRow[]): ObservedRole {
   return {
     name: row.name,
     canLogin: row.can_login,
     connLimit: row.conn_limit,
     validUntil: row.valid_until_ms !== null && Number.isFinite(row.valid_until_ms) ? new Date(row.valid_until_ms).toISOString() : null,
     comment: row.comment,
-    memberOf: row.member_of.map((m) => ({ role: m.role, grantor: m.grantor ?? "" })),
-    members: row.members,
+    memberOf: memberships.filter((m) => m.member === row.name).map((m) => ({ role: m.role, grantor: m.grantor })),
+    members: memberships.filter((m) => m.role === row.name).map((m) => m.member),
   };
 }
 
 function assemble(
   ctx: ObserveContext,
-  raw: { provisioner: string; nowMs: number; markerExists: boolean; databases: readonly string[]; roleRows: RoleRow[]; grantRows: GrantRow[] },
+  raw: { provisioner: string; nowMs: number; markerExists: boolean; databases: readonly string[]; roleRows: RoleRow[]; membershipRows: MembershipRow[]; grantRows: GrantRow[] },
 ): PostgresObserved {
   const { names } = ctx;
-  const roles = raw.roleRows.map(toRole);
+  const byMember = groupBy(raw.membershipRows, (m) => m.member);
+  const byRole = groupBy(raw.membershipRows, (m) => m.role);
+  const roles = raw.roleRows.map((row) => toRole(row, [...(byMember.get(row.name) ?? []), ...(byRole.get(row.name) ?? [])]));
   const grantsOf = new Map<string, ObservedGrant[]>();
   for (const row of raw.grantRows) {
     const list = grantsOf.get(row.grantee) ?? [];
@@ -164,4 +178,15 @@ function assemble(
     identities,
     strayLeases: leases.filter((l) => leaseOwner(l) === undefined),
   };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
 }
