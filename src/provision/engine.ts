@@ -123,9 +123,10 @@ export async function detectDrift(providers: readonly Provider[], desired: Desir
   const plan = await planSync(providers, desired, options);
   const out: DriftFinding[] = [];
   const seen = new Set<string>();
-  // A provider may take several steps for one difference (PostgreSQL deprovisions in four): one finding each.
+  // A provider may take several steps for one difference (PostgreSQL deprovisions in several): their findings
+  // read the same and are reported once.
   for (const finding of [...plan.operations.map((op) => operationFinding(op, desired)), ...plan.findings]) {
-    const key = JSON.stringify([finding.provider, finding.instance ?? "", finding.agent, finding.kind, finding.kind.startsWith("pending-") ? finding.detail : ""]);
+    const key = JSON.stringify([finding.provider, finding.instance ?? "", finding.agent, finding.kind, finding.detail]);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(finding);
