@@ -65,8 +65,8 @@ const DRIVERS = [
   { filter: "kind", table: "change_kinds", column: "kind" },
 ] as const;
 
-/** Every recorded change matching the filter, in merge-time order. */
-export async function queryChanges(store: AuditStore, filter: ChangeFilter): Promise<ChangeEntry[]> {
+/** The SQL of queryChanges, exposed so tests can check its query plan. */
+export function changesQuery(filter: ChangeFilter): { sql: string; params: Cell[] } {
   const params: Cell[] = [];
   const time = (alias: string): string => {
     let sql = "";
@@ -100,6 +100,12 @@ export async function queryChanges(store: AuditStore, filter: ChangeFilter): Pro
   }
   if (filter.emergency === true) sql += " AND c.emergency = 1";
   sql += " ORDER BY c.merged_ms, c.seq";
+  return { sql, params };
+}
+
+/** Every recorded change matching the filter, in merge-time order. */
+export async function queryChanges(store: AuditStore, filter: ChangeFilter): Promise<ChangeEntry[]> {
+  const { sql, params } = changesQuery(filter);
   const rows = await store.select(sql, params);
   const retros = await retroReviews(store, rows.filter((r) => int(r["emergency"]) === 1).map((r) => int(r["seq"])));
   return rows.map((r) => ({
