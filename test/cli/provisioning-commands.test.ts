@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { verifyToken } from "../../src/providers/local/index.js";
+import { agentTree, manifestText, signingKeyPem, tempDir, type TempDir } from "../helpers/provisioning.js";
+import { tempRepo, type TempRepo } from "../helpers/temp-repo.js";
+import { runCli } from "./run-cli.js";
+
+const VARIABLES = ["CHARTER_LOCAL_DB", "CHARTER_TOKEN_SIGNING_KEY", "CHARTER_POSTGRES_URL_CRM_PROD"] as const;
+const saved = new Map<string, string | undefined>();
+
+const REVIEW = { id: "review", maxLifetime: "15m", permissions: ["github:contents:read:acme/app", "http:post:api.example.com/v1/comments"] };
+const HELPER = { id: "helper", permissions: ["http:get:api.example.com/v1/faq"] };
+
+let repo: TempRepo;
+// The registry lives outside the repository, as it would in production.
+let state: TempDir;
+
+beforeEach(() => {
+  for (const name of VARIABLES) saved.set(name, process.env[name]);
+  repo = tempRepo({ ...agentTree([REVIEW, HELPER]), ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    local:\n      issuer: acme-charter\n" });
+  repo.commitAll("two agents");
+  state = tempDir();
+  process.env["CHARTER_LOCAL_DB"] = state.file("local.db");
+  process.env["CHARTER_TOKEN_SIGNING_KEY"] = signingKeyPem();
+  delete process.env["CHARTER_POSTGRES_URL_CRM_PROD"];
+});
+
+afterEach(() => {
+  for (const [name, value] of saved) {
+    // process.env turns undefined into the string "undefined": unset means removed.
+    if (value === undefined) Reflect.deleteProperty(process.env, name);
+    else process.env[name] = value;
+  }
+  repo.remove();
+  state.remove();
+});
+
+describe("charter plan, sync and drift", () => {
+  it("plan shows the work, sync applies it and converges, and then nothing is left", async () => {
+    const plan = await runCli(["plan"], repo.root);
+    expect(plan).toMatchObject({ code: 0, stderr: "" });
+    expect(plan.stdout).toContain("5 operations, 0 findings");
+    expect(plan.stdout).toContain("local  review  grant  http:post:api.example.com/v1/comments");
+
+    const synced = await runCli(["sync"], repo.root);
+    expect(synced).toMatchObject({ code: 0, stderr: "" });
+    expect(synced.stdout).toMatch(/^sync of [0-9a-f]{12}: converged \(5 operations applied, 0 operations remaining, 0 escalations\)/);
+
+    const again = await runCli(["sync", "--format", "json"], repo.root);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ outcome: "converged", plan: [], applied: [], verification: { remaining: [], escalations: [] } });
+    expect((await runCli(["plan"], repo.root)).stdout).toContain("Nothing to apply");
+    expect(await runCli(["drift"], repo.root)).toMatchObject({ code: 0, stdout: expect.stringContaining("no drift") as string });
+  });
+
+  it("drift exits 1 when the providers differ from the manifests, and --ref reads an earlier commit", async () => {
+    await runCli(["sync"], repo.root);
+    repo.write({ "agents/helper/agent.yaml": manifestText({ id: "helper", status: "retired" }) });
+    repo.commitAll("retire helper");
+
+    const drift = await runCli(["drift", "--format", "json"], repo.root);
+    expect(drift.code).toBe(1);
+    expect(JSON.parse(drift.stdout)).toMatchObject({ drift: true, findings: [{ provider: "local", agent: "helper", kind: "retired-identity" }] });
+    expect((await runCli(["drift", "--ref", "HEAD~1"], repo.root)).code).toBe(0);
+
+    expect((await runCli(["sync"], repo.root)).code).toBe(0);
+    expect((await runCli(["drift"], repo.root)).code).toBe(0);
+  });
+
+  it("refuses to provision invalid manifests or without the configured providers' secrets", async () => {
+    repo.write({ "agents/helper/agent.yaml": manifestText(HELPER).replace("maxLifetime: 1h", "maxLifetime: forever") });
+    const invalid = await runCli(["sync"], repo.root);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain("Run charter validate");
+
+    repo.write({ "agents/helper/agent.yaml": manifestText(HELPER), ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    postgres:\n      - instance: crm-prod\n" });
+    const noUrl = await runCli(["plan"], repo.root);
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain("CHARTER_POSTGRES_URL_CRM_PROD is not set");
+
+    delete process.env["CHARTER_LOCAL_DB"];
+    const noDb = await runCli(["drift"], repo.root);
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain("CHARTER_LOCAL_DB is not set");
+  });
+
+  it("escalates a permission nothing enforces: sync is incomplete and exits 1", async () => {
+    repo.write(agentTree([{ id: "db-reader", permissions: ["postgres:select:crm.public.orders@crm-prod"] }]));
+    const result = await runCli(["sync"], repo.root);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('charter  db-reader  unenforceable-permission: no configured provider enforces "postgres:select:crm.public.orders@crm-prod"');
+  });
+});
+
+describe("charter token", () => {
+  it("prints a token on stdout only, which the printed JWKS verifies, with the agent's exact permissions", async () => {
+    await runCli(["sync"], repo.root);
+    const issued = await runCli(["token", "issue", "review", "--ttl", "5m"], repo.root);
+    expect(issued.code).toBe(0);
+    expect(issued.stderr).toBe("");
+    expect(issued.stdout).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+
+    const keys = await runCli(["token", "jwks"], repo.root);
+    expect(keys.code).toBe(0);
+    const verified = verifyToken(issued.stdout.trim(), JSON.parse(keys.stdout) as { keys: [] }, { now: new Date(), issuer: "acme-charter" });
+    expect(verified.ok).toBe(true);
+    if (!verified.ok) return;
+    expect(verified.claims.sub).toBe("review");
+    expect(verified.claims.permissions).toEqual(["github:contents:read:acme/app", "http:post:api.example.com/v1/comments"]);
+    expect(verified.claims.exp - verified.claims.iat).toBe(300);
+  });
+
+  it("explains an unknown agent, a ttl above the manifest's limit, a retired agent and a missing key", async () => {
+    await runCli(["sync"], repo.root);
+    const unknown = await runCli(["token", "issue", "nobody"], repo.root);
+    expect(unknown).toMatchObject({ code: 2, stdout: "" });
+    expect(unknown.stderr).toContain('no agent "nobody" in the local registry');
+
+    const tooLong = await runCli(["token", "issue", "review", "--ttl", "1h"], repo.root);
+    expect(tooLong).toMatchObject({ code: 2, stdout: "" });
+    expect(tooLong.stderr).toContain("would outlive");
+    expect(tooLong.stderr).toContain("Ask for a shorter --ttl");
+
+    repo.write({ "agents/helper/agent.yaml": manifestText({ id: "helper", status: "retired" }) });
+    await runCli(["sync"], repo.root);
+    const retired = await runCli(["token", "issue", "helper"], repo.root);
+    expect(retired).toMatchObject({ code: 2, stdout: "" });
+    expect(retired.stderr).toContain('agent "helper" is retired');
+
+    delete process.env["CHARTER_TOKEN_SIGNING_KEY"];
+    const noKey = await runCli(["token", "issue", "review"], repo.root);
+    expect(noKey).toMatchObject({ code: 2, stdout: "" });
+    expect(noKey.stderr).toContain("CHARTER_TOKEN_SIGNING_KEY is not set");
+    expect(noKey.stderr).toContain("openssl genpkey -algorithm ed25519");
+  });
+});
