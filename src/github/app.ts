@@ -2,6 +2,7 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
+import { handleRetroComment } from "./retro-approval.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 
@@ -67,6 +68,11 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     app.on("pull_request.closed", async (context) => {
       if (!context.payload.pull_request.merged || !deliveries.claim(context.id)) return;
       await handleMerged(context, env);
+    });
+
+    app.on("issue_comment.created", async (context) => {
+      if (!deliveries.claim(context.id)) return;
+      await handleRetroComment(context, env);
     });
 
     app.on("push", async (context) => {

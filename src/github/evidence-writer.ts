@@ -1,6 +1,7 @@
 import type { ProbotOctokit } from "probot";
 import { CharterError } from "../errors.js";
-import { appendToLedger, EMPTY_LEDGER, type LedgerTip } from "../evidence/ledger.js";
+import { appendToLedger, EMPTY_LEDGER, type LedgerTip, recordPath } from "../evidence/ledger.js";
+import { INVENTORY_JSON_PATH } from "../evidence/site/site-paths.js";
 import { type ChangeBody, type NewRecord, recordHash } from "../evidence/record.js";
 import { parseSignerKey } from "../evidence/signed-note.js";
 import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
@@ -134,7 +135,10 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
     );
     for (const [path, text] of pages) byPath.set(path, encoder.encode(text));
     byPath.set(TIP_PATH, formatTip(tip));
-    byPath.set(marker, new Uint8Array());
+    // The marker names the record it stands for, so that later events (a retro-review's
+    // approval) can find that record by its key without listing the log.
+    const first = appended.find((a) => a.record.seq === firstSeq);
+    byPath.set(marker, encoder.encode(`${JSON.stringify({ seq: firstSeq, sha256: first?.sha256 ?? null })}\n`));
     const result = await commitToBranch(octokit, { owner: target.owner, repo: target.repo, branch }, { files: Object.fromEntries(byPath), message: append.message(firstSeq), expectedHead: head });
     requests += head === null ? 3 : 1;
     if (result.ok) return { status: "appended", seq: firstSeq, commit: result.commit, attempts: attempt, requests };
@@ -196,6 +200,41 @@ async function readState(
     pages.set(path, blob.text);
   }
   return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: repository?.["marker"]?.__typename === "Blob", pages };
+}
+
+export interface RecordedEvent {
+  readonly seq: number;
+  readonly sha256: string;
+  /** The record's stored bytes, as text (records are ASCII-safe canonical JSON). */
+  readonly record: string;
+  /** The branch's inventory.json at the same commit, if any. */
+  readonly inventory: string | null;
+}
+
+/**
+ * The record an idempotency key stands for, found through its marker: 2 GraphQL queries (the
+ * marker, then the record and the inventory) plus the head. Null when the event is not recorded
+ * or was recorded before markers named their record.
+ */
+export async function findRecorded(octokit: ProbotOctokit, target: EvidenceTarget, idempotencyKey: string): Promise<RecordedEvent | null> {
+  const branch = target.branch ?? EVIDENCE_BRANCH;
+  const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+  if (head === null) return null;
+  const read = async (paths: readonly string[]): Promise<Map<string, string | null>> => (await readState(octokit, target, head, "", paths)).pages;
+  const marker = (await read([markerPath(idempotencyKey)])).get(markerPath(idempotencyKey));
+  if (!marker) return null;
+  let named: { seq?: unknown; sha256?: unknown };
+  try {
+    named = JSON.parse(marker) as { seq?: unknown; sha256?: unknown };
+  } catch {
+    return null;
+  }
+  if (typeof named.seq !== "number" || typeof named.sha256 !== "string") return null;
+  const path = recordPath(named.seq);
+  const files = await read([path, INVENTORY_JSON_PATH]);
+  const record = files.get(path);
+  if (!record) return null;
+  return { seq: named.seq, sha256: named.sha256, record, inventory: files.get(INVENTORY_JSON_PATH) ?? null };
 }
 
 /** Whether a change with this idempotency key is already on the branch (2 requests). */

@@ -84,7 +84,7 @@ export async function readPullFacts(
   return { facts, requests };
 }
 
-async function isActiveMember(octokit: ProbotOctokit, org: string, slug: string, username: string): Promise<boolean> {
+export async function isActiveMember(octokit: ProbotOctokit, org: string, slug: string, username: string): Promise<boolean> {
   try {
     const { data } = await octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: slug, username });
     return data.state === "active";

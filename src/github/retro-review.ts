@@ -31,7 +31,7 @@ export async function openRetroReview(
   const mentions = ownerMentions(owners);
   const changes = evaluation.changeSet.changes.map((c) => `- \`${c.agent ?? "governance"}\` ${c.kind} (${c.risk}): ${c.summary}`).join("\n");
   const body = [
-    `<!-- charter:retro-review pr=${merged.number} merge=${merged.mergeSha ?? "unknown"} -->`,
+    `<!-- charter:retro-review pr=${merged.number} merge=${merged.mergeSha ?? "unknown"} due=${due} -->`,
     `**Emergency change #${merged.number} was merged** ${merged.mergedBy ? `by @${merged.mergedBy} ` : ""}${merged.mergedAt ? `at ${merged.mergedAt} ` : ""}through Charter's emergency lane, with reduced approval requirements.`,
     "",
     `**Reason given:** ${evaluation.emergency.reason ?? ""}`,
@@ -40,7 +40,7 @@ export async function openRetroReview(
     changes || "- (no classified changes)",
     "",
     "### What is asked",
-    `${mentions.join(", ") || "The agents' owners"}: review this change as you would have before merge, record the post-incident review here, and close the issue when it is complete. Due by **${due}**.`,
+    `${mentions.join(", ") || "The agents' owners"}: review this change as you would have before merge and record the post-incident review here. Each changed agent needs one of its owners to comment \`/approve\` (the author of the change cannot); Charter then records the retro-approval in the evidence ledger. Due by **${due}**.`,
   ].join("\n");
   const { data } = await octokit.rest.issues.create({
     owner: merged.owner,

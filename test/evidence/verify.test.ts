@@ -181,6 +181,28 @@ describe("tampering, each caught with its code", () => {
     expect(report.problems.map((p) => p.code)).toEqual(["retro-reference-invalid"]);
   });
 
+  it("a provisioning record that does not name an earlier change or exception record", () => {
+    const provisioning = (seq: number, sha256: string) => ({
+      repository: { id: "123456789", fullName: "acme/agents" },
+      source: "change" as const,
+      after: { seq, sha256 },
+      commit: "a".repeat(40),
+      agents: ["support-triage"],
+      plan: [],
+      applied: [],
+      verification: { remaining: [], escalations: [] },
+      outcome: "converged" as const,
+    });
+    const last = ledger.records.length - 1;
+    const good = appendRecord(ledger.tip, { kind: "provisioning", body: provisioning(last, recordHash(ledger.records[last]?.bytes ?? new Uint8Array())), observedAt: observedAt(8) });
+    expect(verifyLedger(input({ records: [...ledger.records, { path: good.path, bytes: good.bytes }], checkpoint: checkpointFor(good.tip, [ledger.signerKey]) })).ok).toBe(true);
+    for (const [seq, sha] of [[0, recordHash(ledger.records[0]?.bytes ?? new Uint8Array())], [last, "0".repeat(64)], [99, "0".repeat(64)]] as const) {
+      const bad = appendRecord(ledger.tip, { kind: "provisioning", body: provisioning(seq, sha), observedAt: observedAt(8) });
+      const report = verifyLedger(input({ records: [...ledger.records, { path: bad.path, bytes: bad.bytes }], checkpoint: checkpointFor(bad.tip, [ledger.signerKey]) }));
+      expect(report.problems.map((p) => p.code)).toEqual(["provisioning-reference-invalid"]);
+    }
+  });
+
   it("a trusted checkpoint that does not verify", () => {
     expect(verifyLedger(input({ trustedCheckpoint: buildLedger(1).checkpoint })).problems.map((p) => p.code)).toEqual(["trusted-checkpoint-invalid"]);
   });
