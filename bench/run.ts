@@ -7,6 +7,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   "check-run": () => import("./check-run.bench.js"),
   evaluate: () => import("./evaluate.bench.js"),
   verify: () => import("./verify.bench.js"),
+  append: () => import("./append.bench.js"),
   provision: () => import("./provision.bench.js"),
 };
 

@@ -23,4 +23,16 @@ describe("npm run bench, at a small size", () => {
     expect(figures.map((f) => f.bench)).toEqual(["validate", "check-run/typical", "check-run/large", "evaluate"]);
     for (const f of figures) expect(f.ratio).toBeGreaterThan(0);
   }, 120_000);
+
+  it("counts the requests of an evidence append on a fresh and a grown ledger", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "append"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_LEDGER: "200", CHARTER_BENCH_APPENDS: "2" },
+    });
+    const figure = JSON.parse(out.trim()) as { bench: string; requestsPerAppend: number; baselineRequestsPerAppend: number };
+    expect(figure.bench).toBe("evidence-append");
+    expect(figure.requestsPerAppend).toBeGreaterThan(0);
+    expect(figure.baselineRequestsPerAppend).toBeGreaterThan(0);
+  }, 120_000);
 });
