@@ -100,13 +100,30 @@ async function indexFrom(
       records.push({ seq, hash, record });
     });
     await readManifests(source, records, manifests);
-    const rows = indexRows(records, agents, manifests);
+    const rows = rowsOf(records, agents, manifests);
     const result = await store.apply({ fromSeq: start, toSeq: start + bytes.length - 1, prevHash: prev, lastHash: hash ?? "", rows });
     if (result === "raced") return true;
     count(bytes.length);
     prev = hash;
   }
   return false;
+}
+
+/**
+ * indexRows trusts the record's shape, which the schema guarantees for a record Charter wrote; a
+ * canonical record of another shape (written by someone else onto the branch) would fail inside
+ * it, so that failure is reported as the bad record it is.
+ */
+function rowsOf(records: readonly IndexedRecord[], agents: Map<string, AgentState>, manifests: ReadonlyMap<string, ManifestCopy>): ReturnType<typeof indexRows> {
+  try {
+    return indexRows(records, agents, manifests);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new CharterError("INVALID_RECORD", `records ${records[0]?.seq ?? 0}–${records.at(-1)?.seq ?? 0} include one that is not shaped as its kind requires: ${error.message}`, {
+      cause: error,
+      hint: "Run charter verify: it names the record and the schema rule it breaks.",
+    });
+  }
 }
 
 function parse(bytes: Uint8Array, seq: number): EvidenceRecord {
