@@ -72,10 +72,9 @@ async function runGroup(ctx: ApplyContext, group: readonly { op: PlannedOperatio
     const statements = group.flatMap(({ step }) => transactional(ctx, step, existing));
     const client = await ctx.connections.client(database);
     const warnings = await withWarnings(client, () => client.query(["BEGIN", ...statements, "COMMIT"].join(";\n")));
-    if (warnings.length === 0) {
-      for (const { step } of group) noteCreated(step, existing);
-      return group.map(({ op }) => done(op, "applied"));
-    }
+    // Committed, warnings or not: the roles exist now, and the step-by-step re-run must know it.
+    for (const { step } of group) noteCreated(step, existing);
+    if (warnings.length === 0) return group.map(({ op }) => done(op, "applied"));
   } catch {
     await rollback(ctx, database);
   }
@@ -91,9 +90,8 @@ async function runOne(ctx: ApplyContext, op: PlannedOperation, step: Step, exist
       const client = await ctx.connections.client(database);
       const statements = transactional(ctx, step, existing);
       const warnings = await withWarnings(client, () => client.query(["BEGIN", ...statements, "COMMIT"].join(";\n")));
-      if (warnings.length > 0) return done(op, "failed", warningText(warnings));
       noteCreated(step, existing);
-      return done(op, "applied");
+      return warnings.length > 0 ? done(op, "failed", warningText(warnings)) : done(op, "applied");
     }
     const warnings = await nonTransactional(ctx, step);
     return warnings.length > 0 ? done(op, "failed", warningText(warnings)) : done(op, "applied");

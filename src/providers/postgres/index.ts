@@ -13,6 +13,7 @@ import { roleNames } from "./role-names.js";
 export type { PostgresAction } from "./diff.js";
 export type { Lease, LeaseRequest } from "./lease.js";
 export type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
+export { provisionerSetup, renderPsqlScript, type ProvisionerSetupOptions, type ProvisionerSetupScript } from "./provisioner-setup.js";
 export { identityRoleName, roleNames, type RoleNames } from "./role-names.js";
 
 export interface PostgresProviderOptions {
@@ -64,4 +65,3 @@ export function createPostgresProvider(options: PostgresProviderOptions): Postgr
     close: () => connections.close(),
   };
 }
-export { provisionerSetup, renderPsqlScript, type ProvisionerSetupOptions, type ProvisionerSetupScript } from "./provisioner-setup.js";

@@ -61,7 +61,14 @@ export async function issueLease(ctx: LeaseContext, agentId: string, request: Le
     });
   }
   const issuedAt = request.now?.getTime() ?? row.now_ms;
-  const validUntil = new Date(issuedAt + request.ttlSeconds * 1000).toISOString();
+  const validUntilMs = issuedAt + request.ttlSeconds * 1000;
+  // A caller's clock set ahead must not stretch a lease past maxLifetime by the server's clock.
+  if (!Number.isFinite(validUntilMs) || validUntilMs > row.now_ms + marker.maxLifetimeSeconds * 1000) {
+    throw new CharterError("OUT_OF_RANGE", `a lease issued at ${new Date(issuedAt).toISOString()} for ${request.ttlSeconds} s would outlive agent ${agentId}'s maxLifetime by the server's clock`, {
+      hint: "Issue the lease without `now`, or with the current time.",
+    });
+  }
+  const validUntil = new Date(validUntilMs).toISOString();
   const username = leaseRoleName(ctx.names);
   const password = randomBytes(24).toString("base64url");
   const connLimit = marker.maxConcurrentSessions ?? -1;

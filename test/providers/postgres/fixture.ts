@@ -18,7 +18,8 @@ export interface Cluster {
   sql<R extends pg.QueryResultRow = pg.QueryResultRow>(database: string, text: string, values?: unknown[]): Promise<R[]>;
   /** Runs SQL as any role with a password. */
   sqlAs<R extends pg.QueryResultRow = pg.QueryResultRow>(database: string, user: string, password: string, text: string): Promise<R[]>;
-  provider(options?: { databases?: readonly string[] }): PostgresProvider;
+  /** A provider running as the provisioner; `database` is the one its connection string names (default postgres). */
+  provider(options?: { databases?: readonly string[]; database?: string }): PostgresProvider;
   stop(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ export async function startCluster(databases: Readonly<Record<string, string>>, 
     provider(options = {}) {
       const provider = createPostgresProvider({
         instance: INSTANCE,
-        connectionString: server.urlFor("postgres", PROVISIONER, provisionerPassword),
+        connectionString: server.urlFor(options.database ?? "postgres", PROVISIONER, provisionerPassword),
         ...(options.databases === undefined ? {} : { databases: options.databases }),
       });
       providers.push(provider);

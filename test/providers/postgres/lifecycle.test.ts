@@ -10,6 +10,7 @@ CREATE TABLE public.invoices (id int PRIMARY KEY, amount int);
 INSERT INTO public.invoices VALUES (1, 100);
 CREATE SCHEMA billing;
 CREATE TABLE billing.refunds (id int);
+CREATE TABLE public.audit_log (id int);
 CREATE FUNCTION billing.refund_total() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM billing.refunds';`;
 
 const GRANTABLE = [
@@ -75,6 +76,32 @@ describe("postgres provider, as a non-superuser provisioner", () => {
   it("refuses a lease longer than the manifest's maxLifetime, and one for an unknown agent", async () => {
     await expect(provider.issueLease("support-triage", { ttlSeconds: 3601 })).rejects.toSatisfy((e) => isCharterError(e) && e.code === "OUT_OF_RANGE");
     await expect(provider.issueLease("nobody", { ttlSeconds: 60 })).rejects.toSatisfy((e) => isCharterError(e) && e.code === "NOT_FOUND");
+  });
+
+  it("refuses a lease whose caller clock is set ahead far enough to outlive maxLifetime", async () => {
+    const ahead = new Date(Date.now() + 7_200_000);
+    await expect(provider.issueLease("support-triage", { ttlSeconds: 60, now: ahead })).rejects.toSatisfy((e) => isCharterError(e) && e.code === "OUT_OF_RANGE");
+  });
+
+  it("reports a grant the provisioner cannot hand out (no grant option: PostgreSQL only warns) as a failed step", async () => {
+    await cluster.sql("crm", "GRANT SELECT ON public.audit_log TO charter_provisioner");
+    // Connected to crm, the identity and its grants go in one batch: the warning must fail only its own step.
+    const inCrm = cluster.provider({ database: "crm" });
+    const auditor = agent("auditor", ["postgres:select:crm.public.audit_log@crm-prod"]);
+    const { applied, after } = await sync(inCrm, [auditor]);
+    expect(applied.map((o) => [o.action, o.target, o.status])).toEqual([
+      ["create-identity", "charter_agent_auditor", "applied"],
+      ["grant", "CONNECT on database crm to charter_agent_auditor", "applied"],
+      ["grant", "USAGE on schema crm.public to charter_agent_auditor", "applied"],
+      ["grant", "SELECT on table crm.public.audit_log to charter_agent_auditor", "failed"],
+    ]);
+    expect(applied[3]?.error).toBe('no privileges were granted for "audit_log"');
+    expect(after.operations.map((o) => o.target)).toEqual(["SELECT on table crm.public.audit_log to charter_agent_auditor"]);
+    // The others are left to the tests that own them (orphaned here, not pruned).
+    const retired = await sync(inCrm, [{ ...auditor, status: "retired" }]);
+    expect(retired.after.operations).toEqual([]);
+    expect(retired.after.findings.filter((f) => f.agent === "auditor")).toEqual([]);
+    expect(await cluster.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = 'charter_agent_auditor'")).toEqual([]);
   });
 
   it("an expired lease cannot log in, and the next sync drops it", async () => {
