@@ -40,6 +40,9 @@ export interface DesiredState {
  *   it enforces; for the rest the agent is passed as retired there, since nothing is approved
  *   there (for example after its last grant on that server was removed).
  *
+ * `agents` must be every manifest at `commit`, not only those a change touched: an identity
+ * whose agent is missing here counts as orphaned (and is removed when pruning).
+ *
  * The manifests must have passed validation; a permission or lifetime that does not parse is
  * refused here too, because provisioning must never guess.
  */
