@@ -9,6 +9,7 @@ import { CHECKPOINT_PATH, PUBLIC_KEY_PATH } from "../evidence/ledger.js";
 import { verifyLedger, type VerifyReport } from "../evidence/verify.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { readBranchFiles } from "../git/branch-files.js";
+import { isRemoteSpec, withRemoteClone } from "../git/remote-clone.js";
 import { defaultBranch, firstParent, governedHistory } from "../git/governed-history.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
@@ -16,7 +17,7 @@ import { EXIT, type CliIo } from "./io.js";
 export const VERIFY_FORMATS = ["text", "json"] as const;
 export const DEFAULT_EVIDENCE_BRANCH = "charter-evidence";
 
-export const VERIFY_HELP = `Usage: charter verify [--repo DIR] [--branch NAME] [--key KEY]... [--trusted-checkpoint FILE] [--format text|json]
+export const VERIFY_HELP = `Usage: charter verify [--repo DIR|URL] [--branch NAME] [--key KEY]... [--trusted-checkpoint FILE] [--format text|json]
 
 Verifies the evidence ledger on a clone, offline: every record is canonical JSON and matches
 its schema, no record is missing, duplicated, edited, reordered or backdated (each holds the
@@ -26,7 +27,9 @@ saved earlier (catches truncation and rewritten history), and complete: every co
 default branch that changed agents or governance files since the first recorded merge is a
 recorded pull request's merge or part of a recorded exception.
 
-  --repo DIR                a clone of the repository (default: the nearest directory holding .git)
+  --repo DIR|URL            a clone of the repository (default: the nearest directory holding .git),
+                            or its address (https://…, ssh://…, git@host:…, file://…), cloned
+                            bare into a temporary directory for the check and removed afterwards
   --branch NAME             the evidence branch (default: ${DEFAULT_EVIDENCE_BRANCH}, or origin/${DEFAULT_EVIDENCE_BRANCH})
   --key KEY                 a verifier key you trust, as published in your documentation
                             (repeatable). Without it the key published on the branch itself is
@@ -60,7 +63,19 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
     return EXIT.ok;
   }
   const format = chooseFormat(values.format, VERIFY_FORMATS);
+  if (values.repo !== undefined && isRemoteSpec(values.repo)) return withRemoteClone(values.repo, (root) => verifyAt(root, values, format, io));
   const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
+  return verifyAt(root, values, format, io);
+}
+
+interface VerifyOptions {
+  readonly branch?: string | undefined;
+  readonly key?: string[] | undefined;
+  readonly "trusted-checkpoint"?: string | undefined;
+  readonly "default-branch"?: string | undefined;
+}
+
+async function verifyAt(root: string, values: VerifyOptions, format: (typeof VERIFY_FORMATS)[number], io: CliIo): Promise<number> {
   const { branch, read } = await readEvidenceBranch(root, values.branch);
 
   const text = (path: string): string | undefined => {

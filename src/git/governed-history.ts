@@ -26,6 +26,12 @@ export async function governedHistory(repoRoot: string, branch: string, since: s
 export async function defaultBranch(repoRoot: string): Promise<string | null> {
   const symbolic = await runGit(repoRoot, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"]);
   if (symbolic.code === 0) return symbolic.stdout.toString("utf8").trim().replace(/^refs\/remotes\//, "");
+  // A bare clone's HEAD is the remote's default branch (in a work tree it is only what is checked out).
+  const bare = await runGit(repoRoot, ["rev-parse", "--is-bare-repository"]);
+  if (bare.stdout.toString("utf8").trim() === "true") {
+    const head = await runGit(repoRoot, ["symbolic-ref", "--quiet", "HEAD"]);
+    if (head.code === 0) return head.stdout.toString("utf8").trim().replace(/^refs\/heads\//, "");
+  }
   for (const candidate of ["origin/main", "main", "origin/master", "master"]) {
     try {
       await resolveCommit(repoRoot, candidate);

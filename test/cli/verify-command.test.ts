@@ -46,6 +46,18 @@ describe("charter verify", () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, branch: "origin/charter-evidence", size: 3, keySource: "branch", problems: [] });
   });
 
+  it("clones the repository itself when --repo is an address, and removes the clone", async () => {
+    const { repo: r, ledger } = evidenceRepo(2);
+    const cwd = mkdtempSync(join(tmpdir(), "charter-verify-url-"));
+    dirs.push(cwd);
+    const result = await runCli(["verify", "--repo", `file://${r.root}`, "--key", ledger.verifierKey, "--format", "json"], cwd);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, branch: "charter-evidence", size: 3, problems: [] });
+    const missing = await runCli(["verify", "--repo", `file://${join(cwd, "nothing-here")}`], cwd);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^charter: could not clone file:\/\/.*\nCheck the address/);
+  });
+
   it("names the first edited record", async () => {
     const { repo: r, ledger } = evidenceRepo(3);
     const target = ledger.records[2];
