@@ -83,6 +83,21 @@ describe("charter plan, sync and drift", () => {
     expect(noDb.stderr).toContain("CHARTER_LOCAL_DB is not set");
   });
 
+  it("reports an unreachable provider without its password", async () => {
+    repo.write({ ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    postgres:\n      - instance: crm-prod\n" });
+    process.env["CHARTER_POSTGRES_URL_CRM_PROD"] = "postgres://charter:pa55-unreachable@127.0.0.1:1/crm";
+    for (const command of ["plan", "drift"]) {
+      const result = await runCli([command], repo.root);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("postgres@crm-prod: could not read the provider's state");
+      expect(result.stderr).not.toContain("pa55-unreachable");
+    }
+    const synced = await runCli(["sync", "--format", "json"], repo.root);
+    expect(synced.code).toBe(1);
+    expect(synced.stdout).not.toContain("pa55-unreachable");
+    expect(JSON.parse(synced.stdout)).toMatchObject({ outcome: "failed", verification: { escalations: [{ provider: "postgres", instance: "crm-prod", agent: "*" }] } });
+  });
+
   it("escalates a permission nothing enforces: sync is incomplete and exits 1", async () => {
     repo.write(agentTree([{ id: "db-reader", permissions: ["postgres:select:crm.public.orders@crm-prod"] }]));
     const result = await runCli(["sync"], repo.root);

@@ -1,0 +1,59 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isCharterError } from "../../src/errors.js";
+import { parsePermission, type Permission } from "../../src/manifest/permission.js";
+import { closeProviders, openProviders } from "../../src/providers/open-providers.js";
+import { providerDescriptors, providerSecrets, provisioningSettings } from "../../src/provision/config.js";
+import { tempDir, type TempDir } from "../helpers/provisioning.js";
+
+const settings = provisioningSettings({ version: 1, provisioning: { providers: { postgres: [{ instance: "crm-prod", databases: ["crm"] }, { instance: "warehouse" }] } } });
+
+const permission = (raw: string): Permission => {
+  const parsed = parsePermission(raw);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.permission;
+};
+
+let dir: TempDir;
+beforeEach(() => {
+  dir = tempDir();
+});
+afterEach(() => {
+  dir.remove();
+});
+
+describe("openProviders", () => {
+  it("opens the configured providers, which route permissions exactly as the pull request check does", async () => {
+    const env = { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://charter@127.0.0.1:1/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://charter@127.0.0.1:1/analytics" };
+    const providers = openProviders(settings, providerSecrets(settings, env));
+    try {
+      const descriptors = providerDescriptors(settings);
+      expect(providers.map((p) => [p.name, p.instance])).toEqual(descriptors.map((d) => [d.name, d.instance]));
+      const samples = [
+        "postgres:select:crm.public.orders@crm-prod",
+        "postgres:select:billing.public.invoices@crm-prod",
+        "postgres:select:analytics.events.signups@warehouse",
+        "postgres:execute:crm.public.refund_order",
+        "redis:read:cache:a:*@cache-prod",
+        "github:contents:read:acme/app",
+        "http:get:api.example.com/v1/a",
+      ].map(permission);
+      for (const p of samples) {
+        expect(providers.map((provider) => provider.handles(p)), p.raw).toEqual(descriptors.map((d) => d.handles(p)));
+      }
+    } finally {
+      await closeProviders(providers);
+    }
+  });
+
+  it("names the missing variable instead of opening a partial set", () => {
+    for (const env of [{ CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://x@h/a" }, { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm" }]) {
+      try {
+        openProviders(settings, providerSecrets(settings, env));
+        expect.unreachable();
+      } catch (error) {
+        expect(isCharterError(error) && error.code).toBe("MISSING_SECRET");
+        expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE/);
+      }
+    }
+  });
+});
