@@ -121,17 +121,25 @@ export async function sync(providers: readonly Provider[], desired: DesiredState
  */
 export async function detectDrift(providers: readonly Provider[], desired: DesiredState, options: DiffOptions): Promise<DriftFinding[]> {
   const plan = await planSync(providers, desired, options);
+  // A provider's own finding says more than one derived from its plan (a lease's validity
+  // rather than "a sync would revoke it"): it replaces those of the same agent and kind.
+  const reported = new Set(plan.findings.map((f) => findingKey(f)));
+  const derived = plan.operations.map((op) => operationFinding(op, desired)).filter((f) => !reported.has(findingKey(f)));
   const out: DriftFinding[] = [];
   const seen = new Set<string>();
-  // A provider may take several steps for one difference (PostgreSQL deprovisions in several): their findings
-  // read the same and are reported once.
-  for (const finding of [...plan.operations.map((op) => operationFinding(op, desired)), ...plan.findings]) {
-    const key = JSON.stringify([finding.provider, finding.instance ?? "", finding.agent, finding.kind, finding.detail]);
+  // A provider may take several steps for one difference (PostgreSQL deprovisions in several):
+  // their findings read the same and are reported once.
+  for (const finding of [...derived, ...plan.findings]) {
+    const key = findingKey(finding, finding.detail);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(finding);
   }
   return out;
+}
+
+function findingKey(f: DriftFinding, detail = ""): string {
+  return JSON.stringify([f.provider, f.instance ?? "", f.agent, f.kind, detail]);
 }
 
 const KIND_BY_ACTION: Readonly<Record<string, string>> = {
@@ -140,12 +148,13 @@ const KIND_BY_ACTION: Readonly<Record<string, string>> = {
   grant: "missing-grant",
   revoke: "extra-grant",
   "set-lifetime": "lifetime",
+  "revoke-lease": "lifetime",
   "update-identity": "stale-identity",
   "drop-expired-lease": "expired-lease",
 };
 
 /** Steps that remove an identity, in any provider's vocabulary: what they reveal depends on why it must go. */
-const REMOVAL_ACTIONS = new Set(["deprovision", "revoke-login", "terminate-sessions", "revoke-lease", "drop-lease", "drop-owned", "drop-identity", "assume-roles"]);
+const REMOVAL_ACTIONS = new Set(["deprovision", "revoke-login", "terminate-sessions", "assume-roles", "drop-owned", "drop-lease", "drop-identity"]);
 
 function operationFinding(op: ProvisioningOperation, desired: DesiredState): DriftFinding {
   let kind = KIND_BY_ACTION[op.action] ?? `pending-${op.action}`;

@@ -209,4 +209,11 @@ describe("detectDrift", () => {
       ["web-only", "missing-grant"],
     ]);
   });
+
+  it("lets a provider's own finding replace the ones derived from its plan for that agent and kind", async () => {
+    table.held.set("cache-user", new Set());
+    table.extraFindings = [{ provider: "grants", instance: "table-1", agent: "cache-user", kind: "missing-grant", detail: "cache a and b are not readable by cache-user" }];
+    const findings = await detectDrift([table], desiredState(await checkedAgents(agentTree([CACHE])), COMMIT_A, [table]), { prune: false });
+    expect(findings.filter((f) => f.provider === "grants")).toEqual(table.extraFindings);
+  });
 });
