@@ -13,6 +13,8 @@ export interface CharterAppOptions {
   readonly signingKey?: string | undefined;
   /** The clock for records' observedAt; informational only. */
   readonly now?: () => Date;
+  /** Where provider secrets are read from; the process environment by default. */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
 }
 
 type PullRequestEvent =
@@ -43,7 +45,14 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     const deliveries = new DeliveryLog();
     const queue = new KeyedQueue();
     const now = options.now ?? (() => new Date());
-    const env: HandlerEnvironment = { appId: options.appId, signingKey: options.signingKey, now, queue, controls: new ControlsObserver(now) };
+    const env: HandlerEnvironment = {
+      appId: options.appId,
+      signingKey: options.signingKey,
+      now,
+      queue,
+      controls: new ControlsObserver(now),
+      provisioning: { env: options.environment ?? process.env, now },
+    };
 
     const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
       if (!deliveries.claim(context.id)) {

@@ -65,7 +65,7 @@ export async function recordDirectPush(octokit: ProbotOctokit, target: EvidenceT
     repository: { id: target.repositoryId, fullName: `${target.owner}/${target.repo}` },
     commits: shas,
     pullRequest: null,
-    reason: `${reason}.`,
+    reason: `${reason}. Provisioning of the affected agents is held: credentials follow only approved changes.`,
     agents,
     issue: issue.number,
   };

@@ -29,7 +29,15 @@ export interface EvidenceTarget {
 }
 
 export type AppendOutcome =
-  | { readonly status: "appended"; readonly seq: number; readonly commit: string; readonly attempts: number; readonly requests: number }
+  | {
+      readonly status: "appended";
+      /** Seq and hash of the first record appended. */
+      readonly seq: number;
+      readonly sha256: string;
+      readonly commit: string;
+      readonly attempts: number;
+      readonly requests: number;
+    }
   | { readonly status: "duplicate"; readonly requests: number };
 
 /**
@@ -141,7 +149,7 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
     byPath.set(marker, encoder.encode(`${JSON.stringify({ seq: firstSeq, sha256: first?.sha256 ?? null })}\n`));
     const result = await commitToBranch(octokit, { owner: target.owner, repo: target.repo, branch }, { files: Object.fromEntries(byPath), message: append.message(firstSeq), expectedHead: head });
     requests += head === null ? 3 : 1;
-    if (result.ok) return { status: "appended", seq: firstSeq, commit: result.commit, attempts: attempt, requests };
+    if (result.ok) return { status: "appended", seq: firstSeq, sha256: first?.sha256 ?? "", commit: result.commit, attempts: attempt, requests };
     // Someone else appended first: back off, with jitter so that racing writers spread out,
     // and rebuild on their tip.
     const pause = Math.min(MAX_PAUSE_MS, 25 * 2 ** Math.min(attempt, 7));

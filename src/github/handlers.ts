@@ -3,7 +3,9 @@ import { POLICY_PATH } from "../policy/load-policy.js";
 import type { ControlsStatus } from "../evidence/site/site-state.js";
 import { type ControlsObserver, type ControlsTarget, warnAboutControls } from "./controls.js";
 import { recordDirectPush } from "./direct-push.js";
-import { EVIDENCE_BRANCH } from "./evidence-writer.js";
+import { idempotencyKey } from "../evidence/ledger.js";
+import { EVIDENCE_BRANCH, findRecorded } from "./evidence-writer.js";
+import { provisionChange, type ProvisioningEnvironment } from "./provision-merge.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { recordMerge } from "./record-merge.js";
@@ -16,6 +18,7 @@ export interface HandlerEnvironment {
   readonly now: () => Date;
   readonly queue: KeyedQueue;
   readonly controls: ControlsObserver;
+  readonly provisioning: ProvisioningEnvironment;
 }
 
 /** Evidence appends of one repository run one at a time in this process; the compare-and-swap then only races other replicas. */
@@ -40,6 +43,16 @@ export async function handleMerged(context: Context<"pull_request.closed">, env:
       recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url }, report, env.now, controls),
     );
     context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
+    if (evaluation.decision === "approved" && report.assessment && report.pullRequest.merge_commit_sha) {
+      const target = { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url };
+      const assessment = report.assessment;
+      const mergeSha = report.pullRequest.merge_commit_sha;
+      const provisioned = await env.queue.run(evidenceKey(ref.owner, ref.repo), async () => {
+        const change = outcome.status === "appended" ? { seq: outcome.seq, sha256: outcome.sha256 } : await findRecorded(context.octokit, target, idempotencyKey(repository.id, ref.number, mergeSha));
+        return change === null ? undefined : provisionChange(context.octokit, target, assessment, mergeSha, { seq: change.seq, sha256: change.sha256 }, env.provisioning);
+      });
+      if (provisioned) context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: provisioned }, "charter: approved manifests provisioned");
+    }
   }
   if (!evaluation.emergency.active) return;
   const pr = report.pullRequest;

@@ -70,7 +70,7 @@ export async function recordMerge(octokit: ProbotOctokit, target: EvidenceTarget
         repository: { ...body.repository },
         commits: [body.mergeSha],
         pullRequest: { ...body.pullRequest },
-        reason: `${reason} (change record ${changeSeq}).`,
+        reason: `${reason} (change record ${changeSeq}). Provisioning of the affected agents is held: credentials follow only approved changes.`,
         agents: [...body.changes.agents],
         issue,
       },

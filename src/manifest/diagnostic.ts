@@ -50,7 +50,8 @@ export type RuleCode =
   | "secret/detected"
   | "text/hidden-characters"
   | "provisioning/unenforceable-permission"
-  | "provisioning/unavailable-provider";
+  | "provisioning/unavailable-provider"
+  | "provisioning/invalid-config";
 
 export interface Position {
   /** 1-based. */

@@ -2,7 +2,10 @@ import { affectedAgentDirectories, manifestCandidates } from "../change/affected
 import type { ChangeSet } from "../change/change-set.js";
 import { governanceKind } from "../change/governance-changes.js";
 import { diffAgents } from "../change/semantic-diff.js";
+import { isCharterError } from "../errors.js";
 import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
+import { providerDescriptors, provisioningSettings } from "../provision/config.js";
+import { checkEnforceability } from "../provision/enforceability.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import type { RepoReader } from "../manifest/repo-reader.js";
 import { sha256Hex, validateManifests, type ValidationReport } from "../manifest/validate.js";
@@ -46,9 +49,12 @@ export async function assessChange(base: RepoReader, head: RepoReader, changedPa
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
   ]);
   const headPolicyDiagnostics = headPolicy?.diagnostics ?? [];
+  const policy = basePolicy.policy ?? DEFAULT_POLICY;
+  const unenforceable = enforceabilityDiagnostics(policy, classification.head);
   return {
     ...classification,
-    policy: basePolicy.policy ?? DEFAULT_POLICY,
+    head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: false, diagnostics: [...classification.head.diagnostics, ...unenforceable] },
+    policy,
     policySource: { source: basePolicy.policy ? "base" : "default", path: POLICY_PATH, sha256: basePolicy.sha256 },
     policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const }))],
     headPolicyErrors: headPolicyDiagnostics.length,
@@ -68,6 +74,23 @@ export async function classifyChange(base: RepoReader, head: RepoReader, changed
   const headInvalid = headRead.present.filter((dir) => !headRead.report.agents.some((a) => a.file.startsWith(dir + "/")));
   const changeSet = diffAgents({ dirs, base: baseRead.report.agents, head: headRead.report.agents, headInvalid, changedPaths });
   return { dirs, governancePaths, head: headRead.report, base: baseRead.report, changeSet, agents: policyAgents(dirs, baseRead.report, headRead.report) };
+}
+
+/**
+ * Fail closed on provisioning: when the base policy configures provisioning, a permission that
+ * no configured provider can enforce is an error on the manifest line that asks for it. Without
+ * a provisioning section Charter provisions nothing, and nothing is claimed to be enforced.
+ */
+function enforceabilityDiagnostics(policy: CharterPolicy, head: ValidationReport): Diagnostic[] {
+  if (policy.provisioning === undefined) return [];
+  let descriptors;
+  try {
+    descriptors = providerDescriptors(provisioningSettings(policy));
+  } catch (error) {
+    if (!isCharterError(error)) throw error;
+    return [diagnostic(POLICY_PATH, FILE_START, "provisioning/invalid-config", error.message.replace(/^charter: /, ""), error.hint ?? "Fix the provisioning section of the base branch's policy.")];
+  }
+  return checkEnforceability(head.agents, descriptors);
 }
 
 /** Evaluates an assessed change against the pull request's facts. */

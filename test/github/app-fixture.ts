@@ -12,13 +12,14 @@ export interface AppFixture {
 /** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
 export async function startCharter(
   files: Readonly<Record<string, string>>,
-  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date } = {},
+  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>> } = {},
 ): Promise<AppFixture> {
   const sim = await GitHubSimulator.create();
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
-  const { signingKey, now, ...harness } = options;
-  const app = await startApp(sim, createCharterApp({ appId: sim.appId, signingKey, ...(now ? { now } : {}) }), harness);
+  const { signingKey, now, environment, ...harness } = options;
+  // Provider secrets come from `environment`, never from the test process's own variables.
+  const app = await startApp(sim, createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, ...(now ? { now } : {}) }), harness);
   return {
     sim,
     repo,

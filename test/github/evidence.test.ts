@@ -141,7 +141,7 @@ describe("a merge that bypassed the check", () => {
       pullRequest: { number: pull.issue.number, title: "Quick fix" },
       agents: ["support-triage"],
     });
-    expect(exception.body.reason).toBe("Merged by root-admin while Charter's check was pending: Needs 1 more approval from @acme/support-eng, @dana-support (change record 1).");
+    expect(exception.body.reason).toBe("Merged by root-admin while Charter's check was pending: Needs 1 more approval from @acme/support-eng, @dana-support (change record 1). Provisioning of the affected agents is held: credentials follow only approved changes.");
     const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.title.startsWith("Exception:"));
     expect(issues).toHaveLength(1);
     expect(exception.body.issue).toBe(issues[0]?.number);

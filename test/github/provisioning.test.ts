@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { parseCanonical } from "../../src/evidence/canonical-json.js";
+import type { EvidenceRecord, ProvisioningRecord } from "../../src/evidence/evidence-record.generated.js";
+import { generateSignerKey } from "../../src/evidence/signed-note.js";
+import { issueToken, LocalRegistry, loadSigningKey } from "../../src/providers/local/index.js";
+import { identityRoleName, roleNames } from "../../src/providers/postgres/index.js";
+import { agentFiles, mutate, VALID_MANIFEST } from "../helpers/manifests.js";
+import { type Cluster, PROVISIONER, startCluster } from "../providers/postgres/fixture.js";
+import { type AppFixture, startCharter } from "./app-fixture.js";
+
+const KEYS = generateSignerKey("charter-test-provisioning");
+const POLICY = `version: 1
+rules:
+  - name: Owners approve agent changes
+    require: { approvals: 1, from: { owners: true } }
+provisioning:
+  providers:
+    local: { enabled: true }
+    postgres:
+      - instance: shop-prod
+        databases: [shop]
+`;
+const AGENT = mutate(
+  mutate(VALID_MANIFEST, "  - user: alice\n  - team: acme/support\n", "  - user: alice\n"),
+  "credentials:",
+  "  - name: order_api\n    description: Read one order from the shop's API.\n    permissions:\n      - http:get:api.shop.example/v1/orders/*\ncredentials:",
+);
+const RETIRED = `${mutate(AGENT, "status: active", "status: retired").replace(/tools:\n[\s\S]*?credentials:/, "tools: []\ncredentials:")}retirement:\n  date: "2026-11-27"\n  reason: Replaced by a reviewed workflow.\n`;
+
+let cluster: Cluster;
+let fx: AppFixture | undefined;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({ shop: "CREATE TABLE orders (id int); CREATE TABLE refunds (id int); INSERT INTO orders VALUES (1);" }, ["postgres:select:shop.public.orders@shop-prod"]);
+});
+afterAll(async () => {
+  await cluster.stop();
+});
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function ledger(f: AppFixture): EvidenceRecord[] {
+  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", f.sim.repoPath(f.repo), ...args], { encoding: "utf8" });
+  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
+    .trim()
+    .split("\n")
+    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+async function mergeApproved(f: AppFixture, branch: string, files: Record<string, string>): Promise<void> {
+  const { pull } = await f.sim.openPullRequest(f.repo, { author: "bob", branch, title: branch, body: "## Rollback plan\nRevert.\n", files });
+  await f.sim.submitReview(pull, { user: "alice", state: "APPROVED" });
+  await f.sim.mergePullRequest(pull, { by: "alice" });
+  await f.sim.idle();
+}
+
+async function roleExists(name: string): Promise<boolean> {
+  return (await cluster.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = $1", [name])).length === 1;
+}
+
+describe("provisioning after an approved merge", () => {
+  it("creates the agent's PostgreSQL identity and local identity, records it, and removes both on retirement", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "charter-provisioning-"));
+    dirs.push(dir);
+    const localDb = join(dir, "local.sqlite");
+    const environment = { CHARTER_LOCAL_DB: localDb, CHARTER_POSTGRES_URL_SHOP_PROD: cluster.server.urlFor("postgres", PROVISIONER, cluster.provisionerPassword) };
+    fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment });
+
+    await mergeApproved(fx, "create", agentFiles("sample-agent", AGENT));
+    const afterCreate = ledger(fx);
+    const change = afterCreate.find((r) => r.kind === "change");
+    const provisioning = afterCreate.filter((r): r is ProvisioningRecord => r.kind === "provisioning");
+    expect(provisioning).toHaveLength(1);
+    expect(provisioning[0]?.body).toMatchObject({ source: "change", after: { seq: change?.seq }, agents: ["sample-agent"], outcome: "converged", verification: { remaining: [], escalations: [] } });
+    expect(provisioning[0]?.body.applied.every((op) => op.status === "applied")).toBe(true);
+    expect(JSON.stringify(provisioning[0])).not.toContain(cluster.provisionerPassword);
+
+    const role = identityRoleName(roleNames(), "sample-agent");
+    expect(await roleExists(role)).toBe(true);
+    const grants = await cluster.sql<{ privilege_type: string; table_name: string }>("shop", "SELECT privilege_type, table_name FROM information_schema.role_table_grants WHERE grantee = $1", [role]);
+    expect(grants).toEqual([{ privilege_type: "SELECT", table_name: "orders" }]);
+
+    const registry = LocalRegistry.open(localDb);
+    try {
+      expect(registry.identity("sample-agent")).toMatchObject({ status: "active", maxLifetimeSeconds: 3600 });
+      const { privateKey } = generateKeyPairSync("ed25519");
+      const token = issueToken(registry, loadSigningKey(privateKey.export({ format: "pem", type: "pkcs8" }).toString()), "sample-agent", { issuer: "charter" });
+      // The token carries what gateways enforce; the database enforces its own grants.
+      expect(token.claims.permissions).toEqual(["http:get:api.shop.example/v1/orders/*"]);
+    } finally {
+      registry.close();
+    }
+
+    await mergeApproved(fx, "retire", { "agents/sample-agent/agent.yaml": RETIRED });
+    const retired = ledger(fx).filter((r): r is ProvisioningRecord => r.kind === "provisioning");
+    expect(retired).toHaveLength(2);
+    expect(retired[1]?.body.outcome).toBe("converged");
+    expect(retired[1]?.body.applied.map((op) => op.action)).toContain("deprovision");
+    expect(await roleExists(role)).toBe(false);
+    const after = LocalRegistry.open(localDb);
+    try {
+      expect(after.identity("sample-agent")?.status).toBe("revoked");
+    } finally {
+      after.close();
+    }
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("fails the pull request's check on a permission no configured provider enforces", async () => {
+    fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment: {} });
+    const text = mutate(AGENT, "      - postgres:select:shop.public.orders@shop-prod\n", "      - postgres:select:shop.public.orders@shop-prod\n      - postgres:select:billing.public.invoices@billing-prod\n");
+    const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "unenforceable", title: "Invoices", body: "## Rollback plan\nRevert.\n", files: agentFiles("sample-agent", text) });
+    const run = fx.sim.checkRunsFor(fx.repo, sha).find((r) => r.name === "Charter");
+    expect(run?.conclusion).toBe("failure");
+    const line = text.split("\n").findIndex((l) => l.includes("billing-prod")) + 1;
+    expect(run?.output.annotations).toContainEqual(expect.objectContaining({ path: "agents/sample-agent/agent.yaml", start_line: line, annotation_level: "failure" }));
+    expect(run?.output.annotations.some((a) => a.message.includes("billing-prod"))).toBe(true);
+  });
+});
