@@ -75,47 +75,41 @@ export function unrecordedAgent(agent: string): AgentState {
 }
 
 export function agentRow(s: AgentState): Row {
-  return [
-    s.agent, s.status, s.environment, JSON.stringify(s.owners), JSON.stringify(s.permissions), JSON.stringify(s.dataClasses), s.provider,
-    s.manifest, s.manifestSha, s.versionSeq, s.versionHash, s.versionAt, s.lastChangeSeq, s.lastChangeHash, s.lastChangeAt,
-    s.lastApprovalSeq, s.lastApprovalHash, s.lastApprovers, s.lastProvisioningSeq, s.lastProvisioningHash, s.lastProvisioningAt,
-    s.lastProvisioningOutcome, s.driftSeq, s.driftHash, s.driftAt, JSON.stringify(s.knownDataClasses),
-  ];
+  // Keys in one fixed order, so the same state is always the same text (a rebuild equals an update).
+  const state: AgentState = {
+    agent: s.agent,
+    status: s.status,
+    environment: s.environment,
+    owners: s.owners,
+    permissions: s.permissions,
+    dataClasses: s.dataClasses,
+    provider: s.provider,
+    manifest: s.manifest,
+    manifestSha: s.manifestSha,
+    versionSeq: s.versionSeq,
+    versionHash: s.versionHash,
+    versionAt: s.versionAt,
+    lastChangeSeq: s.lastChangeSeq,
+    lastChangeHash: s.lastChangeHash,
+    lastChangeAt: s.lastChangeAt,
+    lastApprovalSeq: s.lastApprovalSeq,
+    lastApprovalHash: s.lastApprovalHash,
+    lastApprovers: s.lastApprovers,
+    lastProvisioningSeq: s.lastProvisioningSeq,
+    lastProvisioningHash: s.lastProvisioningHash,
+    lastProvisioningAt: s.lastProvisioningAt,
+    lastProvisioningOutcome: s.lastProvisioningOutcome,
+    driftSeq: s.driftSeq,
+    driftHash: s.driftHash,
+    driftAt: s.driftAt,
+    knownDataClasses: s.knownDataClasses,
+  };
+  return [s.agent, s.status, s.driftSeq, JSON.stringify(state)];
 }
 
-/** Reads an `agents` row back; the stores return integers as numbers (PostgreSQL's BIGINT as text). */
+/** Reads an `agents` row back. The index wrote the state, from records that passed the chain check. */
 export function agentStateOf(row: Readonly<Record<string, unknown>>): AgentState {
-  const str = (key: string): string => cellText(row[key]);
-  const opt = (key: string): string | null => (row[key] === null || row[key] === undefined ? null : cellText(row[key]));
-  const int = (key: string): number | null => (row[key] === null || row[key] === undefined ? null : Number(row[key]));
-  return {
-    agent: str("agent"),
-    status: str("status"),
-    environment: str("environment"),
-    owners: jsonList(row["owners"]),
-    permissions: jsonList(row["permissions"]),
-    dataClasses: jsonList(row["data_classes"]),
-    provider: str("provider"),
-    manifest: str("manifest") as ManifestSource,
-    manifestSha: opt("manifest_sha"),
-    versionSeq: int("version_seq"),
-    versionHash: opt("version_hash"),
-    versionAt: opt("version_at"),
-    lastChangeSeq: int("last_change_seq"),
-    lastChangeHash: opt("last_change_hash"),
-    lastChangeAt: opt("last_change_at"),
-    lastApprovalSeq: int("last_approval_seq"),
-    lastApprovalHash: opt("last_approval_hash"),
-    lastApprovers: opt("last_approvers"),
-    lastProvisioningSeq: int("last_provisioning_seq"),
-    lastProvisioningHash: opt("last_provisioning_hash"),
-    lastProvisioningAt: opt("last_provisioning_at"),
-    lastProvisioningOutcome: opt("last_provisioning_outcome"),
-    driftSeq: int("drift_seq"),
-    driftHash: opt("drift_hash"),
-    driftAt: opt("drift_at"),
-    knownDataClasses: jsonList(row["known_data_classes"]),
-  };
+  return JSON.parse(cellText(row["state"])) as AgentState;
 }
 
 /** A JSON array of strings as the index stores it; anything else reads as empty. */

@@ -219,7 +219,7 @@ export async function agentAt(store: AuditStore, agent: string, atMs: number): P
 /** Every agent the ledger knows and has not deleted, as the latest records leave it: the access review's population. */
 export async function currentAgents(store: AuditStore): Promise<AgentState[]> {
   // Sorted here, not in SQL: PostgreSQL's collation would order names differently from SQLite's bytes.
-  return (await store.select("SELECT * FROM agents WHERE status <> 'deleted'")).map(agentStateOf).sort((a, b) => compareText(a.agent, b.agent));
+  return (await store.select("SELECT state FROM agents WHERE status <> 'deleted'")).map(agentStateOf).sort((a, b) => compareText(a.agent, b.agent));
 }
 
 export type ExceptionType = "admin-bypass" | "direct-push" | "retro-review-overdue" | "drift-unresolved";
@@ -308,14 +308,14 @@ export async function queryExceptions(store: AuditStore, filter: ExceptionFilter
       related: flag === undefined ? null : { seq: flag.seq, hash: flag.hash },
     });
   }
-  const drifted = await store.select("SELECT a.agent, a.drift_seq, a.drift_hash, a.drift_at, d.observed_ms, d.findings FROM agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL ORDER BY d.observed_ms, a.drift_seq, a.agent");
+  const drifted = await store.select("SELECT a.state, d.hash, d.observed_at, d.observed_ms, d.findings FROM agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL");
   for (const d of drifted) {
-    const agent = str(d["agent"]);
+    const { agent, driftSeq } = agentStateOf(d);
     out.push({
       type: "drift-unresolved",
-      seq: int(d["drift_seq"]),
-      hash: str(d["drift_hash"]),
-      at: str(d["drift_at"]),
+      seq: driftSeq ?? 0,
+      hash: str(d["hash"]),
+      at: str(d["observed_at"]),
       ms: int(d["observed_ms"]),
       agents: agent,
       pullRequest: null,

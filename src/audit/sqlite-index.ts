@@ -22,6 +22,10 @@ export function openSqliteIndex(path: string): AuditStore {
   // index is rebuildable from the branch anyway.
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
+  // A million-record index is about 1 GB; SQLite's default 2 MB page cache makes building it
+  // (inserts spread over every agent's key range) and answering large queries wait on page reads.
+  db.pragma("cache_size = -131072");
+  db.pragma("temp_store = MEMORY");
   const create = (): void => {
     for (const sql of schemaStatements("sqlite")) db.exec(sql);
   };

@@ -57,7 +57,7 @@ export async function updateIndex(store: AuditStore, source: LedgerSource, optio
       }
     }
     if (meta.size === size) return { indexed, size, lastHash: meta.lastHash, commit: source.commit };
-    const agents = new Map((await store.select("SELECT * FROM agents")).map((row) => { const s = agentStateOf(row); return [s.agent, s] as const; }));
+    const agents = new Map((await store.select("SELECT state FROM agents")).map((row) => { const s = agentStateOf(row); return [s.agent, s] as const; }));
     const raced = await indexFrom(store, source, meta.size, meta.lastHash, size, batchSize, agents, manifests, (n) => (indexed += n));
     if (!raced) {
       const after = await store.meta();
@@ -99,8 +99,9 @@ async function indexFrom(
       hash = recordHash(b);
       records.push({ seq, hash, record });
     });
-    await readManifests(source, records, manifests);
-    const rows = rowsOf(records, agents, manifests);
+    const copies = shaped(records, () => records.flatMap((r) => manifestCopiesOf(r.record)));
+    await readManifests(source, copies, manifests);
+    const rows = shaped(records, () => indexRows(records, agents, manifests));
     const result = await store.apply({ fromSeq: start, toSeq: start + bytes.length - 1, prevHash: prev, lastHash: hash ?? "", rows });
     if (result === "raced") return true;
     count(bytes.length);
@@ -114,9 +115,9 @@ async function indexFrom(
  * canonical record of another shape (written by someone else onto the branch) would fail inside
  * it, so that failure is reported as the bad record it is.
  */
-function rowsOf(records: readonly IndexedRecord[], agents: Map<string, AgentState>, manifests: ReadonlyMap<string, ManifestCopy>): ReturnType<typeof indexRows> {
+function shaped<T>(records: readonly IndexedRecord[], work: () => T): T {
   try {
-    return indexRows(records, agents, manifests);
+    return work();
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     throw new CharterError("INVALID_RECORD", `records ${records[0]?.seq ?? 0}–${records.at(-1)?.seq ?? 0} include one that is not shaped as its kind requires: ${error.message}`, {
@@ -135,8 +136,8 @@ function parse(bytes: Uint8Array, seq: number): EvidenceRecord {
   }
 }
 
-async function readManifests(source: LedgerSource, records: readonly IndexedRecord[], cache: Map<string, ManifestCopy>): Promise<void> {
-  const wanted = [...new Set(records.flatMap((r) => manifestCopiesOf(r.record)))].filter((sha) => !cache.has(sha));
+async function readManifests(source: LedgerSource, copies: readonly string[], cache: Map<string, ManifestCopy>): Promise<void> {
+  const wanted = [...new Set(copies)].filter((sha) => !cache.has(sha));
   if (wanted.length === 0) return;
   if (cache.size + wanted.length > MANIFEST_CACHE) cache.clear();
   const objects = await source.objects(wanted);

@@ -4,6 +4,7 @@ import { dumpIndex } from "../../src/audit/queries.js";
 import { openSqliteIndex } from "../../src/audit/sqlite-index.js";
 import { updateIndex } from "../../src/audit/update-index.js";
 import { CharterError } from "../../src/errors.js";
+import { canonicalBytes } from "../../src/evidence/canonical-json.js";
 import { auditLedger, buildAuditLedger, change, FINANCE, MANIFESTS } from "./audit-ledger.js";
 
 describe("updating the audit index", () => {
@@ -64,6 +65,17 @@ describe("updating the audit index", () => {
     expect((refused as CharterError).code).toBe("INVALID_RECORD");
     // Nothing from the refused batch is stored: the index ends where its last good batch did.
     expect((await store.meta()).size).toBe(0);
+    await store.close();
+  });
+
+  it("reports a canonical record that is not shaped as its kind requires, instead of failing inside", async () => {
+    const ledger = auditLedger();
+    const odd = canonicalBytes({ schema: "charter.evidence/v1", seq: 1, kind: "change", prev: ledger.hashes[0], observedAt: "2025-01-10T10:01:00Z", body: { note: "not a change" } });
+    const store = openSqliteIndex(":memory:");
+    const refused = await updateIndex(store, memoryLedgerSource([ledger.records[0] ?? new Uint8Array(), odd])).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CharterError);
+    expect((refused as CharterError).code).toBe("INVALID_RECORD");
+    expect((refused as CharterError).hint).toMatch(/charter verify/);
     await store.close();
   });
 

@@ -1,0 +1,37 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The audit benchmark at a small size, so that it cannot rot between full runs: it builds the
+ * synthetic ledger and the index, and checks every query's answer against its linear scan
+ * (it throws when they differ). Nothing about its timings is asserted.
+ */
+describe("npm run bench -- audit, at 2,000 records", () => {
+  it("prints the build figure and one figure per query, each with a ratio", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "audit"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_AUDIT_RECORDS: "2000" },
+    });
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; ratio?: number; rows?: number; records_per_s?: number });
+    expect(figures.map((f) => f.bench)).toEqual([
+      "audit/build",
+      "audit/changes-window-data-class",
+      "audit/changes-by-approver",
+      "audit/agent-at",
+      "audit/exceptions",
+      "audit/access-review",
+    ]);
+    expect(figures[0]?.records_per_s).toBeGreaterThan(0);
+    for (const f of figures.slice(1)) {
+      expect(f.ratio).toBeGreaterThan(0);
+      expect(f.rows).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
