@@ -4,6 +4,7 @@ import { auditCommand } from "./audit-command.js";
 import { diffCommand } from "./diff-command.js";
 import { evaluateCommand } from "./evaluate-command.js";
 import { evidenceCommand } from "./evidence-command.js";
+import { jobsCommand } from "./jobs-command.js";
 import { verifyCommand } from "./verify-command.js";
 import { driftCommand } from "./drift-command.js";
 import { planCommand } from "./plan-command.js";
@@ -25,6 +26,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   sync: { run: syncCommand, summary: "provision the manifests' identities and permissions, then verify" },
   drift: { run: driftCommand, summary: "report where the credential providers differ from the manifests" },
   token: { run: tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
+  jobs: { run: jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
 };
 
 function help(): string {
