@@ -2,6 +2,8 @@ import type { ApplicationFunction, Context, Probot } from "probot";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
+import { runDrift } from "./drift-run.js";
+import { RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
@@ -15,7 +17,14 @@ export interface CharterAppOptions {
   readonly now?: () => Date;
   /** Where provider secrets are read from; the process environment by default. */
   readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** How often scheduled work (drift detection) is looked at; 0 turns the timer off. Default one minute. */
+  readonly scheduleIntervalMs?: number;
+  /** Receives the app's schedule, so that an operator's process (or a test) can run it at will. */
+  readonly onSchedule?: (schedule: RepositorySchedule) => void;
 }
+
+const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
+const DEFAULT_DRIFT_INTERVAL_SECONDS = 3600;
 
 type PullRequestEvent =
   | "pull_request.opened"
@@ -53,6 +62,37 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       controls: new ControlsObserver(now),
       provisioning: { env: options.environment ?? process.env, now },
     };
+
+    const schedule = new RepositorySchedule(
+      {
+        drift: async (repository) => {
+          if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };
+          const octokit = await app.auth(repository.installationId);
+          const target = { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey: env.signingKey, repositoryUrl: repository.repositoryUrl };
+          const run = await queue.run(`${repository.owner}/${repository.repo}:evidence`, () => runDrift(octokit, target, env.provisioning));
+          if (run.findings && run.findings.length > 0) {
+            app.log.warn({ repository: `${repository.owner}/${repository.repo}`, findings: run.findings.length, issues: run.issues, evidence: run.evidence }, "charter: drift from the approved state");
+          }
+          return { nextInSeconds: run.intervalSeconds ?? DEFAULT_DRIFT_INTERVAL_SECONDS };
+        },
+      },
+      now,
+      app.log,
+    );
+    const interval = options.scheduleIntervalMs ?? DEFAULT_SCHEDULE_INTERVAL_MS;
+    if (interval > 0) schedule.start(interval);
+    options.onSchedule?.(schedule);
+
+    // Every event names its repository and installation: that is how the schedule learns which
+    // repositories to look after.
+    app.onAny((context) => {
+      const payload = context.payload as { repository?: { id: number; name: string; html_url: string; owner: { login: string } | null }; installation?: { id: number } };
+      const { repository, installation } = payload;
+      if (repository?.owner && installation) {
+        schedule.note({ owner: repository.owner.login, repo: repository.name, repositoryId: String(repository.id), installationId: installation.id, repositoryUrl: repository.html_url });
+      }
+      return Promise.resolve();
+    });
 
     const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
       if (!deliveries.claim(context.id)) {

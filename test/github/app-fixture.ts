@@ -1,6 +1,6 @@
 import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
-import { createCharterApp } from "../../src/github/app.js";
+import { type CharterAppOptions, createCharterApp } from "../../src/github/app.js";
 
 export interface AppFixture {
   readonly sim: GitHubSimulator;
@@ -12,14 +12,19 @@ export interface AppFixture {
 /** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
 export async function startCharter(
   files: Readonly<Record<string, string>>,
-  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>> } = {},
+  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"] } = {},
 ): Promise<AppFixture> {
   const sim = await GitHubSimulator.create();
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
-  const { signingKey, now, environment, ...harness } = options;
-  // Provider secrets come from `environment`, never from the test process's own variables.
-  const app = await startApp(sim, createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, ...(now ? { now } : {}) }), harness);
+  const { signingKey, now, environment, onSchedule, ...harness } = options;
+  // Provider secrets come from `environment`, never from the test process's own variables; the
+  // schedule's timer is off, tests run it when they mean to.
+  const app = await startApp(
+    sim,
+    createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}) }),
+    harness,
+  );
   return {
     sim,
     repo,

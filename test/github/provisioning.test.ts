@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { EvidenceRecord, ProvisioningRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { DriftRecord, EvidenceRecord, ProvisioningRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { RepositorySchedule } from "../../src/github/schedule.js";
+import type { Issue } from "../github-sim/state.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { issueToken, LocalRegistry, loadSigningKey } from "../../src/providers/local/index.js";
 import { identityRoleName, roleNames } from "../../src/providers/postgres/index.js";
@@ -113,6 +115,39 @@ describe("provisioning after an approved merge", () => {
     } finally {
       after.close();
     }
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
+  it("reports a grant made by hand as drift: one issue for the agent, one drift record a day", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "charter-drift-"));
+    dirs.push(dir);
+    const environment = { CHARTER_LOCAL_DB: join(dir, "local.sqlite"), CHARTER_POSTGRES_URL_SHOP_PROD: cluster.server.urlFor("postgres", PROVISIONER, cluster.provisionerPassword) };
+    let schedule: RepositorySchedule | undefined;
+    let now = new Date("2026-11-27T10:00:00Z");
+    fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment, now: () => now, onSchedule: (s) => (schedule = s) });
+    await mergeApproved(fx, "create", agentFiles("drifting-agent", AGENT.replace("id: sample-agent", "id: drifting-agent")));
+    await schedule?.tick();
+    expect(ledger(fx).filter((r) => r.kind === "drift")).toEqual([]);
+
+    const role = identityRoleName(roleNames(), "drifting-agent");
+    await cluster.sql("shop", `GRANT SELECT ON refunds TO ${role}`);
+    now = new Date("2026-11-27T12:00:00Z");
+    await schedule?.tick();
+    const drift = ledger(fx).filter((r): r is DriftRecord => r.kind === "drift");
+    expect(drift).toHaveLength(1);
+    const refunds = drift[0]?.body.findings.find((f) => f.detail.includes("refunds"));
+    expect(refunds).toMatchObject({ agent: "drifting-agent", provider: "postgres", instance: "shop-prod" });
+    const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"));
+    expect(issues).toHaveLength(1);
+    expect(drift[0]?.body.issues).toEqual([issues[0]?.number]);
+    expect(issues[0]?.body).toContain("refunds");
+
+    // Still there two hours later: the same issue is told, and the same findings are not recorded twice that day.
+    now = new Date("2026-11-27T14:00:00Z");
+    await schedule?.tick();
+    expect(ledger(fx).filter((r) => r.kind === "drift")).toHaveLength(1);
+    expect([...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"))).toHaveLength(1);
+    expect(fx.sim.commentsOn(issues[0] as Issue).some((c) => c.body.startsWith("Drift is still present"))).toBe(true);
     expect(fx.sim.rejected).toEqual([]);
   });
 

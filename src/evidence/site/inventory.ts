@@ -19,6 +19,8 @@ export interface InventoryEntry {
   readonly model: string;
   readonly provider: string;
   readonly maxLifetime: string;
+  /** credentials.maxConcurrentSessions, when the manifest sets it. */
+  readonly maxConcurrentSessions?: number;
   readonly permissions: readonly string[];
   readonly manifest: { readonly path: string; readonly sha256: string };
   /** The record that put this entry here. */
@@ -44,6 +46,7 @@ export function inventoryEntryOf(manifest: AgentManifest, path: string, sha256: 
     model: `${manifest.model.provider}/${manifest.model.name}@${manifest.model.version}`,
     provider: manifest.credentials.provider,
     maxLifetime: manifest.credentials.maxLifetime,
+    ...(manifest.credentials.maxConcurrentSessions === undefined ? {} : { maxConcurrentSessions: manifest.credentials.maxConcurrentSessions }),
     permissions: [...new Set(manifest.tools.flatMap((t) => t.permissions))].sort(),
     manifest: { path, sha256 },
   };
@@ -84,14 +87,14 @@ export function inventoryJson(inventory: Inventory): string {
   return `${JSON.stringify({ agents }, null, 1)}\n`;
 }
 
-const COLUMNS = ["id", "name", "status", "environment", "owners", "dataClassifications", "model", "provider", "maxLifetime", "permissions", "manifest", "record"] as const;
+const COLUMNS = ["id", "name", "status", "environment", "owners", "dataClassifications", "model", "provider", "maxLifetime", "maxConcurrentSessions", "permissions", "manifest", "record"] as const;
 
 export function inventoryCsv(inventory: Inventory): string {
   return csvTable(COLUMNS, sorted(inventory), (e, c) => {
     const value = e[c];
     if (Array.isArray(value)) return value.join(" ");
     if (typeof value === "object") return `${e.manifest.path}@${e.manifest.sha256}`;
-    return value;
+    return value ?? null;
   });
 }
 
