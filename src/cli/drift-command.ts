@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { desiredState } from "../provision/desired-state.js";
 import { detectDrift } from "../provision/engine.js";
 import { chooseFormat } from "./choose-format.js";
+import { describeError } from "./describe-error.js";
 import { EXIT, type CliIo } from "./io.js";
 import { PROVISIONING_FORMATS, renderDrift } from "./provisioning-formats.js";
 import { PROVISIONING_OPTIONS, PROVISIONING_OPTIONS_HELP, readProvisioningInput, withProviders } from "./provisioning-input.js";
@@ -15,10 +16,23 @@ made by someone else. Changes nothing.
 
 ${PROVISIONING_OPTIONS_HELP}
 
-Exit status: 0 no drift, 1 drift found, 2 usage or internal error.
+Exit status: 0 no drift, 2 drift found, 1 error (a provider that cannot be read, a missing
+secret, bad usage), so that a scheduler can tell "look at this" from "the check did not run".
 `;
 
+/** Exit statuses of charter drift, as schedulers expect them: drift is not an error. */
+export const DRIFT_EXIT = { clean: 0, error: 1, drift: 2 } as const;
+
 export async function driftCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await drift(argv, io);
+  } catch (error) {
+    io.err(describeError(error));
+    return DRIFT_EXIT.error;
+  }
+}
+
+async function drift(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: PROVISIONING_OPTIONS });
   if (values.help) {
     io.out(DRIFT_HELP);
@@ -30,5 +44,5 @@ export async function driftCommand(argv: readonly string[], io: CliIo): Promise<
     detectDrift(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
   );
   io.out(renderDrift(findings, input.commit, format));
-  return findings.length === 0 ? EXIT.ok : EXIT.findings;
+  return findings.length === 0 ? DRIFT_EXIT.clean : DRIFT_EXIT.drift;
 }

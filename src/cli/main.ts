@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { CharterError, isCharterError } from "../errors.js";
+import { CharterError } from "../errors.js";
+import { describeError } from "./describe-error.js";
 import { auditCommand } from "./audit-command.js";
 import { diffCommand } from "./diff-command.js";
 import { evaluateCommand } from "./evaluate-command.js";
@@ -70,15 +71,4 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.err(describeError(error));
     return EXIT.error;
   }
-}
-
-function describeError(error: unknown): string {
-  if (isCharterError(error)) return `${error.message}\n${error.hint ? `${error.hint}\n` : ""}`;
-  // parseArgs reports unknown or malformed options with these codes.
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-    return `charter: ${(error as Error).message}\nRun charter <command> --help for the options.\n`;
-  }
-  const detail = process.env["CHARTER_DEBUG"] ? `\n${(error as Error).stack ?? String(error)}` : "";
-  return `charter: internal error: ${error instanceof Error ? error.message : String(error)}${detail}\nThis is a bug in Charter; set CHARTER_DEBUG=1 for details and report it.\n`;
 }
