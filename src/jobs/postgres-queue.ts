@@ -13,6 +13,8 @@ import type { DeadJob, Job, JobInput, JobQueue, QueueStats, WorkerOptions } from
  *  - fast recovery from a dead replica (graphile-worker frees a dead worker's locks only after
  *    4 hours; a heartbeat per worker pool lets a live replica free them after `staleAfterMs`),
  *  - jittered, configurable backoff (graphile-worker's own is exp(attempts) seconds, without jitter).
+ * Ordering per key is graphile-worker's: one job of a key runs at a time, in enqueue order; a job
+ * waiting for its retry does not hold back the later jobs of its key (the SQLite queue's does).
  */
 export interface PostgresQueueOptions {
   readonly connectionString: string;
@@ -195,6 +197,10 @@ export class PostgresJobQueue implements JobQueue {
           }
         },
       },
+    });
+    // A fatal worker error (the database gone for good) is reported, not left as an unhandled rejection.
+    this.#runner.promise.catch((error: unknown) => {
+      this.#logger.error(`the job worker stopped: ${errorSummary(error)}`);
     });
     await this.#beat();
     this.#timers = [

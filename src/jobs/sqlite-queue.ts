@@ -21,6 +21,8 @@ export interface SqliteQueueOptions {
   readonly leaseMs?: number;
   /** How often the worker looks for jobs it was not woken for: retries coming due, jobs revived by the CLI (default 500 ms). */
   readonly pollIntervalMs?: number;
+  /** Where background failures (a busy or broken database) are reported; default stderr. */
+  readonly onError?: (message: string) => void;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -90,6 +92,7 @@ export class SqliteJobQueue implements JobQueue {
   readonly #backoff: BackoffOptions;
   readonly #leaseMs: number;
   readonly #pollIntervalMs: number;
+  readonly #onError: (message: string) => void;
   /** Identifies this process's claims; anything running under another id belongs to a process that is gone. */
   readonly #runId = randomUUID();
   readonly #active = new Set<Promise<void>>();
@@ -103,6 +106,7 @@ export class SqliteJobQueue implements JobQueue {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#onError = options.onError ?? ((message) => process.stderr.write(`charter jobs: ${message}\n`));
     try {
       mkdirSync(dirname(options.path), { recursive: true });
       this.#db = new Database(options.path);
@@ -129,7 +133,8 @@ export class SqliteJobQueue implements JobQueue {
          ON CONFLICT (delivery_id) DO NOTHING`,
       )
       .run(job.key, job.deliveryId, job.event, JSON.stringify(job.payload ?? null), now, now, now);
-    if (result.changes === 1) this.#pump();
+    // The job is committed: a failure to start it now must not turn the enqueue into an error.
+    if (result.changes === 1) this.#background("taking jobs", () => { this.#pump(); });
     return Promise.resolve(result.changes === 1);
   }
 
@@ -141,12 +146,14 @@ export class SqliteJobQueue implements JobQueue {
     this.#prune();
     this.#timers = [
       setInterval(() => {
-        this.#recoverAbandoned(false);
-        this.#prune();
-        this.#pump();
+        this.#background("polling for jobs", () => {
+          this.#recoverAbandoned(false);
+          this.#prune();
+          this.#pump();
+        });
       }, this.#pollIntervalMs),
       setInterval(() => {
-        this.#heartbeat();
+        this.#background("renewing leases", () => { this.#heartbeat(); });
       }, Math.max(Math.floor(this.#leaseMs / 3), 1)),
     ];
     // The server or the caller keeps the process alive; the queue's timers never should.
@@ -210,7 +217,7 @@ export class SqliteJobQueue implements JobQueue {
       }
       return changed;
     })();
-    if (count > 0) this.#pump();
+    if (count > 0) this.#background("taking jobs", () => { this.#pump(); });
     return Promise.resolve(count);
   }
 
@@ -234,7 +241,7 @@ export class SqliteJobQueue implements JobQueue {
     for (const row of rows) {
       const run = this.#run(worker, row).finally(() => {
         this.#active.delete(run);
-        this.#pump();
+        this.#background("taking jobs", () => { this.#pump(); });
       });
       this.#active.add(run);
     }
@@ -243,26 +250,42 @@ export class SqliteJobQueue implements JobQueue {
   async #run(worker: RunningWorker, row: JobRow): Promise<void> {
     const job = toJob(row);
     const started = performance.now();
-    let outcome: "done" | "retry" | "dead";
+    let outcome: "done" | "retry" | "dead" = "done";
+    let failure: unknown;
     try {
       await worker.handler(job);
-      outcome = "done";
-      this.#finish(row.id, `status = 'done', finished_at = @now, last_error = NULL`, {});
     } catch (error) {
-      const lastError = errorSummary(error);
-      if (row.attempt >= worker.options.maxAttempts) {
-        outcome = "dead";
-        this.#finish(row.id, `status = 'dead', finished_at = @now, last_error = @lastError`, { lastError });
-      } else {
-        outcome = "retry";
-        const runAfter = Date.now() + backoffDelayMs(row.attempt, this.#backoff);
-        this.#finish(row.id, `status = 'queued', run_after = @runAfter, last_error = @lastError`, { lastError, runAfter });
-      }
+      failure = error;
+      outcome = row.attempt >= worker.options.maxAttempts ? "dead" : "retry";
     }
+    // If the outcome cannot be written, the job stays running under this process's lease and is
+    // requeued by the next start: run again rather than lost.
+    this.#background(`recording the outcome of job ${row.id}`, () => {
+      if (outcome === "done") {
+        this.#finish(row.id, `status = 'done', finished_at = @now, last_error = NULL`, {});
+      } else if (outcome === "dead") {
+        this.#finish(row.id, `status = 'dead', finished_at = @now, last_error = @lastError`, { lastError: errorSummary(failure) });
+      } else {
+        const runAfter = Date.now() + backoffDelayMs(row.attempt, this.#backoff);
+        this.#finish(row.id, `status = 'queued', run_after = @runAfter, last_error = @lastError`, { lastError: errorSummary(failure), runAfter });
+      }
+    });
     try {
       worker.options.onSettled?.(job, outcome, performance.now() - started);
     } catch {
       // Metrics are best effort: a failing observer must not change what happened to the job.
+    }
+  }
+
+  #background(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      try {
+        this.#onError(`${what} failed: ${errorSummary(error)}`);
+      } catch {
+        // Reporting is best effort; the queue keeps going.
+      }
     }
   }
 
