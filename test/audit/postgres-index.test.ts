@@ -6,7 +6,8 @@ import { dumpIndex } from "../../src/audit/queries.js";
 import { openSqliteIndex } from "../../src/audit/sqlite-index.js";
 import { updateIndex } from "../../src/audit/update-index.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
-import { auditLedger } from "./audit-ledger.js";
+import { runCli } from "../cli/run-cli.js";
+import { auditLedger, auditRepo } from "./audit-ledger.js";
 import { queryCases } from "./query-cases.js";
 
 let server: PostgresServer;
@@ -67,6 +68,34 @@ describe("the PostgreSQL index", () => {
       expect((await store.meta()).size).toBe(ledger.records.length);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("charter audit with DATABASE_URL", () => {
+  it("indexes into the named PostgreSQL schema and answers as it does from SQLite", async () => {
+    const ledger = auditLedger();
+    const repo = auditRepo(ledger);
+    const saved = { url: process.env["DATABASE_URL"], schema: process.env["CHARTER_AUDIT_SCHEMA"] };
+    try {
+      delete process.env["DATABASE_URL"];
+      const fromSqlite = await runCli(["audit", "changes", "--format", "json", "--data-class", "financial"], repo.root);
+      process.env["DATABASE_URL"] = server.url;
+      process.env["CHARTER_AUDIT_SCHEMA"] = "cli_audit";
+      const fromPostgres = await runCli(["audit", "changes", "--format", "json", "--data-class", "financial"], repo.root);
+      expect(fromPostgres.code).toBe(0);
+      const rows = (out: string): unknown => (JSON.parse(out) as { rows: unknown }).rows;
+      expect(rows(fromPostgres.stdout)).toEqual(rows(fromSqlite.stdout));
+      expect((JSON.parse(fromPostgres.stdout) as { ledger: { index: string } }).ledger.index).toBe("PostgreSQL schema cli_audit");
+      const store = await openSchema("cli_audit");
+      expect((await store.meta()).size).toBe(ledger.records.length);
+      await store.close();
+    } finally {
+      if (saved.url === undefined) delete process.env["DATABASE_URL"];
+      else process.env["DATABASE_URL"] = saved.url;
+      if (saved.schema === undefined) delete process.env["CHARTER_AUDIT_SCHEMA"];
+      else process.env["CHARTER_AUDIT_SCHEMA"] = saved.schema;
+      repo.remove();
     }
   });
 });
