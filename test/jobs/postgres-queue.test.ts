@@ -65,9 +65,13 @@ describe("PostgresJobQueue with two replicas on one database", () => {
       const order = new Map<string, number[]>(keys.map((k) => [k, []]));
       const runningKeys = new Set<string>();
       let sameKeyOverlap = false;
+      // Jobs wait until both replicas are up, so the first cannot drain the queue alone.
+      let bothStarted = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (bothStarted = resolve));
       const handlerFor = (replica: string) => async (job: Job) => {
         if (runningKeys.has(job.key)) sameKeyOverlap = true;
         runningKeys.add(job.key);
+        await gate;
         await new Promise((resolve) => setTimeout(resolve, 5));
         runs.set(job.deliveryId, [...(runs.get(job.deliveryId) ?? []), replica]);
         order.get(job.key)?.push((job.payload as { n: number }).n);
@@ -75,6 +79,7 @@ describe("PostgresJobQueue with two replicas on one database", () => {
       };
       await a.start(handlerFor("a"), { concurrency: 4, maxAttempts: 3 });
       await b.start(handlerFor("b"), { concurrency: 4, maxAttempts: 3 });
+      bothStarted();
       await waitFor(() => runs.size === 200, "all 200 jobs", 120_000);
       await Promise.all([a.stop(), b.stop()]);
       expect([...runs.values()].every((r) => r.length === 1)).toBe(true);
