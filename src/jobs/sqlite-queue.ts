@@ -126,24 +126,35 @@ export class SqliteJobQueue implements JobQueue {
 
   enqueue(job: JobInput): Promise<boolean> {
     const now = Date.now();
-    const result = this.#db
-      .prepare(
-        `INSERT INTO jobs (key, delivery_id, event, payload, status, run_after, enqueued_at, updated_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-         ON CONFLICT (delivery_id) DO NOTHING`,
-      )
-      .run(job.key, job.deliveryId, job.event, JSON.stringify(job.payload ?? null), now, now, now);
+    let result: Database.RunResult;
+    try {
+      result = this.#db
+        .prepare(
+          `INSERT INTO jobs (key, delivery_id, event, payload, status, run_after, enqueued_at, updated_at)
+           VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+           ON CONFLICT (delivery_id) DO NOTHING`,
+        )
+        .run(job.key, job.deliveryId, job.event, JSON.stringify(job.payload ?? null), now, now, now);
+    } catch (error) {
+      // Not stored: the caller must not acknowledge the delivery (GitHub then shows it as failed, for redelivery).
+      return Promise.reject(new CharterError("IO", `could not store the ${job.event} delivery ${job.deliveryId} in the job queue: ${errorSummary(error)}`, { cause: error }));
+    }
     // The job is committed: a failure to start it now must not turn the enqueue into an error.
     if (result.changes === 1) this.#background("taking jobs", () => { this.#pump(); });
     return Promise.resolve(result.changes === 1);
   }
 
   start(handler: (job: Job) => Promise<void>, options: WorkerOptions): Promise<void> {
-    if (this.#worker) throw new CharterError("INTERNAL", "the job queue is already running");
-    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new CharterError("USAGE", `concurrency must be a positive integer, not ${options.concurrency}`);
+    if (this.#worker) return Promise.reject(new CharterError("INTERNAL", "the job queue is already running"));
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) return Promise.reject(new CharterError("USAGE", `concurrency must be a positive integer, not ${options.concurrency}`));
     this.#worker = { handler, options };
-    this.#recoverAbandoned(true);
-    this.#prune();
+    try {
+      this.#recoverAbandoned(true);
+      this.#prune();
+    } catch (error) {
+      this.#worker = undefined;
+      return Promise.reject(new CharterError("IO", `could not recover the job queue's interrupted jobs: ${errorSummary(error)}`, { cause: error }));
+    }
     this.#timers = [
       setInterval(() => {
         this.#background("polling for jobs", () => {
@@ -158,7 +169,7 @@ export class SqliteJobQueue implements JobQueue {
     ];
     // The server or the caller keeps the process alive; the queue's timers never should.
     for (const timer of this.#timers) timer.unref();
-    this.#pump();
+    this.#background("taking jobs", () => { this.#pump(); });
     return Promise.resolve();
   }
 
