@@ -2,18 +2,26 @@
  * npm run playground — a narrated end-to-end run of Charter against the GitHub simulator, on a
  * machine with no GitHub account and no network. It seeds a simulated repository with this
  * repository's own agents/, runs the real app (Probot, signed webhooks, validated API calls),
- * and walks through a pull request that goes red, then green.
+ * and walks through a pull request that goes red, then green. Two throwaway PostgreSQL servers
+ * stand in for the agent's databases, so the approved merge provisions real roles, a hand-made
+ * grant is reported as drift, and retiring the agent removes what was provisioned.
  */
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseCanonical } from "../src/evidence/canonical-json.js";
+import type { DriftRecord, EvidenceRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
 import { createCharterApp } from "../src/github/app.js";
+import type { RepositorySchedule } from "../src/github/schedule.js";
+import { createPostgresProvider, identityRoleName, roleNames } from "../src/providers/postgres/index.js";
 import { GitHubSimulator, startApp } from "../test/github-sim/index.js";
 import type { CheckRun, Repository } from "../test/github-sim/state.js";
-import { runCli } from "../test/cli/run-cli.js";
+import { runCli, type CliResult } from "../test/cli/run-cli.js";
 import { ownAgents } from "../test/helpers/agents-fixture.js";
+import { type Cluster, login, PROVISIONER, startCluster } from "../test/providers/postgres/fixture.js";
 
 const TRIAGE = "agents/support-triage/agent.yaml";
 
@@ -47,7 +55,30 @@ rules:
     require: { approvals: 1, from: { teams: [acme/security] } }
 governance:
   require: { approvals: 1, from: { teams: [acme/security] } }
+provisioning:
+  providers:
+    local: { enabled: true }
+    postgres:
+      - instance: crm-prod
+        databases: [crm]
+      - instance: helpdesk-prod
+        databases: [helpdesk]
 `;
+
+const CRM = `CREATE TABLE customers (id int PRIMARY KEY, name text, plan text);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total_cents int);
+CREATE TABLE invoices (id int PRIMARY KEY, order_id int, due date);
+CREATE TABLE payments (id int PRIMARY KEY, invoice_id int, card_last4 text);
+INSERT INTO customers VALUES (1, 'Ada Lovelace', 'enterprise'), (2, 'Grace Hopper', 'team');
+INSERT INTO orders VALUES (10, 1, 129900);
+INSERT INTO invoices VALUES (100, 10, '2026-12-01');
+INSERT INTO payments VALUES (1000, 100, '4242');`;
+const HELPDESK = `CREATE TABLE tickets (id int PRIMARY KEY, subject text, category text, priority text);
+INSERT INTO tickets VALUES (1, 'Invoice missing', NULL, NULL);`;
+// What the provisioner may hand out: exactly what the story's manifests ask for. payments is
+// not among them, so only a superuser can grant it, which is the drift step.
+const CRM_GRANTABLE = ["customers", "orders", "invoices"].map((t) => `postgres:select:crm.public.${t}@crm-prod`);
+const HELPDESK_GRANTABLE = ["select", "update"].map((p) => `postgres:${p}:helpdesk.public.tickets@helpdesk-prod`);
 
 const BODY = "Move triage to the November model and let it read invoices.\n\n## Rollback plan\nRevert this pull request; the previous model and grants are in git history.\n";
 
@@ -57,10 +88,51 @@ function showRules(run: CheckRun | undefined): void {
   if (needed) for (const line of needed.trimEnd().split("\n")) say(`     ${line}`);
 }
 
+/** The evidence branch's records, read straight from the simulated repository. */
+function ledger(sim: GitHubSimulator, repo: Repository): EvidenceRecord[] {
+  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", sim.repoPath(repo), ...args], { encoding: "utf8" });
+  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
+    .trim()
+    .split("\n")
+    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+function operation(op: ProvisioningOperation): string {
+  return `${op.status ?? "planned"}  ${op.provider}${op.instance ? `@${op.instance}` : ""}  ${op.action}  ${op.target}`;
+}
+
+async function roleOn(cluster: Cluster, role: string): Promise<boolean> {
+  return (await cluster.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).length === 1;
+}
+
+/**
+ * `charter token issue` run in-process, as an operator would in a shell holding the registry's
+ * path and the token signing key. The variables are set for this call only: the rest of the run
+ * (and the app) must not depend on this process's environment.
+ */
+async function tokenIssue(agent: string, cwd: string, env: Readonly<Record<string, string>>): Promise<CliResult> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await runCli(["token", "issue", agent], cwd);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = v;
+    }
+  }
+}
+
+function jwtClaims(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   say("Charter playground: a simulated GitHub, the real Charter app, no network.");
   const sim = await GitHubSimulator.create({ keepTempDirs: true });
   const agents = ownAgents();
+  const clusters: Cluster[] = [];
   try {
     step(1, "A repository acme/agents holding this project's sample agents and an approval policy");
     sim.addOrganization("acme");
@@ -71,12 +143,37 @@ async function main(): Promise<void> {
     say("   The repository is a real git repository at:");
     say(`   ${sim.repoPath(repo)}`);
     say(`   (inspect it with: git --git-dir ${sim.repoPath(repo)} log --all --stat)`);
+    // Started side by side; whichever starts is stopped at the end even if the other fails.
+    const started = await Promise.allSettled([startCluster({ crm: CRM }, CRM_GRANTABLE), startCluster({ helpdesk: HELPDESK }, HELPDESK_GRANTABLE)]);
+    for (const s of started) if (s.status === "fulfilled") clusters.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    const [crm, helpdesk] = clusters;
+    if (!crm || !helpdesk) throw new Error("the PostgreSQL servers did not start");
+    say("   Two throwaway PostgreSQL servers play the agents' databases; Charter reaches them as charter_provisioner, not a superuser:");
+    say(`     crm-prod       postgres://${crm.server.host}:${crm.server.port}/crm        customers, orders, invoices, payments`);
+    say(`     helpdesk-prod  postgres://${helpdesk.server.host}:${helpdesk.server.port}/helpdesk   tickets`);
 
     step(2, "Charter starts as a GitHub App (Probot) and receives signed webhooks over HTTP");
     // A signing key made for this run; a real deployment reads CHARTER_SIGNING_KEY.
     const keys = generateSignerKey("charter-playground-evidence");
-    const app = await startApp(sim, createCharterApp({ appId: sim.appId, signingKey: keys.signerKey }));
+    // Provider secrets are passed in rather than read from this process's environment, so that
+    // nothing the user has exported can point the playground at a real database.
+    const secrets = mkdtempSync(join(tmpdir(), "charter-playground-secrets-"));
+    const localDb = join(secrets, "local.sqlite");
+    const environment = {
+      CHARTER_LOCAL_DB: localDb,
+      CHARTER_POSTGRES_URL_CRM_PROD: crm.server.urlFor("postgres", PROVISIONER, crm.provisionerPassword),
+      CHARTER_POSTGRES_URL_HELPDESK_PROD: helpdesk.server.urlFor("postgres", PROVISIONER, helpdesk.provisionerPassword),
+    };
+    let schedule: RepositorySchedule | undefined;
+    // The timer is off: the playground runs drift detection when the story needs it.
+    const app = await startApp(
+      sim,
+      createCharterApp({ appId: sim.appId, signingKey: keys.signerKey, environment, scheduleIntervalMs: 0, onSchedule: (s) => (schedule = s) }),
+    );
     say(`   listening at ${app.url}/api/github/webhooks`);
+    say(`   provisioning: the local token registry in ${localDb}, and the two PostgreSQL servers`);
 
     step(3, "bob opens a pull request that floats the triage agent's model and widens its access");
     const original = agents[TRIAGE] ?? "";
@@ -113,7 +210,8 @@ async function main(): Promise<void> {
     showRules(run);
 
     step(6, "bob pushes one more commit: dana's approval was for the previous commit");
-    head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: fixed.replace("temperature: 0.2", "temperature: 0.1") }, { message: "Lower temperature" })).sha;
+    const approved = fixed.replace("temperature: 0.2", "temperature: 0.1");
+    head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: approved }, { message: "Lower temperature" })).sha;
     run = charterRun(sim, repo, head);
     show(run);
     const stale = /@dana-support's approval is for an older commit[^\n]*/.exec(run?.output.summary ?? "")?.[0];
@@ -144,9 +242,100 @@ async function main(): Promise<void> {
     say(`   $ charter verify --key <published key>   → exit ${verified.code}`);
     say(`   ${verified.stdout.split("\n")[0] ?? ""}`);
 
-    step(10, "Someone quietly edits the record; verification names it");
+    step(10, "Provisioning followed the approval");
+    const role = identityRoleName(roleNames(), "support-triage");
+    const records = ledger(sim, repo);
+    const change = records.find((r) => r.kind === "change");
+    const provisioned = records.find((r): r is ProvisioningRecord => r.kind === "provisioning");
+    if (!change || !provisioned) throw new Error("no provisioning record after the approved merge");
+    say(`   evidence record ${provisioned.seq}: provisioning after change record ${String(provisioned.body.after?.seq)}, outcome ${provisioned.body.outcome}, ${provisioned.body.applied.length} steps applied, e.g.:`);
+    // The CONNECT and USAGE grants that come with every table are left out for brevity.
+    const shown = provisioned.body.applied.filter((op) => op.action !== "grant" || op.target.includes(" on table "));
+    for (const op of shown) say(`     ${operation(op)}`);
+    const grants = await crm.sql<{ privilege_type: string; table_name: string }>(
+      "crm",
+      "SELECT privilege_type, table_name FROM information_schema.role_table_grants WHERE grantee = $1 ORDER BY table_name",
+      [role],
+    );
+    say(`   on crm-prod, role ${role} holds: ${grants.map((g) => `${g.privilege_type} on ${g.table_name}`).join(", ")}`);
+    // A lease is what an agent connects with: a login role valid for at most maxLifetime, which
+    // inherits the identity's grants and nothing else.
+    const crmProvider = createPostgresProvider({ instance: "crm-prod", connectionString: environment.CHARTER_POSTGRES_URL_CRM_PROD, databases: ["crm"] });
+    try {
+      const lease = await crmProvider.issueLease("support-triage", { ttlSeconds: 900, database: "crm" });
+      say(`   a 15-minute lease: ${lease.username}, valid until ${lease.validUntil}`);
+      const client = await login(lease.connectionString);
+      try {
+        const customers = await client.query<{ name: string; plan: string }>("SELECT name, plan FROM customers ORDER BY id");
+        say(`     SELECT name, plan FROM customers → ${customers.rows.map((r) => `${r.name} (${r.plan})`).join(", ")}`);
+        try {
+          await client.query("SELECT * FROM payments");
+          say("     SELECT * FROM payments → rows (it should have been refused)");
+        } catch (error) {
+          say(`     SELECT * FROM payments → refused: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await crmProvider.close();
+    }
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const tokenEnv = { CHARTER_LOCAL_DB: localDb, CHARTER_TOKEN_SIGNING_KEY: privateKey.export({ format: "pem", type: "pkcs8" }).toString() };
+    const issued = await tokenIssue("support-triage", clone, tokenEnv);
+    say(`   $ charter token issue support-triage   → exit ${issued.code}`);
+    const token = issued.stdout.trim();
+    say(`   ${token.slice(0, 24)}… (a signed JWT; its claims:)`);
+    const claims = jwtClaims(token);
+    const lifetime = Number(claims["exp"]) - Number(claims["iat"]);
+    say(`     sub ${String(claims["sub"])}, manifest_sha256 ${String(claims["manifest_sha256"]).slice(0, 12)}…, permissions ${JSON.stringify(claims["permissions"])}, expires ${lifetime}s after issue (maxLifetime 1h)`);
+    say("     (PostgreSQL enforces the database permissions itself; the token lists what tool gateways enforce)");
+
+    step(11, "A DBA grants a table by hand; the next drift check reports it");
+    await crm.sql("crm", `GRANT SELECT ON payments TO ${role}`);
+    say(`   superuser on crm-prod: GRANT SELECT ON payments TO ${role}`);
+    if (!schedule) throw new Error("the app did not hand over its schedule");
+    await schedule.tick();
+    const driftIssue = [...sim.core.state.issues.values()].find((i) => i.labels.includes("charter-drift"));
+    say(`   issue #${String(driftIssue?.number)} "${driftIssue?.title ?? "(none)"}" [charter-drift]`);
+    for (const line of (driftIssue?.body ?? "").split("\n").filter((l) => l.startsWith("- ") && l.includes("payments"))) say(`     ${line}`);
+    const drift = ledger(sim, repo).find((r): r is DriftRecord => r.kind === "drift");
+    say(`   evidence record ${String(drift?.seq)}: drift, ${String(drift?.body.findings.length)} finding(s), issue ${JSON.stringify(drift?.body.issues)}`);
+    // A grant made by a superuser is not Charter's to revoke (the provisioner did not make it),
+    // and it would keep the role from being dropped: the DBA takes it back, as the issue asks.
+    await crm.sql("crm", `REVOKE SELECT ON payments FROM ${role}`);
+    say(`   the DBA reads the issue and revokes it: REVOKE SELECT ON payments FROM ${role}`);
+
+    step(12, "support-triage is retired: dana-support approves, merges, and Charter removes its access");
+    const retired = `${approved
+      .replace("status: active", "status: retired")
+      .replace(/tools:\n[\s\S]*?credentials:/, "tools: []\ncredentials:")}retirement:\n  date: "2026-11-27"\n  reason: Triage moves to the helpdesk's built-in rules.\n`;
+    const retirement = await sim.openPullRequest(repo, {
+      author: "bob",
+      branch: "retire-triage",
+      title: "Retire support-triage",
+      body: "The helpdesk's built-in rules now triage tickets.\n\n## Rollback plan\nRevert this pull request; Charter provisions the agent again.\n",
+      files: { [TRIAGE]: retired },
+    });
+    await sim.submitReview(retirement.pull, { user: "dana-support", state: "APPROVED" });
+    show(charterRun(sim, repo, retirement.sha));
+    await sim.mergePullRequest(retirement.pull, { by: "dana-support" });
+    await sim.idle();
+    const deprovisioned = ledger(sim, repo)
+      .filter((r): r is ProvisioningRecord => r.kind === "provisioning")
+      .at(-1);
+    say(`   evidence record ${String(deprovisioned?.seq)}: provisioning after change record ${String(deprovisioned?.body.after?.seq)}, outcome ${deprovisioned?.body.outcome ?? "(none)"}; its steps:`);
+    for (const op of deprovisioned?.body.applied ?? []) say(`     ${operation(op)}`);
+    say(`   role ${role} on crm-prod: ${(await roleOn(crm, role)) ? "still there" : "gone"}; on helpdesk-prod: ${(await roleOn(helpdesk, role)) ? "still there" : "gone"}`);
+    const refused = await tokenIssue("support-triage", clone, tokenEnv);
+    say(`   $ charter token issue support-triage   → exit ${refused.code}`);
+    say(`   ${refused.stderr.trim().split("\n")[0] ?? ""}`);
+
+    step(13, "Someone quietly edits the record of the first merge; verification names it");
+    execFileSync("git", ["-C", clone, "fetch", "-q"]);
     execFileSync("git", ["-C", clone, "checkout", "-q", "-b", "tampered", "origin/charter-evidence"]);
-    const recordFile = execFileSync("git", ["-C", clone, "ls-files", "records/"], { encoding: "utf8" }).trim().split("\n").at(-1) ?? "";
+    // The change record of the first merge: provisioning records carry no mergedBy.
+    const recordFile = execFileSync("git", ["-C", clone, "grep", "-l", '"mergedBy":"dana-support"', "--", "records/"], { encoding: "utf8" }).trim().split("\n")[0] ?? "";
     const stored = readFileSync(join(clone, recordFile), "utf8");
     writeFileSync(join(clone, recordFile), stored.replace('"mergedBy":"dana-support"', '"mergedBy":"someone-else"'));
     execFileSync("git", ["-C", clone, "-c", "user.name=x", "-c", "user.email=x@x.invalid", "commit", "-q", "-am", "edit"]);
@@ -154,7 +343,7 @@ async function main(): Promise<void> {
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
 
-    step(11, "What it cost");
+    step(14, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");
@@ -163,9 +352,10 @@ async function main(): Promise<void> {
 
     await app.close();
     say(`\nDone. The simulated repository stays at ${sim.repoPath(repo)} and the auditor's clone at ${clone};`);
-    say("delete them when finished. Next in this story (as Charter grows): provisioning of the approved credentials.");
+    say(`delete them when finished, with ${secrets} (the local token registry). The PostgreSQL servers are stopped and removed on exit.`);
   } finally {
     await sim.close();
+    await Promise.allSettled(clusters.map((c) => c.stop()));
   }
 }
 

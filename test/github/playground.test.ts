@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("npm run playground", () => {
-  it("shows red with annotations, waiting for the right approvers, a stale approval, then green", () => {
+  it("shows red, waiting, a stale approval, green; then provisioning, drift and retirement against real PostgreSQL", () => {
     const out = execFileSync(`${root}node_modules/.bin/tsx`, ["playground/playground.ts"], { cwd: root, encoding: "utf8" });
     const red = out.indexOf('✖ check run "Charter": failure');
     const waiting = out.indexOf('… check run "Charter": action_required — Waiting: Needs 1 more approval from @acme/support-eng, @dana-support (support-triage)');
@@ -25,8 +25,35 @@ describe("npm run playground", () => {
     expect(out).toMatch(/agents\/support-triage\/agent\.yaml:\d+:\d+ {2}permission\/wildcard/);
     expect(out).toContain("requests GitHub would have rejected: 0");
     // The merge is recorded, verifies, and an edit to the record is caught.
-    expect(out).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 2 records on origin\/charter-evidence/);
+    // Three records at that point: genesis, the change, and the provisioning that followed it.
+    expect(out).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 3 records on origin\/charter-evidence/);
     expect(out).toMatch(/charter verify --branch tampered {3}→ exit 1\n {3}NOT verified/);
+
+    // The approved merge provisioned the role, a lease reads what was approved and nothing else,
+    // and the local registry issues a token bounded by the manifest's lifetime.
+    expect(out).toMatch(/evidence record 2: provisioning after change record 1, outcome converged/);
+    expect(out).toContain("applied  postgres@crm-prod  grant  SELECT on table crm.public.customers to charter_agent_support_triage");
+    expect(out).toContain("role charter_agent_support_triage holds: SELECT on customers, SELECT on invoices, SELECT on orders");
+    expect(out).toContain("SELECT name, plan FROM customers → Ada Lovelace (enterprise), Grace Hopper (team)");
+    expect(out).toContain("SELECT * FROM payments → refused: permission denied for table payments");
+    expect(out).toMatch(/charter token issue support-triage {3}→ exit 0\n/);
+    const claims = /sub (\S+), manifest_sha256 [0-9a-f]{12}…, permissions (\[.*?\]), expires (\d+)s after issue/.exec(out);
+    expect(claims?.[1]).toBe("support-triage");
+    expect(claims?.[2]).toBe("[]");
+    expect(Number(claims?.[3])).toBeGreaterThan(0);
+    expect(Number(claims?.[3])).toBeLessThanOrEqual(3600);
+    // A hand-made grant is drift: an issue and a record.
+    expect(out).toMatch(/issue #\d+ "Drift: agent support-triage differs from its approved manifest" \[charter-drift\]/);
+    expect(out).toMatch(/- \*\*foreign-grant\*\* \(postgres@crm-prod\): SELECT on table crm\.public\.payments/);
+    expect(out).toMatch(/evidence record \d+: drift, 1 finding\(s\), issue \[\d+\]/);
+    // Retirement removes the role on both servers and the token.
+    const retired = out.indexOf("support-triage is retired");
+    expect(retired).toBeGreaterThan(0);
+    expect(out.indexOf("applied  local  deprovision  identity:support-triage", retired)).toBeGreaterThan(retired);
+    expect(out).toContain("applied  postgres@crm-prod  drop-identity  charter_agent_support_triage");
+    expect(out).toContain("role charter_agent_support_triage on crm-prod: gone; on helpdesk-prod: gone");
+    expect(out).toMatch(/charter token issue support-triage {3}→ exit 2\n {3}charter: agent "support-triage" is retired/);
+
     const clone = /the auditor's clone at (\S+);/.exec(out)?.[1];
     expect(clone).toBeDefined();
     if (clone) rmSync(join(clone, ".."), { recursive: true, force: true });
@@ -34,5 +61,8 @@ describe("npm run playground", () => {
     const kept = /stays at (\S+)\/acme\/agents\.git/.exec(out)?.[1];
     expect(kept).toBeDefined();
     if (kept) rmSync(kept, { recursive: true, force: true });
-  }, 60_000);
+    const registry = /with (\S+) \(the local token registry\)/.exec(out)?.[1];
+    expect(registry).toBeDefined();
+    if (registry) rmSync(registry, { recursive: true, force: true });
+  }, 90_000);
 });
