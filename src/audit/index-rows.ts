@@ -182,11 +182,29 @@ function indexChange(
     }));
   }
   const classes = [...dataClasses].sort();
-  add("changes", [
-    seq, hash, b.pullRequest.number, b.pullRequest.title, b.pullRequest.url, b.author, b.mergedBy, b.mergedAt, mergedMs, b.decision,
-    b.emergency.active ? 1 : 0, b.emergency.reason, b.changes.maxRisk, unique(b.changes.agents).join(" "), kinds.join(" "), classes.join(" "),
-    approvers.join(" "), b.checks.map((c) => `${c.name}:${c.conclusion ?? "none"}`).join(" "), tested,
-  ]);
+  // Keys in ChangeEntry's order, always the same: the same record gives the same text.
+  const entry = {
+    seq,
+    hash,
+    pullRequest: b.pullRequest.number,
+    title: b.pullRequest.title,
+    url: b.pullRequest.url,
+    author: b.author,
+    mergedBy: b.mergedBy,
+    mergedAt: b.mergedAt,
+    mergedMs,
+    decision: b.decision,
+    emergency: b.emergency.active,
+    emergencyReason: b.emergency.reason,
+    maxRisk: b.changes.maxRisk,
+    agents: unique(b.changes.agents).join(" "),
+    kinds: kinds.join(" "),
+    dataClasses: classes.join(" "),
+    approvers: approvers.join(" "),
+    checks: b.checks.map((c) => `${c.name}:${c.conclusion ?? "none"}`).join(" "),
+    tested,
+  };
+  add("changes", [seq, hash, mergedMs, b.decision, b.emergency.active ? 1 : 0, JSON.stringify(entry)]);
   for (const kind of kinds) add("change_kinds", [kind, mergedMs, seq]);
   for (const c of classes) add("change_data_classes", [c, mergedMs, seq]);
   const seen = new Set<string>();

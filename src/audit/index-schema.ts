@@ -8,10 +8,9 @@
  */
 export const TABLES = {
   records: ["seq", "hash", "kind", "observed_at", "observed_ms"],
-  changes: [
-    "seq", "hash", "pr", "title", "url", "author", "merged_by", "merged_at", "merged_ms", "decision", "emergency", "emergency_reason",
-    "max_risk", "agents", "kinds", "data_classes", "approvers", "checks", "tested",
-  ],
+  // A change is filtered on these columns and read whole: the rest of it is one JSON document
+  // (see ChangeEntry), because reading a row of twenty columns costs more than parsing it.
+  changes: ["seq", "hash", "merged_ms", "decision", "emergency", "entry"],
   change_agents: ["agent", "merged_ms", "seq"],
   change_kinds: ["kind", "merged_ms", "seq"],
   change_data_classes: ["data_class", "merged_ms", "seq"],

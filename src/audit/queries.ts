@@ -84,11 +84,11 @@ export function changesQuery(filter: ChangeFilter): { sql: string; params: Cell[
   const [driver, ...others] = given;
   let sql: string;
   if (driver === undefined) {
-    sql = `SELECT c.* FROM changes c WHERE 1 = 1${time("c")}`;
+    sql = `SELECT c.entry FROM changes c WHERE 1 = 1${time("c")}`;
   } else {
     params.push(filter[driver.filter] ?? "");
     const range = time("x");
-    sql = `SELECT c.* FROM (SELECT DISTINCT x.merged_ms, x.seq FROM ${driver.table} x WHERE x.${driver.column} = ?${range}) d JOIN changes c ON c.seq = d.seq WHERE 1 = 1`;
+    sql = `SELECT c.entry FROM (SELECT DISTINCT x.merged_ms, x.seq FROM ${driver.table} x WHERE x.${driver.column} = ?${range}) d JOIN changes c ON c.seq = d.seq WHERE 1 = 1`;
   }
   for (const d of others) {
     sql += ` AND EXISTS (SELECT 1 FROM ${d.table} y WHERE y.${d.column} = ? AND y.merged_ms = c.merged_ms AND y.seq = c.seq)`;
@@ -106,30 +106,14 @@ export function changesQuery(filter: ChangeFilter): { sql: string; params: Cell[
 /** Every recorded change matching the filter, in merge-time order. */
 export async function queryChanges(store: AuditStore, filter: ChangeFilter): Promise<ChangeEntry[]> {
   const { sql, params } = changesQuery(filter);
-  const rows = await store.select(sql, params);
-  const retros = await retroReviews(store, rows.filter((r) => int(r["emergency"]) === 1).map((r) => int(r["seq"])));
-  return rows.map((r) => ({
-    seq: int(r["seq"]),
-    hash: str(r["hash"]),
-    pullRequest: int(r["pr"]),
-    title: str(r["title"]),
-    url: str(r["url"]),
-    author: str(r["author"]),
-    mergedBy: str(r["merged_by"]),
-    mergedAt: str(r["merged_at"]),
-    mergedMs: int(r["merged_ms"]),
-    decision: str(r["decision"]),
-    emergency: int(r["emergency"]) === 1,
-    emergencyReason: r["emergency_reason"] === null ? null : str(r["emergency_reason"]),
-    maxRisk: str(r["max_risk"]),
-    agents: str(r["agents"]),
-    kinds: str(r["kinds"]),
-    dataClasses: str(r["data_classes"]),
-    approvers: str(r["approvers"]),
-    checks: str(r["checks"]),
-    tested: str(r["tested"]),
-    retro: retros.get(int(r["seq"])) ?? null,
-  }));
+  const entries = (await store.select(sql, params)).map(changeEntryOf);
+  const retros = await retroReviews(store, entries.filter((c) => c.emergency).map((c) => c.seq));
+  return entries.map((c) => ({ ...c, retro: retros.get(c.seq) ?? null }));
+}
+
+/** A `changes` row's entry document; the index wrote it from a record that passed the chain check. */
+function changeEntryOf(row: Readonly<Record<string, unknown>>): Omit<ChangeEntry, "retro"> {
+  return JSON.parse(cellText(row["entry"])) as Omit<ChangeEntry, "retro">;
 }
 
 /**
@@ -284,23 +268,24 @@ export async function queryExceptions(store: AuditStore, filter: ExceptionFilter
   }
   params.length = 0;
   const emergencies = await store.select(
-    `SELECT c.seq, c.hash, c.merged_at, c.merged_ms, c.agents, c.pr, c.emergency_reason FROM changes c WHERE c.emergency = 1${window("c.merged_ms")} AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed') ORDER BY c.merged_ms, c.seq`,
+    `SELECT c.entry FROM changes c WHERE c.emergency = 1${window("c.merged_ms")} AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed') ORDER BY c.merged_ms, c.seq`,
     params,
   );
-  const flagged = await retroReviews(store, emergencies.map((c) => int(c["seq"])));
-  for (const c of emergencies) {
-    const seq = int(c["seq"]);
-    const due = int(c["merged_ms"]) + filter.retroDays * DAY_MS;
+  const open = emergencies.map(changeEntryOf);
+  const flagged = await retroReviews(store, open.map((c) => c.seq));
+  for (const c of open) {
+    const seq = c.seq;
+    const due = c.mergedMs + filter.retroDays * DAY_MS;
     const flag = flagged.get(seq);
     if (flag === undefined && due > filter.now) continue;
     out.push({
       type: "retro-review-overdue",
       seq,
-      hash: str(c["hash"]),
-      at: str(c["merged_at"]),
-      ms: int(c["merged_ms"]),
-      agents: str(c["agents"]),
-      pullRequest: int(c["pr"]),
+      hash: c.hash,
+      at: c.mergedAt,
+      ms: c.mergedMs,
+      agents: c.agents,
+      pullRequest: c.pullRequest,
       detail:
         flag === undefined
           ? `emergency change without a completed retro-approval record; due ${isoOf(due)} (${filter.retroDays} days after merge)`
