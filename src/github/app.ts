@@ -1,4 +1,6 @@
-import type { ApplicationFunction, Context, Probot } from "probot";
+import { type ApplicationFunction, Context, type Probot } from "probot";
+import type { Job, JobQueue } from "../jobs/job-queue.js";
+import { EventRouter } from "./event-router.js";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -21,6 +23,37 @@ export interface CharterAppOptions {
   readonly scheduleIntervalMs?: number;
   /** Receives the app's schedule, so that an operator's process (or a test) can run it at will. */
   readonly onSchedule?: (schedule: RepositorySchedule) => void;
+  /**
+   * The durable job queue. With it, a webhook is stored as a job before GitHub gets its answer
+   * and workers run the handlers, with retries; without it (tests, trials) handlers run inline
+   * while GitHub waits, and a crash loses the event.
+   */
+  readonly jobs?: JobQueue;
+  /** Jobs run at once by this process's workers. Default 4. */
+  readonly workers?: number;
+  /** Attempts before a job is dead-lettered. Default 8. */
+  readonly maxAttempts?: number;
+}
+
+interface WebhookPayload {
+  readonly action?: string;
+  readonly installation?: { readonly id: number };
+  readonly repository?: { readonly id: number; readonly name: string; readonly html_url: string; readonly owner: { readonly login: string } | null };
+  readonly pull_request?: { readonly number: number; readonly merged?: boolean };
+  readonly issue?: { readonly number: number };
+}
+
+/**
+ * The job key, which orders work: everything that appends to a repository's ledger (merges,
+ * pushes, retro-review comments) runs one at a time per repository, in arrival order; a pull
+ * request's evaluations run in order per pull request; unrelated work runs in parallel.
+ */
+export function jobKey(name: string, payload: WebhookPayload): string {
+  const repo = payload.repository ? `${payload.repository.owner?.login ?? ""}/${payload.repository.name}` : "-";
+  const merged = name === "pull_request" && payload.action === "closed" && payload.pull_request?.merged === true;
+  if (merged || name === "push" || name === "issue_comment") return `${repo}:evidence`;
+  if (payload.pull_request) return `${repo}#${payload.pull_request.number}`;
+  return `${repo}:${name}`;
 }
 
 const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
@@ -48,9 +81,9 @@ const PULL_REQUEST_EVENTS: PullRequestEvent[] = [
 type ReviewEvent = "pull_request_review.submitted" | "pull_request_review.edited" | "pull_request_review.dismissed";
 const REVIEW_EVENTS: ReviewEvent[] = ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"];
 
-/** Wires GitHub events to Charter's handlers. Nothing else lives here. */
+/** Wires GitHub events to Charter's handlers, inline or through the durable job queue. */
 export function createCharterApp(options: CharterAppOptions = {}): ApplicationFunction {
-  return (app: Probot) => {
+  return async (app: Probot) => {
     const deliveries = new DeliveryLog();
     const queue = new KeyedQueue();
     const now = options.now ?? (() => new Date());
@@ -83,74 +116,122 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     if (interval > 0) schedule.start(interval);
     options.onSchedule?.(schedule);
 
+    const router = routes(env, options.appId);
+
     // Every event names its repository and installation: that is how the schedule learns which
     // repositories to look after.
-    app.onAny((context) => {
-      const payload = context.payload as { repository?: { id: number; name: string; html_url: string; owner: { login: string } | null }; installation?: { id: number } };
+    const note = (payload: WebhookPayload): void => {
       const { repository, installation } = payload;
       if (repository?.owner && installation) {
         schedule.note({ owner: repository.owner.login, repo: repository.name, repositoryId: String(repository.id), installationId: installation.id, repositoryUrl: repository.html_url });
       }
-      return Promise.resolve();
-    });
-
-    const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
-      if (!deliveries.claim(context.id)) {
-        context.log.info({ delivery: context.id }, "charter: delivery already handled");
-        return;
-      }
-      for (const ref of refs) {
-        const key = `${ref.owner}/${ref.repo}#${ref.number}`;
-        const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, options.appId));
-        context.log.info(
-          { delivery: context.id, pullRequest: key, sha: report.headSha, conclusion: report.outcome.conclusion, requests: report.requests },
-          "charter: check run published",
-        );
-      }
     };
 
-    app.on(PULL_REQUEST_EVENTS, async (context) => {
-      const { repository, pull_request } = context.payload;
-      await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+    const jobs = options.jobs;
+    if (jobs === undefined) {
+      app.onAny(async (event) => {
+        // Probot hands every handler a Context; onAny's declared type leaves that out.
+        const context = event as unknown as Context;
+        note(context.payload as WebhookPayload);
+        if (!deliveries.claim(context.id)) {
+          context.log.info({ delivery: context.id }, "charter: delivery already handled");
+          return;
+        }
+        await router.dispatch(context);
+      });
+      return;
+    }
+
+    // Durable mode: GitHub's request is answered only after the job is committed, so an
+    // accepted webhook survives any crash that follows. A redelivery finds its id stored.
+    app.onAny(async (event) => {
+      const context = event as unknown as Context;
+      const payload = context.payload as WebhookPayload;
+      note(payload);
+      if (!router.wants(context.name, payload.action)) return;
+      const stored = await jobs.enqueue({ key: jobKey(context.name, payload), deliveryId: context.id, event: context.name, payload });
+      context.log.info({ delivery: context.id, event: context.name, stored }, stored ? "charter: webhook stored as a job" : "charter: delivery already stored");
     });
 
-    app.on("pull_request.closed", async (context) => {
-      if (!context.payload.pull_request.merged || !deliveries.claim(context.id)) return;
-      await handleMerged(context, env);
-    });
-
-    app.on("issue_comment.created", async (context) => {
-      if (!deliveries.claim(context.id)) return;
-      await handleRetroComment(context, env);
-    });
-
-    app.on("push", async (context) => {
-      if (!deliveries.claim(context.id)) return;
-      await handlePush(context, env);
-    });
-
-    app.on(REVIEW_EVENTS, async (context) => {
-      const { repository, pull_request } = context.payload;
-      await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
-    });
-
-    // Another check finishing may satisfy (or fail) a rule's required checks. Charter's own
-    // check run completing must not trigger another evaluation of itself.
-    app.on("check_run.completed", async (context) => {
-      const { repository, check_run } = context.payload;
-      if (check_run.name === "Charter" && (options.appId === undefined || check_run.app?.id === options.appId)) return;
-      await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
-    });
-
-    app.on("check_run.rerequested", async (context) => {
-      const { repository, check_run } = context.payload;
-      if (check_run.name !== "Charter") return;
-      await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
-    });
-
-    app.on("check_suite.rerequested", async (context) => {
-      const { repository, check_suite } = context.payload;
-      await check(context, check_suite.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+    const run = async (job: Job): Promise<void> => {
+      const payload = job.payload as WebhookPayload;
+      const installation = payload.installation?.id;
+      const log = app.log.child({ delivery: job.deliveryId, event: job.event, job: job.id, attempt: job.attempt, repository: payload.repository ? `${payload.repository.owner?.login ?? ""}/${payload.repository.name}` : undefined });
+      if (installation === undefined) {
+        log.warn("charter: job without an installation; nothing to do");
+        return;
+      }
+      const octokit = await app.auth(installation);
+      const context = new Context({ id: job.deliveryId, name: job.event, payload } as never, octokit, log);
+      await router.dispatch(context);
+    };
+    await jobs.start(run, {
+      concurrency: options.workers ?? 4,
+      maxAttempts: options.maxAttempts ?? 8,
+      onSettled: (job, outcome, ms) => {
+        const level = outcome === "dead" ? "error" : outcome === "retry" ? "warn" : "info";
+        app.log[level]({ delivery: job.deliveryId, event: job.event, job: job.id, attempt: job.attempt, outcome, ms }, `charter: job ${outcome}`);
+      },
     });
   };
+}
+
+/** What Charter does for each event; the same whichever way the event arrives. */
+function routes(env: HandlerEnvironment, appId: number | undefined): EventRouter {
+  const router = new EventRouter();
+  const { queue } = env;
+
+  const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
+    for (const ref of refs) {
+      const key = `${ref.owner}/${ref.repo}#${ref.number}`;
+      const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, appId));
+      context.log.info(
+        { delivery: context.id, pullRequest: key, sha: report.headSha, conclusion: report.outcome.conclusion, requests: report.requests },
+        "charter: check run published",
+      );
+    }
+  };
+
+  router.on(PULL_REQUEST_EVENTS, async (context) => {
+    const { repository, pull_request } = context.payload;
+    await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+  });
+
+  router.on("pull_request.closed", async (context) => {
+    if (!context.payload.pull_request.merged) return;
+    await handleMerged(context, env);
+  });
+
+  router.on("issue_comment.created", async (context) => {
+    await handleRetroComment(context, env);
+  });
+
+  router.on("push", async (context) => {
+    await handlePush(context, env);
+  });
+
+  router.on(REVIEW_EVENTS, async (context) => {
+    const { repository, pull_request } = context.payload;
+    await check(context, [{ owner: repository.owner.login, repo: repository.name, number: pull_request.number }]);
+  });
+
+  // Another check finishing may satisfy (or fail) a rule's required checks. Charter's own
+  // check run completing must not trigger another evaluation of itself.
+  router.on("check_run.completed", async (context) => {
+    const { repository, check_run } = context.payload;
+    if (check_run.name === "Charter" && (appId === undefined || check_run.app?.id === appId)) return;
+    await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+  });
+
+  router.on("check_run.rerequested", async (context) => {
+    const { repository, check_run } = context.payload;
+    if (check_run.name !== "Charter") return;
+    await check(context, check_run.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+  });
+
+  router.on("check_suite.rerequested", async (context) => {
+    const { repository, check_suite } = context.payload;
+    await check(context, check_suite.pull_requests.map((pr) => ({ owner: repository.owner.login, repo: repository.name, number: pr.number })));
+  });
+  return router;
 }
