@@ -96,7 +96,7 @@ async function reportDrift(octokit: ProbotOctokit, target: EvidenceTarget, findi
   const numbers: number[] = [];
   for (const [agent, agentFindings] of [...byAgent].sort(([a], [b]) => a.localeCompare(b))) {
     const marker = `<!-- charter:drift agent=${agent} -->`;
-    const lines = agentFindings.map((f) => `- **${f.kind}** (${f.provider}${f.instance ? `@${f.instance}` : ""}): ${f.detail}${f.grantor ? ` — granted by \`${f.grantor}\`` : ""}`);
+    const lines = agentFindings.map((f) => `- **${f.kind}** (${f.provider}${f.instance ? `@${f.instance}` : ""}): ${f.detail}${f.grantor && !f.detail.includes(f.grantor) ? ` — granted by \`${f.grantor}\`` : ""}`);
     const existing = open.find((i) => i.body?.includes(marker) === true);
     if (existing) {
       await octokit.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: existing.number, body: ["Drift is still present:", "", ...lines].join("\n") });
