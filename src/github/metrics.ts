@@ -192,6 +192,8 @@ export interface CharterMetrics {
   readonly evidenceAppends: Counter<"kind">;
   /** Records in a repository's ledger after the latest append this process made. */
   readonly ledgerRecords: Gauge<"repository">;
+  /** Findings of a repository's latest drift run; 0 once it is back in line. */
+  readonly driftFindings: Gauge<"repository">;
   /** Pass as the queue's WorkerOptions.onSettled. */
   readonly onJobSettled: (job: Job, outcome: "done" | "retry" | "dead", ms: number) => void;
   /** Reads the queue's stats on every scrape into the charter_jobs_* gauges. */
@@ -214,6 +216,7 @@ export function createCharterMetrics(): CharterMetrics {
   const githubRateLimitRemaining = registry.gauge("charter_github_rate_limit_remaining", "x-ratelimit-remaining of the latest GitHub response, by rate-limit resource.", ["resource"]);
   const evidenceAppends = registry.counter("charter_evidence_appends_total", "Records appended to evidence ledgers, by kind.", ["kind"]);
   const ledgerRecords = registry.gauge("charter_ledger_records", "Records in a repository's evidence ledger after this process's latest append.", ["repository"]);
+  const driftFindings = registry.gauge("charter_drift_findings", "Findings of a repository's latest drift run: where the providers differ from the approved state.", ["repository"]);
 
   return {
     registry,
@@ -224,6 +227,7 @@ export function createCharterMetrics(): CharterMetrics {
     githubRateLimitRemaining,
     evidenceAppends,
     ledgerRecords,
+    driftFindings,
     onJobSettled: (job, outcome, ms) => {
       jobDuration.observe({ event: job.event, outcome }, ms / 1000);
       if (outcome !== "done") jobFailures.inc({ event: job.event });

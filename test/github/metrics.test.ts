@@ -159,6 +159,7 @@ describe("Charter's metrics", () => {
       charter_github_rate_limit_remaining: "gauge",
       charter_evidence_appends_total: "counter",
       charter_ledger_records: "gauge",
+      charter_drift_findings: "gauge",
     });
     for (const f of families.values()) expect(f.help.length).toBeGreaterThan(0);
   });
