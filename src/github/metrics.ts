@@ -184,7 +184,11 @@ export interface CharterMetrics {
   readonly jobDuration: Histogram<"event" | "outcome">;
   /** Job runs that threw (retried or dead-lettered), by event. */
   readonly jobFailures: Counter<"event">;
-  /** GitHub API responses by HTTP method and status ("none" when no response arrived). */
+  /**
+   * GitHub API requests by HTTP method and final status ("none" when no response arrived). The
+   * hooks wrap Octokit's retry and throttling plugins, so a retried request counts once, with
+   * the status it finally got.
+   */
   readonly githubRequests: Counter<"method" | "status">;
   /** x-ratelimit-remaining of the latest response, per x-ratelimit-resource (core, graphql, …). */
   readonly githubRateLimitRemaining: Gauge<"resource">;

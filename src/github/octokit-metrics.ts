@@ -5,6 +5,8 @@ import type { CharterMetrics } from "./metrics.js";
  * Counts every GitHub API response an Octokit receives and keeps the rate-limit gauge at what
  * GitHub last said. Probot creates a new Octokit per event and installation, so this runs once
  * per instance the app is handed; hooking an instance twice would count each request twice.
+ * Hooks added to a built instance wrap those of its plugins: what they see is the outcome after
+ * Octokit's retries and throttling waits, one count per request the app made.
  */
 export type ObservedOctokit = Pick<InstanceType<typeof ProbotOctokit>, "hook">;
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCharterMetrics, type CharterMetrics } from "../../src/github/metrics.js";
 import { observeOctokit } from "../../src/github/octokit-metrics.js";
+import { ProbotOctokit } from "probot";
 import { GitHubSimulator, UnthrottledOctokit } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 import { parseExposition } from "./exposition.js";
@@ -9,19 +10,24 @@ import { parseExposition } from "./exposition.js";
 const RATE_LIMIT = 6;
 
 let sim: GitHubSimulator;
-let repo: Repository;
+let owners = 0;
 
 beforeAll(async () => {
   sim = await GitHubSimulator.create({ rateLimit: RATE_LIMIT });
-  repo = await sim.createRepository({ owner: "acme", name: "agents", files: { "agents/triage/agent.yaml": "name: triage\n" } });
 });
 
 afterAll(async () => {
   await sim.close();
 });
 
-function client(): InstanceType<typeof UnthrottledOctokit> {
-  return new UnthrottledOctokit({ auth: { token: sim.installationToken(repo) }, request: { fetch: sim.fetch } });
+/** A repository under an owner of its own: its own installation, so its own rate-limit budget. */
+async function freshRepository(): Promise<Repository> {
+  return sim.createRepository({ owner: `acme-${++owners}`, name: "agents", files: { "agents/triage/agent.yaml": "name: triage\n" } });
+}
+
+async function client(): Promise<{ octokit: InstanceType<typeof UnthrottledOctokit>; owner: string }> {
+  const repo = await freshRepository();
+  return { octokit: new UnthrottledOctokit({ auth: { token: sim.installationToken(repo) }, request: { fetch: sim.fetch } }), owner: repo.owner.login };
 }
 
 async function read(metrics: CharterMetrics): Promise<{ requests: Record<string, number>; remaining: Record<string, number> }> {
@@ -53,14 +59,14 @@ async function failure(request: Promise<unknown>): Promise<Answered | undefined>
 describe("observeOctokit against the GitHub simulator", () => {
   it("counts responses by method and status and keeps the remaining rate limit per resource from GitHub's headers", async () => {
     const metrics = createCharterMetrics();
-    const octokit = client();
+    const { octokit, owner } = await client();
     observeOctokit(octokit, metrics);
 
-    const ok = await octokit.request("GET /repos/{owner}/{repo}", { owner: "acme", repo: "agents" });
+    const ok = await octokit.request("GET /repos/{owner}/{repo}", { owner, repo: "agents" });
     expect(ok.headers["x-ratelimit-resource"]).toBe("core");
     expect(await read(metrics)).toEqual({ requests: { "GET 200": 1 }, remaining: { core: Number(ok.headers["x-ratelimit-remaining"]) } });
 
-    const missing = await failure(octokit.request("GET /repos/{owner}/{repo}", { owner: "acme", repo: "missing" }));
+    const missing = await failure(octokit.request("GET /repos/{owner}/{repo}", { owner, repo: "missing" }));
     expect(missing?.status).toBe(404);
 
     const graphql = await octokit.request("POST /graphql", { query: "query { viewer { login } }" });
@@ -74,12 +80,12 @@ describe("observeOctokit against the GitHub simulator", () => {
 
   it("reads the headers of a 403 rate-limit answer: remaining drops to 0", async () => {
     const metrics = createCharterMetrics();
-    const octokit = client();
+    const { octokit, owner } = await client();
     observeOctokit(octokit, metrics);
 
     let limited: Answered | undefined;
     for (let i = 0; i <= RATE_LIMIT && !limited; i++) {
-      limited = await failure(octokit.request("GET /repos/{owner}/{repo}", { owner: "acme", repo: "agents" }));
+      limited = await failure(octokit.request("GET /repos/{owner}/{repo}", { owner, repo: "agents" }));
     }
     expect(limited?.status).toBe(403);
     expect(limited?.response.headers["x-ratelimit-remaining"]).toBe("0");
@@ -88,13 +94,34 @@ describe("observeOctokit against the GitHub simulator", () => {
     expect(remaining).toEqual({ core: 0 });
   });
 
+  it("counts a request Octokit retried once, with the status it finally got", async () => {
+    // Probot's Octokit with its retry plugin on (waits shortened to milliseconds) and throttling off.
+    const Retrying = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+      ...options,
+      retry: { retryAfterBaseValue: 1 },
+      throttle: { ...(options["throttle"] as object | undefined), enabled: false },
+    }));
+    const metrics = createCharterMetrics();
+    const repo = await freshRepository();
+    const owner = repo.owner.login;
+    const octokit = new Retrying({ auth: { token: sim.installationToken(repo) }, request: { fetch: sim.fetch } });
+    observeOctokit(octokit, metrics);
+    sim.resetCalls();
+    sim.faults.inject({ kind: "server-error", status: 502 }, { operation: "repos/get" });
+
+    const answer = await octokit.request("GET /repos/{owner}/{repo}", { owner, repo: "agents" });
+    expect(answer.status).toBe(200);
+    expect(sim.calls["repos/get"]).toBe(2);
+    expect((await read(metrics)).requests).toEqual({ "GET 200": 1 });
+  });
+
   it("observes an instance once however often it is handed over", async () => {
     const metrics = createCharterMetrics();
-    const octokit = client();
+    const { octokit, owner } = await client();
     observeOctokit(octokit, metrics);
     observeOctokit(octokit, metrics);
-    await octokit.request("POST /graphql", { query: "query { viewer { login } }" });
-    expect((await read(metrics)).requests).toEqual({ "POST 200": 1 });
+    await octokit.request("GET /repos/{owner}/{repo}", { owner, repo: "agents" });
+    expect((await read(metrics)).requests).toEqual({ "GET 200": 1 });
   });
 
   it("counts a request that got no answer as status none, and leaves the rate-limit gauge alone", async () => {
