@@ -25,7 +25,7 @@ export async function run(): Promise<void> {
     const fresh = await sim.createRepository({ owner: "acme", name: "fresh", files: { "README.md": "# fresh\n" } });
     const large = await sim.createRepository({ owner: "acme", name: "large", files: { "README.md": "# large\n" } });
     seedLedger(sim.repoPath(large), keys, LARGE);
-    const app = await startApp(sim, createCharterApp({ appId: sim.appId }), {});
+    const app = await startApp(sim, createCharterApp({ appId: sim.appId, scheduleIntervalMs: 0 }), {});
     try {
       const measure = async (repo: typeof fresh, from: number): Promise<{ requests: number; ms: number }> => {
         const octokit = await app.probot.auth(sim.installationOf(repo).id);

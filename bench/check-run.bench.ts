@@ -40,7 +40,7 @@ export async function run(): Promise<void> {
   const observe = ({ method, url }: { method: string; url: string }): void => {
     if (method === "POST" && url.endsWith("/check-runs") && marks.checkAt === 0) marks.checkAt = performance.now();
   };
-  const charter = createCharterApp({ appId: sim.appId });
+  const charter = createCharterApp({ appId: sim.appId, scheduleIntervalMs: 0 });
   // Registered before Charter's own handlers, so it runs first when a delivery arrives.
   const appFn: ApplicationFunction = async (app, options) => {
     app.on("pull_request.opened", () => {

@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url";
 export const OPERATION_IDS = [
   "apps/create-installation-access-token",
   "apps/get-repo-installation",
+  "apps/list-installations",
+  "apps/list-repos-accessible-to-installation",
   "repos/get",
   "repos/get-content",
   "repos/compare-commits",

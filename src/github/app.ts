@@ -1,11 +1,12 @@
-import { type ApplicationFunction, Context, type Probot } from "probot";
+import { type ApplicationFunction, Context, type Probot, type ProbotOctokit } from "probot";
 import type { Job, JobQueue } from "../jobs/job-queue.js";
 import { EventRouter } from "./event-router.js";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { runDrift } from "./drift-run.js";
-import { RepositorySchedule } from "./schedule.js";
+import { findMissedMerges } from "./reconcile.js";
+import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
@@ -57,6 +58,8 @@ export function jobKey(name: string, payload: WebhookPayload): string {
 }
 
 const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
+/** How often each repository's ledger is reconciled with GitHub's list of merges. */
+const RECONCILE_INTERVAL_SECONDS = 600;
 const DEFAULT_DRIFT_INTERVAL_SECONDS = 3600;
 
 type PullRequestEvent =
@@ -96,8 +99,34 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       provisioning: { env: options.environment ?? process.env, now },
     };
 
+    const router = routes(env, options.appId);
+    const jobs = options.jobs;
+
+    // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
+    // through the job queue when there is one, else directly.
+    const replayMerge = async (repository: KnownRepository, octokit: ProbotOctokit, number: number, mergeSha: string): Promise<void> => {
+      const { data: repo } = await octokit.rest.repos.get({ owner: repository.owner, repo: repository.repo });
+      const payload = { action: "closed", pull_request: { number, merged: true }, repository: repo, installation: { id: repository.installationId } };
+      const deliveryId = `reconcile:${repository.repositoryId}:${number}:${mergeSha}`;
+      if (jobs) {
+        await jobs.enqueue({ key: jobKey("pull_request", payload), deliveryId, event: "pull_request", payload });
+        return;
+      }
+      await router.dispatch(new Context({ id: deliveryId, name: "pull_request", payload } as never, octokit, app.log.child({ delivery: deliveryId })));
+    };
+
     const schedule = new RepositorySchedule(
       {
+        reconcile: async (repository) => {
+          if (!env.signingKey) return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
+          const octokit = await app.auth(repository.installationId);
+          const missed = await findMissedMerges(octokit, repository, now());
+          for (const merge of missed) {
+            app.log.warn({ repository: `${repository.owner}/${repository.repo}`, pullRequest: merge.number, mergeSha: merge.mergeSha }, "charter: merged pull request missing from the ledger; backfilling");
+            await replayMerge(repository, octokit, merge.number, merge.mergeSha);
+          }
+          return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
+        },
         drift: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };
           const octokit = await app.auth(repository.installationId);
@@ -113,10 +142,20 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       app.log,
     );
     const interval = options.scheduleIntervalMs ?? DEFAULT_SCHEDULE_INTERVAL_MS;
-    if (interval > 0) schedule.start(interval);
+    if (interval > 0) {
+      schedule.start(interval);
+      // On start, every repository the app is installed on is reconciled right away, so that
+      // merges during a restart or an outage are recorded without waiting for their next event.
+      void discoverRepositories(app)
+        .then(async (repositories) => {
+          for (const repository of repositories) schedule.note(repository);
+          await schedule.tick();
+        })
+        .catch((error: unknown) => {
+          app.log.error({ err: error }, "charter: could not list the app's installations to reconcile on start");
+        });
+    }
     options.onSchedule?.(schedule);
-
-    const router = routes(env, options.appId);
 
     // Every event names its repository and installation: that is how the schedule learns which
     // repositories to look after.
@@ -127,7 +166,6 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       }
     };
 
-    const jobs = options.jobs;
     if (jobs === undefined) {
       app.onAny(async (event) => {
         // Probot hands every handler a Context; onAny's declared type leaves that out.
@@ -163,7 +201,13 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       }
       const octokit = await app.auth(installation);
       const context = new Context({ id: job.deliveryId, name: job.event, payload } as never, octokit, log);
-      await router.dispatch(context);
+      try {
+        await router.dispatch(context);
+      } catch (error) {
+        // The queue retries or dead-letters the job; the reason belongs in the log beside it.
+        log.warn({ err: error }, "charter: job failed");
+        throw error;
+      }
     };
     await jobs.start(run, {
       concurrency: options.workers ?? 4,
@@ -174,6 +218,21 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       },
     });
   };
+}
+
+/** Every repository of every installation of this app (2 requests per installation). */
+async function discoverRepositories(app: Probot): Promise<KnownRepository[]> {
+  const appOctokit = await app.auth();
+  const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
+  const out: KnownRepository[] = [];
+  for (const installation of installations) {
+    const octokit = await app.auth(installation.id);
+    const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    for (const repo of repositories) {
+      out.push({ owner: repo.owner.login, repo: repo.name, repositoryId: String(repo.id), installationId: installation.id, repositoryUrl: repo.html_url });
+    }
+  }
+  return out;
 }
 
 /** What Charter does for each event; the same whichever way the event arrives. */

@@ -300,9 +300,13 @@ export class SimCore implements PayloadSource {
 
   /** An open pull request compares against its base branch as it is now; a closed one as it was. */
   async refreshBase(pull: PullRequest): Promise<void> {
-    if (pull.issue.state === "open") {
-      pull.baseSha = (await this.branchHead(pull.issue.repo, pull.baseRef)) ?? pull.baseSha;
-    }
+    if (pull.issue.state !== "open") return;
+    const head = await this.branchHead(pull.issue.repo, pull.baseRef);
+    // The pull request may have been merged while the head was read: a merged pull request keeps
+    // the base it was merged onto, or its merge commit would no longer count as its own.
+    // (TypeScript narrows state across the await; at run time the merge can change it.)
+    const state = pull.issue.state as PullRequest["issue"]["state"];
+    if (state === "open" && head !== null) pull.baseSha = head;
   }
 
   async pullFacts(pull: PullRequest, options: { mergeable: boolean }): Promise<PullFacts> {

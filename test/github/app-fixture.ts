@@ -1,6 +1,7 @@
 import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 import { type CharterAppOptions, createCharterApp } from "../../src/github/app.js";
+import type { JobQueue } from "../../src/jobs/job-queue.js";
 
 export interface AppFixture {
   readonly sim: GitHubSimulator;
@@ -12,17 +13,17 @@ export interface AppFixture {
 /** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
 export async function startCharter(
   files: Readonly<Record<string, string>>,
-  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"] } = {},
+  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"]; jobs?: JobQueue; logLevel?: "info" | "warn" | "error" | "fatal" } = {},
 ): Promise<AppFixture> {
   const sim = await GitHubSimulator.create();
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
-  const { signingKey, now, environment, onSchedule, ...harness } = options;
+  const { signingKey, now, environment, onSchedule, jobs, ...harness } = options;
   // Provider secrets come from `environment`, never from the test process's own variables; the
   // schedule's timer is off, tests run it when they mean to.
   const app = await startApp(
     sim,
-    createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}) }),
+    createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
     harness,
   );
   return {

@@ -3,7 +3,7 @@
 import { simpleUser } from "../render/account.js";
 import { repository } from "../render/repository.js";
 import { openIssueCount } from "../render/pull-request.js";
-import { HttpError, notFound } from "../http.js";
+import { HttpError, notFound, paginate } from "../http.js";
 import type { Installation, PermissionLevel } from "../state.js";
 import type { RestContext, RestHandler } from "./context.js";
 import { param, repoFor } from "./context.js";
@@ -95,7 +95,32 @@ const getRepoInstallation: RestHandler = (context) => {
   return { status: 200, body: renderInstallation(context, installation) };
 };
 
+/** The app's installations (app JWT). */
+const listInstallations: RestHandler = (context) => {
+  const installations = [...context.core.state.installations.values()].sort((a, b) => a.id - b.id);
+  const page = paginate(installations, context.query, context.url);
+  return { status: 200, headers: page.headers, body: page.items.map((i) => renderInstallation(context, i)) };
+};
+
+/** The repositories an installation token reaches (installation token, not the JWT). */
+const listReposAccessibleToInstallation: RestHandler = (context) => {
+  const { state, urls } = context.core;
+  const token = context.credential.kind === "installation" ? context.credential.token : null;
+  if (token === null) throw notFound();
+  const repos = [...state.repositories.values()]
+    .filter((repo) => repo.installationId === token.installationId && (token.repositoryIds === null || token.repositoryIds.has(repo.id)))
+    .sort((a, b) => a.id - b.id);
+  const page = paginate(repos, context.query, context.url);
+  return {
+    status: 200,
+    headers: page.headers,
+    body: { total_count: repos.length, repository_selection: "all", repositories: page.items.map((repo) => repository(urls, repo, openIssueCount(state, repo))) },
+  };
+};
+
 export const appsHandlers: Record<string, RestHandler> = {
+  "apps/list-installations": listInstallations,
+  "apps/list-repos-accessible-to-installation": listReposAccessibleToInstallation,
   "apps/create-installation-access-token": createInstallationAccessToken,
   "apps/get-repo-installation": getRepoInstallation,
 };

@@ -85,7 +85,8 @@ export const REST_ROUTES: ReadonlyMap<string, RestRoute> = new Map(
     operationId,
     {
       handler,
-      credential: operationId.startsWith("apps/") ? "app" : "installation",
+      // Listing an installation's repositories is the one apps/ call made with its token.
+      credential: operationId.startsWith("apps/") && operationId !== "apps/list-repos-accessible-to-installation" ? "app" : "installation",
       permissions: PERMISSIONS[operationId] ?? [],
     },
   ]),
