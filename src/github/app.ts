@@ -1,6 +1,9 @@
-import { type ApplicationFunction, Context, type Probot, type ProbotOctokit } from "probot";
+import { type ApplicationFunction, type ApplicationFunctionOptions, Context, type Probot, type ProbotOctokit } from "probot";
 import type { Job, JobQueue } from "../jobs/job-queue.js";
 import { EventRouter } from "./event-router.js";
+import { type CharterMetrics, createCharterMetrics } from "./metrics.js";
+import { observeOctokit } from "./octokit-metrics.js";
+import { operationsHandler } from "./operations-routes.js";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -34,6 +37,8 @@ export interface CharterAppOptions {
   readonly workers?: number;
   /** Attempts before a job is dead-lettered. Default 8. */
   readonly maxAttempts?: number;
+  /** Where metrics are counted; one registry per app by default. */
+  readonly metrics?: CharterMetrics;
 }
 
 interface WebhookPayload {
@@ -86,7 +91,7 @@ const REVIEW_EVENTS: ReviewEvent[] = ["pull_request_review.submitted", "pull_req
 
 /** Wires GitHub events to Charter's handlers, inline or through the durable job queue. */
 export function createCharterApp(options: CharterAppOptions = {}): ApplicationFunction {
-  return async (app: Probot) => {
+  return async (app: Probot, appOptions?: ApplicationFunctionOptions) => {
     const deliveries = new DeliveryLog();
     const queue = new KeyedQueue();
     const now = options.now ?? (() => new Date());
@@ -101,6 +106,36 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
 
     const router = routes(env, options.appId);
     const jobs = options.jobs;
+    const metrics = options.metrics ?? createCharterMetrics();
+    if (jobs) metrics.observeQueue(jobs);
+    // /healthz, /readyz and /metrics beside the webhook route (absent when loaded without a server).
+    appOptions?.addHandler(
+      operationsHandler({
+        metrics,
+        metricsToken: env.provisioning.env["CHARTER_METRICS_TOKEN"],
+        ready: async () => {
+          const checks: Record<string, string> = { "signing key": env.signingKey ? "configured" : "missing: no evidence is written" };
+          let ok = true;
+          if (jobs) {
+            try {
+              const stats = await jobs.stats();
+              checks["job queue"] = `reachable (${String(stats.queued)} queued, ${String(stats.dead)} dead)`;
+            } catch {
+              ok = false;
+              checks["job queue"] = "unreachable";
+            }
+          } else {
+            checks["job queue"] = "none: webhooks are handled inline";
+          }
+          return { ok, checks };
+        },
+      }),
+    );
+    const authed = async (installationId: number): Promise<ProbotOctokit> => {
+      const octokit = await app.auth(installationId);
+      observeOctokit(octokit, metrics);
+      return octokit;
+    };
 
     // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
     // through the job queue when there is one, else directly.
@@ -119,7 +154,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       {
         reconcile: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
-          const octokit = await app.auth(repository.installationId);
+          const octokit = await authed(repository.installationId);
           const missed = await findMissedMerges(octokit, repository, now());
           for (const merge of missed) {
             app.log.warn({ repository: `${repository.owner}/${repository.repo}`, pullRequest: merge.number, mergeSha: merge.mergeSha }, "charter: merged pull request missing from the ledger; backfilling");
@@ -129,9 +164,10 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         },
         drift: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };
-          const octokit = await app.auth(repository.installationId);
+          const octokit = await authed(repository.installationId);
           const target = { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey: env.signingKey, repositoryUrl: repository.repositoryUrl };
           const run = await queue.run(`${repository.owner}/${repository.repo}:evidence`, () => runDrift(octokit, target, env.provisioning));
+          metrics.driftFindings.set({ repository: `${repository.owner}/${repository.repo}` }, run.findings?.length ?? 0);
           if (run.findings && run.findings.length > 0) {
             app.log.warn({ repository: `${repository.owner}/${repository.repo}`, findings: run.findings.length, issues: run.issues, evidence: run.evidence }, "charter: drift from the approved state");
           }
@@ -170,6 +206,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       app.onAny(async (event) => {
         // Probot hands every handler a Context; onAny's declared type leaves that out.
         const context = event as unknown as Context;
+        metrics.webhooksReceived.inc({ event: context.name });
+        observeOctokit(context.octokit, metrics);
         note(context.payload as WebhookPayload);
         if (!deliveries.claim(context.id)) {
           context.log.info({ delivery: context.id }, "charter: delivery already handled");
@@ -185,6 +223,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     app.onAny(async (event) => {
       const context = event as unknown as Context;
       const payload = context.payload as WebhookPayload;
+      metrics.webhooksReceived.inc({ event: context.name });
       note(payload);
       if (!router.wants(context.name, payload.action)) return;
       const stored = await jobs.enqueue({ key: jobKey(context.name, payload), deliveryId: context.id, event: context.name, payload });
@@ -199,7 +238,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         log.warn("charter: job without an installation; nothing to do");
         return;
       }
-      const octokit = await app.auth(installation);
+      const octokit = await authed(installation);
       const context = new Context({ id: job.deliveryId, name: job.event, payload } as never, octokit, log);
       try {
         await router.dispatch(context);
@@ -213,6 +252,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       concurrency: options.workers ?? 4,
       maxAttempts: options.maxAttempts ?? 8,
       onSettled: (job, outcome, ms) => {
+        metrics.onJobSettled(job, outcome, ms);
         const level = outcome === "dead" ? "error" : outcome === "retry" ? "warn" : "info";
         app.log[level]({ delivery: job.deliveryId, event: job.event, job: job.id, attempt: job.attempt, outcome, ms }, `charter: job ${outcome}`);
       },
