@@ -36,10 +36,12 @@ async function startAppProcess(sim: GitHubSimulator, simUrl: string, queueEnv: R
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening (\S+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
@@ -81,7 +83,7 @@ describe("faults with Charter running as real processes", () => {
   it("resumes after SIGKILL in the middle of an append: the ledger verifies and is complete", async () => {
     const { sim, simUrl, repo } = await simulator(AGENTS);
     const dir = mkdtempSync(join(tmpdir(), "charter-kill-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => { rmSync(dir, { recursive: true, force: true }); });
     const queueEnv = { CHARTER_QUEUE_DB: join(dir, "queue.sqlite") };
 
     const first = await startAppProcess(sim, simUrl, queueEnv);
@@ -114,13 +116,13 @@ describe("faults with Charter running as real processes", () => {
 
   it("writes exactly one change record per merge when 50 merge at once across two replicas sharing PostgreSQL", async () => {
     const server = await startPostgres();
-    cleanups.push(() => server.stop());
+    cleanups.push(() => { server.stop(); });
     const policy = "version: 1\nrules:\n  - name: Owners approve\n    require: { approvals: 1, from: { owners: true } }\n";
     const { sim, simUrl, repo } = await simulator({ "README.md": "# agents\n", ".github/charter.yml": policy });
     const queueEnv = { DATABASE_URL: server.url };
     const replicas = [await startAppProcess(sim, simUrl, queueEnv), await startAppProcess(sim, simUrl, queueEnv)];
     const balancer = await roundRobin(replicas.map((r) => r.url));
-    cleanups.push(() => new Promise<void>((resolve) => balancer.server.close(() => resolve())));
+    cleanups.push(() => new Promise<void>((resolve) => balancer.server.close(() => { resolve(); })));
     sim.webhookTarget = `${balancer.url}/api/github/webhooks`;
 
     const manifest = mutate(VALID_MANIFEST, "  - user: alice\n  - team: acme/support\n", "  - user: alice\n");
