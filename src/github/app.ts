@@ -9,6 +9,8 @@ import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { runDrift } from "./drift-run.js";
 import { findMissedMerges } from "./reconcile.js";
+import { auditIndexOpener, runAccessReview } from "./access-review-run.js";
+import { parseDuration } from "../manifest/duration.js";
 import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
@@ -65,6 +67,8 @@ export function jobKey(name: string, payload: WebhookPayload): string {
 const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
 /** How often each repository's ledger is reconciled with GitHub's list of merges. */
 const RECONCILE_INTERVAL_SECONDS = 600;
+/** How often the access review (CC6.2) is snapshotted into the ledger; CHARTER_ACCESS_REVIEW_INTERVAL. */
+const DEFAULT_ACCESS_REVIEW_INTERVAL = "30d";
 const DEFAULT_DRIFT_INTERVAL_SECONDS = 3600;
 
 type PullRequestEvent =
@@ -150,6 +154,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       await router.dispatch(new Context({ id: deliveryId, name: "pull_request", payload } as never, octokit, app.log.child({ delivery: deliveryId })));
     };
 
+    const openAuditIndex = auditIndexOpener(env.provisioning.env);
+    const accessReviewSeconds = parseDuration(env.provisioning.env["CHARTER_ACCESS_REVIEW_INTERVAL"]?.trim() || DEFAULT_ACCESS_REVIEW_INTERVAL) ?? parseDuration(DEFAULT_ACCESS_REVIEW_INTERVAL) ?? 2_592_000;
     const schedule = new RepositorySchedule(
       {
         reconcile: async (repository) => {
@@ -161,6 +167,16 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
             await replayMerge(repository, octokit, merge.number, merge.mergeSha);
           }
           return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
+        },
+        "access-review": async (repository) => {
+          if (!env.signingKey) return { nextInSeconds: accessReviewSeconds };
+          const octokit = await authed(repository.installationId);
+          const target = { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey: env.signingKey, repositoryUrl: repository.repositoryUrl };
+          const appended = await queue.run(`${repository.owner}/${repository.repo}:evidence`, () =>
+            runAccessReview(octokit, target, { openIndex: openAuditIndex, now, periodSeconds: accessReviewSeconds }),
+          );
+          if (appended?.status === "appended") app.log.info({ repository: `${repository.owner}/${repository.repo}`, evidence: appended }, "charter: access review recorded");
+          return { nextInSeconds: accessReviewSeconds };
         },
         drift: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };

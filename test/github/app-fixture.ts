@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 import { type CharterAppOptions, createCharterApp } from "../../src/github/app.js";
@@ -19,11 +22,12 @@ export async function startCharter(
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
   const { signingKey, now, environment, onSchedule, jobs, ...harness } = options;
+  const auditDir = mkdtempSync(join(tmpdir(), "charter-audit-index-"));
   // Provider secrets come from `environment`, never from the test process's own variables; the
   // schedule's timer is off, tests run it when they mean to.
   const app = await startApp(
     sim,
-    createCharterApp({ appId: sim.appId, signingKey, environment: environment ?? {}, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
+    createCharterApp({ appId: sim.appId, signingKey, environment: { CHARTER_AUDIT_DIR: auditDir, ...environment }, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
     harness,
   );
   return {
@@ -33,6 +37,7 @@ export async function startCharter(
     async close() {
       await app.close();
       await sim.close();
+      rmSync(auditDir, { recursive: true, force: true });
     },
   };
 }
