@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { ChangeRecord, EvidenceRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
+import { ledger } from "../helpers/evidence-branch.js";
+
+export { ledger };
 import type { GitHubSimulator } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 import { runCli } from "../cli/run-cli.js";
@@ -13,22 +15,6 @@ import { ownAgents } from "../helpers/agents-fixture.js";
 export const AGENTS = ownAgents();
 export const TRIAGE = "agents/support-triage/agent.yaml";
 const ROLLBACK = "## Rollback plan\nRevert this pull request.\n";
-
-/** Every record on the evidence branch, in seq order; empty before the branch exists. */
-export function ledger(sim: GitHubSimulator, repo: Repository): EvidenceRecord[] {
-  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", sim.repoPath(repo), ...args], { encoding: "utf8" });
-  try {
-    git("rev-parse", "--verify", "--quiet", "refs/heads/charter-evidence");
-  } catch {
-    return [];
-  }
-  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord)
-    .sort((a, b) => a.seq - b.seq);
-}
 
 export function changeRecords(sim: GitHubSimulator, repo: Repository): ChangeRecord[] {
   return ledger(sim, repo).filter((r): r is ChangeRecord => r.kind === "change");

@@ -3,9 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { DriftRecord, EvidenceRecord, ProvisioningRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { DriftRecord, ProvisioningRecord } from "../../src/evidence/evidence-record.generated.js";
 import type { RepositorySchedule } from "../../src/github/schedule.js";
 import type { Issue } from "../github-sim/state.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
@@ -13,6 +11,7 @@ import { issueToken, LocalRegistry, loadSigningKey } from "../../src/providers/l
 import { identityRoleName, roleNames } from "../../src/providers/postgres/index.js";
 import { agentFiles, mutate, VALID_MANIFEST } from "../helpers/manifests.js";
 import { type Cluster, PROVISIONER, startCluster } from "../providers/postgres/fixture.js";
+import { ledger } from "../helpers/evidence-branch.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";
 
 const KEYS = generateSignerKey("charter-test-provisioning");
@@ -50,15 +49,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function ledger(f: AppFixture): EvidenceRecord[] {
-  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", f.sim.repoPath(f.repo), ...args], { encoding: "utf8" });
-  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
-    .trim()
-    .split("\n")
-    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord)
-    .sort((a, b) => a.seq - b.seq);
-}
-
 async function mergeApproved(f: AppFixture, branch: string, files: Record<string, string>): Promise<void> {
   const { pull } = await f.sim.openPullRequest(f.repo, { author: "bob", branch, title: branch, body: "## Rollback plan\nRevert.\n", files });
   await f.sim.submitReview(pull, { user: "alice", state: "APPROVED" });
@@ -79,7 +69,7 @@ describe("provisioning after an approved merge", () => {
     fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment });
 
     await mergeApproved(fx, "create", agentFiles("sample-agent", AGENT));
-    const afterCreate = ledger(fx);
+    const afterCreate = ledger(fx.sim, fx.repo);
     const change = afterCreate.find((r) => r.kind === "change");
     const provisioning = afterCreate.filter((r): r is ProvisioningRecord => r.kind === "provisioning");
     expect(provisioning).toHaveLength(1);
@@ -104,7 +94,7 @@ describe("provisioning after an approved merge", () => {
     }
 
     await mergeApproved(fx, "retire", { "agents/sample-agent/agent.yaml": RETIRED });
-    const retired = ledger(fx).filter((r): r is ProvisioningRecord => r.kind === "provisioning");
+    const retired = ledger(fx.sim, fx.repo).filter((r): r is ProvisioningRecord => r.kind === "provisioning");
     expect(retired).toHaveLength(2);
     expect(retired[1]?.body.outcome).toBe("converged");
     expect(retired[1]?.body.applied.map((op) => op.action)).toContain("deprovision");
@@ -127,13 +117,13 @@ describe("provisioning after an approved merge", () => {
     fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment, now: () => now, onSchedule: (s) => (schedule = s) });
     await mergeApproved(fx, "create", agentFiles("drifting-agent", AGENT.replace("id: sample-agent", "id: drifting-agent")));
     await schedule?.tick();
-    expect(ledger(fx).filter((r) => r.kind === "drift")).toEqual([]);
+    expect(ledger(fx.sim, fx.repo).filter((r) => r.kind === "drift")).toEqual([]);
 
     const role = identityRoleName(roleNames(), "drifting-agent");
     await cluster.sql("shop", `GRANT SELECT ON refunds TO ${role}`);
     now = new Date("2026-11-27T12:00:00Z");
     await schedule?.tick();
-    const drift = ledger(fx).filter((r): r is DriftRecord => r.kind === "drift");
+    const drift = ledger(fx.sim, fx.repo).filter((r): r is DriftRecord => r.kind === "drift");
     expect(drift).toHaveLength(1);
     const refunds = drift[0]?.body.findings.find((f) => f.detail.includes("refunds"));
     expect(refunds).toMatchObject({ agent: "drifting-agent", provider: "postgres", instance: "shop-prod" });
@@ -145,7 +135,7 @@ describe("provisioning after an approved merge", () => {
     // Still there two hours later: the same issue is told, and the same findings are not recorded twice that day.
     now = new Date("2026-11-27T14:00:00Z");
     await schedule?.tick();
-    expect(ledger(fx).filter((r) => r.kind === "drift")).toHaveLength(1);
+    expect(ledger(fx.sim, fx.repo).filter((r) => r.kind === "drift")).toHaveLength(1);
     expect([...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"))).toHaveLength(1);
     expect(fx.sim.commentsOn(issues[0] as Issue).some((c) => c.body.startsWith("Drift is still present"))).toBe(true);
     expect(fx.sim.rejected).toEqual([]);

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { EvidenceRecord, RetroApprovalRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { RetroApprovalRecord } from "../../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import type { Issue } from "../github-sim/state.js";
 import { runCli } from "../cli/run-cli.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { mutate } from "../helpers/manifests.js";
+import { ledger } from "../helpers/evidence-branch.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";
 
 let fx: AppFixture | undefined;
@@ -52,15 +52,7 @@ async function emergencyMerge(f: AppFixture): Promise<Issue> {
   return issue;
 }
 
-function ledger(f: AppFixture): EvidenceRecord[] {
-  const git = (...args: string[]): string => execFileSync("git", ["--git-dir", f.sim.repoPath(f.repo), ...args], { encoding: "utf8" });
-  return git("ls-tree", "-r", "--name-only", "charter-evidence", "--", "records/")
-    .trim()
-    .split("\n")
-    .map((path) => parseCanonical(new TextEncoder().encode(git("show", `charter-evidence:${path}`))) as EvidenceRecord);
-}
-
-const retros = (f: AppFixture): RetroApprovalRecord[] => ledger(f).filter((r): r is RetroApprovalRecord => r.kind === "retro-approval");
+const retros = (f: AppFixture): RetroApprovalRecord[] => ledger(f.sim, f.repo).filter((r): r is RetroApprovalRecord => r.kind === "retro-approval");
 
 describe("closing an emergency change after the fact", () => {
   it("records a retro-approval once an owner approves on the issue; the author and strangers do not count", async () => {
@@ -81,7 +73,7 @@ describe("closing an emergency change after the fact", () => {
     await fx.sim.comment(issue, { user: "dana-support", body: "/approve" });
     await fx.sim.idle();
 
-    const all = ledger(fx);
+    const all = ledger(fx.sim, fx.repo);
     const change = all.find((r) => r.kind === "change");
     const [retro, ...more] = retros(fx);
     expect(more).toEqual([]);
@@ -114,7 +106,7 @@ describe("closing an emergency change after the fact", () => {
   it("ignores an /approve on an issue that only imitates a retro-review", async () => {
     fx = await startCharter({ ...AGENTS, ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey });
     await emergencyMerge(fx);
-    const merge = ledger(fx).find((r) => r.kind === "change");
+    const merge = ledger(fx.sim, fx.repo).find((r) => r.kind === "change");
     const fake = fx.sim.core.state.createIssue(fx.repo, {
       author: fx.sim.core.state.ensureAccount("mallory"),
       title: "Retro-review (not really)",
