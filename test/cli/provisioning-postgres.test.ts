@@ -69,7 +69,7 @@ describe("charter sync with the local and PostgreSQL providers", () => {
     repo.write({ "agents/support-triage/agent.yaml": manifestText({ ...TRIAGE, status: "retired" }) });
     repo.commitAll("retire support-triage");
     const drift = await runCli(["drift", "--format", "json"], repo.root);
-    expect(drift.code).toBe(1);
+    expect(drift.code).toBe(2);
     const kinds = (JSON.parse(drift.stdout) as { findings: { provider: string; kind: string }[] }).findings.map((f) => `${f.provider} ${f.kind}`);
     expect(new Set(kinds)).toEqual(new Set(["local retired-identity", "postgres retired-identity"]));
 
