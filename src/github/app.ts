@@ -11,6 +11,7 @@ import { runDrift } from "./drift-run.js";
 import { findMissedMerges } from "./reconcile.js";
 import { auditIndexOpener, runAccessReview } from "./access-review-run.js";
 import { parseDuration } from "../manifest/duration.js";
+import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
 import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
@@ -143,10 +144,12 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
 
     // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
     // through the job queue when there is one, else directly.
-    const replayMerge = async (repository: KnownRepository, octokit: ProbotOctokit, number: number, mergeSha: string): Promise<void> => {
+    const replayMerge = async (repository: KnownRepository, octokit: ProbotOctokit, number: number, mergeSha: string, missing: string): Promise<void> => {
       const { data: repo } = await octokit.rest.repos.get({ owner: repository.owner, repo: repository.repo });
       const payload = { action: "closed", pull_request: { number, merged: true }, repository: repo, installation: { id: repository.installationId } };
-      const deliveryId = `reconcile:${repository.repositoryId}:${number}:${mergeSha}`;
+      // One replay per merge and per thing missing; a later reconciliation that still finds it
+      // missing (its job dead-lettered, say) shows it in the log and in charter jobs dead.
+      const deliveryId = `reconcile:${missing}:${repository.repositoryId}:${String(number)}:${mergeSha}`;
       if (jobs) {
         await jobs.enqueue({ key: jobKey("pull_request", payload), deliveryId, event: "pull_request", payload });
         return;
@@ -161,10 +164,13 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         reconcile: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
           const octokit = await authed(repository.installationId);
-          const missed = await findMissedMerges(octokit, repository, now());
+          const missed = await findMissedMerges(octokit, repository, now(), { provisioning: await provisioningConfigured(octokit, repository) });
           for (const merge of missed) {
-            app.log.warn({ repository: `${repository.owner}/${repository.repo}`, pullRequest: merge.number, mergeSha: merge.mergeSha }, "charter: merged pull request missing from the ledger; backfilling");
-            await replayMerge(repository, octokit, merge.number, merge.mergeSha);
+            app.log.warn(
+              { repository: `${repository.owner}/${repository.repo}`, pullRequest: merge.number, mergeSha: merge.mergeSha, missing: merge.missing },
+              merge.missing === "change" ? "charter: merged pull request missing from the ledger; backfilling" : "charter: approved change not provisioned; finishing it",
+            );
+            await replayMerge(repository, octokit, merge.number, merge.mergeSha, merge.missing);
           }
           return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
         },
@@ -274,6 +280,18 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       },
     });
   };
+}
+
+/** Whether the default branch's policy configures provisioning (1 GraphQL query). */
+async function provisioningConfigured(octokit: ProbotOctokit, repository: KnownRepository): Promise<boolean> {
+  const { repository: repo } = await octokit.graphql<{ repository: { policy: { __typename: string; text?: string | null } | null } | null }>(
+    `query CharterPolicyAtHead($owner: String!, $name: String!, $policy: String!) { repository(owner: $owner, name: $name) { policy: object(expression: $policy) { __typename ... on Blob { text } } } }`,
+    { owner: repository.owner, name: repository.repo, policy: `HEAD:${POLICY_PATH}` },
+  );
+  const text = repo?.policy?.__typename === "Blob" ? repo.policy.text : undefined;
+  if (typeof text !== "string") return false;
+  const parsed = parsePolicy(new TextEncoder().encode(text));
+  return parsed.ok && parsed.policy.provisioning !== undefined;
 }
 
 /** Every repository of every installation of this app (2 requests per installation). */

@@ -23,11 +23,15 @@ export async function startCharter(
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
   const { signingKey, now, environment, onSchedule, jobs, ...harness } = options;
   const auditDir = mkdtempSync(join(tmpdir(), "charter-audit-index-"));
+  // The app reads `environment` when it needs a secret, so a test may set one later on the same
+  // object (a deployment fixed while the app runs); the audit index goes to a temp directory.
+  const appEnvironment: Record<string, string | undefined> = (environment as Record<string, string | undefined> | undefined) ?? {};
+  appEnvironment["CHARTER_AUDIT_DIR"] ??= auditDir;
   // Provider secrets come from `environment`, never from the test process's own variables; the
   // schedule's timer is off, tests run it when they mean to.
   const app = await startApp(
     sim,
-    createCharterApp({ appId: sim.appId, signingKey, environment: { CHARTER_AUDIT_DIR: auditDir, ...environment }, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
+    createCharterApp({ appId: sim.appId, signingKey, environment: appEnvironment, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
     harness,
   );
   return {

@@ -141,6 +141,30 @@ describe("provisioning after an approved merge", () => {
     expect(fx.sim.rejected).toEqual([]);
   });
 
+  it("finishes provisioning that did not complete when the reconciler next runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "charter-unprovisioned-"));
+    dirs.push(dir);
+    // The secrets are missing at merge time (a deployment mistake): the change is recorded, its
+    // provisioning fails to start. Once they are set, reconciliation finishes it.
+    const environment: Record<string, string | undefined> = {};
+    let schedule: RepositorySchedule | undefined;
+    fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment, onSchedule: (s) => (schedule = s) });
+    await mergeApproved(fx, "create", agentFiles("late-agent", AGENT.replace("id: sample-agent", "id: late-agent")));
+    expect(ledger(fx.sim, fx.repo).map((r) => r.kind)).toEqual(["genesis", "change"]);
+
+    environment["CHARTER_LOCAL_DB"] = join(dir, "local.sqlite");
+    environment["CHARTER_POSTGRES_URL_SHOP_PROD"] = cluster.server.urlFor("postgres", PROVISIONER, cluster.provisionerPassword);
+    await schedule?.tick();
+    const records = ledger(fx.sim, fx.repo);
+    const change = records.find((r) => r.kind === "change");
+    const provisioning = records.filter((r): r is ProvisioningRecord => r.kind === "provisioning");
+    expect(provisioning.map((r) => [r.body.after?.seq, r.body.outcome])).toEqual([[change?.seq, "converged"]]);
+    expect(await roleExists(identityRoleName(roleNames(), "late-agent"))).toBe(true);
+    // Nothing is left to finish: another reconciliation adds nothing.
+    await schedule?.tick();
+    expect(ledger(fx.sim, fx.repo).filter((r) => r.kind === "provisioning")).toHaveLength(1);
+  });
+
   it("fails the pull request's check on a permission no configured provider enforces", async () => {
     fx = await startCharter({ "README.md": "# agents\n", ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey, environment: {} });
     const text = mutate(AGENT, "      - postgres:select:shop.public.orders@shop-prod\n", "      - postgres:select:shop.public.orders@shop-prod\n      - postgres:select:billing.public.invoices@billing-prod\n");
