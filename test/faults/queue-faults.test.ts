@@ -15,8 +15,9 @@ let queue: SqliteJobQueue | undefined;
 const dirs: string[] = [];
 
 afterEach(async () => {
-  await fx?.close();
+  // Workers first: a job still running must not outlive the simulator it talks to.
   await queue?.stop();
+  await fx?.close();
   await queue?.close();
   fx = undefined;
   queue = undefined;
