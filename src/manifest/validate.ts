@@ -83,7 +83,7 @@ export async function validateManifests(files: readonly string[], reader: RepoRe
   return {
     ok: !diagnostics.some((d) => d.severity === "error"),
     filesChecked,
-    agents: pending.map((p) => ({ id: p.manifest.id, file: p.file, manifest: p.manifest, manifestSha256: p.sha256, prompts: p.prompts, locate: p.parsed.locate })),
+    agents: pending.map((p) => ({ id: p.manifest.id, file: p.file, manifest: p.manifest, manifestSha256: p.sha256, prompts: p.prompts, locate: (pointer, prefer) => p.parsed.locate(pointer, prefer) })),
     diagnostics,
   };
 }
