@@ -2,7 +2,8 @@ import { openJobQueue } from "../jobs/open-queue.js";
 import { createCharterApp } from "./app.js";
 
 /**
- * The module `probot run` loads (npm start). Configuration comes from the environment; see
+ * The app as configured from the environment (main.ts serves it for npm start; `probot run` can
+ * load it too). See
  * .env.example and docs/operations.md.
  */
 const appId = process.env["APP_ID"] ? Number(process.env["APP_ID"]) : undefined;
