@@ -163,6 +163,8 @@ async function main(): Promise<void> {
     const localDb = join(secrets, "local.sqlite");
     const environment = {
       CHARTER_LOCAL_DB: localDb,
+      // The app's audit index (for access reviews) stays beside the other throwaway state.
+      CHARTER_AUDIT_DIR: join(secrets, "audit"),
       CHARTER_POSTGRES_URL_CRM_PROD: crm.server.urlFor("postgres", PROVISIONER, crm.provisionerPassword),
       CHARTER_POSTGRES_URL_HELPDESK_PROD: helpdesk.server.urlFor("postgres", PROVISIONER, helpdesk.provisionerPassword),
     };
