@@ -9,6 +9,7 @@ import { frontierRoot } from "../evidence/merkle.js";
 import type { InventoryUpdate } from "../evidence/site/inventory.js";
 import { renderSite, sitePathsToRead, type AppendedRecord } from "../evidence/site/render-site.js";
 import type { ControlsStatus } from "../evidence/site/site-state.js";
+import { readBlobTexts } from "./blob-texts.js";
 import { commitToBranch, readBranchHead } from "./branch-writer.js";
 
 export const EVIDENCE_BRANCH = "charter-evidence";
@@ -158,16 +159,10 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
   throw new CharterError("CONFLICT", `could not append to ${branch} after ${MAX_ATTEMPTS} attempts: the branch kept moving`, { hint: "The event is not yet recorded; re-running its handler records it once." });
 }
 
-type StateBlob = { readonly __typename: string; readonly text?: string | null; readonly isTruncated?: boolean } | null;
-
-interface StateResult {
-  readonly repository: Readonly<Record<string, StateBlob>> | null;
-}
-
 /**
  * The tip file, whether this record's marker exists, and the pages the append rewrites, at one
  * commit, in one query. The marker is looked up by its exact path, never by listing index/,
- * which grows with every record; paths travel as variables, never inside the query text.
+ * which grows with every record.
  */
 async function readState(
   octokit: ProbotOctokit,
@@ -176,38 +171,12 @@ async function readState(
   marker: string,
   pagePaths: readonly string[] = [],
 ): Promise<{ tip: string | null; recorded: boolean; pages: Map<string, string | null> }> {
-  const variables: Record<string, string> = { owner: target.owner, name: target.repo, tip: `${head}:${TIP_PATH}`, marker: `${head}:${marker}` };
-  const fields = pagePaths.map((path, i) => {
-    variables[`p${i}`] = `${head}:${path}`;
-    return `p${i}: object(expression: $p${i}) { __typename ... on Blob { text isTruncated } }`;
-  });
-  const declarations = pagePaths.map((_, i) => `, $p${i}: String!`).join("");
-  const result = await octokit.graphql<StateResult>(
-    `query CharterLedgerState($owner: String!, $name: String!, $tip: String!, $marker: String!${declarations}) {
-      repository(owner: $owner, name: $name) {
-        tip: object(expression: $tip) { __typename ... on Blob { text } }
-        marker: object(expression: $marker) { __typename }
-        ${fields.join("\n        ")}
-      }
-    }`,
-    variables,
-  );
-  const repository = result.repository;
-  const tip = repository?.["tip"];
-  const pages = new Map<string, string | null>();
-  for (const [i, path] of pagePaths.entries()) {
-    const blob = repository?.[`p${i}`];
-    if (blob?.__typename !== "Blob") {
-      pages.set(path, null);
-      continue;
-    }
-    if (blob.isTruncated === true || typeof blob.text !== "string") {
-      // Rewriting a page from a truncated copy would silently drop its rows.
-      throw new CharterError("GITHUB_LIMIT", `${path} on the evidence branch is too large for GitHub to return in full`, { hint: "Split the page (see docs/operations.md); the records themselves are unaffected." });
-    }
-    pages.set(path, blob.text);
-  }
-  return { tip: tip?.__typename === "Blob" ? (tip.text ?? null) : null, recorded: repository?.["marker"]?.__typename === "Blob", pages };
+  const files = await readBlobTexts(octokit, target, head, [TIP_PATH, marker, ...pagePaths]);
+  return {
+    tip: files.get(TIP_PATH) ?? null,
+    recorded: files.get(marker) !== null,
+    pages: new Map(pagePaths.map((path) => [path, files.get(path) ?? null])),
+  };
 }
 
 export interface RecordedEvent {
@@ -220,35 +189,54 @@ export interface RecordedEvent {
 }
 
 /**
- * The record an idempotency key stands for, found through its marker: 2 GraphQL queries (the
- * marker, then the record and the inventory) plus the head. Null when the event is not recorded
+ * The record an idempotency key stands for, found through its marker: the head, then 2 GraphQL
+ * queries (the marker, then the record and the inventory). Null when the event is not recorded
  * or was recorded before markers named their record.
  */
 export async function findRecorded(octokit: ProbotOctokit, target: EvidenceTarget, idempotencyKey: string): Promise<RecordedEvent | null> {
-  const branch = target.branch ?? EVIDENCE_BRANCH;
-  const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+  const head = await readBranchHead(octokit, target.owner, target.repo, target.branch ?? EVIDENCE_BRANCH);
   if (head === null) return null;
-  const read = async (paths: readonly string[]): Promise<Map<string, string | null>> => (await readState(octokit, target, head, "", paths)).pages;
-  const marker = (await read([markerPath(idempotencyKey)])).get(markerPath(idempotencyKey));
-  if (!marker) return null;
-  let named: { seq?: unknown; sha256?: unknown };
-  try {
-    named = JSON.parse(marker) as { seq?: unknown; sha256?: unknown };
-  } catch {
-    return null;
+  return (await recordedAt(octokit, target, head, [idempotencyKey])).get(idempotencyKey) ?? null;
+}
+
+/**
+ * The records several idempotency keys stand for, at one commit of the evidence branch, in two
+ * GraphQL queries however many keys there are (up to a hundred per query): every marker, then
+ * every named record with the inventory. A key whose marker is missing, empty (written before
+ * markers named their record) or unreadable maps to null.
+ */
+export async function recordedAt(octokit: ProbotOctokit, target: EvidenceTarget, head: string, keys: readonly string[]): Promise<Map<string, RecordedEvent | null>> {
+  const markers = await readBlobTexts(octokit, target, head, keys.map(markerPath));
+  const named = new Map<string, { seq: number; sha256: string }>();
+  for (const key of keys) {
+    const text = markers.get(markerPath(key));
+    if (!text) continue;
+    try {
+      const value = JSON.parse(text) as { seq?: unknown; sha256?: unknown };
+      if (typeof value.seq === "number" && typeof value.sha256 === "string") named.set(key, { seq: value.seq, sha256: value.sha256 });
+    } catch {
+      // Not a marker Charter wrote: the key counts as not found.
+    }
   }
-  if (typeof named.seq !== "number" || typeof named.sha256 !== "string") return null;
-  const path = recordPath(named.seq);
-  const files = await read([path, INVENTORY_JSON_PATH]);
-  const record = files.get(path);
-  if (!record) return null;
-  return { seq: named.seq, sha256: named.sha256, record, inventory: files.get(INVENTORY_JSON_PATH) ?? null };
+  const out = new Map<string, RecordedEvent | null>(keys.map((key) => [key, null]));
+  if (named.size === 0) return out;
+  const files = await readBlobTexts(octokit, target, head, [...[...named.values()].map((n) => recordPath(n.seq)), INVENTORY_JSON_PATH]);
+  for (const [key, { seq, sha256 }] of named) {
+    const record = files.get(recordPath(seq));
+    if (record) out.set(key, { seq, sha256, record, inventory: files.get(INVENTORY_JSON_PATH) ?? null });
+  }
+  return out;
+}
+
+/** Which of these idempotency keys already have their marker at one commit (1 GraphQL query per hundred keys). */
+export async function markersAt(octokit: ProbotOctokit, target: EvidenceTarget, head: string, keys: readonly string[]): Promise<Set<string>> {
+  const markers = await readBlobTexts(octokit, target, head, keys.map(markerPath));
+  return new Set(keys.filter((key) => markers.get(markerPath(key)) !== null));
 }
 
 /** Whether a change with this idempotency key is already on the branch (2 requests). */
 export async function alreadyRecorded(octokit: ProbotOctokit, target: EvidenceTarget, idempotencyKey: string): Promise<boolean> {
-  const branch = target.branch ?? EVIDENCE_BRANCH;
-  const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+  const head = await readBranchHead(octokit, target.owner, target.repo, target.branch ?? EVIDENCE_BRANCH);
   if (head === null) return false;
-  return (await readState(octokit, target, head, markerPath(idempotencyKey))).recorded;
+  return (await markersAt(octokit, target, head, [idempotencyKey])).has(idempotencyKey);
 }

@@ -3,7 +3,9 @@ import { idempotencyKey } from "../evidence/ledger.js";
 import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
 import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
-import { alreadyRecorded, EVIDENCE_BRANCH, findRecorded } from "./evidence-writer.js";
+import { readBlobTexts } from "./blob-texts.js";
+import { readBranchHead } from "./branch-writer.js";
+import { EVIDENCE_BRANCH, markersAt, recordedAt } from "./evidence-writer.js";
 import { provisioningKey } from "./provision-merge.js";
 
 /**
@@ -37,8 +39,10 @@ const PAGE = 50;
  * entry, each looked up by its idempotency marker. Those without one are returned, to be handled
  * exactly like their `pull_request.closed` webhook (which also completes their provisioning).
  *
- * Requests: 1 for the tip, 1 page of recently updated closed pull requests, and per merge in the
- * window (usually only the last few) 2, or 5 when provisioning is configured.
+ * Requests, however many merges fall in the window (up to a page of 50): 1 for the branch head,
+ * 1 for the tip, 1 for the page of recently updated closed pull requests, and 1 GraphQL query
+ * for their markers — 3 when provisioning is configured (the markers, the records they name,
+ * and the provisioning markers).
  */
 export async function findMissedMerges(
   octokit: ProbotOctokit,
@@ -48,38 +52,41 @@ export async function findMissedMerges(
 ): Promise<MissedMerge[]> {
   const branch = options.branch ?? EVIDENCE_BRANCH;
   const evidence = { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, signerKey: "", branch };
-  const since = await ledgerHorizon(octokit, target, now, branch);
+  // Everything below is read at this one commit of the evidence branch.
+  const head = await readBranchHead(octokit, target.owner, target.repo, branch);
+  const tipText = head === null ? null : ((await readBlobTexts(octokit, target, head, [TIP_PATH])).get(TIP_PATH) ?? null);
+  const lastObservedAt = tipText === null ? null : parseTip(new TextEncoder().encode(tipText)).lastObservedAt;
+  const since = lastObservedAt === null ? now.getTime() - FIRST_LOOK_MS : Date.parse(lastObservedAt) - OVERLAP_MS;
+
   const { data: pulls } = await octokit.rest.pulls.list({ owner: target.owner, repo: target.repo, state: "closed", sort: "updated", direction: "desc", per_page: PAGE });
+  const merges = pulls.flatMap((pr) =>
+    pr.merged_at && pr.merge_commit_sha && Date.parse(pr.merged_at) >= since
+      ? [{ number: pr.number, mergeSha: pr.merge_commit_sha, mergedAt: pr.merged_at, key: idempotencyKey(target.repositoryId, pr.number, pr.merge_commit_sha) }]
+      : [],
+  );
   const missed: MissedMerge[] = [];
-  for (const pr of pulls) {
-    if (!pr.merged_at || !pr.merge_commit_sha || Date.parse(pr.merged_at) < since) continue;
-    const merge = { number: pr.number, mergeSha: pr.merge_commit_sha, mergedAt: pr.merged_at };
-    const key = idempotencyKey(target.repositoryId, pr.number, pr.merge_commit_sha);
-    if (options.provisioning !== true) {
-      if (!(await alreadyRecorded(octokit, evidence, key))) missed.push({ ...merge, missing: "change" });
-      continue;
+  const keep = ({ number, mergeSha, mergedAt }: (typeof merges)[number], missing: MissedMerge["missing"]): void => {
+    missed.push({ number, mergeSha, mergedAt, missing });
+  };
+  if (head === null) {
+    for (const merge of merges) keep(merge, "change");
+  } else if (options.provisioning !== true) {
+    const recorded = await markersAt(octokit, evidence, head, merges.map((m) => m.key));
+    for (const merge of merges) if (!recorded.has(merge.key)) keep(merge, "change");
+  } else {
+    const records = await recordedAt(octokit, evidence, head, merges.map((m) => m.key));
+    const approved: { merge: (typeof merges)[number]; provisioning: string }[] = [];
+    for (const merge of merges) {
+      const found = records.get(merge.key) ?? null;
+      if (found === null) {
+        keep(merge, "change");
+        continue;
+      }
+      const record = parseCanonical(new TextEncoder().encode(found.record)) as EvidenceRecord;
+      if (record.kind === "change" && record.body.decision === "approved") approved.push({ merge, provisioning: provisioningKey(target.repositoryId, found) });
     }
-    const recorded = await findRecorded(octokit, evidence, key);
-    if (recorded === null) {
-      missed.push({ ...merge, missing: "change" });
-      continue;
-    }
-    const record = parseCanonical(new TextEncoder().encode(recorded.record)) as EvidenceRecord;
-    if (record.kind !== "change" || record.body.decision !== "approved") continue;
-    if (!(await alreadyRecorded(octokit, evidence, provisioningKey(target.repositoryId, recorded)))) missed.push({ ...merge, missing: "provisioning" });
+    const provisioned = await markersAt(octokit, evidence, head, approved.map((a) => a.provisioning));
+    for (const { merge, provisioning } of approved) if (!provisioned.has(provisioning)) keep(merge, "provisioning");
   }
   return missed.sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt));
-}
-
-async function ledgerHorizon(octokit: ProbotOctokit, target: ReconcileTarget, now: Date, branch: string): Promise<number> {
-  try {
-    const { data } = await octokit.rest.repos.getContent({ owner: target.owner, repo: target.repo, path: TIP_PATH, ref: branch });
-    if (!Array.isArray(data) && data.type === "file" && "content" in data) {
-      const tip = parseTip(new Uint8Array(Buffer.from(data.content, "base64")));
-      if (tip.lastObservedAt !== null) return Date.parse(tip.lastObservedAt) - OVERLAP_MS;
-    }
-  } catch (error) {
-    if ((error as { status?: unknown }).status !== 404) throw error;
-  }
-  return now.getTime() - FIRST_LOOK_MS;
 }
