@@ -49,7 +49,9 @@ export async function handleMerged(context: Context<"pull_request.closed">, env:
       const mergeSha = report.pullRequest.merge_commit_sha;
       const provisioned = await env.queue.run(evidenceKey(ref.owner, ref.repo), async () => {
         const change = outcome.status === "appended" ? { seq: outcome.seq, sha256: outcome.sha256 } : await findRecorded(context.octokit, target, idempotencyKey(repository.id, ref.number, mergeSha));
-        return change === null ? undefined : provisionChange(context.octokit, target, assessment, mergeSha, { seq: change.seq, sha256: change.sha256 }, env.provisioning);
+        return change === null
+          ? undefined
+          : provisionChange(context.octokit, target, assessment, mergeSha, { seq: change.seq, sha256: change.sha256 }, env.provisioning, { changeJustAppended: outcome.status === "appended" });
       });
       if (provisioned) context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: provisioned }, "charter: approved manifests provisioned");
     }

@@ -38,10 +38,12 @@ export async function provisionChange(
   mergeSha: string,
   change: RecordRef,
   environment: ProvisioningEnvironment,
+  /** The change record was appended just now: nothing can have provisioned it yet, so the check is skipped. */
+  options: { readonly changeJustAppended?: boolean } = {},
 ): Promise<AppendOutcome | undefined> {
   if (assessment.policy.provisioning === undefined) return undefined;
   const key = provisioningKey(target.repositoryId, change);
-  if (await alreadyRecorded(octokit, target, key)) return { status: "duplicate", requests: 2 };
+  if (options.changeJustAppended !== true && (await alreadyRecorded(octokit, target, key))) return { status: "duplicate", requests: 2 };
 
   const settings = provisioningSettings(assessment.policy);
   const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now });
