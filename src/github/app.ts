@@ -1,5 +1,6 @@
 import { type ApplicationFunction, type ApplicationFunctionOptions, Context, type Probot, type ProbotOctokit } from "probot";
 import type { Job, JobQueue } from "../jobs/job-queue.js";
+import { readBlobTexts } from "./blob-texts.js";
 import { EventRouter } from "./event-router.js";
 import { type CharterMetrics, createCharterMetrics } from "./metrics.js";
 import { observeOctokit } from "./octokit-metrics.js";
@@ -284,12 +285,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
 
 /** Whether the default branch's policy configures provisioning (1 GraphQL query). */
 async function provisioningConfigured(octokit: ProbotOctokit, repository: KnownRepository): Promise<boolean> {
-  const { repository: repo } = await octokit.graphql<{ repository: { policy: { __typename: string; text?: string | null } | null } | null }>(
-    `query CharterPolicyAtHead($owner: String!, $name: String!, $policy: String!) { repository(owner: $owner, name: $name) { policy: object(expression: $policy) { __typename ... on Blob { text } } } }`,
-    { owner: repository.owner, name: repository.repo, policy: `HEAD:${POLICY_PATH}` },
-  );
-  const text = repo?.policy?.__typename === "Blob" ? repo.policy.text : undefined;
-  if (typeof text !== "string") return false;
+  const text = (await readBlobTexts(octokit, repository, "HEAD", [POLICY_PATH])).get(POLICY_PATH) ?? null;
+  if (text === null) return false;
   const parsed = parsePolicy(new TextEncoder().encode(text));
   return parsed.ok && parsed.policy.provisioning !== undefined;
 }

@@ -1,40 +1,29 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import type { RepositorySchedule } from "../../src/github/schedule.js";
-import { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
+import type { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
+import { TestQueues } from "../helpers/test-queues.js";
 import { type AppFixture, startCharter } from "../github/app-fixture.js";
 import { waitFor } from "../jobs/wait-for.js";
 import { AGENTS, approvedPullRequest, changeRecords, ledger, tally, verifyClone } from "./fault-fixture.js";
 
-const KEYS = generateSignerKey("charter-test-faults");
 let fx: AppFixture | undefined;
 let queue: SqliteJobQueue | undefined;
-const dirs: string[] = [];
-
+const queues = new TestQueues();
 afterEach(async () => {
-  // Workers first: a job still running must not outlive the simulator it talks to.
-  await queue?.stop();
+  await queues.stop();
   await fx?.close();
-  await queue?.close();
+  await queues.close();
   fx = undefined;
   queue = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function newQueue(): SqliteJobQueue {
-  const dir = mkdtempSync(join(tmpdir(), "charter-faults-"));
-  dirs.push(dir);
-  // Short backoff: the faults are bursts, and the test waits for the retries.
-  return new SqliteJobQueue({ path: join(dir, "queue.sqlite"), backoff: { baseMs: 20, capMs: 200 }, pollIntervalMs: 20 });
-}
+const KEYS = generateSignerKey("charter-test-faults");
 
 describe("faults, with webhooks stored as jobs", () => {
   it("records every merge exactly once through bursts of 5xx answers and secondary rate limits", async () => {
-    queue = newQueue();
-    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, jobs: queue, logLevel: (process.env["FAULT_LOG"] as "info" | undefined) ?? "fatal" });
+    queue = queues.open();
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, jobs: queue });
     const { sim, repo } = fx;
     const numbers: number[] = [];
     for (const [i, version] of ["20251001", "20251002", "20251003", "20251004", "20251005"].entries()) {
@@ -64,8 +53,8 @@ describe("faults, with webhooks stored as jobs", () => {
   });
 
   it("stores a webhook redelivered 10 times once, and records its merge once", async () => {
-    queue = newQueue();
-    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, jobs: queue, logLevel: (process.env["FAULT_LOG"] as "info" | undefined) ?? "fatal" });
+    queue = queues.open();
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, jobs: queue });
     const { sim, repo } = fx;
     const opened = await approvedPullRequest(sim, repo, "once", "20251101");
     await sim.mergePullRequest(opened.pull, { by: "dana-support" });
@@ -79,7 +68,7 @@ describe("faults, with webhooks stored as jobs", () => {
   });
 
   it("backfills a merge whose webhooks were never delivered, from GitHub's list of merges", async () => {
-    queue = newQueue();
+    queue = queues.open();
     let schedule: RepositorySchedule | undefined;
     fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, jobs: queue, onSchedule: (s) => (schedule = s) });
     const { sim, repo } = fx;

@@ -16,7 +16,7 @@ export interface AppFixture {
 /** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
 export async function startCharter(
   files: Readonly<Record<string, string>>,
-  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"]; jobs?: JobQueue; logLevel?: "info" | "warn" | "error" | "fatal" } = {},
+  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"]; jobs?: JobQueue } = {},
 ): Promise<AppFixture> {
   const sim = await GitHubSimulator.create();
   sim.addOrganization("acme");

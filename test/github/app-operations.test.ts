@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
+import type { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
+import { TestQueues } from "../helpers/test-queues.js";
 import { waitFor } from "../jobs/wait-for.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { mutate } from "../helpers/manifests.js";
@@ -10,15 +8,13 @@ import { type AppFixture, startCharter } from "./app-fixture.js";
 
 let fx: AppFixture | undefined;
 let queue: SqliteJobQueue | undefined;
-const dirs: string[] = [];
+const queues = new TestQueues();
 afterEach(async () => {
-  // Workers first: a job still running must not outlive the simulator it talks to.
-  await queue?.stop();
+  await queues.stop();
   await fx?.close();
-  await queue?.close();
+  await queues.close();
   fx = undefined;
   queue = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const AGENTS = ownAgents();
@@ -26,9 +22,7 @@ const TRIAGE = "agents/support-triage/agent.yaml";
 
 describe("the running app's operations endpoints", () => {
   it("serves health, readiness with the queue's state, and metrics counted from real traffic", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "charter-ops-"));
-    dirs.push(dir);
-    queue = new SqliteJobQueue({ path: join(dir, "queue.sqlite"), backoff: { baseMs: 20, capMs: 200 }, pollIntervalMs: 20 });
+    queue = queues.open();
     fx = await startCharter(AGENTS, { jobs: queue });
     const { sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "m", title: "Model", body: "## Rollback plan\nRevert.\n", files: { [TRIAGE]: mutate(AGENTS[TRIAGE] ?? "", 'version: "20250929"', 'version: "20251101"') } });
     await waitFor(() => fx?.sim.checkRunsFor(fx.repo, sha).some((r) => r.name === "Charter") === true, "the check run");

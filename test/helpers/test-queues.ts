@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
+
+/**
+ * Throwaway SQLite job queues for tests that run the app through its queue, with backoff short
+ * enough that retries after injected faults happen within the test.
+ */
+export class TestQueues {
+  private readonly dirs: string[] = [];
+  private readonly queues: SqliteJobQueue[] = [];
+
+  open(): SqliteJobQueue {
+    const dir = mkdtempSync(join(tmpdir(), "charter-test-queue-"));
+    this.dirs.push(dir);
+    const queue = new SqliteJobQueue({ path: join(dir, "queue.sqlite"), backoff: { baseMs: 20, capMs: 200 }, pollIntervalMs: 20 });
+    this.queues.push(queue);
+    return queue;
+  }
+
+  /** Call before closing the app: a job still running must not outlive the simulator it talks to. */
+  async stop(): Promise<void> {
+    for (const queue of this.queues) await queue.stop();
+  }
+
+  async close(): Promise<void> {
+    for (const queue of this.queues.splice(0)) await queue.close();
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
