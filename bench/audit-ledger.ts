@@ -136,7 +136,10 @@ export function syntheticLedger(size: number, agentCount: number): SyntheticLedg
       const outcome = random() < 0.95 ? "converged" : "incomplete";
       push({ seq, kind: "provisioning", observedAt, body: { repository, source: after ? "change" : "reconciler", after, commit: sha40(seq), agents: [agent], plan: [], applied: [], verification: { remaining: [], escalations: [] }, outcome } });
     } else if (r < 0.97) {
-      push({ seq, kind: "drift", observedAt, body: { repository, commit: sha40(seq), findings: [{ provider: "postgres", instance: "crm-prod", agent, kind: "extra-grant", detail: "SELECT on crm.public.customers" }], issues: [seq] } });
+      // A third of drift runs find several agents at once: one record, a line per agent.
+      const drifted = random() < 0.3 ? [agent, agents[(agentIndex + 1) % agents.length] ?? agent, agents[(agentIndex + 2) % agents.length] ?? agent] : [agent];
+      const findings = [...new Set(drifted)].map((a) => ({ provider: "postgres", instance: "crm-prod", agent: a, kind: "extra-grant", detail: "SELECT on crm.public.customers" }));
+      push({ seq, kind: "drift", observedAt, body: { repository, commit: sha40(seq), findings, issues: [seq] } });
     } else {
       const push_ = random() < 0.5;
       push({ seq, kind: "exception", observedAt, body: { kind: push_ ? "direct-push" : "admin-bypass", repository, commits: [sha40(seq)], pullRequest: push_ ? null : { number: seq, url: `https://github.com/acme/agents/pull/${seq}`, title: "bypass" }, reason: push_ ? "pushed straight to main" : "merged by an admin", agents: [agent], issue: seq } });

@@ -2,6 +2,7 @@ import { type AgentState, agentStateOf, jsonList, type ManifestSource } from "./
 import type { AuditStore } from "./audit-store.js";
 import { type Cell, cellText, isIntegerColumn, primaryKey, TABLE_NAMES, TABLES } from "./index-schema.js";
 import { isoOf } from "./instant.js";
+import { checkLimit, decodeCursor, type Page, type PageRequest, pageOf, type SortKey } from "./page-cursor.js";
 
 /** A record an answer rests on: trace it with charter evidence show --seq. */
 export interface RecordRef {
@@ -65,30 +66,57 @@ const DRIVERS = [
   { filter: "kind", table: "change_kinds", column: "kind" },
 ] as const;
 
-/** The SQL of queryChanges, exposed so tests can check its query plan. */
-export function changesQuery(filter: ChangeFilter): { sql: string; params: Cell[] } {
+/** Where a page of changes starts and how many rows it fetches (the limit plus one, see pageOf). */
+export interface ChangesWindow {
+  readonly after?: SortKey;
+  readonly fetch?: number;
+}
+
+/**
+ * The SQL of queryChanges, exposed so tests can check its query plan. The driving table's
+ * primary key (filter value, merge time, seq) yields the rows already in the answer's order,
+ * so a page is a bounded walk along one index and the count needs no other table.
+ */
+export function changesQuery(filter: ChangeFilter, window: ChangesWindow = {}, select: "entry" | "count" = "entry"): { sql: string; params: Cell[] } {
   const params: Cell[] = [];
-  const time = (alias: string): string => {
+  const bounds = (alias: string): string => {
     let sql = "";
-    if (filter.since !== undefined) {
+    // After a cursor, the lower bound is the later of --since and the cursor's time, so the
+    // index search starts at the cursor instead of filtering every row before it.
+    const cursorMs = window.after === undefined ? undefined : Number(window.after[0] ?? 0);
+    const lower = cursorMs === undefined ? filter.since : Math.max(filter.since ?? cursorMs, cursorMs);
+    if (lower !== undefined) {
       sql += ` AND ${alias}.merged_ms >= ?`;
-      params.push(filter.since);
+      params.push(lower);
     }
     if (filter.until !== undefined) {
       sql += ` AND ${alias}.merged_ms < ?`;
       params.push(filter.until);
     }
+    if (window.after !== undefined) {
+      sql += ` AND (${alias}.merged_ms, ${alias}.seq) > (?, ?)`;
+      params.push(window.after[0] ?? 0, window.after[1] ?? 0);
+    }
     return sql;
   };
   const given = DRIVERS.filter((d) => filter[d.filter] !== undefined);
   const [driver, ...others] = given;
+  const needsChange = others.length > 0 || filter.decision !== undefined || filter.emergency === true;
   let sql: string;
+  let order: string;
   if (driver === undefined) {
-    sql = `SELECT c.entry FROM changes c WHERE 1 = 1${time("c")}`;
+    sql = `SELECT ${select === "count" ? "count(*) AS n" : "c.entry"} FROM changes c WHERE 1 = 1${bounds("c")}`;
+    order = "c.merged_ms, c.seq";
   } else {
     params.push(filter[driver.filter] ?? "");
-    const range = time("x");
-    sql = `SELECT c.entry FROM (SELECT DISTINCT x.merged_ms, x.seq FROM ${driver.table} x WHERE x.${driver.column} = ?${range}) d JOIN changes c ON c.seq = d.seq WHERE 1 = 1`;
+    const key = `x.${driver.column} = ?`;
+    const range = bounds("x");
+    const from = select === "count" && !needsChange ? `${driver.table} x` : `${driver.table} x JOIN changes c ON c.seq = x.seq`;
+    sql = `SELECT ${select === "count" ? "count(*) AS n" : "c.entry"} FROM ${from} WHERE ${key}${range}`;
+    // One reviewer can approve one change twice (a review and a retro-approval): the row with
+    // the smallest "via" stands for the change, so each change is listed once.
+    if (driver.filter === "approver") sql += " AND x.via = (SELECT min(z.via) FROM approvals z WHERE z.reviewer = x.reviewer AND z.merged_ms = x.merged_ms AND z.seq = x.seq)";
+    order = "x.merged_ms, x.seq";
   }
   for (const d of others) {
     sql += ` AND EXISTS (SELECT 1 FROM ${d.table} y WHERE y.${d.column} = ? AND y.merged_ms = c.merged_ms AND y.seq = c.seq)`;
@@ -99,16 +127,39 @@ export function changesQuery(filter: ChangeFilter): { sql: string; params: Cell[
     params.push(filter.decision);
   }
   if (filter.emergency === true) sql += " AND c.emergency = 1";
-  sql += " ORDER BY c.merged_ms, c.seq";
+  if (select === "entry") {
+    sql += ` ORDER BY ${order}`;
+    if (window.fetch !== undefined) {
+      sql += " LIMIT ?";
+      params.push(window.fetch);
+    }
+  }
   return { sql, params };
 }
 
 /** Every recorded change matching the filter, in merge-time order. */
 export async function queryChanges(store: AuditStore, filter: ChangeFilter): Promise<ChangeEntry[]> {
-  const { sql, params } = changesQuery(filter);
-  const entries = (await store.select(sql, params)).map(changeEntryOf);
-  const retros = await retroReviews(store, entries.filter((c) => c.emergency).map((c) => c.seq));
-  return entries.map((c) => ({ ...c, retro: retros.get(c.seq) ?? null }));
+  return (await pageChanges(store, filter, {})).rows;
+}
+
+/** One page of the changes matching the filter, in merge-time order. */
+export async function pageChanges(store: AuditStore, filter: ChangeFilter, page: PageRequest): Promise<Page<ChangeEntry>> {
+  checkLimit(page.limit);
+  const after = page.after === undefined ? undefined : decodeCursor(page.after, "nn");
+  const { sql, params } = changesQuery(filter, { ...(after === undefined ? {} : { after }), ...(page.limit === undefined ? {} : { fetch: page.limit + 1 }) });
+  const found = pageOf((await store.select(sql, params)).map(changeEntryOf), page.limit, (c) => [c.mergedMs, c.seq]);
+  const retros = await retroReviews(store, found.rows.filter((c) => c.emergency).map((c) => c.seq));
+  return { rows: found.rows.map((c) => ({ ...c, retro: retros.get(c.seq) ?? null })), next: found.next };
+}
+
+/** How many changes match the filter: the size of the population a page is taken from. */
+export async function countChanges(store: AuditStore, filter: ChangeFilter): Promise<number> {
+  const { sql, params } = changesQuery(filter, {}, "count");
+  return countOf(await store.select(sql, params));
+}
+
+function countOf(rows: readonly Readonly<Record<string, unknown>>[]): number {
+  return Number(rows[0]?.["n"] ?? 0);
 }
 
 /** A `changes` row's entry document; the index wrote it from a record that passed the chain check. */
@@ -202,8 +253,37 @@ export async function agentAt(store: AuditStore, agent: string, atMs: number): P
 
 /** Every agent the ledger knows and has not deleted, as the latest records leave it: the access review's population. */
 export async function currentAgents(store: AuditStore): Promise<AgentState[]> {
-  // Sorted here, not in SQL: PostgreSQL's collation would order names differently from SQLite's bytes.
-  return (await store.select("SELECT state FROM agents WHERE status <> 'deleted'")).map(agentStateOf).sort((a, b) => compareText(a.agent, b.agent));
+  return (await pageAgents(store, {})).rows;
+}
+
+/**
+ * One page of the access review's population, by agent id. Agent ids are lowercase ASCII (the
+ * manifest schema says so), and PostgreSQL is told to compare bytes, so both stores and
+ * JavaScript order them alike.
+ */
+export async function pageAgents(store: AuditStore, page: PageRequest): Promise<Page<AgentState>> {
+  checkLimit(page.limit);
+  const params: Cell[] = [];
+  let sql = "SELECT state FROM agents WHERE status <> 'deleted'";
+  if (page.after !== undefined) {
+    sql += ` AND agent${bytewise(store)} > ?`;
+    params.push(decodeCursor(page.after, "s")[0] ?? "");
+  }
+  sql += ` ORDER BY agent${bytewise(store)}`;
+  if (page.limit !== undefined) {
+    sql += " LIMIT ?";
+    params.push(page.limit + 1);
+  }
+  return pageOf((await store.select(sql, params)).map(agentStateOf), page.limit, (a) => [a.agent]);
+}
+
+export async function countAgents(store: AuditStore): Promise<number> {
+  return countOf(await store.select("SELECT count(*) AS n FROM agents WHERE status <> 'deleted'"));
+}
+
+/** SQLite compares text by bytes already; PostgreSQL would use the database's locale. */
+function bytewise(store: AuditStore): string {
+  return store.dialect === "postgres" ? ' COLLATE "C"' : "";
 }
 
 export type ExceptionType = "admin-bypass" | "direct-push" | "retro-review-overdue" | "drift-unresolved";
@@ -238,22 +318,21 @@ const DAY_MS = 86_400_000;
  * still open.
  */
 export async function queryExceptions(store: AuditStore, filter: ExceptionFilter): Promise<ExceptionEntry[]> {
-  const params: Cell[] = [];
-  const window = (column: string): string => {
-    let sql = "";
-    if (filter.since !== undefined) {
-      sql += ` AND ${column} >= ?`;
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      sql += ` AND ${column} < ?`;
-      params.push(filter.until);
-    }
-    return sql;
-  };
-  const out: (ExceptionEntry & { ms: number })[] = [];
-  const bypasses = await store.select(`SELECT * FROM exceptions e WHERE 1 = 1${window("e.observed_ms")} ORDER BY e.observed_ms, e.seq`, params);
-  for (const e of bypasses) {
+  return (await pageExceptions(store, filter, {})).rows;
+}
+
+type Sorted = ExceptionEntry & { readonly ms: number };
+
+/**
+ * One page of the exceptions, in time order (then seq, then agent). The three sources are each
+ * read from their own index from the cursor on, at most a page each, and merged.
+ */
+export async function pageExceptions(store: AuditStore, filter: ExceptionFilter, page: PageRequest): Promise<Page<ExceptionEntry>> {
+  checkLimit(page.limit);
+  const after = page.after === undefined ? undefined : decodeCursor(page.after, "nns");
+  const fetch = page.limit === undefined ? undefined : page.limit + 1;
+  const out: Sorted[] = [];
+  for (const e of await store.select(...exceptionSources(store, filter, after, fetch).bypasses)) {
     out.push({
       type: str(e["kind"]) === "direct-push" ? "direct-push" : "admin-bypass",
       seq: int(e["seq"]),
@@ -266,21 +345,14 @@ export async function queryExceptions(store: AuditStore, filter: ExceptionFilter
       related: null,
     });
   }
-  params.length = 0;
-  const emergencies = await store.select(
-    `SELECT c.entry FROM changes c WHERE c.emergency = 1${window("c.merged_ms")} AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed') ORDER BY c.merged_ms, c.seq`,
-    params,
-  );
-  const open = emergencies.map(changeEntryOf);
+  const open = (await store.select(...exceptionSources(store, filter, after, fetch).emergencies)).map(changeEntryOf);
   const flagged = await retroReviews(store, open.map((c) => c.seq));
   for (const c of open) {
-    const seq = c.seq;
     const due = c.mergedMs + filter.retroDays * DAY_MS;
-    const flag = flagged.get(seq);
-    if (flag === undefined && due > filter.now) continue;
+    const flag = flagged.get(c.seq);
     out.push({
       type: "retro-review-overdue",
-      seq,
+      seq: c.seq,
       hash: c.hash,
       at: c.mergedAt,
       ms: c.mergedMs,
@@ -293,12 +365,11 @@ export async function queryExceptions(store: AuditStore, filter: ExceptionFilter
       related: flag === undefined ? null : { seq: flag.seq, hash: flag.hash },
     });
   }
-  const drifted = await store.select("SELECT a.state, d.hash, d.observed_at, d.observed_ms, d.findings FROM agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL");
-  for (const d of drifted) {
-    const { agent, driftSeq } = agentStateOf(d);
+  for (const d of await store.select(...exceptionSources(store, filter, after, fetch).drift)) {
+    const agent = str(d["agent"]);
     out.push({
       type: "drift-unresolved",
-      seq: driftSeq ?? 0,
+      seq: int(d["drift_seq"]),
       hash: str(d["hash"]),
       at: str(d["observed_at"]),
       ms: int(d["observed_ms"]),
@@ -308,7 +379,96 @@ export async function queryExceptions(store: AuditStore, filter: ExceptionFilter
       related: null,
     });
   }
-  return out.sort((a, b) => a.ms - b.ms || a.seq - b.seq || compareText(a.agents, b.agents)).map(({ ms: _ms, ...entry }) => entry);
+  const key = (e: Sorted): SortKey => [e.ms, e.seq, e.agents];
+  const sorted = out.sort((a, b) => compareKeys(key(a), key(b)));
+  const found = pageOf(sorted, page.limit, key);
+  return { rows: found.rows.map(({ ms: _ms, ...entry }) => entry), next: found.next };
+}
+
+/** How many exception lines the filter yields: the population a page is taken from. */
+export async function countExceptions(store: AuditStore, filter: ExceptionFilter): Promise<number> {
+  const sources = exceptionSources(store, filter, undefined, undefined, "count");
+  let n = 0;
+  for (const query of [sources.bypasses, sources.emergencies, sources.drift]) n += countOf(await store.select(...query));
+  return n;
+}
+
+/**
+ * The three sources of exception lines, each an index walk from the cursor's (time, seq) on.
+ * An emergency change is overdue when no completed retro-approval closes it and either its due
+ * date has passed or a retro-approval record flagged it overdue.
+ */
+function exceptionSources(
+  store: AuditStore,
+  filter: ExceptionFilter,
+  after: SortKey | undefined,
+  fetch: number | undefined,
+  select: "rows" | "count" = "rows",
+): Record<"bypasses" | "emergencies" | "drift", [string, Cell[]]> {
+  const query = (columns: string, from: string, time: string, seqColumn: string, windowed: boolean, tie?: string): [string, Cell[]] => {
+    const params: Cell[] = [];
+    let sql = `SELECT ${select === "count" ? "count(*) AS n" : columns} FROM ${from}`;
+    const since = windowed ? filter.since : undefined;
+    const cursorMs = after === undefined ? undefined : Number(after[0] ?? 0);
+    // The later of the window's start and the cursor's time: the index search starts there.
+    const lower = cursorMs === undefined ? since : Math.max(since ?? cursorMs, cursorMs);
+    if (lower !== undefined) {
+      sql += ` AND ${time} >= ?`;
+      params.push(lower);
+    }
+    if (windowed && filter.until !== undefined) {
+      sql += ` AND ${time} < ?`;
+      params.push(filter.until);
+    }
+    if (after !== undefined) {
+      const [ms = 0, seq = 0, agents = ""] = after;
+      // A bypass or an emergency change is one line per record; one drift record is a line per
+      // agent, so within it the agent id is the last part of the key.
+      const sameRecord = tie === undefined ? "" : ` OR (${seqColumn} = ? AND ${tie} > ?)`;
+      sql += ` AND (${time} > ? OR (${time} = ? AND (${seqColumn} > ?${sameRecord})))`;
+      params.push(ms, ms, seq, ...(tie === undefined ? [] : [seq, agents]));
+    }
+    return [sql, params];
+  };
+  const finish = ([sql, params]: [string, Cell[]], order: string, extra: Cell[] = []): [string, Cell[]] => {
+    if (select === "count") return [sql, [...params, ...extra]];
+    let ordered = `${sql} ORDER BY ${order}`;
+    const all = [...params, ...extra];
+    if (fetch !== undefined) {
+      ordered += " LIMIT ?";
+      all.push(fetch);
+    }
+    return [ordered, all];
+  };
+  const bypasses = query("*", "exceptions e WHERE 1 = 1", "e.observed_ms", "e.seq", true);
+  const emergencies = query("c.entry", "changes c WHERE c.emergency = 1", "c.merged_ms", "c.seq", true);
+  emergencies[0] +=
+    " AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed')" +
+    " AND (c.merged_ms <= ? OR EXISTS (SELECT 1 FROM retro_approvals f WHERE f.emergency_seq = c.seq))";
+  const drift = query(
+    "a.agent, a.drift_seq, d.hash, d.observed_at, d.observed_ms, d.findings",
+    "agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL",
+    "d.observed_ms",
+    "d.seq",
+    false,
+    `a.agent${bytewise(store)}`,
+  );
+  return {
+    bypasses: finish(bypasses, "e.observed_ms, e.seq"),
+    emergencies: finish(emergencies, "c.merged_ms, c.seq", [filter.now - filter.retroDays * DAY_MS]),
+    drift: finish(drift, `d.observed_ms, d.seq, a.agent${bytewise(store)}`),
+  };
+}
+
+/** Sort keys compared field by field: numbers as numbers, text by UTF-16 code units. */
+function compareKeys(a: SortKey, b: SortKey): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? "";
+    const y = b[i] ?? "";
+    const order = typeof x === "number" && typeof y === "number" ? x - y : compareText(String(x), String(y));
+    if (order !== 0) return order;
+  }
+  return 0;
 }
 
 /** Every table's rows in key order, integers as numbers: two indexes of the same ledger dump equal. */

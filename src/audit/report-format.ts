@@ -33,6 +33,12 @@ export function footerText(f: LedgerFooter): string {
   return `ledger: ${f.size} record${f.size === 1 ? "" : "s"} indexed from ${f.branch} at ${f.commit.slice(0, 12)}; ${tip}; index ${f.index}`;
 }
 
+/** When the answer is one page of a larger population: how large, and where the next page starts. */
+export interface PageFooter {
+  readonly total: number;
+  readonly next: string | null;
+}
+
 /**
  * Renders a report. Cell text comes from pull requests (titles, reasons) and is
  * attacker-controlled: control characters are flattened so a title cannot forge extra lines,
@@ -40,17 +46,97 @@ export function footerText(f: LedgerFooter): string {
  * their table and HTML syntax escaped. The footer goes where it cannot break the data: under a
  * table, inside the JSON, and not into CSV (the caller prints it to stderr).
  */
-export function formatReport(report: Report, format: ReportFormat, footer: LedgerFooter): string {
+export function formatReport(report: Report, format: ReportFormat, footer: LedgerFooter, page?: PageFooter): string {
+  const writer = reportWriter(report, format, footer);
+  return writer.rows(report.rows) + writer.end(page);
+}
+
+/**
+ * A report written a batch of rows at a time, so a population of a million changes goes out as
+ * it is read instead of being held whole: CSV, JSON and Markdown write each batch as it comes;
+ * the table waits for the last one, because its column widths depend on every row.
+ */
+export interface ReportWriter {
+  rows(rows: readonly Readonly<Record<string, ReportCell>>[]): string;
+  end(page?: PageFooter): string;
+}
+
+export function reportWriter(report: Pick<Report, "title" | "columns">, format: ReportFormat, footer: LedgerFooter): ReportWriter {
+  let count = 0;
+  let started = false;
+  const summary = (page: PageFooter | undefined): string =>
+    page === undefined
+      ? `${count} row${count === 1 ? "" : "s"}.`
+      : `${count} of ${page.total} row${page.total === 1 ? "" : "s"}${page.next === null ? "" : `; the next page: --after ${page.next} (or --all for every row)`}.`;
   switch (format) {
-    case "json":
-      return JSON.stringify({ report: report.title, ledger: footer, rows: report.rows }, null, 2) + "\n";
     case "csv":
-      return csv(report);
-    case "md":
-      return markdown(report, footer);
-    case "table":
-      return table(report, footer);
+      return {
+        rows(rows) {
+          const head = started ? [] : [report.columns.map((c) => csvCell(c.key)).join(",")];
+          started = true;
+          count += rows.length;
+          const lines = [...head, ...rows.map((r) => report.columns.map((c) => csvCell(r[c.key] ?? null)).join(","))];
+          return lines.length === 0 ? "" : lines.join("\r\n") + "\r\n";
+        },
+        end() {
+          return started ? "" : report.columns.map((c) => csvCell(c.key)).join(",") + "\r\n";
+        },
+      };
+    case "json": {
+      const head = (): string => `{\n  "report": ${JSON.stringify(report.title)},\n  "ledger": ${indent(JSON.stringify(footer, null, 2), 2)},\n  "rows": [`;
+      return {
+        rows(rows) {
+          const text = rows.map((r, i) => `${count + i === 0 ? "" : ","}\n    ${indent(JSON.stringify(r, null, 2), 4)}`).join("");
+          const out = (started ? "" : head()) + text;
+          started = true;
+          count += rows.length;
+          return out;
+        },
+        end(page) {
+          const close = count === 0 ? "]" : "\n  ]";
+          const paging = page === undefined ? "" : `,\n  "total": ${page.total},\n  "next": ${JSON.stringify(page.next)}`;
+          return `${started ? "" : head()}${close}${paging}\n}\n`;
+        },
+      };
+    }
+    case "md": {
+      const columns = report.columns.filter((c) => c.brief);
+      const cell = (value: ReportCell): string =>
+        flat(value).replace(/[\\|`*_[\]<>]/g, (ch) => (ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : `\\${ch}`));
+      const head = (): string => [`## ${cell(report.title)}`, "", `| ${columns.map((c) => c.header).join(" | ")} |`, `| ${columns.map(() => "---").join(" | ")} |`, ""].join("\n");
+      return {
+        rows(rows) {
+          const out = (started ? "" : head()) + rows.map((r) => `| ${columns.map((c) => cell(r[c.key] ?? null)).join(" | ")} |\n`).join("");
+          started = true;
+          count += rows.length;
+          return out;
+        },
+        end(page) {
+          return `${started ? "" : head()}\n${cell(summary(page))} ${cell(footerText(footer))}\n`;
+        },
+      };
+    }
+    case "table": {
+      const columns = report.columns.filter((c) => c.brief);
+      const cells: string[][] = [];
+      return {
+        rows(rows) {
+          for (const r of rows) cells.push(columns.map((c) => flat(r[c.key] ?? null)));
+          count += rows.length;
+          return "";
+        },
+        end(page) {
+          const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? "").length)));
+          const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+          return [report.title, "", line(columns.map((c) => c.header)), ...cells.map(line), "", `${summary(page)} ${footerText(footer)}`, ""].join("\n");
+        },
+      };
+    }
   }
+}
+
+function indent(text: string, spaces: number): string {
+  return text.replaceAll("\n", `\n${" ".repeat(spaces)}`);
 }
 
 // eslint-disable-next-line no-control-regex -- flattening control characters is the point
@@ -66,37 +152,6 @@ export function csvCell(value: ReportCell): string {
   let text = value === null ? "" : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-function csv(report: Report): string {
-  const lines = [report.columns.map((c) => csvCell(c.key)).join(","), ...report.rows.map((r) => report.columns.map((c) => csvCell(r[c.key] ?? null)).join(","))];
-  return lines.join("\r\n") + "\r\n";
-}
-
-function markdown(report: Report, footer: LedgerFooter): string {
-  const columns = report.columns.filter((c) => c.brief);
-  const cell = (value: ReportCell): string =>
-    flat(value).replace(/[\\|`*_[\]<>]/g, (ch) => (ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : `\\${ch}`));
-  const lines = [
-    `## ${cell(report.title)}`,
-    "",
-    `| ${columns.map((c) => c.header).join(" | ")} |`,
-    `| ${columns.map(() => "---").join(" | ")} |`,
-    ...report.rows.map((r) => `| ${columns.map((c) => cell(r[c.key] ?? null)).join(" | ")} |`),
-    "",
-    `${report.rows.length} row${report.rows.length === 1 ? "" : "s"}. ${cell(footerText(footer))}`,
-    "",
-  ];
-  return lines.join("\n");
-}
-
-function table(report: Report, footer: LedgerFooter): string {
-  const columns = report.columns.filter((c) => c.brief);
-  const cells = report.rows.map((r) => columns.map((c) => flat(r[c.key] ?? null)));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? "").length)));
-  const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  const out = [report.title, "", line(columns.map((c) => c.header)), ...cells.map(line), "", `${report.rows.length} row${report.rows.length === 1 ? "" : "s"}. ${footerText(footer)}`, ""];
-  return out.join("\n");
 }
 
 export function chooseReportFormat(value: string): ReportFormat {

@@ -5,8 +5,9 @@ import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { timeOption } from "../audit/instant.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { DEFAULT_POSTGRES_SCHEMA, openPostgresIndex } from "../audit/postgres-index.js";
-import { agentAt, currentAgents, queryChanges, queryExceptions } from "../audit/queries.js";
-import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type Report } from "../audit/report-format.js";
+import type { Page, PageRequest } from "../audit/page-cursor.js";
+import { agentAt, countAgents, countChanges, countExceptions, pageAgents, pageChanges, pageExceptions } from "../audit/queries.js";
+import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type PageFooter, type Report, type ReportCell, type ReportFormat, reportWriter } from "../audit/report-format.js";
 import { accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
 import { openSqliteIndex } from "../audit/sqlite-index.js";
 import { updateIndex } from "../audit/update-index.js";
@@ -21,7 +22,8 @@ export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until 
        charter audit agent ID --at TIME
        charter audit access-review
        charter audit exceptions [--since TIME] [--until TIME] [--retro-days N] [--as-of TIME]
-  common options: [--format table|csv|json|md] [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
+  common options: [--format table|csv|json|md] [--limit N | --all] [--after CURSOR]
+                  [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
 
 Answers audit requests from an index of the evidence ledger. Every run first brings the index
 up to the branch's tip, reading only records it has not seen; every line names the record(s) it
@@ -39,6 +41,12 @@ exceptions     admin bypasses, direct pushes, emergency changes without a comple
                --retro-days (default 7) after merge or flagged overdue, and unresolved drift.
 
 Times are ISO 8601 (2026-03-03, 2026-03-03T14:00:00Z); without a zone they are UTC.
+
+  --limit N      show N rows and the population's size; the line under them gives the cursor
+                 of the next page. The table shows 100 rows unless told otherwise; CSV, JSON and
+                 Markdown write every row (streamed as read) unless --limit is given.
+  --after CURSOR start after the last row of a previous page (the cursor it printed).
+  --all          every row, in any format.
 
   --index PATH   the SQLite index (default: .charter/audit.sqlite in the clone's git directory).
                  Without --index and with DATABASE_URL set, the index is the PostgreSQL schema
@@ -82,6 +90,9 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
       branch: { type: "string" },
       index: { type: "string" },
       rebuild: { type: "boolean" },
+      limit: { type: "string" },
+      after: { type: "string" },
+      all: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -98,6 +109,15 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
   if (values.decision !== undefined && !DECISIONS.includes(values.decision)) {
     throw new CharterError("USAGE", `unknown decision "${values.decision}"`, { hint: `Use one of: ${DECISIONS.join(", ")}.` });
   }
+  if (values.all === true && values.limit !== undefined) throw new CharterError("USAGE", "--all and --limit ask for different things", { hint: "Give one of them." });
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && (!/^\d+$/.test(values.limit ?? "") || !Number.isSafeInteger(limit) || limit < 1)) {
+    throw new CharterError("USAGE", `--limit ${values.limit ?? ""} is not a number of rows`, { hint: "Use a whole number of at least 1, e.g. --limit 100, or --all." });
+  }
+  if (sub === "agent" && (values.limit !== undefined || values.after !== undefined || values.all === true)) {
+    throw new CharterError("USAGE", "charter audit agent answers about one agent; it has no pages", { hint: "Leave out --limit, --after and --all." });
+  }
+  const pageSize = values.all === true ? undefined : (limit ?? (format === "table" ? TABLE_ROWS : undefined));
   let agentId: string | undefined;
   let at: number | undefined;
   if (sub === "agent") {
@@ -114,7 +134,14 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
     store = await openIndex(root, io.cwd, values.index);
     const updated = await updateIndex(store, source, { rebuild: values.rebuild === true });
     const footer: LedgerFooter = { branch, commit: source.commit, size: updated.size, tipHash: updated.lastHash, index: store.location };
-    let report: Report;
+    if (sub === "agent") {
+      const answer = await agentAt(store, agentId ?? "", at ?? 0);
+      io.out(format === "json" ? JSON.stringify({ report: "agent", ledger: footer, ...answer }, null, 2) + "\n" : formatReport(agentAtReport(answer), format, footer));
+      if (format === "csv") io.err(`${footerText(footer)}\n`);
+      return EXIT.ok;
+    }
+    const auditStore = store;
+    let answer: Answer<unknown>;
     switch (sub) {
       case "changes": {
         const filter = {
@@ -127,30 +154,79 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
           ...(values.decision === undefined ? {} : { decision: values.decision }),
           ...(values.emergency === true ? { emergency: true } : {}),
         };
-        report = changesReport(await queryChanges(store, filter), now, retroDays);
+        answer = {
+          read: (page) => pageChanges(auditStore, filter, page),
+          count: () => countChanges(auditStore, filter),
+          report: (rows) => changesReport(rows as Parameters<typeof changesReport>[0], now, retroDays),
+        };
         break;
       }
-      case "agent":
-        if (format === "json") {
-          io.out(JSON.stringify({ report: "agent", ledger: footer, ...(await agentAt(store, agentId ?? "", at ?? 0)) }, null, 2) + "\n");
-          return EXIT.ok;
-        }
-        report = agentAtReport(await agentAt(store, agentId ?? "", at ?? 0));
-        break;
       case "access-review":
-        report = accessReviewReport(await currentAgents(store));
+        answer = { read: (page) => pageAgents(auditStore, page), count: () => countAgents(auditStore), report: (rows) => accessReviewReport(rows as Parameters<typeof accessReviewReport>[0]) };
         break;
-      default:
-        report = exceptionsReport(await queryExceptions(store, { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays }));
+      default: {
+        const filter = { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays };
+        answer = {
+          read: (page) => pageExceptions(auditStore, filter, page),
+          count: () => countExceptions(auditStore, filter),
+          report: (rows) => exceptionsReport(rows as Parameters<typeof exceptionsReport>[0]),
+        };
+      }
     }
-    io.out(formatReport(report, format, footer));
-    // CSV stays pure data; what it was computed from goes to stderr.
-    if (format === "csv") io.err(`${footerText(footer)}\n`);
+    const page = await writeAnswer(answer, { format, footer, pageSize, after: values.after, io });
+    // CSV stays pure data; what it was computed from, and where the next page starts, go to stderr.
+    if (format === "csv") {
+      const paging = page === undefined ? "" : `; ${page.total} rows in all${page.next === null ? "" : `; the next page: --after ${page.next}`}`;
+      io.err(`${footerText(footer)}${paging}\n`);
+    }
     return EXIT.ok;
   } finally {
     await source.close();
     await store?.close();
   }
+}
+
+/** Rows a table shows when no --limit or --all is given: a screenful that says how many there are in all. */
+const TABLE_ROWS = 100;
+/** Rows read at a time when every row is asked for: memory stays bounded however large the population. */
+const BATCH_ROWS = 1_000;
+
+/** One audit question: its pages, its population's size, and its rows as a report. */
+interface Answer<T> {
+  read(page: PageRequest): Promise<Page<T>>;
+  count(): Promise<number>;
+  report(rows: readonly T[]): Report;
+}
+
+/**
+ * Writes an answer: one page and the population's size when a page size is given, otherwise
+ * every row from the cursor on, a batch at a time, written as it is read.
+ */
+async function writeAnswer(
+  answer: Answer<unknown>,
+  options: { readonly format: ReportFormat; readonly footer: LedgerFooter; readonly pageSize: number | undefined; readonly after: string | undefined; readonly io: CliIo },
+): Promise<PageFooter | undefined> {
+  const { io } = options;
+  const writer = reportWriter(answer.report([]), options.format, options.footer);
+  const write = (rows: readonly Readonly<Record<string, ReportCell>>[]): void => {
+    const text = writer.rows(rows);
+    if (text !== "") io.out(text);
+  };
+  if (options.pageSize !== undefined) {
+    const page = await answer.read({ limit: options.pageSize, ...(options.after === undefined ? {} : { after: options.after }) });
+    write(answer.report(page.rows).rows);
+    const footer: PageFooter = { total: await answer.count(), next: page.next };
+    io.out(writer.end(footer));
+    return footer;
+  }
+  let after = options.after;
+  do {
+    const page = await answer.read({ limit: BATCH_ROWS, ...(after === undefined ? {} : { after }) });
+    write(answer.report(page.rows).rows);
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  io.out(writer.end());
+  return undefined;
 }
 
 async function openIndex(root: string, cwd: string, indexOption: string | undefined): Promise<AuditStore> {

@@ -109,8 +109,50 @@ describe("charter audit", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("pages: --limit shows the population's size and a cursor; following the cursors walks the whole answer", async () => {
+    const whole = (await json("changes")).rows.map((r) => r["seq"]);
+    expect(whole).toEqual([1, 2, 3, 4, 6, 8, 13]);
+    const walked: unknown[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const page = (await json("changes", "--limit", "3", ...(after === null ? [] : ["--after", after]))) as JsonReport & { total: number; next: string | null };
+      expect(page.total).toBe(7);
+      walked.push(...page.rows.map((r) => r["seq"]));
+      after = page.next;
+      pages++;
+    } while (after !== null);
+    expect(walked).toEqual(whole);
+    expect(pages).toBe(3);
+
+    const table = await audit("changes", "--limit", "2");
+    const cursor = /2 of 7 rows; the next page: --after (\S+) \(or --all for every row\)\. ledger: 16 records/.exec(table.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const next = await audit("changes", "--limit", "2", "--after", cursor ?? "");
+    expect(next.stdout).toContain(`3 ${ledger.hashes[3]?.slice(0, 12)}`);
+    expect(next.stdout).not.toContain(`2 ${ledger.hashes[2]?.slice(0, 12)}`);
+
+    const csv = await audit("access-review", "--limit", "1", "--format", "csv");
+    expect(csv.stdout.trimEnd().split("\r\n")).toHaveLength(2);
+    expect(csv.stderr).toMatch(/; 2 rows in all; the next page: --after \S+\n$/);
+    const exceptions = await json("exceptions", "--as-of", "2025-08-01", "--all");
+    expect(exceptions.rows.map((r) => r["seq"])).toEqual([4, 5, 8, 11, 14]);
+  });
+
   it("reports usage errors with a hint", async () => {
-    for (const args of [["changes", "--since", "March 3rd"], ["agent", FINANCE], ["changes", "--decision", "maybe"], ["changes", "--format", "xml"], ["nonsense"]]) {
+    for (const args of [
+      ["changes", "--since", "March 3rd"],
+      ["agent", FINANCE],
+      ["changes", "--decision", "maybe"],
+      ["changes", "--format", "xml"],
+      ["nonsense"],
+      ["changes", "--limit", "0"],
+      ["changes", "--limit", "ten"],
+      ["changes", "--limit", "5", "--all"],
+      ["changes", "--after", "not-a-cursor"],
+      ["exceptions", "--after", "WzEsMl0"],
+      ["agent", FINANCE, "--at", "2025-03-05", "--limit", "5"],
+    ]) {
       const result = await audit(...args);
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr, args.join(" ")).toMatch(/^charter: .+\n.+/);

@@ -2,7 +2,20 @@ import { beforeAll, expect, it } from "vitest";
 import { buildAccessReview } from "../../src/audit/access-review.js";
 import type { AuditStore } from "../../src/audit/audit-store.js";
 import { memoryLedgerSource } from "../../src/audit/ledger-source.js";
-import { agentAt, type ChangeFilter, currentAgents, queryChanges, queryExceptions } from "../../src/audit/queries.js";
+import type { Page, PageRequest } from "../../src/audit/page-cursor.js";
+import {
+  agentAt,
+  type ChangeFilter,
+  countAgents,
+  countChanges,
+  countExceptions,
+  currentAgents,
+  pageAgents,
+  pageChanges,
+  pageExceptions,
+  queryChanges,
+  queryExceptions,
+} from "../../src/audit/queries.js";
 import { updateIndex } from "../../src/audit/update-index.js";
 import { appendRecord } from "../../src/evidence/ledger.js";
 import { REPOSITORY } from "../evidence/ledger-fixture.js";
@@ -151,5 +164,26 @@ export function queryCases(open: () => Promise<AuditStore>): void {
     expect(() => appendRecord(ledger.last.tip, { kind: "access-review", body, observedAt: "2025-07-01T00:00:00Z" })).not.toThrow();
     const [finance] = await currentAgents(store);
     expect(finance).toMatchObject({ lastApprovalSeq: 13, lastApprovers: "alice", lastProvisioningOutcome: "converged" });
+  });
+
+  it("answers in keyset pages whose walk is the whole answer, with the population's count", async () => {
+    const walk = async <T>(read: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> => {
+      const rows: T[] = [];
+      let after: string | null = null;
+      do {
+        const page: Page<T> = await read({ limit: 2, ...(after === null ? {} : { after }) });
+        rows.push(...page.rows);
+        after = page.next;
+      } while (after !== null);
+      return rows;
+    };
+    expect((await walk((p) => pageChanges(store, { dataClass: "customer-pii" }, p))).map((c) => c.seq)).toEqual([2, 3, 4, 6, 8, 13]);
+    expect(await countChanges(store, { dataClass: "customer-pii" })).toBe(6);
+    expect(await countChanges(store, { approver: "alice", agent: FINANCE })).toBe(4);
+    const exceptions = { now: at("2025-08-01T00:00:00Z"), retroDays: 7 };
+    expect((await walk((p) => pageExceptions(store, exceptions, p))).map((e) => e.seq)).toEqual([4, 5, 8, 11, 14]);
+    expect(await countExceptions(store, exceptions)).toBe(5);
+    expect((await walk((p) => pageAgents(store, p))).map((a) => a.agent)).toEqual([FINANCE, SUPPORT]);
+    expect(await countAgents(store)).toBe(2);
   });
 }

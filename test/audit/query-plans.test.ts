@@ -36,6 +36,19 @@ describe("SQLite query plans", () => {
     expect(fullScans(lines)).toEqual([]);
   });
 
+  it.each<[string, ChangeFilter]>([
+    ["every change", {}],
+    ["data class in a window", { dataClass: "c", since: 1, until: 5 }],
+    ["approver", { approver: "a" }],
+    ["agent and approver", { agent: "a", approver: "b" }],
+  ])("a later page of changes by %s is one index walk from the cursor, in index order (no sort)", async (_name, filter) => {
+    const { sql, params } = changesQuery(filter, { after: [3, 4], fetch: 101 });
+    const lines = await plan(sql, params as (string | number)[]);
+    expect(fullScans(lines)).toEqual([]);
+    expect(lines.join("\n")).not.toMatch(/TEMP B-TREE/);
+    expect(lines.join("\n")).toMatch(/merged_ms>\?/);
+  });
+
   it.each([
     ["time travel", "SELECT * FROM agent_versions WHERE agent = ? AND effective_ms <= ? ORDER BY effective_ms DESC, seq DESC LIMIT 1", ["a", 1]],
     ["exceptions in a window", "SELECT * FROM exceptions e WHERE 1 = 1 AND e.observed_ms >= ? ORDER BY e.observed_ms, e.seq", [1]],

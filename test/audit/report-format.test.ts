@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csvCell, formatReport, type Report } from "../../src/audit/report-format.js";
+import { csvCell, formatReport, REPORT_FORMATS, type Report, reportWriter } from "../../src/audit/report-format.js";
 
 const footer = { branch: "charter-evidence", commit: "c".repeat(40), size: 3, tipHash: "d".repeat(64), index: "audit.sqlite" };
 
@@ -43,5 +43,23 @@ describe("report formats", () => {
   it("keeps every column in CSV and JSON, and the ledger in JSON", () => {
     expect(formatReport(report, "csv", footer)).toBe('record,title,hidden\r\n1 abc,"line one\nfake | row <b>bold</b>",\'-1\r\n');
     expect(JSON.parse(formatReport(report, "json", footer))).toEqual({ report: "Changes", ledger: footer, rows: report.rows });
+  });
+
+  const many: Report = { ...report, rows: Array.from({ length: 5 }, (_, i) => ({ record: `${i} abc`, title: `title ${i}`, hidden: i })) };
+
+  it.each(REPORT_FORMATS)("%s written in batches is the same text as written at once, with and without rows", (format) => {
+    for (const rows of [many.rows, []]) {
+      const writer = reportWriter(many, format, footer);
+      const batched = writer.rows(rows.slice(0, 2)) + writer.rows([]) + writer.rows(rows.slice(2)) + writer.end();
+      expect(batched).toBe(formatReport({ ...many, rows }, format, footer));
+    }
+  });
+
+  it("a page says how large the population is and where the next page starts", () => {
+    const page = { total: 40, next: "WzEsMl0" };
+    expect(JSON.parse(formatReport(many, "json", footer, page))).toEqual({ report: "Changes", ledger: footer, rows: many.rows, total: 40, next: "WzEsMl0" });
+    expect(JSON.parse(formatReport({ ...many, rows: [] }, "json", footer, { total: 0, next: null }))).toEqual({ report: "Changes", ledger: footer, rows: [], total: 0, next: null });
+    expect(formatReport(many, "table", footer, page)).toContain("5 of 40 rows; the next page: --after WzEsMl0 (or --all for every row). ledger: 3 records");
+    expect(formatReport(many, "table", footer, { total: 5, next: null })).toContain("5 of 5 rows. ledger:");
   });
 });
