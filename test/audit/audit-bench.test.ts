@@ -19,7 +19,7 @@ describe("npm run bench -- audit, at 2,000 records", () => {
     const figures = out
       .trim()
       .split("\n")
-      .map((line) => JSON.parse(line) as { bench: string; ratio?: number; rows?: number; records_per_s?: number });
+      .map((line) => JSON.parse(line) as { bench: string; ratio?: number; rows?: number; records_per_s?: number; page_rows?: number; whole_ratio?: number; middle_page_ratio?: number });
     expect(figures.map((f) => f.bench)).toEqual([
       "audit/build",
       "audit/changes-window-data-class",
@@ -32,6 +32,12 @@ describe("npm run bench -- audit, at 2,000 records", () => {
     for (const f of figures.slice(1)) {
       expect(f.ratio).toBeGreaterThan(0);
       expect(f.rows).toBeGreaterThan(0);
+    }
+    // Answers of many rows are also timed a page at a time (first and middle page) and whole.
+    for (const f of figures.filter((x) => x.bench !== "audit/build" && x.bench !== "audit/agent-at")) {
+      expect(f.page_rows, f.bench).toBe(Math.min(100, f.rows ?? 0));
+      expect(f.whole_ratio, f.bench).toBeGreaterThan(0);
+      expect(f.middle_page_ratio, f.bench).toBeGreaterThan(0);
     }
   }, 120_000);
 });
