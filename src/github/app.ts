@@ -199,6 +199,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       },
       now,
       app.log,
+      // With a queue, replicas sharing it run each repository's task once per interval between them.
+      jobs,
     );
     const interval = options.scheduleIntervalMs ?? DEFAULT_SCHEDULE_INTERVAL_MS;
     if (interval > 0) {

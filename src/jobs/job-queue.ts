@@ -44,7 +44,31 @@ export interface WorkerOptions {
   readonly onSettled?: (job: Job, outcome: "done" | "retry" | "dead", ms: number) => void;
 }
 
-export interface JobQueue {
+/**
+ * One run per interval across replicas: scheduled work (reconciliation, drift detection, access
+ * reviews) is claimed here before it runs, so that of several processes sharing the store only
+ * the first to find a task due runs it. Times are the caller's clock in epoch milliseconds.
+ */
+export interface ScheduleClaims {
+  /**
+   * Takes the task `key` when its stored next-due time has passed (or it was never run), in one
+   * atomic step: of any number of concurrent callers exactly one gets a claim. The claim is a
+   * lease: until `nowMs + leaseMs` nobody else can take the task, so a process that dies while
+   * running it delays the task by at most the lease. When the task is not due, says when it is
+   * (a hint: the holder may finish earlier, or release it for a retry).
+   */
+  claimScheduled(key: string, nowMs: number, leaseMs: number): Promise<ScheduleClaim>;
+  /**
+   * Ends a claim: the task is next due at `nextDueMs` (the task's own answer; a failed run passes
+   * the time of its claim, to be retried at the next look). A claim that expired and was taken by
+   * another caller is left alone; false then.
+   */
+  finishScheduled(key: string, token: string, nextDueMs: number): Promise<boolean>;
+}
+
+export type ScheduleClaim = { readonly claimed: true; readonly token: string } | { readonly claimed: false; readonly nextDueMs: number };
+
+export interface JobQueue extends ScheduleClaims {
   /** Stores the job durably before resolving; false when the delivery id was already stored. */
   enqueue(job: JobInput): Promise<boolean>;
   /**

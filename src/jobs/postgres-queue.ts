@@ -1,9 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Logger, makeWorkerUtils, run, type Runner, type WorkerEvents, type WorkerUtils } from "graphile-worker";
 import pg from "pg";
 import { CharterError } from "../errors.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, errorSummary, type BackoffOptions } from "./backoff.js";
-import type { DeadJob, Job, JobInput, JobQueue, QueueStats, WorkerOptions } from "./job-queue.js";
+import type { DeadJob, Job, JobInput, JobQueue, QueueStats, ScheduleClaim, WorkerOptions } from "./job-queue.js";
+import { checkClaimTimes, checkLease } from "./schedule-claim-input.js";
 
 /**
  * The shared queue: PostgreSQL through graphile-worker, so several app replicas take jobs from
@@ -18,7 +20,7 @@ import type { DeadJob, Job, JobInput, JobQueue, QueueStats, WorkerOptions } from
  */
 export interface PostgresQueueOptions {
   readonly connectionString: string;
-  /** Schema of Charter's delivery and heartbeat tables (default charter_jobs). */
+  /** Schema of Charter's delivery, heartbeat and schedule tables (default charter_jobs). */
   readonly schema?: string;
   /** Schema of graphile-worker's tables (default graphile_worker). */
   readonly workerSchema?: string;
@@ -127,6 +129,12 @@ export class PostgresJobQueue implements JobQueue {
           await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.charter_workers (
             worker_id text PRIMARY KEY,
             beat_at   timestamptz NOT NULL DEFAULT now())`);
+          // next_due_ms: while a claim is held, the end of its lease; once finished, when the task
+          // is due again (the replicas' clock, epoch ms). token: the claim held, NULL once finished.
+          await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.charter_schedule (
+            key         text PRIMARY KEY,
+            next_due_ms bigint NOT NULL,
+            token       text)`);
         });
         return utils;
       } catch (error) {
@@ -294,6 +302,41 @@ export class PostgresJobQueue implements JobQueue {
     return rowCount ?? 0;
   }
 
+  async claimScheduled(key: string, nowMs: number, leaseMs: number): Promise<ScheduleClaim> {
+    checkClaimTimes(key, { nowMs, leaseMs, "the lease's end": nowMs + leaseMs });
+    checkLease(key, leaseMs);
+    await this.#utils();
+    try {
+      // One statement: concurrent claimants of a due task serialise on its row, and the WHERE is
+      // checked again against the row the first one left, so exactly one of them gets RETURNING.
+      const won = await this.#pool.query<{ token: string }>(
+        `INSERT INTO ${this.#schema}.charter_schedule AS s (key, next_due_ms, token) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE SET next_due_ms = EXCLUDED.next_due_ms, token = EXCLUDED.token
+          WHERE s.next_due_ms <= $4
+         RETURNING s.token`,
+        [key, nowMs + leaseMs, randomUUID(), nowMs],
+      );
+      const token = won.rows[0]?.token;
+      if (token !== undefined) return { claimed: true, token };
+      const { rows } = await this.#pool.query<{ next_due_ms: string }>(`SELECT next_due_ms FROM ${this.#schema}.charter_schedule WHERE key = $1`, [key]);
+      // A row deleted in between (nothing deletes rows today) just means: due now, look again.
+      return { claimed: false, nextDueMs: rows[0] === undefined ? nowMs : Number(rows[0].next_due_ms) };
+    } catch (error) {
+      throw scheduleError(key, "claim", error);
+    }
+  }
+
+  async finishScheduled(key: string, token: string, nextDueMs: number): Promise<boolean> {
+    checkClaimTimes(key, { nextDueMs });
+    await this.#utils();
+    try {
+      const { rowCount } = await this.#pool.query(`UPDATE ${this.#schema}.charter_schedule SET next_due_ms = $1, token = NULL WHERE key = $2 AND token = $3`, [nextDueMs, key, token]);
+      return rowCount === 1;
+    } catch (error) {
+      throw scheduleError(key, "finish", error);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.stop();
@@ -399,6 +442,11 @@ export class PostgresJobQueue implements JobQueue {
       client.release();
     }
   }
+}
+
+function scheduleError(key: string, what: "claim" | "finish", error: unknown): CharterError {
+  if (error instanceof CharterError) return error;
+  return new CharterError("IO", `could not ${what} the scheduled task ${JSON.stringify(key)} in the job queue: ${errorSummary(error)}`, { cause: error });
 }
 
 /** Connection failures name the problem without echoing DATABASE_URL, which may hold a password. */

@@ -4,7 +4,8 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
 import { backoffDelayMs, DEFAULT_BACKOFF, errorSummary, type BackoffOptions } from "./backoff.js";
-import type { DeadJob, Job, JobInput, JobQueue, QueueStats, WorkerOptions } from "./job-queue.js";
+import type { DeadJob, Job, JobInput, JobQueue, QueueStats, ScheduleClaim, WorkerOptions } from "./job-queue.js";
+import { checkClaimTimes, checkLease } from "./schedule-claim-input.js";
 
 /**
  * The embedded queue: one SQLite file, one worker process. Every enqueue is committed with
@@ -68,6 +69,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (status, run_after, id);
 CREATE INDEX IF NOT EXISTS jobs_unfinished_by_key ON jobs (key, id) WHERE status IN ('queued', 'running');
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (status, finished_at);
+CREATE TABLE IF NOT EXISTS schedule (
+  key          TEXT    PRIMARY KEY,
+  -- While a claim is held, the end of its lease; after it is finished, when the task is due again.
+  next_due_ms  INTEGER NOT NULL,
+  -- The claim being held, NULL once finished: a finish only counts for the claim it belongs to.
+  token        TEXT
+);
 `;
 
 // Strict per-key FIFO: a job is runnable only when no earlier job of its key is still queued
@@ -232,6 +240,39 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve(count);
   }
 
+  claimScheduled(key: string, nowMs: number, leaseMs: number): Promise<ScheduleClaim> {
+    try {
+      checkClaimTimes(key, { nowMs, leaseMs, "the lease's end": nowMs + leaseMs });
+      checkLease(key, leaseMs);
+      const token = randomUUID();
+      // One statement, so the check and the take cannot be split by another process's claim.
+      const won = this.#db
+        .prepare(
+          `INSERT INTO schedule (key, next_due_ms, token) VALUES (@key, @leasedUntil, @token)
+           ON CONFLICT (key) DO UPDATE SET next_due_ms = excluded.next_due_ms, token = excluded.token
+            WHERE schedule.next_due_ms <= @now
+           RETURNING token`,
+        )
+        .get({ key, leasedUntil: nowMs + leaseMs, token, now: nowMs }) as { token: string } | undefined;
+      if (won !== undefined) return Promise.resolve({ claimed: true, token: won.token });
+      const row = this.#db.prepare(`SELECT next_due_ms FROM schedule WHERE key = ?`).get(key) as { next_due_ms: number } | undefined;
+      // A row deleted in between (nothing deletes rows today) just means: due now, look again.
+      return Promise.resolve({ claimed: false, nextDueMs: row?.next_due_ms ?? nowMs });
+    } catch (error) {
+      return Promise.reject(scheduleError(key, "claim", error));
+    }
+  }
+
+  finishScheduled(key: string, token: string, nextDueMs: number): Promise<boolean> {
+    try {
+      checkClaimTimes(key, { nextDueMs });
+      const result = this.#db.prepare(`UPDATE schedule SET next_due_ms = ?, token = NULL WHERE key = ? AND token = ?`).run(nextDueMs, key, token);
+      return Promise.resolve(result.changes === 1);
+    } catch (error) {
+      return Promise.reject(scheduleError(key, "finish", error));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.stop();
@@ -342,6 +383,11 @@ export class SqliteJobQueue implements JobQueue {
     this.#lastPrune = now;
     this.#db.prepare(`DELETE FROM jobs WHERE status = 'done' AND finished_at < ?`).run(now - this.#retentionMs);
   }
+}
+
+function scheduleError(key: string, what: "claim" | "finish", error: unknown): CharterError {
+  if (error instanceof CharterError) return error;
+  return new CharterError("IO", `could not ${what} the scheduled task ${JSON.stringify(key)} in the job queue: ${errorSummary(error)}`, { cause: error });
 }
 
 function toJob(row: JobRow): Job {
