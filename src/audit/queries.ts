@@ -229,26 +229,64 @@ export async function agentAt(store: AuditStore, agent: string, atMs: number): P
   return {
     agent,
     at: isoOf(atMs),
-    version:
-      current === undefined
-        ? null
-        : {
-            agent,
-            seq: int(current["seq"]),
-            hash: str(current["hash"]),
-            effectiveAt: str(current["effective_at"]),
-            manifestSha: current["manifest_sha"] === null ? null : str(current["manifest_sha"]),
-            manifest: str(current["manifest"]) as ManifestSource,
-            status: str(current["status"]),
-            environment: str(current["environment"]),
-            owners: jsonList(current["owners"]),
-            permissions: jsonList(current["permissions"]),
-            dataClasses: jsonList(current["data_classes"]),
-            provider: str(current["provider"]),
-          },
+    version: current === undefined ? null : versionOf(current),
     next: next === undefined ? null : { seq: int(next["seq"]), hash: str(next["hash"]), effectiveAt: str(next["effective_at"]), status: str(next["status"]) },
     exceptions: exceptions.map((e) => ({ seq: int(e["seq"]), hash: str(e["hash"]), kind: str(e["kind"]), observedAt: str(e["observed_at"]) })),
   };
+}
+
+function versionOf(row: Readonly<Record<string, unknown>>): AgentVersion {
+  return {
+    agent: str(row["agent"]),
+    seq: int(row["seq"]),
+    hash: str(row["hash"]),
+    effectiveAt: str(row["effective_at"]),
+    manifestSha: row["manifest_sha"] === null ? null : str(row["manifest_sha"]),
+    manifest: str(row["manifest"]) as ManifestSource,
+    status: str(row["status"]),
+    environment: str(row["environment"]),
+    owners: jsonList(row["owners"]),
+    permissions: jsonList(row["permissions"]),
+    dataClasses: jsonList(row["data_classes"]),
+    provider: str(row["provider"]),
+  };
+}
+
+/**
+ * The access review as of a past moment: every agent that existed then and was not deleted,
+ * with the approved facts in force at that moment and the change record that put them there
+ * (time travel for the whole population). One index search per agent, along the agent's own
+ * versions, whatever the size of the ledger.
+ */
+export async function pageAgentsAt(store: AuditStore, atMs: number, page: PageRequest): Promise<Page<AgentVersion>> {
+  checkLimit(page.limit);
+  const { sql, params } = agentsAtQuery(store, atMs, page.after === undefined ? undefined : String(decodeCursor(page.after, "s")[0] ?? ""), page.limit === undefined ? undefined : page.limit + 1);
+  return pageOf((await store.select(sql, params)).map(versionOf), page.limit, (v) => [v.agent]);
+}
+
+export async function countAgentsAt(store: AuditStore, atMs: number): Promise<number> {
+  const { sql, params } = agentsAtQuery(store, atMs, undefined, undefined, "count");
+  return countOf(await store.select(sql, params));
+}
+
+function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefined, fetch: number | undefined, select: "rows" | "count" = "rows"): { sql: string; params: Cell[] } {
+  const params: Cell[] = [atMs];
+  let sql =
+    `SELECT ${select === "count" ? "count(*) AS n" : "v.*"} FROM agents a JOIN agent_versions v ON v.agent = a.agent` +
+    " AND (v.effective_ms, v.seq) = (SELECT w.effective_ms, w.seq FROM agent_versions w WHERE w.agent = a.agent AND w.effective_ms <= ? ORDER BY w.effective_ms DESC, w.seq DESC LIMIT 1)" +
+    " WHERE v.status <> 'deleted'";
+  if (after !== undefined) {
+    sql += ` AND a.agent${bytewise(store)} > ?`;
+    params.push(after);
+  }
+  if (select === "rows") {
+    sql += ` ORDER BY a.agent${bytewise(store)}`;
+    if (fetch !== undefined) {
+      sql += " LIMIT ?";
+      params.push(fetch);
+    }
+  }
+  return { sql, params };
 }
 
 /** Every agent the ledger knows and has not deleted, as the latest records leave it: the access review's population. */

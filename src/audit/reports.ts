@@ -1,6 +1,6 @@
 import type { AgentState } from "./agent-state.js";
 import { isoOf } from "./instant.js";
-import type { AgentAtAnswer, ChangeEntry, ExceptionEntry, RecordRef } from "./queries.js";
+import type { AgentAtAnswer, AgentVersion, ChangeEntry, ExceptionEntry, RecordRef } from "./queries.js";
 import type { Report, ReportColumn } from "./report-format.js";
 
 /** How a line names a record: its seq and the first 12 hex digits of its SHA-256. */
@@ -151,6 +151,45 @@ export function accessReviewReport(agents: readonly AgentState[]): Report {
       manifest: a.manifest,
       manifest_sha256: a.manifestSha,
       last_sync_at: a.lastProvisioningAt,
+    })),
+  };
+}
+
+/**
+ * The access review as of a past moment: the approved facts of every agent then, each with the
+ * change record that put them in force. Sync and drift are not re-judged in the past: the
+ * access-review and drift records of that time are the evidence for those.
+ */
+export function accessReviewAtReport(versions: readonly AgentVersion[], at: string): Report {
+  return {
+    title: `Access review (CC6.2) as of ${at}: approved state`,
+    columns: [
+      col("agent", "agent"),
+      col("status", "status"),
+      col("owners", "owners"),
+      col("permissions", "permissions"),
+      col("data_classes", "data classes"),
+      col("provider", "provider"),
+      col("record", "record"),
+      col("in_force_since", "in force since"),
+      col("manifest", "manifest", false),
+      col("manifest_sha256", "manifest sha256", false),
+      col("seq", "seq", false),
+      col("sha256", "sha256", false),
+    ],
+    rows: versions.map((v) => ({
+      agent: v.agent,
+      status: v.status,
+      owners: v.owners.join(" "),
+      permissions: v.permissions.join(" "),
+      data_classes: v.dataClasses.join(" "),
+      provider: v.provider,
+      record: recordLabel(v),
+      in_force_since: v.effectiveAt,
+      manifest: v.manifest,
+      manifest_sha256: v.manifestSha,
+      seq: v.seq,
+      sha256: v.hash,
     })),
   };
 }

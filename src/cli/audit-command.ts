@@ -6,9 +6,9 @@ import { timeOption } from "../audit/instant.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { DEFAULT_POSTGRES_SCHEMA, openPostgresIndex } from "../audit/postgres-index.js";
 import type { Page, PageRequest } from "../audit/page-cursor.js";
-import { agentAt, countAgents, countChanges, countExceptions, pageAgents, pageChanges, pageExceptions } from "../audit/queries.js";
+import { agentAt, countAgents, countAgentsAt, countChanges, countExceptions, pageAgents, pageAgentsAt, pageChanges, pageExceptions } from "../audit/queries.js";
 import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type PageFooter, type Report, type ReportCell, type ReportFormat, reportWriter } from "../audit/report-format.js";
-import { accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
+import { accessReviewAtReport, accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
 import { openSqliteIndex } from "../audit/sqlite-index.js";
 import { updateIndex } from "../audit/update-index.js";
 import { CharterError, isCharterError } from "../errors.js";
@@ -20,7 +20,7 @@ import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until TIME] [--agent ID] [--kind KIND] [--approver LOGIN]
                             [--data-class CLASS] [--decision DECISION] [--emergency] [--retro-days N]
        charter audit agent ID --at TIME
-       charter audit access-review
+       charter audit access-review [--at TIME]
        charter audit exceptions [--since TIME] [--until TIME] [--retro-days N] [--as-of TIME]
   common options: [--format table|csv|json|md] [--limit N | --all] [--after CURSOR]
                   [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
@@ -36,7 +36,8 @@ changes        recorded changes by GitHub's merge time: --since is inclusive, --
 agent          the manifest facts in force at --at (owners, permissions, data classes, provider),
                the change record that put them there, and any exception after it.
 access-review  every agent that is not deleted: owners, permissions, data classes, credential
-               provider, last change, last approval, last sync, drift (SOC 2 CC6.2).
+               provider, last change, last approval, last sync, drift (SOC 2 CC6.2). With --at,
+               every agent as it was approved at that moment, with the record that set it.
 exceptions     admin bypasses, direct pushes, emergency changes without a completed retro-review
                --retro-days (default 7) after merge or flagged overdue, and unresolved drift.
 
@@ -125,6 +126,9 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
     if (agentId === undefined || positionals.length > 1) throw new CharterError("USAGE", "name one agent", { hint: "charter audit agent finance-reconciliation --at 2026-03-03" });
     if (values.at === undefined) throw new CharterError("USAGE", "charter audit agent needs --at TIME", { hint: "charter audit agent finance-reconciliation --at 2026-03-03T12:00:00Z" });
     at = timeOption(values.at, "--at");
+  } else if (values.at !== undefined) {
+    if (sub !== "access-review") throw new CharterError("USAGE", `charter audit ${sub} has no --at`, { hint: "Use --since and --until for a period; --at is for audit agent and audit access-review." });
+    at = timeOption(values.at, "--at");
   }
 
   const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
@@ -162,7 +166,16 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
         break;
       }
       case "access-review":
-        answer = { read: (page) => pageAgents(auditStore, page), count: () => countAgents(auditStore), report: (rows) => accessReviewReport(rows as Parameters<typeof accessReviewReport>[0]) };
+        if (at !== undefined) {
+          const atMs = at;
+          answer = {
+            read: (page) => pageAgentsAt(auditStore, atMs, page),
+            count: () => countAgentsAt(auditStore, atMs),
+            report: (rows) => accessReviewAtReport(rows as Parameters<typeof accessReviewAtReport>[0], new Date(atMs).toISOString()),
+          };
+        } else {
+          answer = { read: (page) => pageAgents(auditStore, page), count: () => countAgents(auditStore), report: (rows) => accessReviewReport(rows as Parameters<typeof accessReviewReport>[0]) };
+        }
         break;
       default: {
         const filter = { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays };

@@ -135,6 +135,12 @@ describe("charter audit", () => {
     const csv = await audit("access-review", "--limit", "1", "--format", "csv");
     expect(csv.stdout.trimEnd().split("\r\n")).toHaveLength(2);
     expect(csv.stderr).toMatch(/; 2 rows in all; the next page: --after \S+\n$/);
+    const past = await json("access-review", "--at", "2025-03-05");
+    expect(past.report).toBe("Access review (CC6.2) as of 2025-03-05T00:00:00.000Z: approved state");
+    expect(past.rows.map((r) => [r["agent"], r["seq"], r["sha256"], r["permissions"]])).toEqual([
+      [FINANCE, 3, ledger.hashes[3], "postgres:select:ledger.public.invoices@erp postgres:update:ledger.public.invoices@erp"],
+      ["support-triage", 2, ledger.hashes[2], "redis:read:support:tickets:*@cache-prod"],
+    ]);
     const exceptions = await json("exceptions", "--as-of", "2025-08-01", "--all");
     expect(exceptions.rows.map((r) => r["seq"])).toEqual([4, 5, 8, 11, 14]);
   });
@@ -152,6 +158,8 @@ describe("charter audit", () => {
       ["changes", "--after", "not-a-cursor"],
       ["exceptions", "--after", "WzEsMl0"],
       ["agent", FINANCE, "--at", "2025-03-05", "--limit", "5"],
+      ["changes", "--at", "2025-03-05"],
+      ["access-review", "--at", "yesterday"],
     ]) {
       const result = await audit(...args);
       expect(result.code, args.join(" ")).toBe(2);

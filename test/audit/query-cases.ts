@@ -7,10 +7,12 @@ import {
   agentAt,
   type ChangeFilter,
   countAgents,
+  countAgentsAt,
   countChanges,
   countExceptions,
   currentAgents,
   pageAgents,
+  pageAgentsAt,
   pageChanges,
   pageExceptions,
   queryChanges,
@@ -185,5 +187,26 @@ export function queryCases(open: () => Promise<AuditStore>): void {
     expect(await countExceptions(store, exceptions)).toBe(5);
     expect((await walk((p) => pageAgents(store, p))).map((a) => a.agent)).toEqual([FINANCE, SUPPORT]);
     expect(await countAgents(store)).toBe(2);
+  });
+
+  it.each<[string, string, [string, number, string][]]>([
+    ["before any agent existed", "2025-01-01T00:00:00Z", []],
+    ["after both were created", "2025-02-15T00:00:00Z", [[FINANCE, 1, "active"], [SUPPORT, 2, "active"]]],
+    ["after finance's permission was added, before support's emergency change", "2025-03-05T00:00:00Z", [[FINANCE, 3, "active"], [SUPPORT, 2, "active"]]],
+    ["after a change without a manifest copy", "2025-04-15T00:00:00Z", [[FINANCE, 6, "unknown"], [SUPPORT, 4, "active"]]],
+    ["after finance retired", "2025-07-01T00:00:00Z", [[FINANCE, 13, "retired"], [SUPPORT, 8, "active"]]],
+  ])("the access review as of a past moment: %s", async (_name, time, expected) => {
+    const page = await pageAgentsAt(store, at(time), {});
+    expect(page.rows.map((v) => [v.agent, v.seq, v.status])).toEqual(expected);
+    expect(page.rows.map((v) => v.hash)).toEqual(expected.map(([, seq]) => ledger.hashes[seq]));
+    expect(await countAgentsAt(store, at(time))).toBe(expected.length);
+    // Each row is what time travel answers for that one agent.
+    for (const v of page.rows) expect((await agentAt(store, v.agent, at(time))).version).toEqual(v);
+    const first = await pageAgentsAt(store, at(time), { limit: 1 });
+    if (expected.length === 2) {
+      const second = await pageAgentsAt(store, at(time), { limit: 1, after: first.next ?? "" });
+      expect([...first.rows, ...second.rows].map((v) => v.agent)).toEqual([FINANCE, SUPPORT]);
+      expect(second.next).toBeNull();
+    }
   });
 }
