@@ -7,10 +7,12 @@ import { encodeCursor, type Page, type SortKey } from "../src/audit/page-cursor.
 import {
   agentAt,
   countAgents,
+  countAgentsAt,
   countChanges,
   countExceptions,
   currentAgents,
   pageAgents,
+  pageAgentsAt,
   pageChanges,
   pageExceptions,
   queryChanges,
@@ -219,6 +221,34 @@ export async function run(): Promise<void> {
           }
         });
         return [...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([a, s]) => `${a}:${s.change}:${s.sync}:${s.drift}:${s.permissions}`);
+      },
+    );
+    const periodEnd = ledger.start + Math.floor((ledger.end - ledger.start) * 0.8);
+    const versionLine = (v: { agent: string; seq: number; permissions: readonly string[] }): string => `${v.agent}:${v.seq}:${v.permissions.length}`;
+    await measure(
+      "access-review-at",
+      `every agent as approved at ${new Date(periodEnd).toISOString()}, with the record that set it`,
+      async () => (await pageAgentsAt(store, periodEnd, {})).rows.map(versionLine),
+      {
+        page: async (after) => {
+          const [page, total] = await Promise.all([pageAgentsAt(store, periodEnd, { limit: PAGE, ...(after === undefined ? {} : { after }) }), countAgentsAt(store, periodEnd)]);
+          return { page: { rows: page.rows.map(versionLine), next: page.next }, total };
+        },
+        cursorAt: async (i) => {
+          const agent = (await pageAgentsAt(store, periodEnd, {})).rows[i]?.agent;
+          return agent === undefined ? undefined : encodeCursor([agent]);
+        },
+      },
+      () => {
+        const state = new Map<string, { seq: number; permissions: number }>();
+        scan((r) => {
+          if (r.kind !== "change" || Date.parse(r.body.mergedAt) > periodEnd) return;
+          for (const a of r.body.changes.agents) {
+            const sha = r.body.files.hashes[`agents/${a}/agent.yaml`];
+            state.set(a, { seq: r.seq, permissions: (sha === undefined ? undefined : facts.get(sha)?.permissions.length) ?? 0 });
+          }
+        });
+        return [...state].sort(([a], [b]) => (a < b ? -1 : 1)).map(([a, s]) => `${a}:${s.seq}:${s.permissions}`);
       },
     );
   } finally {

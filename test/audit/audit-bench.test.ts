@@ -27,6 +27,7 @@ describe("npm run bench -- audit, at 2,000 records", () => {
       "audit/agent-at",
       "audit/exceptions",
       "audit/access-review",
+      "audit/access-review-at",
     ]);
     expect(figures[0]?.records_per_s).toBeGreaterThan(0);
     for (const f of figures.slice(1)) {
