@@ -9,13 +9,13 @@ import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { runDrift } from "./drift-run.js";
-import { findMissedMerges } from "./reconcile.js";
+import { findMissedEvents } from "./reconcile.js";
 import { auditIndexOpener, runAccessReview } from "./access-review-run.js";
 import { parseDuration } from "../manifest/duration.js";
 import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
 import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
-import { handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
+import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 
 export interface CharterAppOptions {
@@ -165,13 +165,30 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         reconcile: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
           const octokit = await authed(repository.installationId);
-          const missed = await findMissedMerges(octokit, repository, now(), { provisioning: await provisioningConfigured(octokit, repository) });
-          for (const merge of missed) {
+          const missed = await findMissedEvents(octokit, repository, now(), { provisioning: await provisioningConfigured(octokit, repository) });
+          const fullName = `${repository.owner}/${repository.repo}`;
+          if (missed.truncated.length > 0) {
+            app.log.warn({ repository: fullName, paths: missed.truncated }, "charter: more governed commits since the ledger's last entry than one reconciliation reads; older ones are left to charter verify's completeness check");
+          }
+          for (const merge of missed.merges) {
             app.log.warn(
-              { repository: `${repository.owner}/${repository.repo}`, pullRequest: merge.number, mergeSha: merge.mergeSha, missing: merge.missing },
+              { repository: fullName, pullRequest: merge.number, mergeSha: merge.mergeSha, missing: merge.missing },
               merge.missing === "change" ? "charter: merged pull request missing from the ledger; backfilling" : "charter: approved change not provisioned; finishing it",
             );
             await replayMerge(repository, octokit, merge.number, merge.mergeSha, merge.missing);
+          }
+          for (const commit of missed.pushes) {
+            app.log.warn({ repository: fullName, commit: commit.sha, author: commit.author }, "charter: direct push to governed paths missing from the ledger; backfilling");
+            // One job per commit, keyed by its sha: replicas and reruns that find it store it once,
+            // and it runs in order with the repository's other appends, as its push event would.
+            const payload: DirectPushBackfill = {
+              repository: { id: Number(repository.repositoryId), name: repository.repo, html_url: repository.repositoryUrl, owner: { login: repository.owner } },
+              installation: { id: repository.installationId },
+              commit,
+            };
+            const deliveryId = `reconcile:direct-push:${repository.repositoryId}:${commit.sha}`;
+            if (jobs) await jobs.enqueue({ key: jobKey("push", payload), deliveryId, event: DIRECT_PUSH_BACKFILL, payload });
+            else await router.dispatch(new Context({ id: deliveryId, name: DIRECT_PUSH_BACKFILL, payload } as never, octokit, app.log.child({ delivery: deliveryId })));
           }
           return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
         },
@@ -340,6 +357,10 @@ function routes(env: HandlerEnvironment, appId: number | undefined): EventRouter
 
   router.on("push", async (context) => {
     await handlePush(context, env);
+  });
+
+  router.onInternal(DIRECT_PUSH_BACKFILL, async (context) => {
+    await handleDirectPushBackfill(context, env);
   });
 
   router.on(REVIEW_EVENTS, async (context) => {

@@ -17,6 +17,14 @@ export class EventRouter {
     }
   }
 
+  /**
+   * Work Charter gives itself (a reconciler's backfill) under a name no webhook has: stored as a
+   * job and run by the same workers, in the same order, as the webhook it stands in for.
+   */
+  onInternal(event: `charter.${string}`, handler: Handler): void {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
+  }
+
   /** Whether any handler wants this event (so that others are not stored as jobs at all). */
   wants(name: string, action: string | undefined): boolean {
     return this.handlers.has(name) || (action !== undefined && this.handlers.has(`${name}.${action}`));

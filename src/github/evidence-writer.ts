@@ -73,6 +73,12 @@ export async function appendChangeRecord(
 export interface RecordsToAppend {
   /** Marks the event these records stand for; a second append with the same key adds nothing. */
   readonly idempotencyKey: string;
+  /**
+   * Further keys these records stand for (a direct push's commits, each also findable on its
+   * own), marked in the same commit. When every one of them is marked already the append adds
+   * nothing either; when only some are, it goes ahead, since dropping it would lose the rest.
+   */
+  readonly alsoMarks?: readonly string[];
   /** Built against the current tip on every attempt; each gets the seq of the first record. */
   readonly records: readonly ((firstSeq: number) => NewRecord)[];
   /** Content-addressed copies listed by the first record. */
@@ -93,6 +99,7 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
   const branch = target.branch ?? EVIDENCE_BRANCH;
   const signer = parseSignerKey(target.signerKey);
   const marker = markerPath(append.idempotencyKey);
+  const alsoMarked = (append.alsoMarks ?? []).map(markerPath);
   let requests = 0;
   // The pages these records rewrite do not depend on their seq: build them once with a
   // provisional seq to learn which existing pages to read alongside the tip.
@@ -118,9 +125,10 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
       appended.push({ record: genesis.record, path: genesis.path, sha256: recordHash(genesis.bytes) });
       for (const f of genesis.files) byPath.set(f.path, f.content);
     } else {
-      const state = await readState(octokit, target, head, marker, sitePaths);
+      const state = await readState(octokit, target, head, [marker, ...alsoMarked], sitePaths);
       requests++;
-      if (state.recorded) return { status: "duplicate", requests };
+      const others = alsoMarked.map((path) => state.markers.get(path) === true);
+      if (state.markers.get(marker) === true || (others.length > 0 && others.every(Boolean))) return { status: "duplicate", requests };
       if (state.tip === null) {
         throw new CharterError("INVALID_RECORD", `${branch} has no ${TIP_PATH}: it was not written by Charter or was damaged`, { hint: "Run charter verify on the branch before appending to it." });
       }
@@ -147,7 +155,8 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
     // The marker names the record it stands for, so that later events (a retro-review's
     // approval) can find that record by its key without listing the log.
     const first = appended.find((a) => a.record.seq === firstSeq);
-    byPath.set(marker, encoder.encode(`${JSON.stringify({ seq: firstSeq, sha256: first?.sha256 ?? null })}\n`));
+    const named = encoder.encode(`${JSON.stringify({ seq: firstSeq, sha256: first?.sha256 ?? null })}\n`);
+    for (const path of [marker, ...alsoMarked]) byPath.set(path, named);
     const result = await commitToBranch(octokit, { owner: target.owner, repo: target.repo, branch }, { files: Object.fromEntries(byPath), message: append.message(firstSeq), expectedHead: head });
     requests += head === null ? 3 : 1;
     if (result.ok) return { status: "appended", seq: firstSeq, sha256: first?.sha256 ?? "", commit: result.commit, attempts: attempt, requests };
@@ -160,21 +169,21 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
 }
 
 /**
- * The tip file, whether this record's marker exists, and the pages the append rewrites, at one
- * commit, in one query. The marker is looked up by its exact path, never by listing index/,
- * which grows with every record.
+ * The tip file, whether each of these records' markers exists, and the pages the append
+ * rewrites, at one commit, in one query (per hundred paths). Markers are looked up by their exact
+ * path, never by listing index/, which grows with every record.
  */
 async function readState(
   octokit: ProbotOctokit,
   target: EvidenceTarget,
   head: string,
-  marker: string,
+  markers: readonly string[],
   pagePaths: readonly string[] = [],
-): Promise<{ tip: string | null; recorded: boolean; pages: Map<string, string | null> }> {
-  const files = await readBlobTexts(octokit, target, head, [TIP_PATH, marker, ...pagePaths]);
+): Promise<{ tip: string | null; markers: Map<string, boolean>; pages: Map<string, string | null> }> {
+  const files = await readBlobTexts(octokit, target, head, [TIP_PATH, ...markers, ...pagePaths]);
   return {
     tip: files.get(TIP_PATH) ?? null,
-    recorded: files.get(marker) !== null,
+    markers: new Map(markers.map((path) => [path, files.get(path) !== null])),
     pages: new Map(pagePaths.map((path) => [path, files.get(path) ?? null])),
   };
 }

@@ -2,7 +2,7 @@ import type { Context } from "probot";
 import { POLICY_PATH } from "../policy/load-policy.js";
 import type { ControlsStatus } from "../evidence/site/site-state.js";
 import { type ControlsObserver, type ControlsTarget, warnAboutControls } from "./controls.js";
-import { recordDirectPush } from "./direct-push.js";
+import { backfillDirectPush, recordDirectPush, type UnrecordedCommit } from "./direct-push.js";
 import { idempotencyKey } from "../evidence/ledger.js";
 import { EVIDENCE_BRANCH, findRecorded } from "./evidence-writer.js";
 import { provisionChange, type ProvisioningEnvironment } from "./provision-merge.js";
@@ -107,7 +107,7 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
         env.now,
       ),
     );
-    if (outcome) context.log.warn({ delivery: context.id, branch, evidence: outcome }, "charter: direct push to governed paths recorded as an exception");
+    if (outcome?.status === "appended") context.log.warn({ delivery: context.id, branch, evidence: outcome }, "charter: direct push to governed paths recorded as an exception");
   }
 
   if (!policyTouched(commits)) return;
@@ -116,6 +116,31 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
   for (const pr of open) {
     await env.queue.run(`${owner}/${repository.name}#${pr.number}`, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env.appId));
   }
+}
+
+/** The job the reconciler stores for a direct push no exception records. */
+export const DIRECT_PUSH_BACKFILL = "charter.direct-push-backfill";
+
+export interface DirectPushBackfill {
+  readonly repository: { readonly id: number; readonly name: string; readonly html_url: string; readonly owner: { readonly login: string } };
+  readonly installation: { readonly id: number };
+  readonly commit: UnrecordedCommit;
+}
+
+/**
+ * A commit the reconciler found on the default branch, changing governed paths without a merged
+ * pull request or an exception: recorded as the exception its lost push event would have given.
+ */
+export async function handleDirectPushBackfill(context: Context, env: HandlerEnvironment): Promise<void> {
+  const { repository, commit } = context.payload as unknown as DirectPushBackfill;
+  const signingKey = env.signingKey;
+  if (!signingKey) return;
+  const owner = repository.owner.login;
+  const outcome = await env.queue.run(evidenceKey(owner, repository.name), () =>
+    backfillDirectPush(context.octokit, { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url }, commit, env.now),
+  );
+  if (outcome.status === "appended") context.log.warn({ delivery: context.id, commit: commit.sha, evidence: outcome }, "charter: direct push found by reconciliation recorded as an exception");
+  else context.log.info({ delivery: context.id, commit: commit.sha }, "charter: direct push already recorded");
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { ProbotOctokit } from "probot";
-import { idempotencyKey } from "../evidence/ledger.js";
+import { GOVERNED_PATHSPECS } from "../git/governed-history.js";
+import { idempotencyKey, recordPath } from "../evidence/ledger.js";
 import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
 import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
 import { readBlobTexts } from "./blob-texts.js";
 import { readBranchHead } from "./branch-writer.js";
+import { directPushKey, type UnrecordedCommit } from "./direct-push.js";
 import { EVIDENCE_BRANCH, markersAt, recordedAt } from "./evidence-writer.js";
 import { provisioningKey } from "./provision-merge.js";
 
@@ -21,6 +23,15 @@ export interface MissedMerge {
   readonly missing: "change" | "provisioning";
 }
 
+/** What the ledger misses, as found in one reconciliation run. */
+export interface MissedEvents {
+  readonly merges: readonly MissedMerge[];
+  /** Governed commits on the default branch without a merged pull request and without an exception, oldest first. */
+  readonly pushes: readonly UnrecordedCommit[];
+  /** Governed paths whose history in the window was longer than one page: the oldest commits were not looked at. */
+  readonly truncated: readonly string[];
+}
+
 export interface ReconcileTarget {
   readonly owner: string;
   readonly repo: string;
@@ -32,24 +43,43 @@ const OVERLAP_MS = 60 * 60 * 1000;
 /** Without a ledger yet, merges of the last day are looked at. */
 const FIRST_LOOK_MS = 24 * 60 * 60 * 1000;
 const PAGE = 50;
+/** Commits per governed path per run (GitHub's largest page). */
+const HISTORY_PAGE = 100;
+/** Where the branch's history is filtered: a directory or a file, as GitHub's history(path:) takes it. */
+const GOVERNED_ROOTS = GOVERNED_PATHSPECS.map((spec) => spec.replace(/\/+$/, ""));
 
 /**
  * GitHub does not redeliver a webhook that failed to arrive, so the ledger is reconciled with
- * GitHub's own record of merges: pull requests merged since shortly before the ledger's last
- * entry, each looked up by its idempotency marker. Those without one are returned, to be handled
- * exactly like their `pull_request.closed` webhook (which also completes their provisioning).
+ * GitHub's own record of what happened, since shortly before the ledger's last entry:
  *
- * Requests, however many merges fall in the window (up to a page of 50): 1 for the branch head,
- * 1 for the tip, 1 for the page of recently updated closed pull requests, and 1 GraphQL query
- * for their markers — 3 when provisioning is configured (the markers, the records they name,
- * and the provisioning markers).
+ * - pull requests merged in that window, each looked up by its idempotency marker; those without
+ *   one are returned, to be handled exactly like their `pull_request.closed` webhook (which also
+ *   completes their provisioning);
+ * - commits on the default branch in that window that changed governed paths (GitHub's history
+ *   filtered by each governed path, all in one GraphQL query with each commit's associated pull
+ *   requests). A commit that a merged pull request brought in (its merge, squash or rebased
+ *   commits, or its own commits under a merge commit) is that merge's to record; any other is a
+ *   direct push, and is returned when no exception marks it (see directPushKey). Commits dated
+ *   before the ledger began (by GitHub's clock: its first commit) are not the ledger's, as in
+ *   charter verify's completeness check. Without a ledger nothing is looked for here: the first
+ *   record starts it. The window is by commit date, so a commit made long before it was pushed
+ *   is not seen; charter verify's completeness check still names it.
+ *
+ * Requests, however many merges (up to a page of 50) and commits (up to 100 per governed path)
+ * fall in the window: 1 for the branch head, 1 for the tip, 1 for the page of recently updated
+ * closed pull requests, 1 GraphQL query for the governed history, and 1 GraphQL query for the
+ * merges' and direct pushes' markers — 5; with provisioning configured 7 (the merges' markers,
+ * the records they name, then the provisioning markers with the direct pushes' markers). A
+ * marker query with nothing to look up is not sent, and each reads a hundred markers: more keys
+ * than that (over a hundred merges and direct pushes in one window) add a query per hundred.
+ * Without a ledger, 2 (the head and the page).
  */
-export async function findMissedMerges(
+export async function findMissedEvents(
   octokit: ProbotOctokit,
   target: ReconcileTarget,
   now: Date,
   options: { readonly branch?: string; readonly provisioning?: boolean } = {},
-): Promise<MissedMerge[]> {
+): Promise<MissedEvents> {
   const branch = options.branch ?? EVIDENCE_BRANCH;
   const evidence = { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, signerKey: "", branch };
   // Everything below is read at this one commit of the evidence branch.
@@ -64,15 +94,19 @@ export async function findMissedMerges(
       ? [{ number: pr.number, mergeSha: pr.merge_commit_sha, mergedAt: pr.merged_at, key: idempotencyKey(target.repositoryId, pr.number, pr.merge_commit_sha) }]
       : [],
   );
+  const history = head === null ? { direct: [], truncated: [] } : await directCommits(octokit, target, head, new Date(since));
+  const pushKeys = history.direct.map((c) => directPushKey(target.repositoryId, c.sha));
+
   const missed: MissedMerge[] = [];
   const keep = ({ number, mergeSha, mergedAt }: (typeof merges)[number], missing: MissedMerge["missing"]): void => {
     missed.push({ number, mergeSha, mergedAt, missing });
   };
+  let marked = new Set<string>();
   if (head === null) {
     for (const merge of merges) keep(merge, "change");
   } else if (options.provisioning !== true) {
-    const recorded = await markersAt(octokit, evidence, head, merges.map((m) => m.key));
-    for (const merge of merges) if (!recorded.has(merge.key)) keep(merge, "change");
+    marked = await markersAt(octokit, evidence, head, [...merges.map((m) => m.key), ...pushKeys]);
+    for (const merge of merges) if (!marked.has(merge.key)) keep(merge, "change");
   } else {
     const records = await recordedAt(octokit, evidence, head, merges.map((m) => m.key));
     const approved: { merge: (typeof merges)[number]; provisioning: string }[] = [];
@@ -85,8 +119,89 @@ export async function findMissedMerges(
       const record = parseCanonical(new TextEncoder().encode(found.record)) as EvidenceRecord;
       if (record.kind === "change" && record.body.decision === "approved") approved.push({ merge, provisioning: provisioningKey(target.repositoryId, found) });
     }
-    const provisioned = await markersAt(octokit, evidence, head, approved.map((a) => a.provisioning));
-    for (const { merge, provisioning } of approved) if (!provisioned.has(provisioning)) keep(merge, "provisioning");
+    marked = await markersAt(octokit, evidence, head, [...approved.map((a) => a.provisioning), ...pushKeys]);
+    for (const { merge, provisioning } of approved) if (!marked.has(provisioning)) keep(merge, "provisioning");
   }
-  return missed.sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt));
+  return {
+    merges: missed.sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt)),
+    pushes: history.direct.filter((c) => !marked.has(directPushKey(target.repositoryId, c.sha))),
+    truncated: history.truncated,
+  };
+}
+
+interface HistoryNode {
+  readonly oid: string;
+  readonly committedDate: string;
+  readonly author: { readonly name: string | null } | null;
+  readonly parents: { readonly nodes: readonly ({ readonly oid: string } | null)[] | null };
+  readonly associatedPullRequests: { readonly nodes: readonly ({ readonly merged: boolean } | null)[] | null } | null;
+}
+
+interface HistoryPage {
+  readonly pageInfo: { readonly hasNextPage: boolean };
+  readonly nodes: readonly (HistoryNode | null)[] | null;
+}
+
+type GovernedHistory = {
+  readonly repository: {
+    readonly ledger: { readonly history?: { readonly nodes: readonly ({ readonly committedDate: string } | null)[] | null } } | null;
+    readonly defaultBranchRef: { readonly target: Readonly<Record<string, HistoryPage | undefined>> | null } | null;
+  } | null;
+};
+
+/**
+ * The default branch's commits since `since` that changed governed paths, came through no merged
+ * pull request and are dated after the ledger's first commit, oldest first: one GraphQL query.
+ * Paths travel as variables, never inside the query text.
+ */
+async function directCommits(
+  octokit: Pick<ProbotOctokit, "graphql">,
+  target: ReconcileTarget,
+  evidenceHead: string,
+  since: Date,
+): Promise<{ direct: UnrecordedCommit[]; truncated: string[] }> {
+  const variables: Record<string, string | number> = { owner: target.owner, name: target.repo, since: since.toISOString(), evidence: evidenceHead, genesis: recordPath(0), page: HISTORY_PAGE };
+  const fields = GOVERNED_ROOTS.map((root, i) => {
+    variables[`p${String(i)}`] = root;
+    return `p${String(i)}: history(first: $page, since: $since, path: $p${String(i)}) { ...CharterGovernedCommits }`;
+  });
+  const declarations = GOVERNED_ROOTS.map((_, i) => `, $p${String(i)}: String!`).join("");
+  const result = await octokit.graphql<GovernedHistory>(
+    `query CharterGovernedHistory($owner: String!, $name: String!, $since: GitTimestamp!, $evidence: String!, $genesis: String!, $page: Int!${declarations}) {
+      repository(owner: $owner, name: $name) {
+        ledger: object(expression: $evidence) { ... on Commit { history(first: 1, path: $genesis) { nodes { committedDate } } } }
+        defaultBranchRef { target { ... on Commit { ${fields.join(" ")} } } }
+      }
+    }
+    fragment CharterGovernedCommits on CommitHistoryConnection {
+      pageInfo { hasNextPage }
+      nodes { oid committedDate author { name } parents(first: 1) { nodes { oid } } associatedPullRequests(first: 5) { nodes { merged } } }
+    }`,
+    variables,
+  );
+  const began = result.repository?.ledger?.history?.nodes?.[0]?.committedDate ?? null;
+  const history = result.repository?.defaultBranchRef?.target ?? null;
+  if (began === null || history === null) return { direct: [], truncated: [] };
+  const found = new Map<string, UnrecordedCommit>();
+  const truncated: string[] = [];
+  for (const [i, root] of GOVERNED_ROOTS.entries()) {
+    const page = history[`p${String(i)}`];
+    if (!page) continue;
+    if (page.pageInfo.hasNextPage) truncated.push(root);
+    for (const node of page.nodes ?? []) {
+      // GitHub dates commits to the second: one dated the ledger's first second cannot be told from
+      // the repository's state the ledger started from (its seeding, say), and is left out.
+      if (!node || Date.parse(node.committedDate) <= Date.parse(began)) continue;
+      if ((node.associatedPullRequests?.nodes ?? []).some((pr) => pr?.merged === true)) continue;
+      const seen = found.get(node.oid);
+      found.set(node.oid, {
+        sha: node.oid,
+        parent: node.parents.nodes?.[0]?.oid ?? null,
+        author: node.author?.name ?? "unknown",
+        committedAt: node.committedDate,
+        governedRoots: [...(seen?.governedRoots ?? []), root],
+      });
+    }
+  }
+  return { direct: [...found.values()].sort((a, b) => Date.parse(a.committedAt) - Date.parse(b.committedAt)), truncated };
 }

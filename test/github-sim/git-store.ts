@@ -496,6 +496,24 @@ export class GitRepository {
     });
   }
 
+  /**
+   * `git log` from `head`, newest first as git orders it: commit shas, optionally only those
+   * touching `path` (git's default history simplification) and committed within [since, until].
+   * Refs move, so this is never cached.
+   */
+  async log(head: string, options: { path?: string; since?: Date; until?: Date; skip: number; limit: number }): Promise<string[]> {
+    const args = ["log", "--format=%H", `--skip=${String(options.skip)}`, `--max-count=${String(options.limit)}`];
+    // Unix seconds: git's date parser misreads ISO 8601 with milliseconds. Commit dates are whole
+    // seconds, so the bounds are widened to whole seconds without changing what they admit.
+    if (options.since) args.push(`--since=@${String(Math.floor(options.since.getTime() / 1000))}`);
+    if (options.until) args.push(`--until=@${String(Math.ceil(options.until.getTime() / 1000))}`);
+    args.push(head, "--");
+    // GitHub's path is a path, never pathspec magic.
+    if (options.path) args.push(`:(literal)${options.path}`);
+    const { stdout } = await runGit(this.gitDir, args);
+    return stdout.split("\n").filter((line) => line.length > 0);
+  }
+
   /** A tree-to-tree diff with rename detection, as GitHub shows in a pull request's files. */
   diff(base: string, head: string): Promise<DiffEntry[]> {
     return this.cachedForShas("diff", base, head, async () => {

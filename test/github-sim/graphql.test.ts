@@ -197,3 +197,57 @@ describe("createCommitOnBranch", () => {
     expect(await sim.branchHead(repo, "main")).toBe(head);
   });
 });
+
+describe("Commit.history, parents and associatedPullRequests", () => {
+  test("history is git log from the commit, by path and date, paged by `first`; a commit names its parents and the merged pull request that brought it", async () => {
+    // A clock of its own: commit dates are whole seconds, and `since` needs them apart.
+    let now = Date.parse("2026-03-01T10:00:00Z");
+    const own = await GitHubSimulator.create({ now: () => new Date(now) });
+    try {
+      const other = await own.createRepository({ owner: "acme", name: "history", files: { "agents/a/agent.yaml": "name: a\n", "README.md": "# h\n" } });
+      const api = restClient(own, own.installationToken(other));
+      const seeded = await own.branchHead(other, "main");
+      now += 60_000;
+      const direct = await own.push(other, { branch: "main", author: "mallory", message: "Direct", files: { "agents/a/agent.yaml": "name: a2\n" } });
+      now += 60_000;
+      await own.push(other, { branch: "main", author: "mallory", message: "Docs", files: { "README.md": "# h2\n" } });
+      const { pull } = await own.openPullRequest(other, { author: "bob", branch: "change", title: "Change", files: { "agents/a/agent.yaml": "name: a3\n" } });
+      const merged = await own.mergePullRequest(pull, { by: "bob", method: "squash" });
+      await own.idle();
+      const query = `query History($owner: String!, $name: String!, $path: String, $first: Int!, $after: String, $since: GitTimestamp) {
+        repository(owner: $owner, name: $name) {
+          defaultBranchRef { target { ... on Commit {
+            history(first: $first, after: $after, path: $path, since: $since) {
+              pageInfo { hasNextPage endCursor }
+              nodes { oid messageHeadline parents(first: 2) { totalCount nodes { oid } } associatedPullRequests(first: 5) { nodes { number merged mergeCommit { oid } } } }
+            }
+          } } }
+        }
+      }`;
+      type History = { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { oid: string; associatedPullRequests: { nodes: unknown[] } }[] };
+      const read = async (variables: Record<string, unknown>): Promise<History> => {
+        const { status, body } = await api("POST", "/graphql", { query, variables: { owner: "acme", name: "history", ...variables } });
+        expect(status).toBe(200);
+        expect(body.errors).toBeUndefined();
+        return body.data.repository.defaultBranchRef.target.history as History;
+      };
+
+      const agents = await read({ path: "agents", first: 2 });
+      expect(agents.nodes.map((n) => n.oid)).toEqual([merged.sha, direct.sha]);
+      expect(agents.pageInfo.hasNextPage).toBe(true);
+      expect(agents.nodes[0]?.associatedPullRequests.nodes).toEqual([{ number: pull.issue.number, merged: true, mergeCommit: { oid: merged.sha } }]);
+      expect(agents.nodes[1]).toMatchObject({ messageHeadline: "Direct", parents: { totalCount: 1, nodes: [{ oid: seeded }] }, associatedPullRequests: { nodes: [] } });
+      const rest = await read({ path: "agents/", first: 2, after: agents.pageInfo.endCursor });
+      expect(rest.nodes.map((n) => n.oid)).toEqual([seeded]);
+      expect(rest.pageInfo.hasNextPage).toBe(false);
+      expect((await read({ path: "agents", first: 10, since: "2026-03-01T10:00:30Z" })).nodes.map((n) => n.oid)).toEqual([merged.sha, direct.sha]);
+      expect((await read({ first: 10 })).nodes).toHaveLength(4);
+
+      const { body } = await api("POST", "/graphql", { query, variables: { owner: "acme", name: "history", first: 101 } });
+      expect(body.errors[0].type).toBe("EXCESSIVE_PAGINATION");
+      expect(own.rejected).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+});

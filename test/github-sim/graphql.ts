@@ -1,7 +1,8 @@
 // POST /graphql: every query is validated against GitHub's published schema, and a subset is
 // executed for real against the git repositories: repository.object(expression:) for blobs,
-// trees (with nested entries) and commits, rateLimit, viewer, and createCommitOnBranch with
-// GitHub's compare-and-swap on expectedHeadOid.
+// trees (with nested entries) and commits (with their parents, history and associated pull
+// requests), rateLimit, viewer, and createCommitOnBranch with GitHub's compare-and-swap on
+// expectedHeadOid.
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -16,13 +17,16 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { InstallationToken } from "./auth.js";
+import { associatedPullRequests } from "./associated-pulls.js";
 import type { SimCore } from "./core.js";
 import { GitTreeError, type FileChange, type TreeEntry } from "./git-store.js";
 import type { RateLimitSnapshot } from "./rate-limit.js";
-import { githubTimestamp, type Repository } from "./state.js";
+import { githubTimestamp, type PullRequest, type Repository } from "./state.js";
 
 /** A blob's `text` stops at this many bytes and `isTruncated` turns true (GitHub's cut-off is similar). */
 const BLOB_TEXT_LIMIT = 512 * 1024;
+/** GitHub's cap on `first` for every connection. */
+const CONNECTION_LIMIT = 100;
 /** Git's own heuristic: a NUL byte in the first 8000 bytes means binary. */
 const BINARY_SNIFF_BYTES = 8000;
 
@@ -105,6 +109,101 @@ function entryNode(core: SimCore, repo: Repository, entry: TreeEntry, path: stri
   };
 }
 
+interface ConnectionArgs {
+  readonly first?: number | null;
+  readonly after?: string | null;
+  readonly last?: number | null;
+  readonly before?: string | null;
+}
+
+/** GitHub's rules for `first`: given, not negative, at most 100; `last` is not simulated. */
+function pageSize(args: ConnectionArgs, connection: string): number {
+  if (args.last != null || args.before != null) throw gqlError(`github-sim does not simulate last/before on ${connection}`, "UNSIMULATED");
+  if (args.first == null) throw gqlError(`You must provide a \`first\` or \`last\` value to properly paginate the \`${connection}\` connection.`, "MISSING_PAGINATION_BOUNDARIES");
+  if (args.first < 0) throw gqlError(`\`first\` on the \`${connection}\` connection cannot be less than zero.`, "ARGUMENT_LIMIT");
+  if (args.first > CONNECTION_LIMIT) {
+    throw gqlError(`Requesting ${String(args.first)} records on the \`${connection}\` connection exceeds the \`first\` limit of ${String(CONNECTION_LIMIT)} records.`, "EXCESSIVE_PAGINATION");
+  }
+  return args.first;
+}
+
+/** Cursors are opaque to clients; here an item's cursor is its offset in the whole list. */
+function cursorOffset(after: string | null | undefined): number {
+  if (after == null) return 0;
+  const offset = Number(Buffer.from(after, "base64").toString("utf8").replace(/^offset:/, ""));
+  if (!Number.isSafeInteger(offset) || offset < 0) throw gqlError(`\`${after}\` does not appear to be a valid cursor.`, "INVALID_CURSOR_ARGUMENTS");
+  return offset + 1;
+}
+
+function cursor(offset: number): string {
+  return Buffer.from(`offset:${String(offset)}`).toString("base64");
+}
+
+/** A connection page over `items` starting at `start`, with `more` telling whether items follow it. */
+function connection(typename: string, items: readonly (() => unknown)[], start: number, more: boolean): Node {
+  return {
+    __typename: typename,
+    nodes: () => items.map((node) => node()),
+    edges: () => items.map((node, i) => ({ __typename: typename.replace(/Connection$/, "Edge"), cursor: cursor(start + i), node })),
+    pageInfo: {
+      __typename: "PageInfo",
+      hasNextPage: more,
+      hasPreviousPage: start > 0,
+      startCursor: items.length > 0 ? cursor(start) : null,
+      endCursor: items.length > 0 ? cursor(start + items.length - 1) : null,
+    },
+  };
+}
+
+function pullRequestNode(core: SimCore, pull: PullRequest): Node {
+  const repo = pull.issue.repo;
+  return {
+    __typename: "PullRequest",
+    id: pull.nodeId,
+    databaseId: pull.id,
+    number: pull.issue.number,
+    title: pull.issue.title,
+    url: `${core.urls.web}/${repo.fullName}/pull/${String(pull.issue.number)}`,
+    state: pull.merged ? "MERGED" : pull.issue.state === "open" ? "OPEN" : "CLOSED",
+    merged: pull.merged !== null,
+    mergedAt: pull.merged?.at ?? null,
+    baseRefName: pull.baseRef,
+    headRefName: pull.headRef,
+    mergeCommit: () => (pull.merged ? commitNode(core, repo, pull.merged.commitSha) : null),
+  };
+}
+
+interface HistoryArgs extends ConnectionArgs {
+  readonly path?: string | null;
+  readonly since?: string | null;
+  readonly until?: string | null;
+  readonly author?: unknown;
+}
+
+/** Commit.history: `git log` from the commit, filtered by path and committer date. */
+async function historyConnection(core: SimCore, repo: Repository, sha: string, args: HistoryArgs): Promise<Node> {
+  if (args.author != null) throw gqlError("github-sim does not simulate history(author:)", "UNSIMULATED");
+  const size = pageSize(args, "history");
+  const start = cursorOffset(args.after);
+  const date = (value: string | null | undefined): Date | undefined => {
+    if (value == null) return undefined;
+    const parsed = new Date(value);
+    if (Number.isNaN(parsed.getTime())) throw gqlError(`"${value}" is not a valid GitTimestamp`, "INVALID_ARGUMENT");
+    return parsed;
+  };
+  const since = date(args.since);
+  const until = date(args.until);
+  const shas = await core.git(repo).log(sha, {
+    skip: start,
+    limit: size + 1,
+    ...(args.path ? { path: args.path.replace(/^\/+|\/+$/g, "") } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+  });
+  const page = shas.slice(0, size);
+  return connection("CommitHistoryConnection", page.map((oid) => () => commitNode(core, repo, oid)), start, shas.length > size);
+}
+
 async function commitNode(core: SimCore, repo: Repository, sha: string): Promise<Node | null> {
   const commit = await core.git(repo).readCommit(sha);
   if (!commit) return null;
@@ -132,6 +231,20 @@ async function commitNode(core: SimCore, repo: Repository, sha: string): Promise
     commitResourcePath: `/${repo.fullName}/commit/${sha}`,
     resourcePath: `/${repo.fullName}/commit/${sha}`,
     tree: () => objectNode(core, repo, commit.tree, ""),
+    parents: (args: ConnectionArgs) => {
+      const size = pageSize(args, "parents");
+      const start = cursorOffset(args.after);
+      const page = commit.parents.slice(start, start + size);
+      return { ...connection("CommitConnection", page.map((oid) => () => commitNode(core, repo, oid)), start, commit.parents.length > start + size), totalCount: commit.parents.length };
+    },
+    history: (args: HistoryArgs) => historyConnection(core, repo, sha, args),
+    associatedPullRequests: async (args: ConnectionArgs & { orderBy?: unknown }) => {
+      const size = pageSize(args, "associatedPullRequests");
+      const start = cursorOffset(args.after);
+      const pulls = await associatedPullRequests(core, repo, sha);
+      const page = pulls.slice(start, start + size);
+      return { ...connection("PullRequestConnection", page.map((pull) => () => pullRequestNode(core, pull)), start, pulls.length > start + size), totalCount: pulls.length };
+    },
   };
 }
 

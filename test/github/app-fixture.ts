@@ -16,12 +16,22 @@ export interface AppFixture {
 /** A simulated GitHub with one repository seeded with `files`, and Charter running against it. */
 export async function startCharter(
   files: Readonly<Record<string, string>>,
-  options: { baseUrl?: string; observe?: (request: { method: string; url: string }) => void; signingKey?: string; now?: () => Date; environment?: Readonly<Record<string, string | undefined>>; onSchedule?: CharterAppOptions["onSchedule"]; jobs?: JobQueue } = {},
+  options: {
+    baseUrl?: string;
+    observe?: (request: { method: string; url: string }) => void;
+    signingKey?: string;
+    now?: () => Date;
+    /** GitHub's clock (commit dates, merge times), when a test must order events by it. */
+    githubNow?: () => Date;
+    environment?: Readonly<Record<string, string | undefined>>;
+    onSchedule?: CharterAppOptions["onSchedule"];
+    jobs?: JobQueue;
+  } = {},
 ): Promise<AppFixture> {
-  const sim = await GitHubSimulator.create();
+  const { signingKey, now, githubNow, environment, onSchedule, jobs, ...harness } = options;
+  const sim = await GitHubSimulator.create(githubNow ? { now: githubNow } : {});
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
-  const { signingKey, now, environment, onSchedule, jobs, ...harness } = options;
   const auditDir = mkdtempSync(join(tmpdir(), "charter-audit-index-"));
   // The app reads `environment` when it needs a secret, so a test may set one later on the same
   // object (a deployment fixed while the app runs); the audit index goes to a temp directory.

@@ -1,13 +1,14 @@
 // repos/*: repository, contents, compare, branch, collaborator permission and the pull requests of a commit.
 
 import { posix } from "node:path";
+import { associatedPullRequests } from "../associated-pulls.js";
 import type { GitRepository, TreeEntry } from "../git-store.js";
 import { HttpError, notFound, paginate } from "../http.js";
 import { simpleUser } from "../render/account.js";
 import { diffEntry, githubBase64, repoCommit } from "../render/git.js";
 import { openIssueCount, pullRequestSimple } from "../render/pull-request.js";
 import { fullRepository } from "../render/repository.js";
-import type { PullRequest, Repository } from "../state.js";
+import type { Repository } from "../state.js";
 import { param, repoFor, type RestContext, type RestHandler } from "./context.js";
 
 /** Above 1 MB GitHub returns file metadata with empty content and encoding "none". */
@@ -243,23 +244,9 @@ const getCollaboratorPermissionLevel: RestHandler = (context) => {
 };
 
 /**
- * Whether `sha` belongs to `pull`: one of its own commits, or for a merged pull request one of
- * the commits the merge put on the base branch (the merge commit, the squash commit or the
- * rebased copies), so a push event's commit leads back to its pull request.
- */
-async function pullContains(context: RestContext, pull: PullRequest, sha: string): Promise<boolean> {
-  const { core } = context;
-  const git = core.git(pull.issue.repo);
-  await core.refreshBase(pull);
-  if ((await git.commitsBetween(pull.baseSha, pull.headSha)).includes(sha)) return true;
-  return pull.merged !== null && (await git.commitsBetween(pull.baseSha, pull.merged.commitSha)).includes(sha);
-}
-
-/**
  * GitHub: "Lists the merged pull request that introduced the commit to the repository. If the
  * commit is not present in the default branch, it will return merged and open pull requests
- * associated with the commit." A branch name works in place of a sha (its tip commit). Closed,
- * unmerged pull requests are never listed. GitHub documents no order; this lists by number.
+ * associated with the commit." A branch name works in place of a sha (its tip commit).
  */
 const listPullRequestsAssociatedWithCommit: RestHandler = async (context) => {
   const repo = repoFor(context);
@@ -270,16 +257,7 @@ const listPullRequestsAssociatedWithCommit: RestHandler = async (context) => {
   // What GitHub answers for a sha it does not know; an app asking about a force-pushed-away
   // commit provokes it legitimately, so it is not a rejection.
   if (!sha) throw new HttpError(422, `No commit found for SHA: ${revision}`);
-  const defaultHead = await core.branchHead(repo, repo.defaultBranch);
-  const onDefault = defaultHead !== null && (await git.isAncestor(sha, defaultHead));
-  const candidates = core.state
-    .pullRequestsOf(repo)
-    .filter((pull) => pull.merged !== null || (!onDefault && pull.issue.state === "open"))
-    .sort((a, b) => a.issue.number - b.issue.number);
-  const associated: PullRequest[] = [];
-  for (const pull of candidates) {
-    if (await pullContains(context, pull, sha)) associated.push(pull);
-  }
+  const associated = await associatedPullRequests(core, repo, sha);
   const page = paginate(associated, context.query, context.url);
   const openIssues = openIssueCount(core.state, repo);
   return {
