@@ -3,7 +3,6 @@ import type { ExceptionRecord } from "../../src/evidence/evidence-record.generat
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { findMissedEvents } from "../../src/github/reconcile.js";
 import type { RepositorySchedule } from "../../src/github/schedule.js";
-import type { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
 import { TestQueues } from "../helpers/test-queues.js";
 import { mutate } from "../helpers/manifests.js";
 import { waitFor } from "../jobs/wait-for.js";
@@ -14,14 +13,12 @@ const KEYS = generateSignerKey("charter-test-reconcile-pushes");
 const RECONCILE_INTERVAL_MS = 600_000;
 
 let fx: AppFixture | undefined;
-let queue: SqliteJobQueue | undefined;
 const queues = new TestQueues();
 afterEach(async () => {
   await queues.stop();
   await fx?.close();
   await queues.close();
   fx = undefined;
-  queue = undefined;
 });
 
 function bump(version: string): string {
@@ -33,15 +30,14 @@ function bump(version: string): string {
  * seconds, and a commit dated the ledger's first second is not the ledger's, so pushes are made
  * a few seconds later) and the app's (the reconciler runs again once ten minutes have passed).
  */
-async function start(): Promise<{ f: AppFixture; tick: () => Promise<void>; later: () => void; drained: () => Promise<void> }> {
+async function start(options: { inline?: boolean } = {}): Promise<{ f: AppFixture; tick: () => Promise<void>; later: () => void; drained: () => Promise<void> }> {
   let github = 0;
   let app = 0;
   let schedule: RepositorySchedule | undefined;
-  queue = queues.open();
-  const jobs = queue;
+  const jobs = options.inline === true ? undefined : queues.open();
   const f = await startCharter(AGENTS, {
     signingKey: KEYS.signerKey,
-    jobs,
+    ...(jobs ? { jobs } : {}),
     githubNow: () => new Date(Date.now() + github),
     now: () => new Date(Date.now() + app),
     onSchedule: (s) => (schedule = s),
@@ -52,6 +48,7 @@ async function start(): Promise<{ f: AppFixture; tick: () => Promise<void>; late
   await f.sim.idle();
   await waitFor(() => changeRecords(f.sim, f.repo).length === 1, "the first merge recorded, which starts the ledger");
   const drained = async (): Promise<void> => {
+    if (!jobs) return;
     await waitFor(async () => {
       const stats = await jobs.stats();
       return stats.queued === 0 && stats.running === 0;
@@ -114,6 +111,18 @@ describe("the reconciler and direct pushes", () => {
     expect(exceptionIssues(f)).toHaveLength(1);
     // charter verify's completeness check, which named such a commit before, is now satisfied.
     expect(await verifyClone(f.sim, f.repo, KEYS.verifierKey)).toMatchObject({ ok: true, problems: [] });
+    expect(f.sim.rejected).toEqual([]);
+  });
+
+  it("records it within the run when the app has no job queue", async () => {
+    const { f, tick, later } = await start({ inline: true });
+    later();
+    const pushed = await dropped(f, () => f.sim.push(f.repo, { branch: "main", author: "mallory", message: "Edit the policy", files: { ".github/charter.yml": "version: 1\nrules: []\n" } }));
+    await tick();
+    expect(exceptions(f).map((r) => [r.body.commits, r.body.agents])).toEqual([[[pushed.sha], []]]);
+    expect(exceptions(f)[0]?.body.reason).toMatch(/changing governance files directly on the default branch, without a pull request; found by reconciliation/);
+    await tick();
+    expect(exceptions(f)).toHaveLength(1);
     expect(f.sim.rejected).toEqual([]);
   });
 
