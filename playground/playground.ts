@@ -1,10 +1,12 @@
 /**
  * npm run playground — a narrated end-to-end run of Charter against the GitHub simulator, on a
  * machine with no GitHub account and no network. It seeds a simulated repository with this
- * repository's own agents/, runs the real app (Probot, signed webhooks, validated API calls),
+ * repository's own agents/, runs the real app as production does (its own process, Probot,
+ * signed webhooks stored in a durable job queue before they are answered, validated API calls),
  * and walks through a pull request that goes red, then green. Two throwaway PostgreSQL servers
  * stand in for the agent's databases, so the approved merge provisions real roles, a hand-made
- * grant is reported as drift, and retiring the agent removes what was provisioned.
+ * grant is reported as drift, and retiring the agent removes what was provisioned. Then Charter's
+ * process is killed in the middle of an append while merges land, and started again: nothing is lost.
  */
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -12,21 +14,30 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCanonical } from "../src/evidence/canonical-json.js";
-import type { DriftRecord, EvidenceRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord, DriftRecord, EvidenceRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
-import { createCharterApp } from "../src/github/app.js";
-import type { RepositorySchedule } from "../src/github/schedule.js";
+import type { JobQueue, QueueStats } from "../src/jobs/job-queue.js";
+import { openJobQueue } from "../src/jobs/open-queue.js";
 import { createPostgresProvider, identityRoleName, roleNames } from "../src/providers/postgres/index.js";
-import { GitHubSimulator, startApp } from "../test/github-sim/index.js";
-import type { CheckRun, Repository } from "../test/github-sim/state.js";
+import { GitHubSimulator } from "../test/github-sim/index.js";
+import type { CheckRun, PullRequest, Repository } from "../test/github-sim/state.js";
 import { runCli, type CliResult } from "../test/cli/run-cli.js";
+import { tally } from "../test/faults/fault-fixture.js";
 import { ownAgents } from "../test/helpers/agents-fixture.js";
+import { type CharterProcess, startCharterProcess } from "../test/helpers/start-charter-process.js";
+import { waitFor } from "../test/jobs/wait-for.js";
 import { type Cluster, login, PROVISIONER, startCluster } from "../test/providers/postgres/fixture.js";
 
 const TRIAGE = "agents/support-triage/agent.yaml";
+/** Bounds a broken run only: Charter normally finishes what it was sent in well under a second. */
+const SETTLE_TIMEOUT_MS = 120_000;
 
+/** Set by the signal handler (an object, so that the checks on it are not narrowed away). */
+const interruption: { signal?: NodeJS.Signals } = {};
+
+// Once interrupted, the story stops: what runs on until the teardown cuts it short says nothing.
 const say = (text = ""): void => {
-  process.stdout.write(text + "\n");
+  if (interruption.signal === undefined) process.stdout.write(text + "\n");
 };
 const step = (n: number, text: string): void => {
   say(`\n── ${n}. ${text}`);
@@ -128,9 +139,73 @@ function jwtClaims(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
 }
 
+function unfinished(stats: QueueStats): number {
+  return stats.queued + stats.running + stats.retrying;
+}
+
+function queueLine(stats: QueueStats): string {
+  return `${stats.queued} queued, ${stats.running} running, ${stats.retrying} retrying, ${stats.dead} dead`;
+}
+
+/**
+ * Waits until Charter has finished what GitHub sent it: no webhook delivery in flight and no job
+ * queued, running or retrying. A job's API calls make GitHub send more webhooks (check runs, the
+ * evidence branch's pushes), each registered before the call is answered, so the queue is read
+ * again after those deliveries are done.
+ */
+async function settle(sim: GitHubSimulator, queue: JobQueue, charter: CharterProcess, what: string): Promise<void> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    if (charter.child.exitCode !== null || charter.child.signalCode !== null) {
+      throw new Error(`playground: Charter's process ended (${String(charter.child.exitCode ?? charter.child.signalCode)}) before it finished ${what}`);
+    }
+    await sim.idle();
+    if (unfinished(await queue.stats()) === 0) {
+      await sim.idle();
+      if (unfinished(await queue.stats()) === 0) return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`playground: Charter did not finish ${what} within ${String(SETTLE_TIMEOUT_MS / 1000)} s; its job queue: ${queueLine(await queue.stats())} (see charter jobs)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * What the playground started and must stop, on the way out or on Ctrl-C: run once, last first,
+ * and every step runs even if an earlier one fails.
+ */
+class Teardown {
+  readonly #steps: (() => Promise<unknown>)[] = [];
+  #running: Promise<void> | undefined;
+
+  add(step: () => Promise<unknown>): void {
+    this.#steps.push(step);
+  }
+
+  run(): Promise<void> {
+    this.#running ??= (async () => {
+      for (const step of this.#steps.splice(0).reverse()) await Promise.allSettled([Promise.resolve().then(step)]);
+    })();
+    return this.#running;
+  }
+}
+
+const teardown = new Teardown();
+// Ctrl-C reaches this process (and, from a terminal, its children): Charter's process, the
+// PostgreSQL servers and the simulator are stopped before exiting, so nothing is left running.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interruption.signal = signal;
+    process.stdout.write("\nInterrupted: stopping Charter's process and the PostgreSQL servers.\n");
+    void teardown.run().finally(() => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));
+  });
+}
+
 async function main(): Promise<void> {
   say("Charter playground: a simulated GitHub, the real Charter app, no network.");
   const sim = await GitHubSimulator.create({ keepTempDirs: true });
+  teardown.add(() => sim.close());
   const agents = ownAgents();
   const clusters: Cluster[] = [];
   try {
@@ -138,13 +213,16 @@ async function main(): Promise<void> {
     sim.addOrganization("acme");
     sim.addTeam("acme", "support-eng", ["tara"]);
     sim.addTeam("acme", "security", ["sam"]);
+    sim.addTeam("acme", "platform", ["pat"]);
     const repo = await sim.createRepository({ owner: "acme", name: "agents", files: { ...agents, ".github/charter.yml": POLICY, "README.md": "# Acme's AI agents\n" } });
     say(`   ${Object.keys(agents).filter((p) => p.endsWith("agent.yaml")).length} agents; .github/charter.yml: owners approve every change, @acme/security approves access expansions.`);
     say("   The repository is a real git repository at:");
     say(`   ${sim.repoPath(repo)}`);
     say(`   (inspect it with: git --git-dir ${sim.repoPath(repo)} log --all --stat)`);
     // Started side by side; whichever starts is stopped at the end even if the other fails.
-    const started = await Promise.allSettled([startCluster({ crm: CRM }, CRM_GRANTABLE), startCluster({ helpdesk: HELPDESK }, HELPDESK_GRANTABLE)]);
+    const starting = [startCluster({ crm: CRM }, CRM_GRANTABLE), startCluster({ helpdesk: HELPDESK }, HELPDESK_GRANTABLE)];
+    for (const cluster of starting) teardown.add(() => cluster.then((c) => c.stop()));
+    const started = await Promise.allSettled(starting);
     for (const s of started) if (s.status === "fulfilled") clusters.push(s.value);
     const failed = started.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
@@ -154,7 +232,7 @@ async function main(): Promise<void> {
     say(`     crm-prod       postgres://${crm.server.host}:${crm.server.port}/crm        customers, orders, invoices, payments`);
     say(`     helpdesk-prod  postgres://${helpdesk.server.host}:${helpdesk.server.port}/helpdesk   tickets`);
 
-    step(2, "Charter starts as a GitHub App (Probot) and receives signed webhooks over HTTP");
+    step(2, "Charter starts as a GitHub App (Probot), in a process of its own, and receives signed webhooks over HTTP");
     // A signing key made for this run; a real deployment reads CHARTER_SIGNING_KEY.
     const keys = generateSignerKey("charter-playground-evidence");
     // Provider secrets are passed in rather than read from this process's environment, so that
@@ -168,13 +246,24 @@ async function main(): Promise<void> {
       CHARTER_POSTGRES_URL_CRM_PROD: crm.server.urlFor("postgres", PROVISIONER, crm.provisionerPassword),
       CHARTER_POSTGRES_URL_HELPDESK_PROD: helpdesk.server.urlFor("postgres", PROVISIONER, helpdesk.provisionerPassword),
     };
-    let schedule: RepositorySchedule | undefined;
-    // The timer is off: the playground runs drift detection when the story needs it.
-    const app = await startApp(
-      sim,
-      createCharterApp({ appId: sim.appId, signingKey: keys.signerKey, environment, scheduleIntervalMs: 0, onSchedule: (s) => (schedule = s) }),
-    );
-    say(`   listening at ${app.url}/api/github/webhooks`);
+    // Production's embedded queue: one SQLite file, here beside the other throwaway state.
+    const queuePath = join(secrets, "queue.sqlite");
+    const api = await sim.listen();
+    teardown.add(() => api.close());
+    const queue = openJobQueue({ CHARTER_QUEUE_DB: queuePath });
+    teardown.add(() => queue.close());
+    // The app's whole environment: its queue and its provider secrets, nothing from this shell.
+    // Its schedule timer is off: the playground runs scheduled work when the story needs it.
+    const launch = async (): Promise<CharterProcess> => {
+      const started = await startCharterProcess(sim, { simUrl: api.url, signingKey: keys.signerKey, env: { ...environment, CHARTER_QUEUE_DB: queuePath } });
+      sim.webhookTarget = started.webhookUrl;
+      return started;
+    };
+    let charter = await launch();
+    teardown.add(() => charter.stop());
+    const settled = (what: string): Promise<void> => settle(sim, queue, charter, what);
+    say(`   process ${String(charter.child.pid)}, listening at ${charter.webhookUrl}`);
+    say(`   each webhook is stored as a job in ${queuePath} before GitHub gets its answer`);
     say(`   provisioning: the local token registry in ${localDb}, and the two PostgreSQL servers`);
 
     step(3, "bob opens a pull request that floats the triage agent's model and widens its access");
@@ -184,6 +273,7 @@ async function main(): Promise<void> {
       .replace("postgres:select:crm.public.orders@crm-prod", "postgres:select:crm.public.*@crm-prod")
       .replace("maxLifetime: 1h", "maxLifetime: 30d");
     const opened = await sim.openPullRequest(repo, { author: "bob", branch: "triage-november", title: "Triage on the November model", body: BODY, files: { [TRIAGE]: broken } });
+    await settled("the new pull request's check");
     say(`   pull request #${opened.pull.issue.number}, head ${opened.sha.slice(0, 7)}; webhook answered ${opened.delivery.status}`);
     show(charterRun(sim, repo, opened.sha));
 
@@ -192,6 +282,7 @@ async function main(): Promise<void> {
       .replace('version: "20250929"', 'version: "20251101"')
       .replace("postgres:select:crm.public.orders@crm-prod", "postgres:select:crm.public.orders@crm-prod\n      - postgres:select:crm.public.invoices@crm-prod");
     let head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: fixed }, { message: "Pin the model; name the table" })).sha;
+    await settled("the pushed commit's check");
     let run = charterRun(sim, repo, head);
     show(run);
     say("   What changed, as Charter classifies it:");
@@ -207,6 +298,7 @@ async function main(): Promise<void> {
       say("   GitHub refuses an author's approval outright (Charter would not count it either).");
     }
     await sim.submitReview(opened.pull, { user: "dana-support", state: "APPROVED" });
+    await settled("the reviews' checks");
     run = charterRun(sim, repo, head);
     show(run);
     showRules(run);
@@ -214,6 +306,7 @@ async function main(): Promise<void> {
     step(6, "bob pushes one more commit: dana's approval was for the previous commit");
     const approved = fixed.replace("temperature: 0.2", "temperature: 0.1");
     head = (await sim.pushToPullRequest(opened.pull, { [TRIAGE]: approved }, { message: "Lower temperature" })).sha;
+    await settled("the pushed commit's check");
     run = charterRun(sim, repo, head);
     show(run);
     const stale = /@dana-support's approval is for an older commit[^\n]*/.exec(run?.output.summary ?? "")?.[0];
@@ -223,6 +316,7 @@ async function main(): Promise<void> {
     step(7, "dana-support approves the new commit, and sam approves for @acme/security");
     await sim.submitReview(opened.pull, { user: "dana-support", state: "APPROVED" });
     await sim.submitReview(opened.pull, { user: "sam", state: "APPROVED" });
+    await settled("the reviews' checks");
     const green = charterRun(sim, repo, head);
     show(green);
     say("\n   The check run's rules, as reviewers see them on GitHub:\n");
@@ -231,7 +325,7 @@ async function main(): Promise<void> {
 
     step(8, "dana-support merges; Charter freezes the decision into the evidence ledger");
     await sim.mergePullRequest(opened.pull, { by: "dana-support" });
-    await sim.idle();
+    await settled("the merge");
     const workspace = mkdtempSync(join(tmpdir(), "charter-playground-"));
     const clone = join(workspace, "agents");
     execFileSync("git", ["clone", "-q", sim.repoPath(repo), clone]);
@@ -296,8 +390,8 @@ async function main(): Promise<void> {
     step(11, "A DBA grants a table by hand; the next drift check reports it");
     await crm.sql("crm", `GRANT SELECT ON payments TO ${role}`);
     say(`   superuser on crm-prod: GRANT SELECT ON payments TO ${role}`);
-    if (!schedule) throw new Error("the app did not hand over its schedule");
-    await schedule.tick();
+    await charter.tick();
+    await settled("the drift check");
     const driftIssue = [...sim.core.state.issues.values()].find((i) => i.labels.includes("charter-drift"));
     say(`   issue #${String(driftIssue?.number)} "${driftIssue?.title ?? "(none)"}" [charter-drift]`);
     for (const line of (driftIssue?.body ?? "").split("\n").filter((l) => l.startsWith("- ") && l.includes("payments"))) say(`     ${line}`);
@@ -320,9 +414,10 @@ async function main(): Promise<void> {
       files: { [TRIAGE]: retired },
     });
     await sim.submitReview(retirement.pull, { user: "dana-support", state: "APPROVED" });
+    await settled("the retirement's check");
     show(charterRun(sim, repo, retirement.sha));
     await sim.mergePullRequest(retirement.pull, { by: "dana-support" });
-    await sim.idle();
+    await settled("the retirement");
     const deprovisioned = ledger(sim, repo)
       .filter((r): r is ProvisioningRecord => r.kind === "provisioning")
       .at(-1);
@@ -333,8 +428,69 @@ async function main(): Promise<void> {
     say(`   $ charter token issue support-triage   → exit ${refused.code}`);
     say(`   ${refused.stderr.trim().split("\n")[0] ?? ""}`);
 
-    step(13, "Someone quietly edits the record of the first merge; verification names it");
+    step(13, "Charter's process is killed in the middle of an append while three merges land, and started again");
+    // Three approved changes to code-review, each to its own file so that they merge in any order.
+    const CODE_REVIEW = "agents/code-review";
+    const changes: [string, string][] = [
+      [`${CODE_REVIEW}/prompts/system.md`, `${agents[`${CODE_REVIEW}/prompts/system.md`] ?? ""}\nAsk for a test that fails without the fix.\n`],
+      [`${CODE_REVIEW}/prompts/checklist.md`, `${agents[`${CODE_REVIEW}/prompts/checklist.md`] ?? ""}- Every fix comes with a test that fails without it.\n`],
+      [`${CODE_REVIEW}/agent.yaml`, (agents[`${CODE_REVIEW}/agent.yaml`] ?? "").replace("maxRequestsPerMinute: 60", "maxRequestsPerMinute: 30")],
+    ];
+    const pulls: PullRequest[] = [];
+    for (const [i, [path, text]] of changes.entries()) {
+      const opened = await sim.openPullRequest(repo, {
+        author: "bob",
+        branch: `code-review-${String(i + 1)}`,
+        title: `Code review: ${path.slice(CODE_REVIEW.length + 1)}`,
+        body: "Ask for tests, and slow the assistant down.\n\n## Rollback plan\nRevert this pull request.\n",
+        files: { [path]: text },
+      });
+      await sim.submitReview(opened.pull, { user: "pat", state: "APPROVED" });
+      await settled("the pull request's check");
+      pulls.push(opened.pull);
+    }
+    const [pullA, pullB, pullC] = pulls;
+    if (!pullA || !pullB || !pullC) throw new Error("the three pull requests were not opened");
+    const [a, b, c] = [pullA, pullB, pullC].map((p) => `#${String(p.issue.number)}`);
+    say(`   pull requests ${a}, ${b} and ${c} change code-review; pat approves them for @acme/platform`);
+    const changeCounts = (): string => {
+      const changed = ledger(sim, repo).filter((r): r is ChangeRecord => r.kind === "change");
+      return pulls.map((p) => `#${String(p.issue.number)} ${String(changed.filter((r) => r.body.pullRequest.number === p.issue.number).length)}`).join(", ");
+    };
+    // An append begins by reading the evidence branch's head. GitHub is slowed down from the
+    // merges on, so that the kill lands after the job was taken and before its record is written.
+    const headReads = sim.calls["git/get-ref"] ?? 0;
+    sim.faults.inject({ kind: "latency", ms: 1_500 }, { count: 4, operation: "graphql" });
+    await sim.mergePullRequest(pullA, { by: "pat" });
+    await sim.mergePullRequest(pullB, { by: "pat" });
+    await waitFor(() => (sim.calls["git/get-ref"] ?? 0) > headReads, "Charter to begin the append", SETTLE_TIMEOUT_MS);
+    const killed = charter.child.pid;
+    await charter.kill();
+    sim.faults.clear();
+    await sim.idle();
+    say(`   ${a} and ${b} merge, their webhooks stored as jobs; Charter's process ${String(killed)} is killed (SIGKILL) while it appends ${a}'s record`);
+    say(`     job queue: ${queueLine(await queue.stats())}; change records: ${changeCounts()}`);
+    const unanswered = await sim.mergePullRequest(pullC, { by: "pat" });
+    const undelivered = unanswered.deliveries.filter((d) => d.status === null);
+    say(`   ${c} merges while no Charter listens: GitHub's ${String(undelivered.length)} deliveries failed (${undelivered[0]?.error ?? "?"}); GitHub does not send them again`);
+    charter = await launch();
+    await settled("the interrupted jobs");
+    say(`   Charter starts again (process ${String(charter.child.pid)}) on the same queue, takes back the interrupted job and runs the waiting ones:`);
+    say(`     job queue: ${queueLine(await queue.stats())}; change records: ${changeCounts()}`);
+    // What the operations guide says to do with deliveries that failed while no process listened.
+    for (const delivery of undelivered) await sim.redeliver(delivery.id);
+    await settled("the redelivered webhooks");
+    say(`   the operator redelivers ${c}'s failed deliveries from the app's Recent deliveries page:`);
+    say(`     job queue: ${queueLine(await queue.stats())}; change records: ${changeCounts()}`);
+    const numbers = pulls.map((p) => p.issue.number);
+    const tallied = tally(ledger(sim, repo).filter((r): r is ChangeRecord => r.kind === "change" && numbers.includes(r.body.pullRequest.number)), numbers);
+    say(`   change records for ${a}, ${b} and ${c}: expected ${String(tallied.expected)}, written ${String(tallied.written)}, duplicated ${String(tallied.duplicated)}, lost ${String(tallied.lost)}`);
     execFileSync("git", ["-C", clone, "fetch", "-q"]);
+    const resumed = await runCli(["verify", "--key", keys.verifierKey], clone);
+    say(`   $ charter verify --key <published key>   → exit ${String(resumed.code)}`);
+    say(`   ${resumed.stdout.split("\n")[0] ?? ""}`);
+
+    step(14, "Someone quietly edits the record of the first merge; verification names it");
     execFileSync("git", ["-C", clone, "checkout", "-q", "-b", "tampered", "origin/charter-evidence"]);
     // The change record of the first merge: provisioning records carry no mergedBy.
     const recordFile = execFileSync("git", ["-C", clone, "grep", "-l", '"mergedBy":"dana-support"', "--", "records/"], { encoding: "utf8" }).trim().split("\n")[0] ?? "";
@@ -345,20 +501,24 @@ async function main(): Promise<void> {
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
 
-    step(14, "What it cost");
+    step(15, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");
     say(`   GitHub API requests: ${calls}`);
     say(`   requests GitHub would have rejected: ${sim.rejected.length}`);
 
-    await app.close();
+    await charter.stop();
     say(`\nDone. The simulated repository stays at ${sim.repoPath(repo)} and the auditor's clone at ${clone};`);
-    say(`delete them when finished, with ${secrets} (the local token registry). The PostgreSQL servers are stopped and removed on exit.`);
+    say(`delete them when finished, with ${secrets} (the local token registry and the job queue). The PostgreSQL servers are stopped and removed on exit.`);
   } finally {
-    await sim.close();
-    await Promise.allSettled(clusters.map((c) => c.stop()));
+    await teardown.run();
   }
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // After Ctrl-C, what failed is the work the teardown cut short; the signal handler exits.
+  if (interruption.signal === undefined) throw error;
+}

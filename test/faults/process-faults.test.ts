@@ -1,56 +1,28 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { GitHubSimulator } from "../github-sim/index.js";
 import { agentFiles, mutate, VALID_MANIFEST } from "../helpers/manifests.js";
 import { startPostgres } from "../helpers/postgres.js";
+import { type CharterProcess, startCharterProcess } from "../helpers/start-charter-process.js";
 import { waitFor } from "../jobs/wait-for.js";
 import { AGENTS, approvedPullRequest, changeRecords, ledger, tally, verifyClone } from "./fault-fixture.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const KEYS = generateSignerKey("charter-test-process-faults");
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface AppProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-}
-
-/** Starts test/faults/app-process.ts as its own process; resolves once it listens. */
-async function startAppProcess(sim: GitHubSimulator, simUrl: string, queueEnv: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(`${root}node_modules/.bin/tsx`, ["test/faults/app-process.ts"], {
-    cwd: root,
-    env: { ...process.env, ...queueEnv, APP_ID: String(sim.appId), PRIVATE_KEY: sim.privateKey, WEBHOOK_SECRET: sim.webhookSecret, SIM_URL: simUrl, CHARTER_SIGNING_KEY: KEYS.signerKey },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.on("exit", (code) => {
-      reject(new Error(`app process exited (${String(code)}) before listening: ${stderr}`));
-    });
-  });
-  return { url, child };
+/** Starts Charter as its own process on the given queue; killed at the end of the test. */
+async function startAppProcess(sim: GitHubSimulator, simUrl: string, queueEnv: Record<string, string>): Promise<CharterProcess> {
+  const app = await startCharterProcess(sim, { simUrl, signingKey: KEYS.signerKey, env: queueEnv });
+  cleanups.push(() => app.kill());
+  return app;
 }
 
 /** A load balancer in front of replicas: each webhook goes to the next one in turn. */
@@ -87,7 +59,7 @@ describe("faults with Charter running as real processes", () => {
     const queueEnv = { CHARTER_QUEUE_DB: join(dir, "queue.sqlite") };
 
     const first = await startAppProcess(sim, simUrl, queueEnv);
-    sim.webhookTarget = `${first.url}/api/github/webhooks`;
+    sim.webhookTarget = first.webhookUrl;
     const one = await approvedPullRequest(sim, repo, "one", "20251101");
     await sim.mergePullRequest(one.pull, { by: "dana-support" });
     await waitFor(() => changeRecords(sim, repo).length === 1, "the first merge recorded", 60_000);
@@ -100,13 +72,12 @@ describe("faults with Charter running as real processes", () => {
     sim.faults.inject({ kind: "latency", ms: 1_500 }, { count: 4, operation: "graphql" });
     await sim.mergePullRequest(two.pull, { by: "dana-support" });
     await waitFor(() => (sim.calls["git/get-ref"] ?? 0) > before, "the append to start", 60_000);
-    first.child.kill("SIGKILL");
-    await new Promise((resolve) => first.child.once("exit", resolve));
+    await first.kill();
     sim.faults.clear();
     const recordedAtKill = changeRecords(sim, repo).length;
 
     const second = await startAppProcess(sim, simUrl, queueEnv);
-    sim.webhookTarget = `${second.url}/api/github/webhooks`;
+    sim.webhookTarget = second.webhookUrl;
     await waitFor(() => changeRecords(sim, repo).length === 2, "the interrupted merge recorded after the restart", 60_000);
     const report = tally(changeRecords(sim, repo), [one.pull.issue.number, two.pull.issue.number]);
     expect({ recordedAtKill, ...report }).toEqual({ recordedAtKill: 1, expected: 2, written: 2, duplicated: 0, lost: 0 });

@@ -1,13 +1,15 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../jobs/wait-for.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("npm run playground", () => {
-  it("shows red, waiting, a stale approval, green; then provisioning, drift and retirement against real PostgreSQL", () => {
+  it("shows red, waiting, a stale approval, green; then provisioning, drift and retirement against real PostgreSQL, and an interrupted Charter that loses nothing", () => {
     const out = execFileSync(`${root}node_modules/.bin/tsx`, ["playground/playground.ts"], { cwd: root, encoding: "utf8" });
     const red = out.indexOf('✖ check run "Charter": failure');
     const waiting = out.indexOf('… check run "Charter": action_required — Waiting: Needs 1 more approval from @acme/support-eng, @dana-support (support-triage)');
@@ -53,6 +55,18 @@ describe("npm run playground", () => {
     expect(out).toContain("applied  postgres@crm-prod  drop-identity  charter_agent_support_triage");
     expect(out).toContain("role charter_agent_support_triage on crm-prod: gone; on helpdesk-prod: gone");
     expect(out).toMatch(/charter token issue support-triage {3}→ exit 2\n {3}charter: agent "support-triage" is retired/);
+    // Charter's process is killed inside an append with two merges' jobs stored, a third merge's
+    // webhooks fail while nothing listens; the restarted process finishes the jobs, the failed
+    // deliveries are redelivered, and the ledger holds one record per merge and verifies.
+    const interrupted = out.slice(out.indexOf("Charter's process is killed in the middle of an append"));
+    expect(interrupted).toMatch(/#\d+ and #\d+ merge, their webhooks stored as jobs; Charter's process \d+ is killed \(SIGKILL\) while it appends #\d+'s record/);
+    expect(interrupted).toMatch(/#\d+ merges while no Charter listens: GitHub's 2 deliveries failed/);
+    expect(interrupted).toMatch(/Charter starts again \(process \d+\) on the same queue, takes back the interrupted job/);
+    expect(interrupted).toMatch(/redelivers #\d+'s failed deliveries[^\n]*\n {5}job queue: 0 queued, 0 running, 0 retrying, 0 dead; change records: #\d+ 1, #\d+ 1, #\d+ 1\n/);
+    expect(interrupted).toMatch(/change records for #\d+, #\d+ and #\d+: expected 3, written 3, duplicated 0, lost 0/);
+    // Seven records before the step (genesis, two changes with their provisioning, the access
+    // review and the drift), then a change and a provisioning per merge.
+    expect(interrupted).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 13 records on origin\/charter-evidence/);
 
     const clone = /the auditor's clone at (\S+);/.exec(out)?.[1];
     expect(clone).toBeDefined();
@@ -61,8 +75,52 @@ describe("npm run playground", () => {
     const kept = /stays at (\S+)\/acme\/agents\.git/.exec(out)?.[1];
     expect(kept).toBeDefined();
     if (kept) rmSync(kept, { recursive: true, force: true });
-    const registry = /with (\S+) \(the local token registry\)/.exec(out)?.[1];
+    const registry = /with (\S+) \(the local token registry and the job queue\)/.exec(out)?.[1];
     expect(registry).toBeDefined();
     if (registry) rmSync(registry, { recursive: true, force: true });
-  }, 90_000);
+  }, 300_000);
+
+  it("stops Charter's process and the PostgreSQL servers on Ctrl-C", async () => {
+    const playground = spawn(process.execPath, ["--import", "tsx", "playground/playground.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    playground.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    playground.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => playground.once("exit", (code) => { resolve(code); }));
+    await waitFor(() => out.includes("── 3.") || playground.exitCode !== null, "the playground to start Charter", 120_000);
+    const charter = Number(/process (\d+), listening at/.exec(out)?.[1]);
+    const ports = [...out.matchAll(/postgres:\/\/127\.0\.0\.1:(\d+)\//g)].map((m) => Number(m[1]));
+    expect(charter).toBeGreaterThan(0);
+    expect(ports).toHaveLength(2);
+
+    playground.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(out).toContain("Interrupted: stopping Charter's process and the PostgreSQL servers.");
+    expect(alive(charter)).toBe(false);
+    for (const port of ports) expect(await listening(port)).toBe(false);
+
+    const kept = /real git repository at:\n {3}(\S+)\/acme\/agents\.git/.exec(out)?.[1];
+    if (kept) rmSync(kept, { recursive: true, force: true });
+    const secrets = /stored as a job in (\S+)\/queue\.sqlite/.exec(out)?.[1];
+    if (secrets) rmSync(secrets, { recursive: true, force: true });
+  }, 180_000);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => { resolve(false); });
+  });
+}

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { GitHubSimulator } from "../github-sim/index.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const ENTRY = "test/helpers/charter-process.ts";
+/** The child's loopback route that runs the app's scheduled work (see charter-process.ts). */
+const SCHEDULE_TICK_PATH = "/schedule/tick";
+
+export interface CharterProcess {
+  /** The app's base URL; webhooks go to `${url}/api/github/webhooks`. */
+  readonly url: string;
+  readonly webhookUrl: string;
+  readonly child: ChildProcess;
+  /** Runs the app's due scheduled work now (reconciliation, access review, drift) and waits for it; the app's timer is off. */
+  tick(): Promise<void>;
+  /** SIGKILL, as a crash or an OOM killer would; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM: running jobs finish and the queue is closed; SIGKILL if that takes longer than `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface CharterProcessOptions {
+  /** The simulator's HTTP root (from sim.listen()), for the app's API calls. */
+  readonly simUrl: string;
+  /** The evidence ledger's signer key. */
+  readonly signingKey: string;
+  /**
+   * The app's whole environment besides the app's identity: where its queue lives
+   * (CHARTER_QUEUE_DB or DATABASE_URL) and its provider secrets. Nothing is inherited from this
+   * process's environment, so that nothing a user has exported can point the app elsewhere.
+   */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Starts Charter (charter-process.ts) as its own process; resolves once it listens. */
+export async function startCharterProcess(sim: GitHubSimulator, options: CharterProcessOptions): Promise<CharterProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+    cwd: root,
+    env: {
+      ...options.env,
+      APP_ID: String(sim.appId),
+      PRIVATE_KEY: sim.privateKey,
+      WEBHOOK_SECRET: sim.webhookSecret,
+      SIM_URL: options.simUrl,
+      CHARTER_SIGNING_KEY: options.signingKey,
+    },
+    // stdin stays open for the child's lifetime: it stops when this process ends (charter-process.ts).
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once("exit", (code, signal) => {
+      reject(new Error(`charter process exited (${String(code ?? signal)}) before listening: ${stderr}`));
+    });
+  });
+  return {
+    url,
+    webhookUrl: `${url}/api/github/webhooks`,
+    child,
+    async tick() {
+      const response = await fetch(`${url}${SCHEDULE_TICK_PATH}`, { method: "POST" });
+      if (!response.ok) throw new Error(`charter process: scheduled work failed (${String(response.status)}): ${await response.text()}`);
+    },
+    async kill() {
+      if (!gone()) child.kill("SIGKILL");
+      await exited;
+    },
+    async stop(graceMs = 15_000) {
+      if (gone()) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
