@@ -227,7 +227,9 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       void discoverRepositories(app)
         .then(async (repositories) => {
           for (const repository of repositories) schedule.note(repository);
-          await schedule.tick();
+          // Forced: the shared schedule may say another replica reconciled minutes ago, but
+          // what this start must catch up on is what happened while nothing was listening.
+          await schedule.tick({ force: ["reconcile"] });
         })
         .catch((error: unknown) => {
           app.log.error({ err: error }, "charter: could not list the app's installations to reconcile on start");
@@ -275,7 +277,15 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     const run = async (job: Job): Promise<void> => {
       const payload = job.payload as WebhookPayload;
       const installation = payload.installation?.id;
-      const log = app.log.child({ delivery: job.deliveryId, event: job.event, job: job.id, attempt: job.attempt, repository: payload.repository ? `${payload.repository.owner?.login ?? ""}/${payload.repository.name}` : undefined });
+      const log = app.log.child({
+        delivery: job.deliveryId,
+        event: job.event,
+        job: job.id,
+        attempt: job.attempt,
+        repository: payload.repository ? `${payload.repository.owner?.login ?? ""}/${payload.repository.name}` : undefined,
+        pullRequest: payload.pull_request?.number,
+        issue: payload.issue?.number,
+      });
       if (installation === undefined) {
         log.warn("charter: job without an installation; nothing to do");
         return;

@@ -66,17 +66,23 @@ export class RepositorySchedule {
     this.timer = undefined;
   }
 
-  /** Runs every task that is due now; resolves when they have finished. */
-  async tick(): Promise<void> {
+  /**
+   * Runs every task that is due now; resolves when they have finished. Tasks named in `force`
+   * run whatever their due time and without the shared claim: on start, a replica reconciles
+   * every repository itself (what it missed while down must not wait for another replica's
+   * schedule), which is safe because reconciling twice does the work once.
+   */
+  async tick(options: { readonly force?: readonly string[] } = {}): Promise<void> {
     const now = this.now().getTime();
     const work: Promise<void>[] = [];
     for (const [key, repository] of this.repositories) {
       for (const [name, task] of Object.entries(this.tasks)) {
         const id = `${key}\n${name}`;
-        if ((this.due.get(id) ?? 0) > now || this.running.has(id)) continue;
+        const forced = options.force?.includes(name) === true;
+        if ((!forced && (this.due.get(id) ?? 0) > now) || this.running.has(id)) continue;
         this.running.add(id);
         work.push(
-          this.run(id, repository, name, task, now).finally(() => {
+          this.run(id, repository, name, task, now, forced).finally(() => {
             this.running.delete(id);
           }),
         );
@@ -86,13 +92,13 @@ export class RepositorySchedule {
   }
 
   /** Never rejects: whatever fails is logged and the task is looked at again at the next tick. */
-  private async run(id: string, repository: KnownRepository, name: string, task: ScheduledTask, now: number): Promise<void> {
+  private async run(id: string, repository: KnownRepository, name: string, task: ScheduledTask, now: number, forced: boolean): Promise<void> {
     const fullName = `${repository.owner}/${repository.repo}`;
     // By repository id, not name: a renamed repository keeps its schedule.
     const shared = `${name}:${repository.repositoryId}`;
     let token: string | undefined;
     try {
-      if (this.claims) {
+      if (this.claims && !forced) {
         const claim = await this.claims.claimScheduled(shared, now, this.leaseMs);
         if (!claim.claimed) {
           // Another replica ran it or is running it; the stored due time (or lease end) says when to ask again.
