@@ -39,22 +39,24 @@ export async function handleMerged(context: Context<"pull_request.closed">, env:
   const signingKey = env.signingKey;
   if (signingKey && evaluation.changeSet.changes.length > 0) {
     const controls = await observeControlsSafely(context, env, { owner: ref.owner, repo: ref.repo, defaultBranch: repository.default_branch, evidenceBranch: EVIDENCE_BRANCH });
-    const outcome = await env.queue.run(evidenceKey(ref.owner, ref.repo), () =>
-      recordMerge(context.octokit, { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url }, report, env.now, controls),
-    );
-    context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
-    if (evaluation.decision === "approved" && report.assessment && report.pullRequest.merge_commit_sha) {
-      const target = { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url };
-      const assessment = report.assessment;
-      const mergeSha = report.pullRequest.merge_commit_sha;
-      const provisioned = await env.queue.run(evidenceKey(ref.owner, ref.repo), async () => {
-        const change = outcome.status === "appended" ? { seq: outcome.seq, sha256: outcome.sha256 } : await findRecorded(context.octokit, target, idempotencyKey(repository.id, ref.number, mergeSha));
-        return change === null
+    const target = { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url };
+    const mergeSha = report.pullRequest.merge_commit_sha;
+    const assessment = evaluation.decision === "approved" && mergeSha ? report.assessment : undefined;
+    // The record and the provisioning that follows it run as one turn of the repository's
+    // evidence queue: drift detection, which takes the same turn, must never see an approved
+    // change whose credentials have not been provisioned yet and report it as drift.
+    const { outcome, provisioned } = await env.queue.run(evidenceKey(ref.owner, ref.repo), async () => {
+      const outcome = await recordMerge(context.octokit, target, report, env.now, controls);
+      context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
+      if (assessment === undefined || !mergeSha) return { outcome, provisioned: undefined };
+      const change = outcome.status === "appended" ? { seq: outcome.seq, sha256: outcome.sha256 } : await findRecorded(context.octokit, target, idempotencyKey(repository.id, ref.number, mergeSha));
+      const provisioned =
+        change === null
           ? undefined
-          : provisionChange(context.octokit, target, assessment, mergeSha, { seq: change.seq, sha256: change.sha256 }, env.provisioning, { changeJustAppended: outcome.status === "appended" });
-      });
-      if (provisioned) context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: provisioned }, "charter: approved manifests provisioned");
-    }
+          : await provisionChange(context.octokit, target, assessment, mergeSha, { seq: change.seq, sha256: change.sha256 }, env.provisioning, { changeJustAppended: outcome.status === "appended" });
+      return { outcome, provisioned };
+    });
+    if (provisioned) context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: provisioned, change: outcome.status }, "charter: approved manifests provisioned");
   }
   if (!evaluation.emergency.active) return;
   const pr = report.pullRequest;
