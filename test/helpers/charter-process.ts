@@ -48,16 +48,20 @@ const middleware = await createNodeMiddleware(
     signingKey: required("CHARTER_SIGNING_KEY"),
     jobs,
     environment: env,
-    // The timer is off: scheduled work runs when a caller posts to SCHEDULE_TICK_PATH.
-    scheduleIntervalMs: 0,
+    // Off unless the launcher turns it on: scheduled work then runs when a caller posts to
+    // SCHEDULE_TICK_PATH. On, the app also reconciles every repository as it starts.
+    scheduleIntervalMs: Number(env["SCHEDULE_INTERVAL_MS"] ?? 0),
     onSchedule: (s) => (schedule = s),
     workers: 4,
   }),
   { probot, webhooksPath: "/api/github/webhooks" },
 );
 const server = createServer((req, res) => {
-  if (req.method === "POST" && req.url === SCHEDULE_TICK_PATH) {
-    void (schedule?.tick() ?? Promise.reject(new Error("the app did not hand over its schedule"))).then(
+  const tickUrl = new URL(req.url ?? "/", "http://127.0.0.1");
+  if (req.method === "POST" && tickUrl.pathname === SCHEDULE_TICK_PATH) {
+    // ?force=drift runs that task now whatever its due time, as if its interval had passed.
+    const force = tickUrl.searchParams.get("force")?.split(",").filter(Boolean) ?? [];
+    void (schedule?.tick({ force }) ?? Promise.reject(new Error("the app did not hand over its schedule"))).then(
       () => res.writeHead(204).end(),
       (error: unknown) => res.writeHead(500).end(error instanceof Error ? error.message : String(error)),
     );

@@ -12,8 +12,11 @@ export interface CharterProcess {
   readonly url: string;
   readonly webhookUrl: string;
   readonly child: ChildProcess;
-  /** Runs the app's due scheduled work now (reconciliation, access review, drift) and waits for it; the app's timer is off. */
-  tick(): Promise<void>;
+  /**
+   * Runs the app's due scheduled work now (reconciliation, access review, drift) and waits for
+   * it; tasks named in `force` run whatever their due time, as if their interval had passed.
+   */
+  tick(force?: readonly string[]): Promise<void>;
   /** SIGKILL, as a crash or an OOM killer would; resolves once the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM: running jobs finish and the queue is closed; SIGKILL if that takes longer than `graceMs`. */
@@ -31,6 +34,12 @@ export interface CharterProcessOptions {
    * process's environment, so that nothing a user has exported can point the app elsewhere.
    */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The app's schedule timer, off by default (scheduled work runs on tick()). When on, the app
+   * also does what it does on every production start: it lists its installations and reconciles
+   * each repository with GitHub's record of merges and pushes.
+   */
+  readonly scheduleIntervalMs?: number;
 }
 
 /** Starts Charter (charter-process.ts) as its own process; resolves once it listens. */
@@ -44,6 +53,7 @@ export async function startCharterProcess(sim: GitHubSimulator, options: Charter
       WEBHOOK_SECRET: sim.webhookSecret,
       SIM_URL: options.simUrl,
       CHARTER_SIGNING_KEY: options.signingKey,
+      SCHEDULE_INTERVAL_MS: String(options.scheduleIntervalMs ?? 0),
     },
     // stdin stays open for the child's lifetime: it stops when this process ends (charter-process.ts).
     stdio: ["pipe", "pipe", "pipe"],
@@ -69,8 +79,9 @@ export async function startCharterProcess(sim: GitHubSimulator, options: Charter
     url,
     webhookUrl: `${url}/api/github/webhooks`,
     child,
-    async tick() {
-      const response = await fetch(`${url}${SCHEDULE_TICK_PATH}`, { method: "POST" });
+    async tick(force = []) {
+      const query = force.length === 0 ? "" : `?force=${encodeURIComponent(force.join(","))}`;
+      const response = await fetch(`${url}${SCHEDULE_TICK_PATH}${query}`, { method: "POST" });
       if (!response.ok) throw new Error(`charter process: scheduled work failed (${String(response.status)}): ${await response.text()}`);
     },
     async kill() {
