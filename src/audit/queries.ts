@@ -264,27 +264,29 @@ export async function pageAgentsAt(store: AuditStore, atMs: number, page: PageRe
   return pageOf((await store.select(sql, params)).map(versionOf), page.limit, (v) => [v.agent]);
 }
 
+/**
+ * Counted by listing the agents' ids along the same plan as a page: a count(*) of the join
+ * lets the planner start from the versions table instead, which reads every version there is.
+ */
 export async function countAgentsAt(store: AuditStore, atMs: number): Promise<number> {
-  const { sql, params } = agentsAtQuery(store, atMs, undefined, undefined, "count");
-  return countOf(await store.select(sql, params));
+  const { sql, params } = agentsAtQuery(store, atMs, undefined, undefined, "ids");
+  return (await store.select(sql, params)).length;
 }
 
-function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefined, fetch: number | undefined, select: "rows" | "count" = "rows"): { sql: string; params: Cell[] } {
+function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefined, fetch: number | undefined, select: "rows" | "ids" = "rows"): { sql: string; params: Cell[] } {
   const params: Cell[] = [atMs];
   let sql =
-    `SELECT ${select === "count" ? "count(*) AS n" : "v.*"} FROM agents a JOIN agent_versions v ON v.agent = a.agent` +
+    `SELECT ${select === "ids" ? "a.agent" : "v.*"} FROM agents a JOIN agent_versions v ON v.agent = a.agent` +
     " AND (v.effective_ms, v.seq) = (SELECT w.effective_ms, w.seq FROM agent_versions w WHERE w.agent = a.agent AND w.effective_ms <= ? ORDER BY w.effective_ms DESC, w.seq DESC LIMIT 1)" +
     " WHERE v.status <> 'deleted'";
   if (after !== undefined) {
     sql += ` AND a.agent${bytewise(store)} > ?`;
     params.push(after);
   }
-  if (select === "rows") {
-    sql += ` ORDER BY a.agent${bytewise(store)}`;
-    if (fetch !== undefined) {
-      sql += " LIMIT ?";
-      params.push(fetch);
-    }
+  sql += ` ORDER BY a.agent${bytewise(store)}`;
+  if (fetch !== undefined) {
+    sql += " LIMIT ?";
+    params.push(fetch);
   }
   return { sql, params };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditStore } from "../../src/audit/audit-store.js";
 import { memoryLedgerSource } from "../../src/audit/ledger-source.js";
-import { type ChangeFilter, changesQuery, pageAgentsAt } from "../../src/audit/queries.js";
+import { type ChangeFilter, changesQuery, countAgentsAt, pageAgentsAt } from "../../src/audit/queries.js";
 import { openSqliteIndex } from "../../src/audit/sqlite-index.js";
 import { updateIndex } from "../../src/audit/update-index.js";
 import { auditLedger } from "./audit-ledger.js";
@@ -53,7 +53,8 @@ describe("SQLite query plans", () => {
     const lines: string[] = [];
     const spy: AuditStore = { ...store, select: async (sql, params) => (lines.push(...(await plan(sql, (params ?? []) as (string | number)[]))), store.select(sql, params)) };
     await pageAgentsAt(spy, 5, { limit: 10 });
-    expect(lines.filter((l) => /^SCAN /.test(l))).toEqual(["SCAN a USING COVERING INDEX sqlite_autoindex_agents_1"]);
+    await countAgentsAt(spy, 5);
+    expect(lines.filter((l) => /^SCAN /.test(l))).toEqual(["SCAN a USING COVERING INDEX sqlite_autoindex_agents_1", "SCAN a USING COVERING INDEX sqlite_autoindex_agents_1"]);
     expect(lines.join("\n")).toMatch(/SEARCH w USING PRIMARY KEY \(agent=\? AND effective_ms<\?\)/);
     expect(lines.join("\n")).not.toMatch(/TEMP B-TREE/);
   });
