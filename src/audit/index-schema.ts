@@ -69,6 +69,9 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS changes_by_time ON changes (merged_ms, seq)",
   "CREATE INDEX IF NOT EXISTS emergencies_by_time ON changes (merged_ms, seq) WHERE emergency = 1",
   "CREATE INDEX IF NOT EXISTS exceptions_by_time ON exceptions (observed_ms, seq)",
+  // Which agents existed, undeleted, at a moment (the access review --at's count): a narrow
+  // copy of the versions' key and status, so each agent's search skips the wide manifest rows.
+  "CREATE INDEX IF NOT EXISTS versions_status ON agent_versions (agent, effective_ms, seq, status)",
 ];
 
 export type Dialect = "sqlite" | "postgres";

@@ -265,18 +265,22 @@ export async function pageAgentsAt(store: AuditStore, atMs: number, page: PageRe
 }
 
 /**
- * Counted by listing the agents' ids along the same plan as a page: a count(*) of the join
- * lets the planner start from the versions table instead, which reads every version there is.
+ * One search per agent for the status of its version in force then, counted where it was not
+ * deleted. (A count(*) of the pages' join lets the planner start from the versions table
+ * instead, which reads every version there is.)
  */
 export async function countAgentsAt(store: AuditStore, atMs: number): Promise<number> {
-  const { sql, params } = agentsAtQuery(store, atMs, undefined, undefined, "ids");
-  return (await store.select(sql, params)).length;
+  const rows = await store.select(
+    "SELECT count(*) AS n FROM (SELECT (SELECT w.status FROM agent_versions w WHERE w.agent = a.agent AND w.effective_ms <= ? ORDER BY w.effective_ms DESC, w.seq DESC LIMIT 1) AS status FROM agents a) s WHERE s.status <> 'deleted'",
+    [atMs],
+  );
+  return countOf(rows);
 }
 
-function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefined, fetch: number | undefined, select: "rows" | "ids" = "rows"): { sql: string; params: Cell[] } {
+function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefined, fetch: number | undefined): { sql: string; params: Cell[] } {
   const params: Cell[] = [atMs];
   let sql =
-    `SELECT ${select === "ids" ? "a.agent" : "v.*"} FROM agents a JOIN agent_versions v ON v.agent = a.agent` +
+    "SELECT v.* FROM agents a JOIN agent_versions v ON v.agent = a.agent" +
     " AND (v.effective_ms, v.seq) = (SELECT w.effective_ms, w.seq FROM agent_versions w WHERE w.agent = a.agent AND w.effective_ms <= ? ORDER BY w.effective_ms DESC, w.seq DESC LIMIT 1)" +
     " WHERE v.status <> 'deleted'";
   if (after !== undefined) {
