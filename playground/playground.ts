@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCanonical } from "../src/evidence/canonical-json.js";
-import type { ChangeRecord, DriftRecord, EvidenceRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord, DriftRecord, EvidenceRecord, ExceptionRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
 import type { JobQueue, QueueStats } from "../src/jobs/job-queue.js";
 import { openJobQueue } from "../src/jobs/open-queue.js";
@@ -494,7 +494,23 @@ async function main(): Promise<void> {
     say(`   $ charter verify --key <published key>   → exit ${String(resumed.code)}`);
     say(`   ${resumed.stdout.split("\n")[0] ?? ""}`);
 
-    step(14, "Someone quietly edits the record of the first merge; verification names it");
+    step(14, "An admin pushes a prompt change straight to main, past review");
+    const prompt = `${CODE_REVIEW}/prompts/system.md`;
+    const pushed = await sim.push(repo, {
+      branch: repo.defaultBranch,
+      author: "alex-admin",
+      message: "Hotfix the review prompt",
+      files: { [prompt]: `${changes[0]?.[1] ?? ""}Approve one-line changes without asking for tests.\n` },
+    });
+    await settled("the push");
+    say(`   alex-admin pushes ${pushed.sha.slice(0, 7)} to ${repo.defaultBranch}, changing ${prompt}, with no pull request and no approval`);
+    const bypass = ledger(sim, repo).find((r): r is ExceptionRecord => r.kind === "exception");
+    const bypassIssue = [...sim.core.state.issues.values()].find((i) => i.number === bypass?.body.issue);
+    say(`   evidence record ${String(bypass?.seq)}: exception (${bypass?.body.kind ?? "none"}), issue #${String(bypassIssue?.number)} "${bypassIssue?.title ?? "(none)"}"`);
+    say(`     ${bypass?.body.reason ?? ""}`);
+    execFileSync("git", ["-C", clone, "fetch", "-q"]);
+
+    step(15, "Someone quietly edits the record of the first merge; verification names it");
     execFileSync("git", ["-C", clone, "checkout", "-q", "-b", "tampered", "origin/charter-evidence"]);
     // The change record of the first merge: provisioning records carry no mergedBy.
     const recordFile = execFileSync("git", ["-C", clone, "grep", "-l", '"mergedBy":"dana-support"', "--", "records/"], { encoding: "utf8" }).trim().split("\n")[0] ?? "";
@@ -505,7 +521,7 @@ async function main(): Promise<void> {
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
 
-    step(15, "What it cost");
+    step(16, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");

@@ -69,6 +69,10 @@ describe("npm run playground", () => {
     // before there is a ledger, and next a month later.)
     expect(interrupted).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 12 records on origin\/charter-evidence/);
 
+    // A push straight to the default branch is an exception with an issue, in the ledger.
+    expect(out).toMatch(/alex-admin pushes [0-9a-f]{7} to main, changing agents\/code-review\/prompts\/system\.md/);
+    expect(out).toMatch(/evidence record 12: exception \(direct-push\), issue #\d+ "Exception: governed files changed by a direct push/);
+
     const clone = /the auditor's clone at (\S+);/.exec(out)?.[1];
     expect(clone).toBeDefined();
     if (clone) rmSync(join(clone, ".."), { recursive: true, force: true });
