@@ -375,8 +375,9 @@ export async function pageExceptions(store: AuditStore, filter: ExceptionFilter,
   checkLimit(page.limit);
   const after = page.after === undefined ? undefined : decodeCursor(page.after, "nns");
   const fetch = page.limit === undefined ? undefined : page.limit + 1;
+  const sources = exceptionSources(store, filter, after, fetch);
   const out: Sorted[] = [];
-  for (const e of await store.select(...exceptionSources(store, filter, after, fetch).bypasses)) {
+  for (const e of await store.select(...sources.bypasses)) {
     out.push({
       type: str(e["kind"]) === "direct-push" ? "direct-push" : "admin-bypass",
       seq: int(e["seq"]),
@@ -389,7 +390,7 @@ export async function pageExceptions(store: AuditStore, filter: ExceptionFilter,
       related: null,
     });
   }
-  const open = (await store.select(...exceptionSources(store, filter, after, fetch).emergencies)).map(changeEntryOf);
+  const open = (await store.select(...sources.emergencies)).map(changeEntryOf);
   const flagged = await retroReviews(store, open.map((c) => c.seq));
   for (const c of open) {
     const due = c.mergedMs + filter.retroDays * DAY_MS;
@@ -409,7 +410,7 @@ export async function pageExceptions(store: AuditStore, filter: ExceptionFilter,
       related: flag === undefined ? null : { seq: flag.seq, hash: flag.hash },
     });
   }
-  for (const d of await store.select(...exceptionSources(store, filter, after, fetch).drift)) {
+  for (const d of await store.select(...sources.drift)) {
     const agent = str(d["agent"]);
     out.push({
       type: "drift-unresolved",
@@ -449,10 +450,23 @@ function exceptionSources(
   fetch: number | undefined,
   select: "rows" | "count" = "rows",
 ): Record<"bypasses" | "emergencies" | "drift", [string, Cell[]]> {
-  const query = (columns: string, from: string, time: string, seqColumn: string, windowed: boolean, tie?: string): [string, Cell[]] => {
-    const params: Cell[] = [];
-    let sql = `SELECT ${select === "count" ? "count(*) AS n" : columns} FROM ${from}`;
-    const since = windowed ? filter.since : undefined;
+  interface Source {
+    readonly columns: string;
+    /** The FROM clause with its own WHERE condition, which the bounds below extend. */
+    readonly from: string;
+    readonly fromParams?: readonly Cell[];
+    readonly time: string;
+    readonly seq: string;
+    /** Whether --since and --until apply (not to open drift, listed whenever it was found). */
+    readonly windowed: boolean;
+    /** One drift record is a line per agent, so within it the agent id is the last part of the key. */
+    readonly tie?: string;
+  }
+  const query = (source: Source): [string, Cell[]] => {
+    const { time, seq, tie } = source;
+    const params: Cell[] = [...(source.fromParams ?? [])];
+    let sql = `SELECT ${select === "count" ? "count(*) AS n" : source.columns} FROM ${source.from}`;
+    const since = source.windowed ? filter.since : undefined;
     const cursorMs = after === undefined ? undefined : Number(after[0] ?? 0);
     // The later of the window's start and the cursor's time: the index search starts there.
     const lower = cursorMs === undefined ? since : Math.max(since ?? cursorMs, cursorMs);
@@ -460,47 +474,45 @@ function exceptionSources(
       sql += ` AND ${time} >= ?`;
       params.push(lower);
     }
-    if (windowed && filter.until !== undefined) {
+    if (source.windowed && filter.until !== undefined) {
       sql += ` AND ${time} < ?`;
       params.push(filter.until);
     }
     if (after !== undefined) {
-      const [ms = 0, seq = 0, agents = ""] = after;
-      // A bypass or an emergency change is one line per record; one drift record is a line per
-      // agent, so within it the agent id is the last part of the key.
-      const sameRecord = tie === undefined ? "" : ` OR (${seqColumn} = ? AND ${tie} > ?)`;
-      sql += ` AND (${time} > ? OR (${time} = ? AND (${seqColumn} > ?${sameRecord})))`;
-      params.push(ms, ms, seq, ...(tie === undefined ? [] : [seq, agents]));
+      const [ms = 0, afterSeq = 0, agents = ""] = after;
+      const sameRecord = tie === undefined ? "" : ` OR (${seq} = ? AND ${tie} > ?)`;
+      sql += ` AND (${time} > ? OR (${time} = ? AND (${seq} > ?${sameRecord})))`;
+      params.push(ms, ms, afterSeq, ...(tie === undefined ? [] : [afterSeq, agents]));
+    }
+    if (select === "count") return [sql, params];
+    sql += ` ORDER BY ${time}, ${seq}${tie === undefined ? "" : `, ${tie}`}`;
+    if (fetch !== undefined) {
+      sql += " LIMIT ?";
+      params.push(fetch);
     }
     return [sql, params];
   };
-  const finish = ([sql, params]: [string, Cell[]], order: string, extra: Cell[] = []): [string, Cell[]] => {
-    if (select === "count") return [sql, [...params, ...extra]];
-    let ordered = `${sql} ORDER BY ${order}`;
-    const all = [...params, ...extra];
-    if (fetch !== undefined) {
-      ordered += " LIMIT ?";
-      all.push(fetch);
-    }
-    return [ordered, all];
-  };
-  const bypasses = query("*", "exceptions e WHERE 1 = 1", "e.observed_ms", "e.seq", true);
-  const emergencies = query("c.entry", "changes c WHERE c.emergency = 1", "c.merged_ms", "c.seq", true);
-  emergencies[0] +=
-    " AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed')" +
-    " AND (c.merged_ms <= ? OR EXISTS (SELECT 1 FROM retro_approvals f WHERE f.emergency_seq = c.seq))";
-  const drift = query(
-    "a.agent, a.drift_seq, d.hash, d.observed_at, d.observed_ms, d.findings",
-    "agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL",
-    "d.observed_ms",
-    "d.seq",
-    false,
-    `a.agent${bytewise(store)}`,
-  );
   return {
-    bypasses: finish(bypasses, "e.observed_ms, e.seq"),
-    emergencies: finish(emergencies, "c.merged_ms, c.seq", [filter.now - filter.retroDays * DAY_MS]),
-    drift: finish(drift, `d.observed_ms, d.seq, a.agent${bytewise(store)}`),
+    bypasses: query({ columns: "*", from: "exceptions e WHERE 1 = 1", time: "e.observed_ms", seq: "e.seq", windowed: true }),
+    emergencies: query({
+      columns: "c.entry",
+      from:
+        "changes c WHERE c.emergency = 1" +
+        " AND NOT EXISTS (SELECT 1 FROM retro_approvals r WHERE r.emergency_seq = c.seq AND r.outcome = 'completed')" +
+        " AND (c.merged_ms <= ? OR EXISTS (SELECT 1 FROM retro_approvals f WHERE f.emergency_seq = c.seq))",
+      fromParams: [filter.now - filter.retroDays * DAY_MS],
+      time: "c.merged_ms",
+      seq: "c.seq",
+      windowed: true,
+    }),
+    drift: query({
+      columns: "a.agent, a.drift_seq, d.hash, d.observed_at, d.observed_ms, d.findings",
+      from: "agents a JOIN drift d ON d.seq = a.drift_seq WHERE a.drift_seq IS NOT NULL",
+      time: "d.observed_ms",
+      seq: "d.seq",
+      windowed: false,
+      tie: `a.agent${bytewise(store)}`,
+    }),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { AgentState } from "./agent-state.js";
 import { isoOf } from "./instant.js";
 import type { AgentAtAnswer, AgentVersion, ChangeEntry, ExceptionEntry, RecordRef } from "./queries.js";
-import type { Report, ReportColumn } from "./report-format.js";
+import type { Report, ReportCell, ReportColumn } from "./report-format.js";
 
 /** How a line names a record: its seq and the first 12 hex digits of its SHA-256. */
 export function recordLabel(ref: RecordRef | null): string {
@@ -113,16 +113,27 @@ function manifestNote(source: string, sha: string | null): string {
   }
 }
 
+/** The access an agent's approved manifest grants, and who answers for it: both access reviews open with it. */
+const ACCESS_COLUMNS = [
+  col("agent", "agent"),
+  col("status", "status"),
+  col("owners", "owners"),
+  col("permissions", "permissions"),
+  col("data_classes", "data classes"),
+  col("provider", "provider"),
+];
+
+type AccessFacts = Pick<AgentState, "agent" | "status" | "owners" | "permissions" | "dataClasses" | "provider">;
+
+function accessCells(a: AccessFacts): Record<string, ReportCell> {
+  return { agent: a.agent, status: a.status, owners: a.owners.join(" "), permissions: a.permissions.join(" "), data_classes: a.dataClasses.join(" "), provider: a.provider };
+}
+
 export function accessReviewReport(agents: readonly AgentState[]): Report {
   return {
     title: "Access review (CC6.2)",
     columns: [
-      col("agent", "agent"),
-      col("status", "status"),
-      col("owners", "owners"),
-      col("permissions", "permissions"),
-      col("data_classes", "data classes"),
-      col("provider", "provider"),
+      ...ACCESS_COLUMNS,
       col("last_change", "last change"),
       col("last_change_at", "changed at"),
       col("last_approval", "last approval"),
@@ -135,12 +146,7 @@ export function accessReviewReport(agents: readonly AgentState[]): Report {
       col("last_sync_at", "synced at", false),
     ],
     rows: agents.map((a) => ({
-      agent: a.agent,
-      status: a.status,
-      owners: a.owners.join(" "),
-      permissions: a.permissions.join(" "),
-      data_classes: a.dataClasses.join(" "),
-      provider: a.provider,
+      ...accessCells(a),
       last_change: recordLabel(ref(a.lastChangeSeq, a.lastChangeHash)),
       last_change_at: a.lastChangeAt,
       last_approval: recordLabel(ref(a.lastApprovalSeq, a.lastApprovalHash)),
@@ -164,12 +170,7 @@ export function accessReviewAtReport(versions: readonly AgentVersion[], at: stri
   return {
     title: `Access review (CC6.2) as of ${at}: approved state`,
     columns: [
-      col("agent", "agent"),
-      col("status", "status"),
-      col("owners", "owners"),
-      col("permissions", "permissions"),
-      col("data_classes", "data classes"),
-      col("provider", "provider"),
+      ...ACCESS_COLUMNS,
       col("record", "record"),
       col("in_force_since", "in force since"),
       col("manifest", "manifest", false),
@@ -178,12 +179,7 @@ export function accessReviewAtReport(versions: readonly AgentVersion[], at: stri
       col("sha256", "sha256", false),
     ],
     rows: versions.map((v) => ({
-      agent: v.agent,
-      status: v.status,
-      owners: v.owners.join(" "),
-      permissions: v.permissions.join(" "),
-      data_classes: v.dataClasses.join(" "),
-      provider: v.provider,
+      ...accessCells(v),
       record: recordLabel(v),
       in_force_since: v.effectiveAt,
       manifest: v.manifest,
