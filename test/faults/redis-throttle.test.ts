@@ -17,6 +17,7 @@ import { GitHubSimulator } from "../github-sim/index.js";
 import { startRedis } from "../helpers/redis.js";
 import { waitFor } from "../jobs/wait-for.js";
 import { AGENTS, approvedPullRequest, changeRecords, tally } from "./fault-fixture.js";
+import { freePort } from "../helpers/free-port.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const KEYS = generateSignerKey("charter-test-redis-throttle");
@@ -68,13 +69,6 @@ async function countingProxy(simUrl: string): Promise<{ url: string; sent: Sent;
   return { url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`, sent, server };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Replica {
   readonly url: string;

@@ -10,9 +10,7 @@ let fx: AppFixture | undefined;
 let queue: SqliteJobQueue | undefined;
 const queues = new TestQueues();
 afterEach(async () => {
-  await queues.stop();
-  await fx?.close();
-  await queues.close();
+  await queues.closeWith(fx);
   fx = undefined;
   queue = undefined;
 });

@@ -15,9 +15,7 @@ const RECONCILE_INTERVAL_MS = 600_000;
 let fx: AppFixture | undefined;
 const queues = new TestQueues();
 afterEach(async () => {
-  await queues.stop();
-  await fx?.close();
-  await queues.close();
+  await queues.closeWith(fx);
   fx = undefined;
 });
 

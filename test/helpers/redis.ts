@@ -5,9 +5,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.js";
 
 export interface RedisServer {
   readonly host: string;
@@ -29,19 +30,6 @@ function binary(): string {
   throw new Error("redis-server not found: install Debian's `redis-server` package or set REDIS_SERVER_BIN");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** One AUTH + PING over a raw connection: true once the server answers PONG. */
 async function answersPing(port: number, password: string): Promise<boolean> {

@@ -19,9 +19,14 @@ export class TestQueues {
     return queue;
   }
 
-  /** Call before closing the app: a job still running must not outlive the simulator it talks to. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every queue's workers, then closes the app, then the queues: a job still running must
+   * not outlive the simulator it talks to.
+   */
+  async closeWith(app: { close(): Promise<void> } | undefined): Promise<void> {
     for (const queue of this.queues) await queue.stop();
+    await app?.close();
+    await this.close();
   }
 
   async close(): Promise<void> {
