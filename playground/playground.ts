@@ -24,6 +24,7 @@ import type { CheckRun, PullRequest, Repository } from "../test/github-sim/state
 import { runCli, type CliResult } from "../test/cli/run-cli.js";
 import { tally } from "../test/faults/fault-fixture.js";
 import { ownAgents } from "../test/helpers/agents-fixture.js";
+import { saveEnv } from "../test/helpers/saved-env.js";
 import { type CharterProcess, startCharterProcess } from "../test/helpers/start-charter-process.js";
 import { waitFor } from "../test/jobs/wait-for.js";
 import { type Cluster, login, PROVISIONER, startCluster } from "../test/providers/postgres/fixture.js";
@@ -123,15 +124,12 @@ async function roleOn(cluster: Cluster, role: string): Promise<boolean> {
  * (and the app) must not depend on this process's environment.
  */
 async function tokenIssue(agent: string, cwd: string, env: Readonly<Record<string, string>>): Promise<CliResult> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const restore = saveEnv(Object.keys(env));
   Object.assign(process.env, env);
   try {
     return await runCli(["token", "issue", agent], cwd);
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
+    restore();
   }
 }
 

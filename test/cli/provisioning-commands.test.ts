@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyToken } from "../../src/providers/local/index.js";
 import { agentTree, manifestText, signingKeyPem, tempDir, type TempDir } from "../helpers/provisioning.js";
+import { saveEnv } from "../helpers/saved-env.js";
 import { tempRepo, type TempRepo } from "../helpers/temp-repo.js";
 import { runCli } from "./run-cli.js";
 
 const VARIABLES = ["CHARTER_LOCAL_DB", "CHARTER_TOKEN_SIGNING_KEY", "CHARTER_POSTGRES_URL_CRM_PROD"] as const;
-const saved = new Map<string, string | undefined>();
+let restoreEnv: () => void = () => undefined;
 
 const REVIEW = { id: "review", maxLifetime: "15m", permissions: ["github:contents:read:acme/app", "http:post:api.example.com/v1/comments"] };
 const HELPER = { id: "helper", permissions: ["http:get:api.example.com/v1/faq"] };
@@ -15,7 +16,7 @@ let repo: TempRepo;
 let state: TempDir;
 
 beforeEach(() => {
-  for (const name of VARIABLES) saved.set(name, process.env[name]);
+  restoreEnv = saveEnv(VARIABLES);
   repo = tempRepo({ ...agentTree([REVIEW, HELPER]), ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    local:\n      issuer: acme-charter\n" });
   repo.commitAll("two agents");
   state = tempDir();
@@ -25,11 +26,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const [name, value] of saved) {
-    // process.env turns undefined into the string "undefined": unset means removed.
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
+  restoreEnv();
   repo.remove();
   state.remove();
 });

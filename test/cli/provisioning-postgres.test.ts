@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PROVISIONER, type Cluster, startCluster } from "../providers/postgres/fixture.js";
 import { agentTree, manifestText, signingKeyPem, tempDir, type TempDir } from "../helpers/provisioning.js";
+import { saveEnv } from "../helpers/saved-env.js";
 import { tempRepo, type TempRepo } from "../helpers/temp-repo.js";
 import { runCli } from "./run-cli.js";
 
@@ -14,7 +15,7 @@ const VARIABLES = ["CHARTER_LOCAL_DB", "CHARTER_TOKEN_SIGNING_KEY", "CHARTER_POS
 let cluster: Cluster;
 let repo: TempRepo;
 let state: TempDir;
-const saved = new Map<string, string | undefined>();
+let restoreEnv: () => void = () => undefined;
 
 beforeAll(async () => {
   cluster = await startCluster({ crm: CRM }, TRIAGE.permissions.filter((p) => p.startsWith("postgres:")));
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  for (const name of VARIABLES) saved.set(name, process.env[name]);
+  restoreEnv = saveEnv(VARIABLES);
   state = tempDir();
   repo = tempRepo({ ...agentTree([TRIAGE, REVIEW]), ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    postgres:\n      - instance: crm-prod\n        databases: [crm]\n" });
   repo.commitAll("agents");
@@ -33,10 +34,7 @@ beforeEach(() => {
   process.env["CHARTER_POSTGRES_URL_CRM_PROD"] = cluster.server.urlFor("postgres", PROVISIONER, cluster.provisionerPassword);
 });
 afterEach(() => {
-  for (const [name, value] of saved) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
+  restoreEnv();
   repo.remove();
   state.remove();
 });
