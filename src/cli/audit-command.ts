@@ -145,48 +145,29 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
       return EXIT.ok;
     }
     const auditStore = store;
-    let answer: Answer<unknown>;
-    switch (sub) {
-      case "changes": {
-        const filter = {
-          ...(since === undefined ? {} : { since }),
-          ...(until === undefined ? {} : { until }),
-          ...(values.agent === undefined ? {} : { agent: values.agent }),
-          ...(values.kind === undefined ? {} : { kind: values.kind }),
-          ...(values.approver === undefined ? {} : { approver: values.approver.replace(/^@/, "") }),
-          ...(values["data-class"] === undefined ? {} : { dataClass: values["data-class"] }),
-          ...(values.decision === undefined ? {} : { decision: values.decision }),
-          ...(values.emergency === true ? { emergency: true } : {}),
-        };
-        answer = {
-          read: (page) => pageChanges(auditStore, filter, page),
-          count: () => countChanges(auditStore, filter),
-          report: (rows) => changesReport(rows as Parameters<typeof changesReport>[0], now, retroDays),
-        };
-        break;
-      }
-      case "access-review":
-        if (at !== undefined) {
-          const atMs = at;
-          answer = {
-            read: (page) => pageAgentsAt(auditStore, atMs, page),
-            count: () => countAgentsAt(auditStore, atMs),
-            report: (rows) => accessReviewAtReport(rows as Parameters<typeof accessReviewAtReport>[0], new Date(atMs).toISOString()),
-          };
-        } else {
-          answer = { read: (page) => pageAgents(auditStore, page), count: () => countAgents(auditStore), report: (rows) => accessReviewReport(rows as Parameters<typeof accessReviewReport>[0]) };
-        }
-        break;
-      default: {
-        const filter = { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays };
-        answer = {
-          read: (page) => pageExceptions(auditStore, filter, page),
-          count: () => countExceptions(auditStore, filter),
-          report: (rows) => exceptionsReport(rows as Parameters<typeof exceptionsReport>[0]),
-        };
-      }
+    const write = <T>(answer: Answer<T>): Promise<PageFooter | undefined> => writeAnswer(answer, { format, footer, pageSize, after: values.after, io });
+    let page: PageFooter | undefined;
+    if (sub === "changes") {
+      const filter = {
+        ...(since === undefined ? {} : { since }),
+        ...(until === undefined ? {} : { until }),
+        ...(values.agent === undefined ? {} : { agent: values.agent }),
+        ...(values.kind === undefined ? {} : { kind: values.kind }),
+        ...(values.approver === undefined ? {} : { approver: values.approver.replace(/^@/, "") }),
+        ...(values["data-class"] === undefined ? {} : { dataClass: values["data-class"] }),
+        ...(values.decision === undefined ? {} : { decision: values.decision }),
+        ...(values.emergency === true ? { emergency: true } : {}),
+      };
+      page = await write({ read: (p) => pageChanges(auditStore, filter, p), count: () => countChanges(auditStore, filter), report: (rows) => changesReport(rows, now, retroDays) });
+    } else if (sub === "access-review" && at !== undefined) {
+      const atMs = at;
+      page = await write({ read: (p) => pageAgentsAt(auditStore, atMs, p), count: () => countAgentsAt(auditStore, atMs), report: (rows) => accessReviewAtReport(rows, new Date(atMs).toISOString()) });
+    } else if (sub === "access-review") {
+      page = await write({ read: (p) => pageAgents(auditStore, p), count: () => countAgents(auditStore), report: accessReviewReport });
+    } else {
+      const filter = { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), now, retroDays };
+      page = await write({ read: (p) => pageExceptions(auditStore, filter, p), count: () => countExceptions(auditStore, filter), report: exceptionsReport });
     }
-    const page = await writeAnswer(answer, { format, footer, pageSize, after: values.after, io });
     // CSV stays pure data; what it was computed from, and where the next page starts, go to stderr.
     if (format === "csv") {
       const paging = page === undefined ? "" : `; ${page.total} rows in all${page.next === null ? "" : `; the next page: --after ${page.next}`}`;
@@ -215,8 +196,8 @@ interface Answer<T> {
  * Writes an answer: one page and the population's size when a page size is given, otherwise
  * every row from the cursor on, a batch at a time, written as it is read.
  */
-async function writeAnswer(
-  answer: Answer<unknown>,
+async function writeAnswer<T>(
+  answer: Answer<T>,
   options: { readonly format: ReportFormat; readonly footer: LedgerFooter; readonly pageSize: number | undefined; readonly after: string | undefined; readonly io: CliIo },
 ): Promise<PageFooter | undefined> {
   const { io } = options;
