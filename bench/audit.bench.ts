@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLedgerSource } from "../src/audit/ledger-source.js";
 import { type ManifestFacts, manifestFacts } from "../src/audit/manifest-facts.js";
-import { encodeCursor, type Page, type SortKey } from "../src/audit/page-cursor.js";
+import { encodeCursor, type Page, type PageRequest, type SortKey } from "../src/audit/page-cursor.js";
 import {
   agentAt,
   countAgents,
@@ -74,16 +74,8 @@ export async function run(): Promise<void> {
     const agent = ledger.agents[Math.floor(ledger.agents.length / 3)] ?? "";
     const at = ledger.start + Math.floor((ledger.end - ledger.start) * 0.6);
 
-    const changePages = (filter: Parameters<typeof pageChanges>[1]): Paging => ({
-      page: async (after) => {
-        const [page, total] = await Promise.all([pageChanges(store, filter, { limit: PAGE, ...(after === undefined ? {} : { after }) }), countChanges(store, filter)]);
-        return { page: { rows: page.rows.map((c) => c.seq), next: page.next }, total };
-      },
-      cursorAt: async (i) => {
-        const row = (await queryChanges(store, filter))[i];
-        return row === undefined ? undefined : encodeCursor([row.mergedMs, row.seq] satisfies SortKey);
-      },
-    });
+    const changePages = (filter: Parameters<typeof pageChanges>[1]): Paging =>
+      paging((page) => pageChanges(store, filter, page), () => countChanges(store, filter), (c) => c.seq, (c) => [c.mergedMs, c.seq]);
     const agentLine = (a: { agent: string; lastChangeSeq: number | null; lastProvisioningSeq: number | null; driftSeq: number | null; permissions: readonly string[] }): string =>
       `${a.agent}:${a.lastChangeSeq ?? -1}:${a.lastProvisioningSeq ?? -1}:${a.driftSeq !== null}:${a.permissions.length}`;
     await measure(
@@ -151,17 +143,12 @@ export async function run(): Promise<void> {
       "exceptions",
       "exceptions of the last 12 months (bypasses, pushes, overdue retro-reviews) and open drift",
       async () => (await queryExceptions(store, exceptionFilter)).map((e) => `${e.type}:${e.seq}:${e.agents}`),
-      {
-        page: async (after) => {
-          const [page, total] = await Promise.all([pageExceptions(store, exceptionFilter, { limit: PAGE, ...(after === undefined ? {} : { after }) }), countExceptions(store, exceptionFilter)]);
-          return { page: { rows: page.rows.map((e) => `${e.type}:${e.seq}:${e.agents}`), next: page.next }, total };
-        },
-        cursorAt: async (i) => {
-          const whole = await queryExceptions(store, exceptionFilter);
-          const row = whole[i];
-          return row === undefined ? undefined : encodeCursor([Date.parse(row.at), row.seq, row.agents]);
-        },
-      },
+      paging(
+        (page) => pageExceptions(store, exceptionFilter, page),
+        () => countExceptions(store, exceptionFilter),
+        (e) => `${e.type}:${e.seq}:${e.agents}`,
+        (e) => [Date.parse(e.at), e.seq, e.agents],
+      ),
       () => {
         const out: { ms: number; seq: number; agents: string; line: string }[] = [];
         const emergencies = new Map<number, { ms: number; agents: string; completed: boolean; overdue: boolean }>();
@@ -195,16 +182,7 @@ export async function run(): Promise<void> {
       "access-review",
       "every agent: owners, permissions, data classes, last change, last sync, drift",
       async () => (await currentAgents(store)).map(agentLine),
-      {
-        page: async (after) => {
-          const [page, total] = await Promise.all([pageAgents(store, { limit: PAGE, ...(after === undefined ? {} : { after }) }), countAgents(store)]);
-          return { page: { rows: page.rows.map(agentLine), next: page.next }, total };
-        },
-        cursorAt: async (i) => {
-          const agent = (await currentAgents(store))[i]?.agent;
-          return agent === undefined ? undefined : encodeCursor([agent]);
-        },
-      },
+      paging((page) => pageAgents(store, page), () => countAgents(store), agentLine, (a) => [a.agent]),
       () => {
         const state = new Map<string, { change: number; sync: number; drift: boolean; permissions: number }>();
         const get = (a: string) => state.get(a) ?? { change: -1, sync: -1, drift: false, permissions: 0 };
@@ -229,16 +207,7 @@ export async function run(): Promise<void> {
       "access-review-at",
       `every agent as approved at ${new Date(periodEnd).toISOString()}, with the record that set it`,
       async () => (await pageAgentsAt(store, periodEnd, {})).rows.map(versionLine),
-      {
-        page: async (after) => {
-          const [page, total] = await Promise.all([pageAgentsAt(store, periodEnd, { limit: PAGE, ...(after === undefined ? {} : { after }) }), countAgentsAt(store, periodEnd)]);
-          return { page: { rows: page.rows.map(versionLine), next: page.next }, total };
-        },
-        cursorAt: async (i) => {
-          const agent = (await pageAgentsAt(store, periodEnd, {})).rows[i]?.agent;
-          return agent === undefined ? undefined : encodeCursor([agent]);
-        },
-      },
+      paging((page) => pageAgentsAt(store, periodEnd, page), () => countAgentsAt(store, periodEnd), versionLine, (v) => [v.agent]),
       () => {
         const state = new Map<string, { seq: number; permissions: number }>();
         scan((r) => {
@@ -261,6 +230,20 @@ export async function run(): Promise<void> {
 interface Paging {
   page(after: string | undefined): Promise<{ page: Page<unknown>; total: number }>;
   cursorAt(i: number): Promise<string | undefined>;
+}
+
+/** A query's pages as the bench reads them: rows as comparable lines, and the cursor before row i. */
+function paging<T>(read: (page: PageRequest) => Promise<Page<T>>, count: () => Promise<number>, line: (row: T) => unknown, key: (row: T) => SortKey): Paging {
+  return {
+    page: async (after) => {
+      const [page, total] = await Promise.all([read({ limit: PAGE, ...(after === undefined ? {} : { after }) }), count()]);
+      return { page: { rows: page.rows.map(line), next: page.next }, total };
+    },
+    cursorAt: async (i) => {
+      const row = (await read({})).rows[i];
+      return row === undefined ? undefined : encodeCursor(key(row));
+    },
+  };
 }
 
 /**
