@@ -51,7 +51,21 @@ export type RuleCode =
   | "text/hidden-characters"
   | "provisioning/unenforceable-permission"
   | "provisioning/unavailable-provider"
-  | "provisioning/invalid-config";
+  | "provisioning/invalid-config"
+  | "sigma/required"
+  | "sigma/type"
+  | "sigma/unknown-key"
+  | "sigma/unsupported"
+  | "sigma/unknown-field"
+  | "sigma/condition"
+  | "sigma/unused-selection"
+  | "sigma/regex"
+  | "sigma/value"
+  | "sigma/logsource"
+  | "sigma/duplicate-id"
+  | "sigma/reference"
+  | "sigma/limit"
+  | "sigma/too-broad";
 
 export interface Position {
   /** 1-based. */

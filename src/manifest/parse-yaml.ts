@@ -6,6 +6,7 @@ import {
   isSeq,
   LineCounter,
   type Node as YamlNode,
+  parseAllDocuments,
   parseDocument,
   type YAMLError,
 } from "yaml";
@@ -21,6 +22,10 @@ export interface ParsedYaml {
 
 export type ParseResult =
   | { readonly ok: true; readonly parsed: ParsedYaml }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+export type ParseStreamResult =
+  | { readonly ok: true; readonly documents: readonly ParsedYaml[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 // Keys that reach Object.prototype when assigned with []=. Nothing in any Charter schema uses
@@ -51,37 +56,16 @@ export function parseYaml(file: string, text: string, limits: Limits): ParseResu
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, {
-      lineCounter,
-      uniqueKeys: true,
-      strict: true,
-      prettyErrors: false,
-      version: "1.2",
-      schema: "core",
-      merge: false,
-      keepSourceTokens: false,
-    });
+    doc = parseDocument(text, { lineCounter, ...PARSE_OPTIONS });
   } catch (error) {
-    // The yaml parser is iterative, but a defensive catch keeps a pathological input from
-    // escaping as a stack trace.
-    const message = error instanceof RangeError ? "document is nested too deeply to parse" : "document could not be parsed";
-    return { ok: false, diagnostics: [diagnostic(file, span(lineCounter, 0, 0), "yaml/too-deep", message, "Simplify the document's structure.")] };
+    return { ok: false, diagnostics: [unparseable(file, lineCounter, error)] };
   }
 
-  const problems: YAMLError[] = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) {
-    return {
-      ok: false,
-      diagnostics: problems.slice(0, 20).map((e) => {
-        const rule = ERROR_RULES[e.code] ?? "yaml/syntax";
-        const [start, end] = e.pos;
-        return diagnostic(file, span(lineCounter, start, Math.max(end, start)), rule, firstLine(e.message), FIXES[rule] ?? "");
-      }),
-    };
-  }
+  const problems = problemDiagnostics(file, lineCounter, [doc]);
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
 
-  const builder = new Builder(file, doc, lineCounter, limits);
-  const value = builder.build(doc.contents, 0);
+  const builder = new Builder(file, lineCounter, limits);
+  const value = builder.build(doc, doc.contents, 0);
   if (builder.diagnostics.length > 0) return { ok: false, diagnostics: builder.diagnostics };
 
   return {
@@ -93,6 +77,66 @@ export function parseYaml(file: string, text: string, limits: Limits): ParseResu
       locate: (pointer, prefer = "value") => locateInDocument(doc, lineCounter, pointer, prefer),
     },
   };
+}
+
+/**
+ * Parses a file of several YAML documents separated by `---` (detection rules keep a correlation
+ * and the rules it joins in one file). The same defences as parseYaml apply, and the node and
+ * alias budgets are shared by all documents of the file, so splitting a document in many does
+ * not multiply what it may expand to.
+ */
+export function parseYamlDocuments(file: string, text: string, limits: Limits, maxDocuments: number): ParseStreamResult {
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, { lineCounter, ...PARSE_OPTIONS });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (error) {
+    return { ok: false, diagnostics: [unparseable(file, lineCounter, error)] };
+  }
+  if (docs.length > maxDocuments) {
+    const extra = docs[maxDocuments]?.range[0] ?? 0;
+    return {
+      ok: false,
+      diagnostics: [diagnostic(file, span(lineCounter, extra, extra), "yaml/multiple-documents", `more than ${maxDocuments} documents in one file`, "Split the file; keep related documents together.")],
+    };
+  }
+  const problems = problemDiagnostics(file, lineCounter, docs);
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
+  const builder = new Builder(file, lineCounter, limits);
+  const documents: ParsedYaml[] = [];
+  for (const doc of docs) {
+    const value = builder.build(doc, doc.contents, 0);
+    if (builder.diagnostics.length > 0) return { ok: false, diagnostics: builder.diagnostics };
+    documents.push({ value, locate: (pointer, prefer = "value") => locateInDocument(doc, lineCounter, pointer, prefer) });
+  }
+  return { ok: true, documents };
+}
+
+const PARSE_OPTIONS = {
+  uniqueKeys: true,
+  strict: true,
+  prettyErrors: false,
+  version: "1.2",
+  schema: "core",
+  merge: false,
+  keepSourceTokens: false,
+} as const;
+
+function unparseable(file: string, lineCounter: LineCounter, error: unknown): Diagnostic {
+  // The yaml parser is iterative, but a defensive catch keeps a pathological input from
+  // escaping as a stack trace.
+  const message = error instanceof RangeError ? "document is nested too deeply to parse" : "document could not be parsed";
+  return diagnostic(file, span(lineCounter, 0, 0), "yaml/too-deep", message, "Simplify the document's structure.");
+}
+
+function problemDiagnostics(file: string, lineCounter: LineCounter, docs: readonly Document.Parsed[]): Diagnostic[] {
+  const problems: YAMLError[] = docs.flatMap((d) => [...d.errors, ...d.warnings]);
+  return problems.slice(0, 20).map((e) => {
+    const rule = ERROR_RULES[e.code] ?? "yaml/syntax";
+    const [start, end] = e.pos;
+    return diagnostic(file, span(lineCounter, start, Math.max(end, start)), rule, firstLine(e.message), FIXES[rule] ?? "");
+  });
 }
 
 function locateInDocument(doc: Document.Parsed, lineCounter: LineCounter, pointer: string, prefer: "key" | "value"): Span {
@@ -147,12 +191,11 @@ class Builder {
 
   constructor(
     private readonly file: string,
-    private readonly doc: Document.Parsed,
     private readonly lineCounter: LineCounter,
     private readonly limits: Limits,
   ) {}
 
-  build(node: unknown, depth: number): unknown {
+  build(doc: Document.Parsed, node: unknown, depth: number): unknown {
     if (this.diagnostics.length > 0) return null;
     if (++this.nodes > this.limits.maxNodes) {
       return this.fail(node, "yaml/too-many-nodes", `document expands to more than ${this.limits.maxNodes} values`, "Reduce the document's size and its use of aliases.");
@@ -169,14 +212,14 @@ class Builder {
         return this.fail(node, "yaml/alias-limit", `more than ${this.limits.maxAliases} alias references`, "Write the values out instead of referencing anchors so often.");
       }
       // An alias re-enters its anchor's subtree; the depth and node budgets bound the expansion.
-      return this.build(node.resolve(this.doc), depth);
+      return this.build(doc, node.resolve(doc), depth);
     }
     if (depth >= this.limits.maxDepth) {
       return this.fail(node, "yaml/too-deep", `nesting deeper than ${this.limits.maxDepth} levels`, "Flatten the structure; manifests need only a few levels.");
     }
     if (isSeq(node)) {
       const out: unknown[] = [];
-      for (const item of node.items) out.push(this.build(item, depth + 1));
+      for (const item of node.items) out.push(this.build(doc, item, depth + 1));
       return out;
     }
     if (isMap(node)) {
@@ -190,7 +233,7 @@ class Builder {
         if (FORBIDDEN_KEYS.has(name)) {
           return this.fail(keyNode, "yaml/forbidden-key", `key "${name}" is not allowed`, "Remove this key; it is reserved.");
         }
-        out[name] = this.build(pair.value, depth + 1);
+        out[name] = this.build(doc, pair.value, depth + 1);
       }
       return out;
     }
