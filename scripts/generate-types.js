@@ -11,6 +11,7 @@ export const targets = [
   { schema: "schemas/agent-manifest.schema.json", output: "src/manifest/agent-manifest.generated.ts" },
   { schema: "schemas/charter-policy.schema.json", output: "src/policy/charter-policy.generated.ts" },
   { schema: "schemas/evidence-record.schema.json", output: "src/evidence/evidence-record.generated.ts" },
+  { schema: "schemas/detection-settings.schema.json", output: "src/detect/detection-settings.generated.ts" },
 ];
 
 export async function render(schemaPath) {

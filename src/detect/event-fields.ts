@@ -139,7 +139,7 @@ export class EventView {
     const v = this.value(spec);
     let out: string | readonly string[] | null;
     if (v === null) out = null;
-    else if (Array.isArray(v)) out = lower ? v.map((s) => s.toLowerCase()) : v;
+    else if (Array.isArray(v)) out = lower ? (v as readonly string[]).map((s) => s.toLowerCase()) : (v as readonly string[]);
     else out = lower ? String(v).toLowerCase() : String(v);
     if (lower) this.lowered.set(spec, out);
     return out;

@@ -105,10 +105,13 @@ export function compileDocument(value: unknown, file: string, problems: Document
     const draft = compileCorrelation(value["correlation"], problems, base);
     return problems.errors > before || title === undefined || id === undefined ? undefined : draft;
   }
-  checkLogsource(value, problems);
+  const source = checkLogsource(value, problems);
   const compiled = compileDetection(value["detection"], problems);
   if (!compiled || problems.errors > before || title === undefined || id === undefined) return undefined;
-  return { kind: "detection", ...base, ...compiled };
+  const { category, service } = source;
+  // logsource narrows the rule to one system (category) or one source (service), as Sigma means it.
+  const matches = category === undefined && service === undefined ? compiled.matches : (view: EventView) => (category === undefined || view.event.system === category) && (service === undefined || view.event.source === service) && compiled.matches(view);
+  return { kind: "detection", ...base, matches, explain: (view) => compiled.explain(view) };
 }
 
 function requiredString(doc: Record<string, unknown>, key: string, problems: DocumentProblems, max: number): string | undefined {
@@ -133,15 +136,16 @@ function optionalString(doc: Record<string, unknown>, key: string, problems: Doc
   return v;
 }
 
-function checkLogsource(doc: Record<string, unknown>, problems: DocumentProblems): void {
+function checkLogsource(doc: Record<string, unknown>, problems: DocumentProblems): { category?: string; service?: string } {
   const logsource = doc["logsource"];
+  const out: { category?: string; service?: string } = {};
   if (logsource === undefined) {
     problems.add([], "sigma/required", "missing logsource", "Add logsource: { product: charter } (optionally category: a system, service: a source).");
-    return;
+    return out;
   }
   if (!isRecord(logsource)) {
     problems.add(["logsource"], "sigma/type", `logsource must be a mapping; it is ${typeName(logsource)}`, "Write logsource: { product: charter }.");
-    return;
+    return out;
   }
   for (const [key, v] of Object.entries(logsource)) {
     if (key === "definition") continue;
@@ -157,8 +161,10 @@ function checkLogsource(doc: Record<string, unknown>, problems: DocumentProblems
         `logsource ${key} ${JSON.stringify(v)} is not one Charter has; allowed: ${allowed.join(", ")}`,
         key === "product" ? "Charter evaluates rules over its own action trail: write product: charter." : `Use one of: ${allowed.join(", ")}, or leave ${key} out.`,
       );
-    }
+    } else if (key === "category") out.category = v;
+    else if (key === "service") out.service = v;
   }
+  return out;
 }
 
 interface CompiledDetection {
@@ -260,13 +266,13 @@ function compileCorrelation(
   }
   const type = value["type"];
   if (typeof type !== "string" || !CORRELATION_TYPES.includes(type as CorrelationType)) {
-    problems.add([...at, "type"], type === undefined ? "sigma/required" : "sigma/unsupported", `correlation type ${JSON.stringify(type) ?? "is missing"}; supported: ${CORRELATION_TYPES.join(", ")}`, `Use one of: ${CORRELATION_TYPES.join(", ")}.`);
+    problems.add([...at, "type"], type === undefined ? "sigma/required" : "sigma/unsupported", `correlation type ${type === undefined ? "is missing" : JSON.stringify(type)}; supported: ${CORRELATION_TYPES.join(", ")}`, `Use one of: ${CORRELATION_TYPES.join(", ")}.`);
     return undefined;
   }
   const rules = value["rules"];
   const refs: string[] = [];
   if (typeof rules === "string") refs.push(rules);
-  else if (Array.isArray(rules) && rules.length > 0 && rules.every((r) => typeof r === "string")) refs.push(...(rules as string[]));
+  else if (Array.isArray(rules) && rules.length > 0 && rules.every((r) => typeof r === "string")) refs.push(...rules);
   else problems.add([...at, "rules"], rules === undefined ? "sigma/required" : "sigma/type", "rules must list the names or ids of the rules to correlate", "Write rules: [name_of_rule, ...].");
   if (refs.length > 16) problems.add([...at, "rules"], "sigma/limit", "a correlation joins at most 16 rules", "Split the correlation.");
   if ((type === "temporal" || type === "temporal_ordered") && refs.length < 2) problems.add([...at, "rules"], "sigma/value", `${type} needs at least two rules`, "List the rules whose matches must occur together.");
@@ -285,7 +291,7 @@ function compileCorrelation(
   }
 
   const timespanMs = parseTimespan(value["timespan"]);
-  if (timespanMs === undefined) problems.add([...at, "timespan"], value["timespan"] === undefined ? "sigma/required" : "sigma/value", `timespan ${JSON.stringify(value["timespan"]) ?? "is missing"}: write a number with s, m, h or d, at most 7d`, "Write e.g. timespan: 10m.");
+  if (timespanMs === undefined) problems.add([...at, "timespan"], value["timespan"] === undefined ? "sigma/required" : "sigma/value", `timespan ${value["timespan"] === undefined ? "is missing" : JSON.stringify(value["timespan"])}: write a number with s, m, h or d, at most 7d`, "Write e.g. timespan: 10m.");
 
   let threshold: CorrelationDraft["threshold"] = null;
   let field: FieldSpec | null = null;

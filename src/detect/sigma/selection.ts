@@ -53,18 +53,18 @@ export function compileSelection(name: string, value: unknown, problems: Documen
       problems.add(path, "sigma/unsupported", `selection "${name}" is a list of keywords; full-text keyword search is not supported because trail events have no free-text message`, "Name the field to search, e.g. resource|contains: 'customers'.");
       return undefined;
     }
-    let ok = true;
-    value.forEach((entry, i) => {
+    let failed = 0;
+    for (const [i, entry] of value.entries()) {
       if (!isRecord(entry)) {
         problems.add([...path, i], "sigma/type", `entry ${i} of selection "${name}" is ${typeName(entry)}; each entry of a list selection is a mapping of fields to values`, "Write each entry as field: value lines.");
-        ok = false;
-        return;
+        failed++;
+        continue;
       }
       const items = compileMap(entry, problems, [...path, i], budget);
       if (items) alternatives.push(items);
-      else ok = false;
-    });
-    if (!ok) return undefined;
+      else failed++;
+    }
+    if (failed > 0) return undefined;
   } else {
     problems.add(path, "sigma/type", `selection "${name}" is ${typeName(value)}; a selection is a mapping of fields to values, or a list of such mappings`, "Write field: value lines under the selection's name.");
     return undefined;
@@ -116,11 +116,11 @@ function compileMap(map: Record<string, unknown>, problems: DocumentProblems, pa
   return out.length === keys.length ? out : undefined;
 }
 
-function compileItem(key: string, raw: unknown, problems: DocumentProblems, path: readonly (string | number)[], budget: { values: number }): CompiledItem | undefined {
+function compileItem(key: string, raw: unknown, problems: DocumentProblems, path: readonly (string | number)[], budget: { values: number }): CompiledItem | null | undefined {
   const [fieldName = "", ...modifiers] = key.split("|");
-  const keyProblem = (rule: "sigma/unknown-field" | "sigma/unsupported" | "sigma/value", message: string, fix: string): undefined => {
+  const keyProblem = (rule: "sigma/unknown-field" | "sigma/unsupported" | "sigma/value", message: string, fix: string): null => {
     problems.add(path, rule, message, fix, { prefer: "key" });
-    return undefined;
+    return null;
   };
   const field = resolveField(fieldName);
   if (!field) {
@@ -301,6 +301,6 @@ function scalarTest(type: string | undefined, v: Scalar, cased: boolean, reFlags
 }
 
 function show(v: unknown): string {
-  const text = typeof v === "string" ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  const text = typeof v === "string" ? `'${v}'` : v === undefined ? "undefined" : JSON.stringify(v);
   return text.length > 80 ? text.slice(0, 77) + "..." : text;
 }
