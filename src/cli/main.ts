@@ -7,6 +7,7 @@ import { evaluateCommand } from "./evaluate-command.js";
 import { evidenceCommand } from "./evidence-command.js";
 import { jobsCommand } from "./jobs-command.js";
 import { verifyCommand } from "./verify-command.js";
+import { detectCommand } from "./detect-command.js";
 import { driftCommand } from "./drift-command.js";
 import { planCommand } from "./plan-command.js";
 import { syncCommand } from "./sync-command.js";
@@ -28,6 +29,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   drift: { run: driftCommand, summary: "report where the credential providers differ from the manifests" },
   token: { run: tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
   jobs: { run: jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
+  detect: { run: detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
 };
 
 function help(): string {

@@ -67,6 +67,7 @@ export class Detector {
   private raised = new Map<string, number>();
   private noticed = new Set<string>();
   private prunedAt = 0;
+  private readonly matchCounts = new Map<string, number>();
 
   constructor(input: DetectorInput, snapshot?: DetectorSnapshot) {
     this.manifests = input.manifests;
@@ -115,6 +116,11 @@ export class Detector {
     return this.output(hits, notices);
   }
 
+  /** How many events each Sigma detection rule (by key) matched since this detector was created: how broad it is in practice. */
+  ruleMatches(): ReadonlyMap<string, number> {
+    return this.matchCounts;
+  }
+
   /** Moves Charter's clock forward without an event (a quiet trail still lets waiting rules fire). */
   advance(now: string): DetectionOutput {
     const t = Date.parse(now);
@@ -155,6 +161,7 @@ export class Detector {
     let fed: Map<CorrelationState, number[]> | undefined;
     for (const rule of this.rules.detections) {
       if (!rule.matches(view)) continue;
+      this.matchCounts.set(rule.key, (this.matchCounts.get(rule.key) ?? 0) + 1);
       if (this.rules.alerting.has(rule.key)) hits.push(this.sigmaHit(rule, ctx));
       for (const f of this.feeds.get(rule.key) ?? []) {
         fed ??= new Map();
