@@ -100,10 +100,15 @@ export function alertId(parts: readonly string[]): string {
 
 const DAY_MS = 86_400_000;
 
-/** The UTC day of an epoch millisecond, as YYYY-MM-DD, and its bounds. */
-export function utcDay(ms: number): { readonly key: string; readonly start: number; readonly end: number } {
+/** The bounds of the UTC day of an epoch millisecond. */
+export function utcDay(ms: number): { readonly start: number; readonly end: number } {
   const start = Math.floor(ms / DAY_MS) * DAY_MS;
-  return { key: new Date(start).toISOString().slice(0, 10), start, end: start + DAY_MS };
+  return { start, end: start + DAY_MS };
+}
+
+/** YYYY-MM-DD of the UTC day of an epoch millisecond. */
+export function dayKey(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
 }
 
 export { DAY_MS };

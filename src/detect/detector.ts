@@ -68,6 +68,9 @@ export class Detector {
   private noticed = new Set<string>();
   private prunedAt = 0;
   private readonly matchCounts = new Map<string, number>();
+  /** What the current call has found so far; emptied by output(). */
+  private hits: Hit[] = [];
+  private notices: Notice[] = [];
 
   constructor(input: DetectorInput, snapshot?: DetectorSnapshot) {
     this.manifests = input.manifests;
@@ -95,26 +98,28 @@ export class Detector {
     this.positionValue = event.seq;
     const received = Date.parse(event.receivedAt);
     const observed = Date.parse(event.observedAt);
-    if (Number.isFinite(received)) this.clock = Math.max(this.clock, received);
+    if (received > this.clock) this.clock = received;
     const ms = Number.isFinite(observed) ? observed : Number.isFinite(received) ? received : this.clock;
-    const notices: Notice[] = [];
-    const notify = (n: Notice) => {
-      if (this.noticed.has(n.key)) return;
-      this.noticed.add(n.key);
-      notices.push(n);
-    };
     const manifest = event.agent === null ? undefined : this.manifests.at(event.agent, event.manifestSeq);
     if (event.agent !== null && !manifest) {
-      notify({ key: `manifest-missing:${event.agent}`, kind: "manifest-missing", agent: event.agent, text: `no manifest of ${event.agent} is known (change record ${event.manifestSeq ?? "none"}): its runtime limits and lifecycle cannot be checked`, at: event.observedAt });
+      this.notify({ key: `manifest-missing:${event.agent}`, kind: "manifest-missing", agent: event.agent, text: `no manifest of ${event.agent} is known (change record ${event.manifestSeq ?? "none"}): its runtime limits and lifecycle cannot be checked`, at: event.observedAt });
     }
     const ctx: EventContext = { event, seen: seenOf(event, ms), ms, manifest, isApproval: isApprovalEvent(event) };
-    const hits: Hit[] = scopeHits(ctx, this.settings);
-    for (const rule of this.stateful) hits.push(...rule.observe(ctx, this.settings, notify));
+    const hits = this.hits;
+    for (const h of scopeHits(ctx, this.settings)) hits.push(h);
+    for (const rule of this.stateful) for (const h of rule.observe(ctx, this.settings, this.notify)) hits.push(h);
     if (this.rules.detections.length > 0) this.sigma(ctx, hits);
-    for (const rule of this.stateful) if (rule.tick) hits.push(...rule.tick(this.clock, this.settings, false));
+    for (const rule of this.stateful) if (rule.tick) for (const h of rule.tick(this.clock, this.settings, false)) hits.push(h);
     this.prune();
-    return this.output(hits, notices);
+    return this.output();
   }
+
+  /** Remembers a notice for the current call's output unless it was given before. */
+  private readonly notify = (n: Notice): void => {
+    if (this.noticed.has(n.key)) return;
+    this.noticed.add(n.key);
+    this.notices.push(n);
+  };
 
   /** How many events each Sigma detection rule (by key) matched since this detector was created: how broad it is in practice. */
   ruleMatches(): ReadonlyMap<string, number> {
@@ -126,12 +131,14 @@ export class Detector {
     const t = Date.parse(now);
     if (!Number.isFinite(t) || t <= this.clock) return NOTHING;
     this.clock = t;
-    return this.output(this.stateful.flatMap((r) => (r.tick ? r.tick(this.clock, this.settings, false) : [])), []);
+    for (const r of this.stateful) if (r.tick) this.hits.push(...r.tick(this.clock, this.settings, false));
+    return this.output();
   }
 
   /** Ends a finite stream (a file, a backtest): everything still waiting is decided now. */
   finish(): DetectionOutput {
-    return this.output(this.stateful.flatMap((r) => (r.tick ? r.tick(this.clock, this.settings, true) : [])), []);
+    for (const r of this.stateful) if (r.tick) this.hits.push(...r.tick(this.clock, this.settings, true));
+    return this.output();
   }
 
   snapshot(): DetectorSnapshot {
@@ -191,8 +198,11 @@ export class Detector {
     };
   }
 
-  private output(hits: readonly Hit[], notices: readonly Notice[]): DetectionOutput {
+  private output(): DetectionOutput {
+    const { hits, notices } = this;
     if (hits.length === 0 && notices.length === 0) return NOTHING;
+    this.hits = [];
+    this.notices = [];
     const alerts: Alert[] = [];
     for (const hit of hits) {
       const id = alertId([hit.rule.file ?? "builtin", hit.rule.id, hit.subject, String(hit.windowStart)]);

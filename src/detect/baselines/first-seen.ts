@@ -4,14 +4,14 @@ import type { ResolvedSettings } from "../settings.js";
 import { mapEntries } from "../builtin/time-window.js";
 import { termOf } from "./terms.js";
 
-/** Terms remembered per agent; past this, terms unused for longest are forgotten first. */
+/** Terms remembered per agent; past this, the tenth unused for longest is forgotten. */
 const MAX_TERMS = 20_000;
 
 interface AgentTerms {
   /** Event time of the agent's first event: the learning period starts here. */
   since: number;
   learned: boolean;
-  /** Term → last time used (event ms); Map order is least recently refreshed first. */
+  /** Term → last time used (event ms). */
   terms: Map<string, number>;
 }
 
@@ -39,11 +39,9 @@ export class FirstSeenRule implements StatefulRule {
       if (!state.learned) notify({ key: `first-seen:learning:${event.agent}`, kind: "learning", agent: event.agent, text: `first-seen baseline for ${event.agent} is learning until ${new Date(ms + learningDays * DAY_MS).toISOString()}; it raises no alert before then`, at: event.observedAt });
     }
     const last = state.terms.get(term);
-    state.terms.delete(term);
-    state.terms.set(term, Math.max(last ?? ms, ms));
+    if (last === undefined || ms > last) state.terms.set(term, ms);
     if (state.terms.size > MAX_TERMS) {
-      const oldest = state.terms.keys().next();
-      if (!oldest.done) state.terms.delete(oldest.value);
+      forgetOldest(state.terms);
       notify({ key: `first-seen:limit:${event.agent}`, kind: "state-limit", agent: event.agent, text: `first-seen baseline for ${event.agent} keeps at most ${MAX_TERMS} resources; the least recently used are forgotten`, at: event.observedAt });
     }
     if (ms < state.since + learningDays * DAY_MS) return NO_HITS;
@@ -83,4 +81,10 @@ export class FirstSeenRule implements StatefulRule {
       this.agents.set(agent, { since: s.since, learned: s.learned === true, terms });
     }
   }
+}
+
+/** Drops the tenth of the terms unused for longest (a rare scan: only when the limit is reached). */
+function forgetOldest(terms: Map<string, number>): void {
+  const sorted = [...terms].sort((a, b) => a[1] - b[1]);
+  for (const [term] of sorted.slice(0, Math.ceil(sorted.length / 10))) terms.delete(term);
 }

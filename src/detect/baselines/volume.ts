@@ -1,4 +1,4 @@
-import { DAY_MS, MAX_ALERT_EVENTS, reason, utcDay } from "../alert.js";
+import { DAY_MS, dayKey, MAX_ALERT_EVENTS, reason, utcDay } from "../alert.js";
 import { BUILTIN_RULES, type EventContext, type Hit, NO_HITS, type Notify, type Seen, type StatefulRule } from "../hit.js";
 import type { ResolvedSettings } from "../settings.js";
 import { mapEntries, seenList } from "../builtin/time-window.js";
@@ -73,7 +73,7 @@ export class VolumeRule implements StatefulRule {
         windowEnd: day.end,
         events: state.recent.slice(-MAX_ALERT_EVENTS),
         eventCount: count,
-        why: reason(`${event.agent} has ${count} events on ${day.key} (UTC); its median over the previous ${Math.min(historyDays, dayNumber - state.firstDay)} days is ${state.median}`, [reason(`fires above ${Math.ceil(state.threshold)}: the larger of median × ${factor} and median + ${minimumIncrease}`)]),
+        why: reason(`${event.agent} has ${count} events on ${dayKey(day.start)} (UTC); its median over the previous ${Math.min(historyDays, dayNumber - state.firstDay)} days is ${state.median}`, [reason(`fires above ${Math.ceil(state.threshold)}: the larger of median × ${factor} and median + ${minimumIncrease}`)]),
       },
     ];
   }

@@ -54,7 +54,8 @@ export class ApprovalMissingRule implements StatefulRule {
   private decisions = new Map<string, Map<string, Decision[]>>();
   /** Ordered by deadline (receive times mostly increase, so a new call lands at the end). */
   private pending: Pending[] = [];
-  private prunedAt = 0;
+  /** Decisions in the order received, so the oldest are forgotten from the front. */
+  private received: { readonly trace: string; readonly tool: string; readonly at: number }[] = [];
 
   observe(ctx: EventContext, settings: ResolvedSettings): readonly Hit[] {
     if (settings.disabled.has(this.rule.id)) return NO_HITS;
@@ -67,6 +68,7 @@ export class ApprovalMissingRule implements StatefulRule {
       const list = byTool.get(event.tool) ?? [];
       list.push({ ms: ctx.ms, approved: event.outcome === "allowed", approver: event.detail["approver"] ?? event.principal, received });
       byTool.set(event.tool, list);
+      this.received.push({ trace: event.traceId, tool: event.tool, at: received });
       this.pending = this.pending.filter((p) => !(p.call.traceId === event.traceId && p.tool === event.tool && this.approval(p) !== undefined));
       return NO_HITS;
     }
@@ -81,7 +83,7 @@ export class ApprovalMissingRule implements StatefulRule {
   }
 
   tick(now: number, _settings: ResolvedSettings, final: boolean): readonly Hit[] {
-    if (now - this.prunedAt > 60_000 || final) this.forgetDecisions(now);
+    this.forgetDecisions(now);
     let dueCount = 0;
     while (dueCount < this.pending.length && (final || (this.pending[dueCount]?.deadline ?? 0) <= now)) dueCount++;
     if (dueCount === 0) return NO_HITS;
@@ -93,15 +95,17 @@ export class ApprovalMissingRule implements StatefulRule {
   }
 
   private forgetDecisions(now: number): void {
-    this.prunedAt = now;
-    for (const [trace, byTool] of this.decisions) {
-      for (const [tool, list] of byTool) {
-        const kept = list.filter((d) => d.received > now - KEEP_DECISIONS_MS);
-        if (kept.length > 0) byTool.set(tool, kept);
-        else byTool.delete(tool);
-      }
-      if (byTool.size === 0) this.decisions.delete(trace);
+    let drop = 0;
+    while (drop < this.received.length && (this.received[drop]?.at ?? 0) <= now - KEEP_DECISIONS_MS) {
+      const r = this.received[drop++];
+      if (!r) break;
+      const byTool = this.decisions.get(r.trace);
+      const list = byTool?.get(r.tool)?.filter((d) => d.received > now - KEEP_DECISIONS_MS);
+      if (list && list.length > 0) byTool?.set(r.tool, list);
+      else byTool?.delete(r.tool);
+      if (byTool?.size === 0) this.decisions.delete(r.trace);
     }
+    if (drop > 0) this.received.splice(0, drop);
   }
 
   private decisionsFor(p: Pending): readonly Decision[] {
@@ -127,11 +131,12 @@ export class ApprovalMissingRule implements StatefulRule {
   }
 
   snapshot(): unknown {
-    return { pending: this.pending, decisions: [...this.decisions].map(([trace, byTool]) => [trace, [...byTool]]) };
+    return { pending: this.pending, received: this.received, decisions: [...this.decisions].map(([trace, byTool]) => [trace, [...byTool]]) };
   }
 
   restore(state: unknown): void {
-    const s = (state ?? {}) as { pending?: unknown; decisions?: unknown };
+    const s = (state ?? {}) as { pending?: unknown; decisions?: unknown; received?: unknown };
+    this.received = Array.isArray(s.received) ? (s.received as { trace: unknown; tool: unknown; at: unknown }[]).flatMap((r) => (typeof r.trace === "string" && typeof r.tool === "string" && typeof r.at === "number" ? [{ trace: r.trace, tool: r.tool, at: r.at }] : [])) : [];
     this.pending = Array.isArray(s.pending)
       ? s.pending.flatMap((p: unknown) => {
           const q = p as Partial<Pending> | null;

@@ -1,4 +1,4 @@
-import { MAX_ALERT_EVENTS, reason, utcDay } from "../alert.js";
+import { dayKey, MAX_ALERT_EVENTS, reason, utcDay } from "../alert.js";
 import { BUILTIN_RULES, type EventContext, type Hit, NO_HITS, type Notify, type Seen, type StatefulRule } from "../hit.js";
 import { priceFor, type ResolvedSettings } from "../settings.js";
 import { mapEntries, seenList } from "./time-window.js";
@@ -56,7 +56,7 @@ export class CostLimitRule implements StatefulRule {
         windowEnd: day.end,
         events: spend.events.slice(-MAX_ALERT_EVENTS),
         eventCount: spend.count,
-        why: reason(`${event.agent} spent $${spend.usd.toFixed(2)} on models on ${day.key} (UTC); its manifest allows $${limit} a day`, [reason(`${spend.count} model calls priced from detection/settings.yml; the last: ${event.model}, ${input} input and ${output} output tokens`)]),
+        why: reason(`${event.agent} spent $${spend.usd.toFixed(2)} on models on ${dayKey(day.start)} (UTC); its manifest allows $${limit} a day`, [reason(`${spend.count} model calls priced from detection/settings.yml; the last: ${event.model}, ${input} input and ${output} output tokens`)]),
       },
     ];
   }

@@ -13,6 +13,8 @@ import type { ResolvedSettings } from "../settings.js";
 export function scopeHits(ctx: EventContext, settings: ResolvedSettings): Hit[] {
   const { event, seen, ms, manifest } = ctx;
   if (ctx.isApproval) return [];
+  // The common case, checked first: an attributed, active agent acting in scope and in hours.
+  if (event.agent !== null && event.inScope !== false && event.withinHours !== false && manifest?.status !== "retired") return [];
   const out: Hit[] = [];
   const day = utcDay(ms);
   const hit = (rule: Hit["rule"], level: Hit["level"], subject: string, text: string, facts: string[]): void => {

@@ -41,6 +41,8 @@ export function parseCondition(text: string, selections: readonly string[]): Con
     const condition = parser.expression(0);
     if (parser.pos < tokens.length) {
       const t = tokens[parser.pos];
+      const lowered = t?.text.toLowerCase() ?? "";
+      if (t && KEYWORDS.has(lowered) && lowered !== t.text) throw new ConditionError(t.offset, `"${t.text}": keywords are lowercase`, `Write "${lowered}".`);
       throw new ConditionError(t?.offset ?? text.length, `unexpected "${t?.text ?? ""}"`, t?.text === ")" ? "Remove the unmatched parenthesis." : `Join expressions with and or or. ${SUPPORTED}`);
     }
     return { ok: true, condition, used: parser.used };
