@@ -315,7 +315,7 @@ export function buildScenario(options: ScenarioOptions): Scenario {
   let seq = 0;
   for (const spec of specs) versions.set(spec.id, [{ seq: ++seq, from: 0, manifest: manifestOf(spec) }]);
   versions.get(retired.id)?.push({ seq: ++seq, from: START + 10 * DAY, manifest: manifestOf(retired, [], "retired") });
-  versions.get(changed.id)?.push({ seq: ++seq, from: START + 15 * DAY, manifest: manifestOf(changed, [newTool]) });
+  versions.get(changed.id)?.push({ seq: seq + 1, from: START + 15 * DAY, manifest: manifestOf(changed, [newTool]) });
   const stamper = new Stamper(versions);
   const hex8 = () => Math.floor(random() * 0x100000000).toString(16).padStart(8, "0");
   const trace = () => hex8() + hex8() + hex8() + hex8();

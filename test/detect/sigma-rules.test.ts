@@ -136,7 +136,7 @@ describe("correlations, as events arrive", () => {
   const run = (text: string, events: readonly TrailEvent[]) => {
     const { rules, diagnostics } = load(text);
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    const detector = new Detector({ manifests, rules, settings: undefined });
+    const detector = new Detector({ manifests, rules });
     return events.flatMap((e) => detector.process(e).alerts).filter((a) => a.rule.kind === "correlation" || a.rule.kind === "sigma");
   };
   const denied = "title: Denied select\nid: denied-select\nname: denied_select\nlogsource: { product: charter }\ndetection:\n  sel:\n    outcome: denied\n  condition: sel\n";
