@@ -12,6 +12,7 @@ const SUMMARY: Readonly<Record<GovernanceChangeKind, string>> = {
   "schema-changed": "schema changed",
   "codeowners-changed": "code owners changed",
   "ci-workflow-changed": "CI workflow changed",
+  "detection-changed": "detection rules or settings changed",
 };
 
 /** Which governance file, if any, a repository path is. */
@@ -20,13 +21,15 @@ export function governanceKind(path: string): GovernanceChangeKind | undefined {
   if (path.startsWith("schemas/")) return "schema-changed";
   if (CODEOWNERS_FILES.includes(path)) return "codeowners-changed";
   if (path.startsWith(".github/workflows/")) return "ci-workflow-changed";
+  // Detection rules decide what is noticed at run time: weakening one blinds the monitoring control.
+  if (path.startsWith("detection/")) return "detection-changed";
   return undefined;
 }
 
 /**
  * Changed files that decide how changes are controlled rather than what an agent does: the
- * policy, the schema manifests are checked against, who owns which paths, and the CI that runs
- * the checks. Each is critical whatever its content, because weakening any of them weakens the
+ * policy, the schema manifests are checked against, who owns which paths, the CI that runs
+ * the checks, and the detection rules that watch agents at run time. Each is critical whatever its content, because weakening any of them weakens the
  * control itself.
  */
 export function governanceChanges(changedPaths: readonly string[]): Change[] {

@@ -175,7 +175,8 @@ export interface RecordedChange {
     | "policy-changed"
     | "schema-changed"
     | "codeowners-changed"
-    | "ci-workflow-changed";
+    | "ci-workflow-changed"
+    | "detection-changed";
   agent?: string;
   path: string;
   pointer?: string;

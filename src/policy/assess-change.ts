@@ -4,6 +4,7 @@ import { governanceKind } from "../change/governance-changes.js";
 import { diffAgents } from "../change/semantic-diff.js";
 import { isCharterError } from "../errors.js";
 import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
+import { checkDetectionFiles } from "../detect/check-detection-files.js";
 import { providerDescriptors, provisioningSettings } from "../provision/config.js";
 import { checkEnforceability } from "../provision/enforceability.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
@@ -43,17 +44,19 @@ export interface Assessment extends Classification {
  */
 export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Assessment> {
   // Reads at base and head are started together so that batching readers can merge them.
-  const [classification, basePolicy, headPolicy] = await Promise.all([
+  const [classification, basePolicy, headPolicy, detection] = await Promise.all([
     classifyChange(base, head, changedPaths),
     readPolicy(base),
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
+    checkDetectionFiles(head, changedPaths),
   ]);
   const headPolicyDiagnostics = headPolicy?.diagnostics ?? [];
   const policy = basePolicy.policy ?? DEFAULT_POLICY;
-  const unenforceable = enforceabilityDiagnostics(policy, classification.head);
+  // Detection rule problems are validation problems of the head, annotated on their lines like a manifest's.
+  const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...detection];
   return {
     ...classification,
-    head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: false, diagnostics: [...classification.head.diagnostics, ...unenforceable] },
+    head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: classification.head.ok && !unenforceable.some((d) => d.severity === "error"), diagnostics: [...classification.head.diagnostics, ...unenforceable] },
     policy,
     policySource: { source: basePolicy.policy ? "base" : "default", path: POLICY_PATH, sha256: basePolicy.sha256 },
     policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const }))],
