@@ -14,6 +14,8 @@ export type FieldKind = "string" | "number" | "boolean" | "list";
 export interface FieldSpec {
   readonly name: string;
   readonly kind: FieldKind;
+  /** A small number unique to this field, where an EventView keeps its value. */
+  readonly slot: number;
   get(event: TrailEvent, manifest: AgentManifest | undefined): FieldValue;
 }
 
@@ -65,20 +67,21 @@ export const FIELD_NAMES: readonly string[] = [...Object.keys(EVENT_FIELDS), "de
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 const cache = new Map<string, FieldSpec>();
+let slots = 0;
 
 export function resolveField(name: string): FieldSpec | undefined {
   const cached = cache.get(name);
   if (cached) return cached;
   let spec: FieldSpec | undefined;
   const known = Object.hasOwn(EVENT_FIELDS, name) ? EVENT_FIELDS[name] : undefined;
-  if (known) spec = { name, kind: known[0], get: known[1] };
+  if (known) spec = { name, kind: known[0], slot: slots++, get: known[1] };
   else if (name.startsWith("detail.") && KEY.test(name.slice(7))) {
     const key = name.slice(7);
     // Object.hasOwn: detail comes from a source, so inherited names such as "constructor" must not resolve.
-    spec = { name, kind: "string", get: (e) => (Object.hasOwn(e.detail, key) ? (e.detail[key] ?? null) : null) };
+    spec = { name, kind: "string", slot: slots++, get: (e) => (Object.hasOwn(e.detail, key) ? (e.detail[key] ?? null) : null) };
   } else if (name.startsWith("manifest.labels.") && KEY.test(name.slice(16))) {
     const key = name.slice(16);
-    spec = { name, kind: "string", get: (_e, m) => (m?.labels && Object.hasOwn(m.labels, key) ? (m.labels[key] ?? null) : null) };
+    spec = { name, kind: "string", slot: slots++, get: (_e, m) => (m?.labels && Object.hasOwn(m.labels, key) ? (m.labels[key] ?? null) : null) };
   }
   if (spec) cache.set(name, spec);
   return spec;
@@ -115,33 +118,40 @@ function distance(a: string, b: string): number {
 export class EventView {
   event!: TrailEvent;
   manifest: AgentManifest | undefined;
-  private values = new Map<FieldSpec, FieldValue>();
-  private lowered = new Map<FieldSpec, string | readonly string[] | null>();
+  // Per field slot: the value and its lowercase text, valid while their stamp equals the view's.
+  private generation = 0;
+  private readonly stamps: number[] = [];
+  private readonly values: FieldValue[] = [];
+  private readonly lowerStamps: number[] = [];
+  private readonly lowered: (string | readonly string[] | null)[] = [];
 
   reset(event: TrailEvent, manifest: AgentManifest | undefined): this {
     this.event = event;
     this.manifest = manifest;
-    this.values.clear();
-    this.lowered.clear();
+    this.generation++;
     return this;
   }
 
   value(spec: FieldSpec): FieldValue {
-    if (this.values.has(spec)) return this.values.get(spec) ?? null;
+    if (this.stamps[spec.slot] === this.generation) return this.values[spec.slot] ?? null;
     const v = spec.get(this.event, this.manifest);
-    this.values.set(spec, v);
+    this.stamps[spec.slot] = this.generation;
+    this.values[spec.slot] = v;
     return v;
   }
 
   /** Text forms for string matching: numbers and booleans as JSON writes them; null when absent. */
   text(spec: FieldSpec, lower: boolean): string | readonly string[] | null {
-    if (lower && this.lowered.has(spec)) return this.lowered.get(spec) ?? null;
+    if (lower && this.lowerStamps[spec.slot] === this.generation) return this.lowered[spec.slot] ?? null;
     const v = this.value(spec);
     let out: string | readonly string[] | null;
     if (v === null) out = null;
-    else if (Array.isArray(v)) out = lower ? (v as readonly string[]).map((s) => s.toLowerCase()) : (v as readonly string[]);
+    else if (typeof v === "object") out = lower ? v.map((s) => s.toLowerCase()) : v;
     else out = lower ? String(v).toLowerCase() : String(v);
-    if (lower) this.lowered.set(spec, out);
+    if (lower) {
+      this.lowerStamps[spec.slot] = this.generation;
+      this.lowered[spec.slot] = out;
+    }
     return out;
   }
 }

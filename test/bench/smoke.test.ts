@@ -35,4 +35,21 @@ describe("npm run bench, at a small size", () => {
     expect(figure.requestsPerAppend).toBeGreaterThan(0);
     expect(figure.baselineRequestsPerAppend).toBeGreaterThan(0);
   }, 120_000);
+
+  it("measures the detection engine's throughput and its latency at a sustained rate", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "detect"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_DETECT_EVENTS: "2000", CHARTER_BENCH_DETECT_SECONDS: "0.2" },
+    });
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; ratio: number; sigmaRules: number });
+    expect(figures.map((f) => f.bench)).toEqual(["detect/throughput", "detect/latency"]);
+    for (const f of figures) {
+      expect(f.sigmaRules).toBe(50);
+      expect(f.ratio).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

@@ -2,7 +2,7 @@ import { MAX_ALERT_EVENTS, reason, utcDay } from "../alert.js";
 import type { AlertRule } from "../alert.js";
 import { BUILTIN_RULES, type EventContext, type Hit, NO_HITS, type Seen, type StatefulRule } from "../hit.js";
 import type { ResolvedSettings } from "../settings.js";
-import { insertByTime, mapEntries, prune, seenList, windowEndingAt } from "./time-window.js";
+import { firstAtOrAfter, insertByTime, mapEntries, prune, seenList } from "./time-window.js";
 
 /** Events kept per identity in a rate window, whatever the rate: a flood cannot exhaust memory. */
 const MAX_WINDOW_EVENTS = 20_000;
@@ -37,9 +37,11 @@ abstract class SlidingCount implements StatefulRule {
     }
     insertByTime(list, ctx.seen);
     prune(list, spec.windowMs, MAX_WINDOW_EVENTS);
-    const inWindow = windowEndingAt(list, ctx.ms, spec.windowMs);
-    const over = spec.inclusive ? inWindow.length >= spec.limit : inWindow.length > spec.limit;
-    if (!over) return NO_HITS;
+    const from = firstAtOrAfter(list, ctx.ms - spec.windowMs + 1);
+    const to = list[list.length - 1]?.ms === ctx.ms ? list.length : firstAtOrAfter(list, ctx.ms + 1);
+    const count = to - from;
+    if (spec.inclusive ? count < spec.limit : count <= spec.limit) return NO_HITS;
+    const inWindow = list.slice(from, to);
     const day = utcDay(ctx.ms);
     return [
       {

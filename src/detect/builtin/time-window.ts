@@ -32,11 +32,6 @@ export function prune(list: Seen[], windowMs: number, cap: number): void {
   if (drop > 0) list.splice(0, drop);
 }
 
-/** The entries in the window that ends at t: (t - windowMs, t]. */
-export function windowEndingAt(list: readonly Seen[], t: number, windowMs: number): readonly Seen[] {
-  return list.slice(firstAtOrAfter(list, t - windowMs + 1), firstAtOrAfter(list, t + 1));
-}
-
 /** Reads a snapshot's list of Seen defensively: a snapshot is stored data and may be damaged. */
 export function seenList(value: unknown): Seen[] {
   if (!Array.isArray(value)) return [];

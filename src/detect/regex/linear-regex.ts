@@ -55,7 +55,30 @@ export function compileRegex(pattern: string, flags: Partial<RegexFlags> = {}): 
     throw error;
   }
   builder.push(Op.Match, 0, 0);
-  return { ok: true, regex: new PikeRegex(pattern, builder, parsed.flags) };
+  return { ok: true, regex: new PikeRegex(pattern, builder, parsed.flags, requiredPrefix(parsed.node, parsed.flags)) };
+}
+
+/**
+ * The literal text every match starts with, and whether it must be at the input's start: a
+ * cheap test that rules out most inputs before the automaton runs (most rule patterns begin
+ * with a literal such as ^finance\.ledger\.).
+ */
+function requiredPrefix(node: RegexNode, flags: RegexFlags): { readonly text: string; readonly anchored: boolean } | undefined {
+  const items = node.t === "cat" ? node.items : [node];
+  let i = 0;
+  let anchored = false;
+  if (items[0]?.t === "assert" && items[0].kind === "bol" && !flags.multiline) {
+    anchored = true;
+    i = 1;
+  }
+  let text = "";
+  for (; i < items.length; i++) {
+    const item = items[i];
+    if (item?.t !== "set" || item.set.negated || item.set.ranges.length !== 2 || item.set.ranges[0] !== item.set.ranges[1]) break;
+    text += String.fromCharCode(item.set.ranges[0] ?? 0);
+  }
+  if (text.length === 0) return undefined;
+  return { text: flags.ignoreCase ? text.toLowerCase() : text, anchored };
 }
 
 class ProgramTooLarge extends Error {}
@@ -196,6 +219,7 @@ class PikeRegex implements LinearRegex {
     readonly source: string,
     program: ProgramBuilder,
     private readonly flags: RegexFlags,
+    private readonly prefix: { readonly text: string; readonly anchored: boolean } | undefined,
   ) {
     this.size = program.op.length;
     this.op = Uint8Array.from(program.op);
@@ -211,6 +235,11 @@ class PikeRegex implements LinearRegex {
   }
 
   test(input: string): boolean {
+    const p = this.prefix;
+    if (p) {
+      const text = this.flags.ignoreCase ? input.toLowerCase() : input;
+      if (p.anchored ? !text.startsWith(p.text) : !text.includes(p.text)) return false;
+    }
     return this.run(input).matched;
   }
 

@@ -221,23 +221,34 @@ function compileDetection(detection: unknown, problems: DocumentProblems): Compi
     if (!parsed.used.has(name)) problems.add(["detection", name], "sigma/unused-selection", `selection "${name}" is not used in the condition`, "Use it in the condition or remove it.", { severity: "warning", prefer: "key" });
   }
   if (selections.size !== names.length) return undefined;
-  const condition = parsed.condition;
-  const evaluate = (c: Condition, view: EventView): boolean => {
+  // The tree becomes nested closures once, so evaluating it per event walks no data structure.
+  const compile = (c: Condition): ((view: EventView) => boolean) => {
     switch (c.t) {
       case "id":
-        return selections.get(c.name)?.matches(view) ?? false;
-      case "not":
-        return !evaluate(c.x, view);
-      case "and":
-        for (const x of c.xs) if (!evaluate(x, view)) return false;
-        return true;
-      case "or":
-        for (const x of c.xs) if (evaluate(x, view)) return true;
-        return false;
+        return selections.get(c.name)?.matches ?? (() => false);
+      case "not": {
+        const x = compile(c.x);
+        return (view) => !x(view);
+      }
+      case "and": {
+        const xs = c.xs.map(compile);
+        return (view) => {
+          for (const x of xs) if (!x(view)) return false;
+          return true;
+        };
+      }
+      case "or": {
+        const xs = c.xs.map(compile);
+        return (view) => {
+          for (const x of xs) if (x(view)) return true;
+          return false;
+        };
+      }
     }
   };
+  const matches = compile(parsed.condition);
   return {
-    matches: (view) => evaluate(condition, view),
+    matches,
     explain(view) {
       const children: Reason[] = [];
       for (const [name, sel] of selections) {
