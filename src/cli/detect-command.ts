@@ -115,7 +115,7 @@ function ruleHits(rules: RuleSet, detector: Detector, events: number): RuleHits[
   const matches = detector.ruleMatches();
   return rules.detections.map((r) => {
     const n = matches.get(r.key) ?? 0;
-    return { id: r.id, title: r.title, file: r.file, matches: n, share: events === 0 ? 0 : n / events };
+    return { id: r.id, title: r.title, file: r.file, alerting: rules.alerting.has(r.key), matches: n, share: events === 0 ? 0 : n / events };
   });
 }
 

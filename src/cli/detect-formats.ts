@@ -9,6 +9,8 @@ export interface RuleHits {
   readonly id: string;
   readonly title: string;
   readonly file: string;
+  /** False for a rule that only feeds a correlation: its matches are not alerts. */
+  readonly alerting: boolean;
   readonly matches: number;
   /** Share of the file's events the rule matched. */
   readonly share: number;
@@ -25,7 +27,7 @@ export interface DetectionReport {
 const MIN_EVENTS_FOR_SHARE = 20;
 
 export function renderDetection(report: DetectionReport, format: DetectFormat): string {
-  const rules = report.rules.map((r) => ({ ...r, broad: report.events >= MIN_EVENTS_FOR_SHARE && r.share > BROAD_SHARE }));
+  const rules = report.rules.map((r) => ({ ...r, broad: r.alerting && report.events >= MIN_EVENTS_FOR_SHARE && r.share > BROAD_SHARE }));
   if (format === "json") return JSON.stringify({ events: report.events, alerts: report.alerts, notices: report.notices, rules }, null, 2) + "\n";
   let out = "";
   if (report.alerts.length === 0) out += `No alerts in ${report.events} events.\n`;
@@ -43,7 +45,7 @@ export function renderDetection(report: DetectionReport, format: DetectFormat): 
   if (report.notices.length > 0) out += "\nNotices:\n" + report.notices.map((n) => `  ${n.text}\n`).join("");
   if (rules.length > 0) {
     out += "\nSigma rules:\n";
-    for (const r of rules) out += `  ${r.id}  ${r.matches} match${r.matches === 1 ? "" : "es"} (${(r.share * 100).toFixed(1)}% of events)${r.broad ? "  ← fires on most events: narrow it" : ""}  ${r.file}\n`;
+    for (const r of rules) out += `  ${r.id}  ${r.matches} match${r.matches === 1 ? "" : "es"} (${(r.share * 100).toFixed(1)}% of events)${r.alerting ? "" : ", feeds a correlation"}${r.broad ? "  ← fires on most events: narrow it" : ""}  ${r.file}\n`;
   }
   return out;
 }

@@ -186,6 +186,7 @@ export class Detector {
 
   private sigmaHit(rule: DetectionRule, ctx: EventContext): Hit {
     const day = utcDay(ctx.ms);
+    const explained = rule.explain(this.view);
     return {
       rule: { id: rule.id, kind: "sigma", title: rule.title, file: rule.file },
       level: rule.level,
@@ -194,7 +195,7 @@ export class Detector {
       windowEnd: day.end,
       events: [ctx.seen],
       eventCount: 1,
-      why: rule.explain(this.view),
+      why: { text: `${rule.title}: ${explained.text}`, children: explained.children },
     };
   }
 
