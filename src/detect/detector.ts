@@ -44,6 +44,8 @@ export interface DetectorSnapshot {
 }
 
 const NOTHING: DetectionOutput = { alerts: [], notices: [] };
+/** Notices remembered; their keys carry attacker-chosen text (a model name), so they are bounded. */
+const MAX_NOTICES = 10_000;
 
 /**
  * The detection engine. Feed it the trail's events in trail order (seq ascending); it returns
@@ -117,6 +119,10 @@ export class Detector {
   /** Remembers a notice for the current call's output unless it was given before. */
   private readonly notify = (n: Notice): void => {
     if (this.noticed.has(n.key)) return;
+    if (this.noticed.size >= MAX_NOTICES) {
+      if (this.noticed.has("notice-limit")) return;
+      n = { key: "notice-limit", kind: "state-limit", agent: null, text: `more than ${MAX_NOTICES} distinct notices: further ones are not given`, at: n.at };
+    }
     this.noticed.add(n.key);
     this.notices.push(n);
   };

@@ -148,3 +148,23 @@ describe("detection settings", () => {
     expect(parsed.diagnostics.map((d) => [d.line, d.rule])).toEqual(expect.arrayContaining([[3, "schema/range"], [5, "schema/required"]]));
   });
 });
+
+describe("state an attacker can grow", () => {
+  it("gives a bounded number of notices however many model names telemetry invents", () => {
+    const d = detector();
+    const notices = [];
+    for (let i = 0; i < 10_050; i++) {
+      notices.push(...d.process(trailEvent({ source: "otlp", system: null, action: "chat", resource: null, permission: null, model: `made-up-${i}`, inputTokens: 1, outputTokens: 1, dataClasses: [] })).notices);
+    }
+    // 10,000 remembered notices, then one saying that no more are given.
+    expect(notices).toHaveLength(10_001);
+    expect(notices[notices.length - 1]?.kind).toBe("state-limit");
+    expect(d.snapshot().noticed.length).toBe(10_001);
+  });
+
+  it("keeps a bounded number of denial windows however many principals an unattributed flood uses", () => {
+    const d = detector();
+    for (let i = 0; i < 50_100; i++) d.process(trailEvent({ agent: null, principal: `p${i}`, outcome: "denied", flags: ["unattributed"] }));
+    expect((d.snapshot().rules["charter/denied-burst"] as unknown[]).length).toBeLessThanOrEqual(50_000);
+  });
+});

@@ -7,6 +7,8 @@ import { firstAtOrAfter, insertByTime, mapEntries, prune, seenList } from "./tim
 /** Events kept per identity in a rate window, whatever the rate: a flood cannot exhaust memory. */
 const MAX_WINDOW_EVENTS = 20_000;
 const MINUTE = 60_000;
+/** Identities with a window at once; unattributed principals are attacker-chosen, so they are bounded too. */
+const MAX_IDENTITIES = 50_000;
 
 /**
  * A request is an action on a resource system (PostgreSQL, Redis, HTTP, GitHub). Tool spans and
@@ -34,6 +36,11 @@ abstract class SlidingCount implements StatefulRule {
     if (!list) {
       list = [];
       this.windows.set(spec.key, list);
+      if (this.windows.size > MAX_IDENTITIES) {
+        // Map order is creation order: the oldest identity's window goes first.
+        const oldest = this.windows.keys().next();
+        if (!oldest.done) this.windows.delete(oldest.value);
+      }
     }
     insertByTime(list, ctx.seen);
     prune(list, spec.windowMs, MAX_WINDOW_EVENTS);
