@@ -51,7 +51,8 @@ export type RuleCode =
   | "text/hidden-characters"
   | "provisioning/unenforceable-permission"
   | "provisioning/unavailable-provider"
-  | "provisioning/invalid-config";
+  | "provisioning/invalid-config"
+  | "policy/check-without-source";
 
 export interface Position {
   /** 1-based. */

@@ -17,6 +17,7 @@ import type {
   Account,
   AccountType,
   CheckRun,
+  CheckSuite,
   Installation,
   Issue,
   IssueComment,
@@ -477,21 +478,51 @@ export class GitHubSimulator {
 
   /**
    * A CI system finishes a check run on a commit (for example "ci/test"), and GitHub delivers
-   * check_run.completed. The simulator has one app, so the run carries that app's identity.
+   * check_run.completed. The run is posted by `app` (a GitHub App created on first mention; the
+   * app under test when none is named), or is a job of the run of `workflow` on the commit:
+   * GitHub Actions keeps one suite per workflow run, and a re-run adds an attempt whose jobs
+   * replace the previous attempt's. With `viaApi`, a step of that workflow run creates the run
+   * through the checks API instead (GITHUB_TOKEN with checks: write): as on GitHub, it lands in
+   * the commit's first GitHub Actions suite, whichever workflow that is, and it is no job.
    */
   async completeCheckRun(
     repo: Repository,
     sha: string,
-    options: { name: string; conclusion: NonNullable<CheckRun["conclusion"]>; by?: string },
+    options: {
+      name: string;
+      conclusion: NonNullable<CheckRun["conclusion"]>;
+      by?: string;
+      app?: string;
+      workflow?: string;
+      event?: string;
+      rerun?: boolean;
+      viaApi?: boolean;
+    },
   ): Promise<{ run: CheckRun; delivery: DeliveryResult }> {
     const { state } = this.core;
+    let suite: CheckSuite;
+    let attempt: number[] | undefined;
+    if (options.workflow !== undefined) {
+      const workflowRun = this.core.workflowRunFor(repo, sha, options.workflow, options.event ?? "pull_request");
+      if (options.rerun) workflowRun.attempts.push([]);
+      if (options.viaApi) {
+        const first = [...state.checkSuites.values()].find((s) => s.repo === repo && s.headSha === sha && s.workflowRun !== null);
+        suite = first ?? workflowRun.suite;
+      } else {
+        suite = workflowRun.suite;
+        attempt = workflowRun.attempts.at(-1);
+      }
+    } else {
+      suite = this.core.suiteFor(repo, sha, options.app === undefined ? state.app : state.ensureApp(options.app));
+    }
     const id = state.allocateId();
+    attempt?.push(id);
     const now = state.now();
     const run: CheckRun = {
       id,
       nodeId: state.nodeId("CheckRun", id),
       repo,
-      suite: this.core.suiteFor(repo, sha),
+      suite,
       headSha: sha,
       name: options.name,
       status: "completed",
