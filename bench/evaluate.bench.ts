@@ -127,7 +127,7 @@ const POLICY: CharterPolicy = {
     {
       name: "Production model changes pass evals",
       when: { environments: ["production"], changes: ["model-changed", "model-parameters-changed"] },
-      require: { approvals: 0, checks: ["charter-evals"] },
+      require: { approvals: 0, checks: [{ name: "charter-evals", workflow: ".github/workflows/evals.yml" }] },
     },
     {
       name: "Payments agents need a lead and a test plan",
@@ -144,10 +144,11 @@ const POLICY: CharterPolicy = {
   emergency: { label: "emergency", require: { approvals: 1, from: { permission: "maintain" } } },
 };
 
+const EVALS_RUN = { app: { id: 15368, slug: "github-actions" }, suiteId: 70, workflowRun: { id: 71, path: ".github/workflows/evals.yml", event: "pull_request" }, isJob: true };
 const CHECK_RUNS: readonly CheckRunFact[] = [
-  { id: 900, name: "charter-evals", status: "completed", conclusion: "failure", appSlug: "evals", completedAt: "2026-05-01T07:00:00Z", url: null },
-  { id: 901, name: "Charter", status: "completed", conclusion: "success", appSlug: "charter", completedAt: "2026-05-01T07:30:00Z", url: null },
-  { id: 902, name: "charter-evals", status: "completed", conclusion: "success", appSlug: "evals", completedAt: "2026-05-01T08:00:00Z", url: null },
+  { id: 900, name: "charter-evals", status: "completed", conclusion: "failure", completedAt: "2026-05-01T07:00:00Z", url: null, ...EVALS_RUN },
+  { id: 901, name: "Charter", status: "completed", conclusion: "success", completedAt: "2026-05-01T07:30:00Z", url: null, app: { id: 1, slug: "charter" }, suiteId: 72, workflowRun: null },
+  { id: 902, name: "charter-evals", status: "completed", conclusion: "success", completedAt: "2026-05-01T08:00:00Z", url: null, ...EVALS_RUN },
 ];
 
 function buildInput(): { input: EvaluationInput; indices: number[] } {
@@ -169,8 +170,8 @@ function buildInput(): { input: EvaluationInput; indices: number[] } {
     baseSha: "b".repeat(40),
     labels: ["model-upgrade"],
     commits: [
-      { sha: OLD, author: "bob", committer: "web-flow" },
-      { sha: HEAD, author: "carol", committer: "carol" },
+      { sha: OLD, authors: [{ login: "bob", name: "Bob", email: "bob@example.com" }], committer: { login: "web-flow", name: "GitHub", email: "noreply@github.com" } },
+      { sha: HEAD, authors: [{ login: "carol", name: "Carol", email: "carol@example.com" }], committer: { login: "carol", name: "Carol", email: "carol@example.com" } },
     ],
     reviews: reviews(),
     checkRuns: CHECK_RUNS,
@@ -183,6 +184,8 @@ function buildInput(): { input: EvaluationInput; indices: number[] } {
     changeSet,
     agents,
     facts,
+    // The rest of an inventory as large as the change: identities of agents it does not touch.
+    agentIdentities: indices.map((i) => `fleet-agent-${i}`),
   };
   return { input, indices };
 }

@@ -107,7 +107,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       signingKey: options.signingKey,
       now,
       queue,
-      controls: new ControlsObserver(now),
+      controls: new ControlsObserver(now, options.appId),
       provisioning: { env: options.environment ?? process.env, now },
       identities: new IdentityCache(),
     };

@@ -45,8 +45,13 @@ export const GRAPH_PAGE = 100;
 const ACTOR = "name email user { login }";
 /** PullRequest.commits with every author and the committer; `$commitCursor` pages through them. */
 export const PULL_COMMITS_SELECTION = `pullRequest(number: $pullNumber) { commits(first: ${GRAPH_PAGE}, after: $commitCursor) { totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid authors(first: ${GRAPH_PAGE}) { totalCount nodes { ${ACTOR} } } committer { ${ACTOR} } } } } }`;
-/** The head commit's check suites, each with its app, its workflow run and the latest run of each name in it. */
-export const CHECK_SUITES_SELECTION = `object(expression: $headCommit) { ... on Commit { checkSuites(first: ${GRAPH_PAGE}) { totalCount nodes { databaseId app { databaseId slug } workflowRun { databaseId event file { path } } checkRuns(first: ${GRAPH_PAGE}, filterBy: { checkType: LATEST }) { totalCount nodes { databaseId name status conclusion completedAt permalink } } } } } }`;
+/**
+ * The head commit's check suites, each with its app, its workflow run and every run in it. Every
+ * run, not GitHub's "latest of each name": a run that a workflow step creates through the API
+ * lands in some Actions suite and would hide that suite's real job of the same name; Charter
+ * picks the newest run among the ones that count itself.
+ */
+export const CHECK_SUITES_SELECTION = `object(expression: $headCommit) { ... on Commit { checkSuites(first: ${GRAPH_PAGE}) { totalCount nodes { databaseId app { databaseId slug } workflowRun { databaseId event file { path } } checkRuns(first: ${GRAPH_PAGE}, filterBy: { checkType: ALL }) { totalCount nodes { databaseId name status conclusion completedAt permalink } } } } } }`;
 
 function person(actor: GraphActor): GitPerson {
   return { login: actor.user?.login ?? null, name: actor.name ?? "", email: actor.email ?? "" };

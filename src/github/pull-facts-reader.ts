@@ -12,7 +12,7 @@ import { actor, pullFactsFromRest, type RestReview } from "./rest-facts.js";
 type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
 
 const PER_PAGE = 100;
-/** Pages of jobs read per workflow run: a workflow of more than 500 jobs is not one a check names. */
+/** Pages of jobs read per workflow run (every attempt's): a run of more than 500 jobs is not one a check names. */
 const MAX_JOB_PAGES = 5;
 
 export interface FactsReport {
@@ -55,7 +55,7 @@ export async function readPullFacts(
   for (const runId of boundWorkflowRuns(policy, graph)) {
     const ids = new Set<number>();
     for (let page = 1; page <= MAX_JOB_PAGES; page++) {
-      const { data } = await octokit.rest.actions.listJobsForWorkflowRun({ owner, repo, run_id: runId, filter: "latest", per_page: PER_PAGE, page });
+      const { data } = await octokit.rest.actions.listJobsForWorkflowRun({ owner, repo, run_id: runId, filter: "all", per_page: PER_PAGE, page });
       requests++;
       for (const job of data.jobs) {
         // GitHub documents the link from a job to its check run (check_run_url), not an equality of ids.

@@ -54,7 +54,7 @@ export function readPullGraph(loader: GraphqlFileLoader, pullNumber: number, hea
     const [firstPage, suitesAnswer] = await Promise.all([first, suites]);
     const commits: GraphPullRequestCommit[] = [];
     let result = firstPage;
-    let total = 0;
+    let total: number;
     for (let n = 1; ; n++) {
       if (!result) throw new CharterError("NOT_FOUND", `pull request #${pullNumber} is not visible through GitHub's GraphQL API`);
       total = result.commits.totalCount;

@@ -49,5 +49,5 @@ export function contributorsOf(facts: Pick<PullFacts, "author" | "commits">): Co
     });
     if (commit.committer) add(commit.sha, "committer", commit.committer);
   }
-  return { logins: new Set(logins.keys()), named: [...logins.values()].sort(), unlinked: [...unlinked.values()] };
+  return { logins: new Set(logins.keys()), named: [...logins.values()].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())), unlinked: [...unlinked.values()] };
 }

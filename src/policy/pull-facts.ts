@@ -75,7 +75,7 @@ export interface PullFacts {
   readonly commits: readonly CommitFact[];
   /** All reviews, in the order GitHub lists them (oldest first). */
   readonly reviews: readonly ReviewFact[];
-  /** Check runs on the head commit: the latest of each name in each check suite. */
+  /** Check runs on the head commit, every attempt of each, with the suite each belongs to. */
   readonly checkRuns: readonly CheckRunFact[];
   /** Active members of the teams the evaluation asked about, among the reviewers: "org/team" → logins. */
   readonly teamMembers: Readonly<Record<string, readonly string[]>>;

@@ -74,7 +74,10 @@ export interface OpenPullRequestOptions {
   readonly base?: string;
   readonly draft?: boolean;
   readonly labels?: readonly string[];
+  /** The commit message: trailers such as `Co-authored-by: Name <email>` go here. */
   readonly message?: string;
+  /** The commit's git author, when it is not the pull request author's own identity (GitHub links it by email, or not at all). */
+  readonly gitAuthor?: { readonly name: string; readonly email: string };
 }
 
 export interface PullRequestOpened {
@@ -269,9 +272,13 @@ export class GitHubSimulator {
     repo.collaborators.set(account.login.toLowerCase(), permission);
   }
 
-  /** Turns on classic branch protection (which refuses force-pushes and deletion by default). */
-  protectBranch(repo: Repository, branch: string, options: { requiredChecks?: readonly string[] } = {}): void {
-    repo.branchProtection.set(branch, { requiredChecks: [...(options.requiredChecks ?? [])] });
+  /**
+   * Turns on classic branch protection (which refuses force-pushes and deletion by default). A
+   * required check given by name may come from any source; { context, appId } binds it to an app.
+   */
+  protectBranch(repo: Repository, branch: string, options: { requiredChecks?: readonly (string | { context: string; appId: number })[] } = {}): void {
+    const requiredChecks = (options.requiredChecks ?? []).map((c) => (typeof c === "string" ? { context: c, appId: null } : c));
+    repo.branchProtection.set(branch, { requiredChecks });
   }
 
   /** Adds a repository ruleset for the named branches, e.g. rules [{ type: "deletion" }, { type: "non_fast_forward" }]. */
@@ -334,7 +341,7 @@ export class GitHubSimulator {
       branch: options.branch,
       files: options.files,
       message: options.message ?? options.title,
-      author: core.identity(author),
+      author: options.gitAuthor ? { ...options.gitAuthor, date: core.state.nowDate() } : core.identity(author),
       from: baseSha,
     });
     if ("stale" in committed) throw new Error(`github-sim: ${options.branch} moved while committing`);

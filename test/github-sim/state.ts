@@ -99,8 +99,8 @@ export interface Repository {
 }
 
 export interface BranchProtection {
-  /** Status check contexts required before merging. */
-  readonly requiredChecks: readonly string[];
+  /** Status checks required before merging, each with the app that must post it (null: any source). */
+  readonly requiredChecks: readonly { readonly context: string; readonly appId: number | null }[];
 }
 
 export interface Ruleset {
