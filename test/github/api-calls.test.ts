@@ -24,7 +24,7 @@ rules:
  * API calls of each.
  */
 async function callsForTypicalPullRequests(size: number): Promise<{ cold: Record<string, number>; warm: Record<string, number> }> {
-  const files = { ...manyAgents(size), ".github/charter.yml": POLICY, [EVALS]: "on: pull_request\n" };
+  const files: Record<string, string> = { ...manyAgents(size), ".github/charter.yml": POLICY, [EVALS]: "on: pull_request\n" };
   // A cold cache on 5,000 agents reads them all, which takes the simulator longer than GitHub waits for a webhook's answer.
   fx = await startCharter(files, { webhookTimeoutMs: 120_000 });
   // Warm the installation token so both runs count the same requests.
