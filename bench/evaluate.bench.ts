@@ -76,7 +76,9 @@ const TEAM_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   "acme/security": ["sam", "sue"],
   "acme/payments-leads": ["paula", "lena"],
 };
-const PERMISSIONS: Readonly<Record<string, RepositoryPermission>> = { pat: "maintain", plato: "maintain", piper: "write", lena: "write" };
+// With separation of duties a platform agent's maintainer must be someone other than its two
+// owners (pat and plato): lena is that maintainer.
+const PERMISSIONS: Readonly<Record<string, RepositoryPermission>> = { pat: "maintain", plato: "maintain", piper: "write", lena: "maintain" };
 
 /**
  * 50 reviews, oldest first: approvals on the head, stale approvals (analytics only has those, so
@@ -109,15 +111,15 @@ function reviews(): ReviewFact[] {
   return out;
 }
 
-/** Six rules of the kinds a company writes: owners, two owners for expansions, teams, a check, labels, permission. */
+/** Six rules of the kinds a company writes: owners, a second owner for expansions, teams, a check, labels, permission (distinct people per agent). */
 const POLICY: CharterPolicy = {
   version: 1,
   rules: [
     { name: "Owners approve every agent change", require: { approvals: 1, from: { owners: true }, sections: ["Rollback plan"] } },
     {
-      name: "Two owners approve expansions",
+      name: "A second owner approves expansions",
       when: { changes: ["agent-created", "tool-added", "permission-added", "permission-widened", "data-classification-added"] },
-      require: { approvals: 2, from: { owners: true } },
+      require: { approvals: 1, from: { owners: true } },
     },
     {
       name: "Security reviews agents on personal and card data",
@@ -235,14 +237,14 @@ function checkEvaluation(evaluation: Evaluation, indices: readonly number[]): vo
     rules: evaluation.root.children.length,
     statuses: Object.fromEntries(evaluation.root.children.map((c) => [c.name, c.status])),
     owners: countStatuses(approvalNodes("Owners approve every agent change")),
-    expansions: countStatuses(approvalNodes("Two owners approve expansions")),
+    expansions: countStatuses(approvalNodes("A second owner approves expansions")),
   };
   const expected = {
     decision: "pending",
     rules: 6,
     statuses: {
       "Owners approve every agent change": "pending",
-      "Two owners approve expansions": expanded.some((i) => team(i) === "analytics") ? "pending" : "satisfied",
+      "A second owner approves expansions": expanded.some((i) => team(i) === "analytics") ? "pending" : "satisfied",
       "Security reviews agents on personal and card data": "satisfied",
       "Production model changes pass evals": "satisfied",
       "Payments agents need a lead and a test plan": "satisfied",

@@ -57,7 +57,8 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const contributors = contributorsOf(facts);
   const reviews = standingReviews(facts, identities, contributors);
   const workflowChanges = [...new Set(changeSet.changes.filter((c) => c.kind === "ci-workflow-changed").map((c) => c.path))].sort();
-  const ctx: Context = { facts, agents, reviews, identities, workflowChanges };
+  const approvers = reviews.filter((r) => !r.exclusion && r.state === "approved");
+  const ctx: Context = { facts, agents, reviews, approvers, identities, workflowChanges, teams: teamSets(facts), permissions: permissionMap(facts) };
 
   const agentChanges = changeSet.changes.filter((c) => c.agent !== undefined);
   const governanceChanges = changeSet.changes.filter((c) => c.agent === undefined);
@@ -146,10 +147,33 @@ interface Context {
   readonly facts: PullFacts;
   readonly agents: ReadonlyMap<string, PolicyAgent>;
   readonly reviews: readonly ReviewerState[];
+  /** The standing approvals that no exclusion rules out. */
+  readonly approvers: readonly ReviewerState[];
   /** Lower-case logins of every agent identity. */
   readonly identities: ReadonlySet<string>;
   /** Workflow files the pull request adds, edits or deletes. */
   readonly workflowChanges: readonly string[];
+  /** Lower-case team → lower-case logins of its members, and lower-case login → permission: looked up once. */
+  readonly teams: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly permissions: ReadonlyMap<string, RepositoryPermission>;
+}
+
+function teamSets(facts: PullFacts): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [team, members] of Object.entries(facts.teamMembers)) {
+    const set = out.get(team.toLowerCase()) ?? new Set<string>();
+    for (const m of members) set.add(m.toLowerCase());
+    out.set(team.toLowerCase(), set);
+  }
+  return out;
+}
+
+function permissionMap(facts: PullFacts): Map<string, RepositoryPermission> {
+  const out = new Map<string, RepositoryPermission>();
+  // An exact key wins over one that differs only in case.
+  for (const [login, level] of Object.entries(facts.permissions)) if (!out.has(login.toLowerCase())) out.set(login.toLowerCase(), level);
+  for (const [login, level] of Object.entries(facts.permissions)) if (login === login.toLowerCase()) out.set(login, level);
+  return out;
 }
 
 /** One rule (or the governance or emergency requirement) as it applies to this pull request. */
@@ -173,6 +197,8 @@ interface ApprovalDemand {
   readonly requirement: Requirement;
   readonly from: NonNullable<Requirement["from"]>;
   readonly owners: readonly Owner[];
+  /** Each login's eligibility here, worked out once (the assignment and the explanation both ask). */
+  readonly eligible: Map<string, string | undefined>;
 }
 
 /** Who counts where: demand key → the approvals counted there, and each login's place per subject. */
@@ -229,10 +255,10 @@ function planRequirement(name: string, requirement: Requirement, changes: readon
     const base = { rule: name, needed, requirement, from };
     if (agentIds.length > 0) {
       for (const id of agentIds) {
-        demands.push({ ...base, key: `${name}\n${id}`, node: `Approval for ${id}`, subject: id, agent: id, owners: from.owners ? ownersOf(ctx.agents.get(id)) : [] });
+        demands.push({ ...base, key: `${name}\n${id}`, node: `Approval for ${id}`, subject: id, agent: id, owners: from.owners ? ownersOf(ctx.agents.get(id)) : [], eligible: new Map<string, string | undefined>() });
       }
     } else {
-      demands.push({ ...base, key: `${name}\n`, node: "Approval", subject: GOVERNANCE_SUBJECT, agent: undefined, owners: [] });
+      demands.push({ ...base, key: `${name}\n`, node: "Approval", subject: GOVERNANCE_SUBJECT, agent: undefined, owners: [], eligible: new Map<string, string | undefined>() });
     }
   }
   return { name, requirement, changes, agentIds, demands };
@@ -246,9 +272,10 @@ function ownersOf(agent: PolicyAgent | undefined): readonly Owner[] {
 
 /** The reviewers whose approval would count for a demand, ignoring every other demand. */
 function candidatesFor(demand: ApprovalDemand, ctx: Context): string[] {
-  return ctx.reviews
-    .filter((r) => !r.exclusion && r.state === "approved" && (!r.stale || demand.requirement.allowStaleApprovals === true) && eligibility(r.login, demand, ctx) !== undefined)
-    .map((r) => r.login);
+  const out: string[] = [];
+  const stale = demand.requirement.allowStaleApprovals === true;
+  for (const r of ctx.approvers) if ((stale || !r.stale) && eligibility(r.login, demand, ctx) !== undefined) out.push(r.login);
+  return out;
 }
 
 /** Separation of duties: per subject, a maximum assignment of approvers to the demands on it. */
@@ -362,33 +389,30 @@ function approvals(demand: ApprovalDemand, assignment: Assignment, ctx: Context,
 
 /** How a login qualifies as an approver for a demand, or undefined if it does not. */
 function eligibility(login: string, demand: ApprovalDemand, ctx: Context): string | undefined {
+  if (demand.eligible.has(login)) return demand.eligible.get(login);
+  const via = qualify(login, demand, ctx);
+  demand.eligible.set(login, via);
+  return via;
+}
+
+function qualify(login: string, demand: ApprovalDemand, ctx: Context): string | undefined {
   const lower = login.toLowerCase();
-  const { facts } = ctx;
   const { from } = demand;
   for (const o of demand.owners) {
     if (o.user?.toLowerCase() === lower) return "owner";
-    if (o.team && isMember(facts, o.team, lower)) return `owner via @${o.team}`;
+    if (o.team && isMember(ctx, o.team, lower)) return `owner via @${o.team}`;
   }
-  if (from.users?.some((u) => u.toLowerCase() === lower)) return "listed user";
-  for (const team of from.teams ?? []) if (isMember(facts, team, lower)) return `member of @${team}`;
+  for (const u of from.users ?? []) if (u.toLowerCase() === lower) return "listed user";
+  for (const team of from.teams ?? []) if (isMember(ctx, team, lower)) return `member of @${team}`;
   if (from.permission) {
-    const has = permissionOf(facts, login);
+    const has = ctx.permissions.get(login) ?? ctx.permissions.get(lower) ?? "none";
     if (PERMISSION_RANK.indexOf(has) >= PERMISSION_RANK.indexOf(from.permission)) return `${has} permission`;
   }
   return undefined;
 }
 
-function permissionOf(facts: PullFacts, login: string): RepositoryPermission {
-  const direct = facts.permissions[login];
-  if (direct) return direct;
-  const lower = login.toLowerCase();
-  for (const [key, value] of Object.entries(facts.permissions)) if (key.toLowerCase() === lower) return value;
-  return "none";
-}
-
-function isMember(facts: PullFacts, team: string, login: string): boolean {
-  const members = facts.teamMembers[team] ?? facts.teamMembers[team.toLowerCase()] ?? [];
-  return members.some((m) => m.toLowerCase() === login);
+function isMember(ctx: Context, team: string, login: string): boolean {
+  return ctx.teams.get(team.toLowerCase())?.has(login) === true;
 }
 
 /** Users the demand names (as owners or listed users) who are agents' own accounts. */
