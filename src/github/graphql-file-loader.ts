@@ -57,7 +57,8 @@ const FIELD_NAME = /^[a-z][A-Za-z]{2,40}$/;
  * together costs three queries however many agents it touches (up to the batch size):
  *
  *   1. directory listings with mode and size, three levels deep (modes tell symlinks from files;
- *      sizes let oversized files be refused unread);
+ *      sizes let oversized files be refused unread), and any repository fields other readers
+ *      asked for in the same turn (see field: the commits, the check suites, the inventory);
  *   2. the manifests' text;
  *   3. the prompts' text.
  *
