@@ -23,7 +23,7 @@ one with gh). Use it to test a policy change against past pull requests.
   --base REF      the pull request's base (its merge base with the target branch)
   --head REF      the pull request's head commit
   --pr FILE       the snapshot
-  --format        text (default) or json: { decision, base, head, policy, emergency, changeSet, rules, errors }
+  --format        text (default) or json: { decision, base, head, policy, emergency, changeSet, approvers, rules, errors }
   --root DIR      repository root (default: the nearest directory holding .git)
 
 Exit status: 0 approved, 1 pending, blocked or invalid, 2 usage or internal error.
