@@ -76,7 +76,9 @@ const TEAM_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   "acme/security": ["sam", "sue"],
   "acme/payments-leads": ["paula", "lena"],
 };
-const PERMISSIONS: Readonly<Record<string, RepositoryPermission>> = { pat: "maintain", plato: "maintain", piper: "write", lena: "write" };
+// With separation of duties a platform agent's maintainer must be someone other than its two
+// owners (pat and plato): lena is that maintainer.
+const PERMISSIONS: Readonly<Record<string, RepositoryPermission>> = { pat: "maintain", plato: "maintain", piper: "write", lena: "maintain" };
 
 /**
  * 50 reviews, oldest first: approvals on the head, stale approvals (analytics only has those, so
@@ -109,15 +111,15 @@ function reviews(): ReviewFact[] {
   return out;
 }
 
-/** Six rules of the kinds a company writes: owners, two owners for expansions, teams, a check, labels, permission. */
+/** Six rules of the kinds a company writes: owners, a second owner for expansions, teams, a check, labels, permission (distinct people per agent). */
 const POLICY: CharterPolicy = {
   version: 1,
   rules: [
     { name: "Owners approve every agent change", require: { approvals: 1, from: { owners: true }, sections: ["Rollback plan"] } },
     {
-      name: "Two owners approve expansions",
+      name: "A second owner approves expansions",
       when: { changes: ["agent-created", "tool-added", "permission-added", "permission-widened", "data-classification-added"] },
-      require: { approvals: 2, from: { owners: true } },
+      require: { approvals: 1, from: { owners: true } },
     },
     {
       name: "Security reviews agents on personal and card data",
@@ -127,7 +129,7 @@ const POLICY: CharterPolicy = {
     {
       name: "Production model changes pass evals",
       when: { environments: ["production"], changes: ["model-changed", "model-parameters-changed"] },
-      require: { approvals: 0, checks: ["charter-evals"] },
+      require: { approvals: 0, checks: [{ name: "charter-evals", workflow: ".github/workflows/evals.yml" }] },
     },
     {
       name: "Payments agents need a lead and a test plan",
@@ -144,10 +146,11 @@ const POLICY: CharterPolicy = {
   emergency: { label: "emergency", require: { approvals: 1, from: { permission: "maintain" } } },
 };
 
+const EVALS_RUN = { app: { id: 15368, slug: "github-actions" }, suiteId: 70, workflowRun: { id: 71, path: ".github/workflows/evals.yml", event: "pull_request" }, isJob: true };
 const CHECK_RUNS: readonly CheckRunFact[] = [
-  { id: 900, name: "charter-evals", status: "completed", conclusion: "failure", appSlug: "evals", completedAt: "2026-05-01T07:00:00Z", url: null },
-  { id: 901, name: "Charter", status: "completed", conclusion: "success", appSlug: "charter", completedAt: "2026-05-01T07:30:00Z", url: null },
-  { id: 902, name: "charter-evals", status: "completed", conclusion: "success", appSlug: "evals", completedAt: "2026-05-01T08:00:00Z", url: null },
+  { id: 900, name: "charter-evals", status: "completed", conclusion: "failure", completedAt: "2026-05-01T07:00:00Z", url: null, ...EVALS_RUN },
+  { id: 901, name: "Charter", status: "completed", conclusion: "success", completedAt: "2026-05-01T07:30:00Z", url: null, app: { id: 1, slug: "charter" }, suiteId: 72, workflowRun: null },
+  { id: 902, name: "charter-evals", status: "completed", conclusion: "success", completedAt: "2026-05-01T08:00:00Z", url: null, ...EVALS_RUN },
 ];
 
 function buildInput(): { input: EvaluationInput; indices: number[] } {
@@ -169,8 +172,8 @@ function buildInput(): { input: EvaluationInput; indices: number[] } {
     baseSha: "b".repeat(40),
     labels: ["model-upgrade"],
     commits: [
-      { sha: OLD, author: "bob", committer: "web-flow" },
-      { sha: HEAD, author: "carol", committer: "carol" },
+      { sha: OLD, authors: [{ login: "bob", name: "Bob", email: "bob@example.com" }], committer: { login: "web-flow", name: "GitHub", email: "noreply@github.com" } },
+      { sha: HEAD, authors: [{ login: "carol", name: "Carol", email: "carol@example.com" }], committer: { login: "carol", name: "Carol", email: "carol@example.com" } },
     ],
     reviews: reviews(),
     checkRuns: CHECK_RUNS,
@@ -183,6 +186,8 @@ function buildInput(): { input: EvaluationInput; indices: number[] } {
     changeSet,
     agents,
     facts,
+    // The rest of an inventory as large as the change: identities of agents it does not touch.
+    agentIdentities: indices.map((i) => `fleet-agent-${i}`),
   };
   return { input, indices };
 }
@@ -232,14 +237,14 @@ function checkEvaluation(evaluation: Evaluation, indices: readonly number[]): vo
     rules: evaluation.root.children.length,
     statuses: Object.fromEntries(evaluation.root.children.map((c) => [c.name, c.status])),
     owners: countStatuses(approvalNodes("Owners approve every agent change")),
-    expansions: countStatuses(approvalNodes("Two owners approve expansions")),
+    expansions: countStatuses(approvalNodes("A second owner approves expansions")),
   };
   const expected = {
     decision: "pending",
     rules: 6,
     statuses: {
       "Owners approve every agent change": "pending",
-      "Two owners approve expansions": expanded.some((i) => team(i) === "analytics") ? "pending" : "satisfied",
+      "A second owner approves expansions": expanded.some((i) => team(i) === "analytics") ? "pending" : "satisfied",
       "Security reviews agents on personal and card data": "satisfied",
       "Production model changes pass evals": "satisfied",
       "Payments agents need a lead and a test plan": "satisfied",

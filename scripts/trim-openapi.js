@@ -62,6 +62,7 @@ export const OPERATION_IDS = [
   "issues/list-for-repo",
   "issues/list-labels-on-issue",
   "users/get-by-username",
+  "actions/list-jobs-for-workflow-run",
 ];
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

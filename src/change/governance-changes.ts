@@ -20,7 +20,8 @@ export function governanceKind(path: string): GovernanceChangeKind | undefined {
   if (path === POLICY_FILE) return "policy-changed";
   if (path.startsWith("schemas/")) return "schema-changed";
   if (CODEOWNERS_FILES.includes(path)) return "codeowners-changed";
-  if (path.startsWith(".github/workflows/")) return "ci-workflow-changed";
+  // Local actions run inside the workflows as much as the workflows' own steps do.
+  if (path.startsWith(".github/workflows/") || path.startsWith(".github/actions/")) return "ci-workflow-changed";
   // Detection rules decide what is noticed at run time: weakening one blinds the monitoring control.
   if (path.startsWith("detection/")) return "detection-changed";
   return undefined;

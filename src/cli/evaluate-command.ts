@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { withCommitPair } from "../git/commit-pair.js";
+import { inventoryIdentitiesAt } from "../git/inventory-identities.js";
+import { IdentityCache } from "../manifest/inventory-identities.js";
 import { pullFactsFromRest } from "../github/rest-facts.js";
 import { assessChange, decide } from "../policy/assess-change.js";
 import { chooseFormat } from "./choose-format.js";
@@ -21,7 +23,7 @@ one with gh). Use it to test a policy change against past pull requests.
   --base REF      the pull request's base (its merge base with the target branch)
   --head REF      the pull request's head commit
   --pr FILE       the snapshot
-  --format        text (default) or json: { decision, base, head, policy, emergency, changeSet, rules, errors }
+  --format        text (default) or json: { decision, base, head, policy, emergency, changeSet, approvers, rules, errors }
   --root DIR      repository root (default: the nearest directory holding .git)
 
 Exit status: 0 approved, 1 pending, blocked or invalid, 2 usage or internal error.
@@ -62,8 +64,10 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     if (facts.headSha !== head.commit) {
       io.err(`charter: warning: the snapshot's head is ${facts.headSha.slice(0, 12)} but --head is ${head.commit.slice(0, 12)}; approvals are judged against the snapshot's head\n`);
     }
-    const assessment = await assessChange(base, head, paths);
-    const evaluation = decide(assessment, facts);
+    // Every agent identity at base and at head, not only the changed agents': none may approve.
+    const cache = new IdentityCache();
+    const [assessment, atBase, atHead] = await Promise.all([assessChange(base, head, paths), inventoryIdentitiesAt(base, cache), inventoryIdentitiesAt(head, cache)]);
+    const evaluation = decide(assessment, facts, [...new Set([...atBase, ...atHead])]);
     const errors = [...assessment.head.diagnostics, ...assessment.policyDiagnostics].filter((d) => d.severity === "error");
     io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, format));
     return evaluation.decision === "approved" ? EXIT.ok : EXIT.findings;

@@ -12,6 +12,8 @@ export interface EvaluationJson {
   readonly policy: Evaluation["policy"];
   readonly emergency: Evaluation["emergency"];
   readonly changeSet: Evaluation["changeSet"];
+  /** Separation of duties, the contributors, and the reviews that could not count and why. */
+  readonly approvers: Evaluation["approvers"];
   readonly rules: ResultNode;
   readonly errors: readonly Diagnostic[];
 }
@@ -20,12 +22,13 @@ const MARK: Readonly<Record<Status, string>> = { satisfied: "[ok]", pending: "[w
 
 export function renderEvaluation(evaluation: Evaluation, commits: { base: string; head: string }, errors: readonly Diagnostic[], format: EvaluationFormat): string {
   if (format === "json") {
-    const json: EvaluationJson = { decision: evaluation.decision, ...commits, policy: evaluation.policy, emergency: evaluation.emergency, changeSet: evaluation.changeSet, rules: evaluation.root, errors };
+    const json: EvaluationJson = { decision: evaluation.decision, ...commits, policy: evaluation.policy, emergency: evaluation.emergency, changeSet: evaluation.changeSet, approvers: evaluation.approvers, rules: evaluation.root, errors };
     return JSON.stringify(json, null, 2) + "\n";
   }
   let out = `decision: ${evaluation.decision}${evaluation.emergency.active ? " (EMERGENCY)" : ""}\n`;
   out += `policy: ${evaluation.policy.source === "base" ? `${evaluation.policy.path} at ${commits.base.slice(0, 12)}` : "Charter's default policy"}\n`;
   out += `${evaluation.root.summary}\n`;
+  for (const d of evaluation.root.details) out += `${d}\n`;
   if (evaluation.changeSet.changes.length > 0) {
     out += "\nchanges:\n";
     for (const c of evaluation.changeSet.changes) out += `  ${c.agent ?? "governance"}  ${c.kind}  ${c.risk}  ${c.summary}\n`;

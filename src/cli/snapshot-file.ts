@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { CharterError } from "../errors.js";
-import type { RestFacts } from "../github/rest-facts.js";
+import { checkRunFactsFromGraph, commitFactsFromGraph, type GraphCheckSuite, type GraphPullRequestCommit } from "../github/graph-facts.js";
+import { checkRunFactsFromRest, commitFactsFromRest, type RestCheckRun, type RestCommit, type RestFacts } from "../github/rest-facts.js";
 import type { Diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { type ParsedYaml, parseYaml } from "../manifest/parse-yaml.js";
@@ -14,8 +15,10 @@ const MAX_SNAPSHOT_BYTES = 32 * 1024 * 1024;
 interface Snapshot {
   readonly pull_request: RestFacts["pullRequest"];
   readonly reviews: RestFacts["reviews"];
-  readonly commits: RestFacts["commits"];
-  readonly check_runs?: RestFacts["checkRuns"];
+  readonly commits: readonly (RestCommit | GraphPullRequestCommit)[];
+  readonly check_runs?: readonly RestCheckRun[];
+  readonly check_suites?: readonly GraphCheckSuite[];
+  readonly workflow_jobs?: Readonly<Record<string, readonly { readonly check_run_url: string }[]>>;
   readonly team_memberships?: Readonly<Record<string, readonly string[]>>;
   readonly permissions?: Readonly<Record<string, RepositoryPermission>>;
 }
@@ -59,12 +62,17 @@ export function readSnapshot(path: string, displayPath: string): { facts: RestFa
   const errors = validateAgainstSchema("pull-request-snapshot", displayPath, parsed);
   if (errors.length > 0) return { diagnostics: errors };
   const snapshot = value as Snapshot;
+  const jobs = new Map<number, Set<number>>();
+  for (const [runId, list] of Object.entries(snapshot.workflow_jobs ?? {})) {
+    jobs.set(Number(runId), new Set(list.map((job) => Number(/\/check-runs\/(\d+)$/.exec(job.check_run_url)?.[1])).filter(Number.isSafeInteger)));
+  }
   return {
     facts: {
       pullRequest: snapshot.pull_request,
       reviews: snapshot.reviews,
-      commits: snapshot.commits,
-      checkRuns: snapshot.check_runs ?? [],
+      // Each commit in whichever of GitHub's two shapes the snapshot holds it.
+      commits: snapshot.commits.flatMap((c) => ("sha" in c ? commitFactsFromRest([c]) : commitFactsFromGraph([c]))),
+      checkRuns: snapshot.check_suites ? checkRunFactsFromGraph(snapshot.check_suites, jobs) : checkRunFactsFromRest(snapshot.check_runs ?? []),
       teamMembers: snapshot.team_memberships ?? {},
       permissions: snapshot.permissions ?? {},
     },

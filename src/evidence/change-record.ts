@@ -64,14 +64,15 @@ export function changeRecordBody(input: ChangeRecordInput): { body: ChangeBody; 
     copies.set(Buffer.from(sha256(bytes)).toString("hex"), bytes);
   }
 
+  // The assignment as decided: who was counted for which rule on which agent.
   const approvals: RecordedApproval[] = [];
   const seenApprovals = new Set<string>();
   for (const n of nodes) {
     for (const a of n.approvals ?? []) {
-      const key = `${a.reviewer}\n${a.via}`;
+      const key = `${a.reviewer}\n${a.via}\n${a.rule}\n${a.agent ?? ""}`;
       if (seenApprovals.has(key)) continue;
       seenApprovals.add(key);
-      approvals.push({ reviewer: a.reviewer, via: a.via, commitId: a.commitId, submittedAt: a.submittedAt });
+      approvals.push({ reviewer: a.reviewer, via: a.via, rule: a.rule, ...(a.agent === undefined ? {} : { agent: a.agent }), commitId: a.commitId, submittedAt: a.submittedAt });
     }
   }
   const checks: RecordedCheck[] = [];
@@ -112,6 +113,9 @@ export function changeRecordBody(input: ChangeRecordInput): { body: ChangeBody; 
     result: recorded(evaluation.root),
     approvals,
     checks,
+    separationOfDuties: evaluation.approvers.separationOfDuties,
+    contributors: [...evaluation.approvers.contributors],
+    excludedReviews: evaluation.approvers.excludedReviews.map((e) => ({ ...e })),
     rollback: { plan: sectionContent(pr.body, ROLLBACK_SECTION), targets },
     emergency: { active: evaluation.emergency.active, reason: evaluation.emergency.reason },
     files: { hashes, root: filesRoot(hashes) },

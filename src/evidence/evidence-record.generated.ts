@@ -120,6 +120,18 @@ export interface ChangeBody {
   result: RecordedResultNode;
   approvals: RecordedApproval[];
   checks: RecordedCheck[];
+  /**
+   * Whether one person's approval counted for one rule per agent (the default) or for every rule they were eligible for; absent in older records.
+   */
+  separationOfDuties?: boolean;
+  /**
+   * Logins of the pull request's author and of everyone who authored, co-authored or committed its commits: none of them could approve it, nor its retro-review. Absent in older records.
+   */
+  contributors?: string[];
+  /**
+   * Reviews that could not count whatever the rule, and why: the author, a contributor, a bot, or an agent's own account. Absent in older records.
+   */
+  excludedReviews?: ExcludedReview[];
   rollback: RecordedRollback;
   emergency: RecordedEmergency;
   files: RecordedFiles;
@@ -204,7 +216,7 @@ export interface RecordedResultNode {
   children: RecordedResultNode[];
 }
 export interface RecordedMissing {
-  what: "approval" | "check" | "section" | "re-review" | "reason";
+  what: "approval" | "check" | "section" | "re-review" | "reason" | "identity";
   count?: number;
   from?: string[];
   detail: string;
@@ -216,6 +228,14 @@ export interface RecordedApproval {
    */
   via: string;
   /**
+   * The rule the approval was counted for. With separation of duties (the default) one person is counted for one rule per agent; absent in records written before rules were recorded.
+   */
+  rule?: string;
+  /**
+   * The changed agent the approval was counted for; absent for governance files.
+   */
+  agent?: string;
+  /**
    * The commit the approval was given on.
    */
   commitId: GitSha | null;
@@ -224,12 +244,20 @@ export interface RecordedApproval {
 export interface RecordedCheck {
   name: string;
   app: string | null;
+  /**
+   * For a GitHub Actions job: the workflow file the policy bound the check to, and that posted it.
+   */
+  workflow?: string;
   conclusion: string | null;
   /**
    * Set by the check's client: recorded, not trusted as a time.
    */
   completedAt: GithubTime | null;
   url: string | null;
+}
+export interface ExcludedReview {
+  reviewer: string;
+  reason: "author" | "contributor" | "bot" | "agent";
 }
 export interface RecordedRollback {
   /**

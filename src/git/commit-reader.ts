@@ -1,5 +1,7 @@
 import { posix } from "node:path";
 import { CharterError } from "../errors.js";
+import type { ManifestBlob } from "../manifest/inventory-identities.js";
+import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
 import type { RepoEntry, RepoReader } from "../manifest/repo-reader.js";
 import { CatFileBatch } from "./cat-file-batch.js";
 import { firstLine, gitOutput, runGit, splitNul } from "./run-git.js";
@@ -88,6 +90,25 @@ export class CommitReader implements RepoReader {
     const found = new Map(entries);
     const out = new Map<string, RepoEntry>();
     for (const path of paths) out.set(path, found.get(path) ?? { kind: "missing" });
+    return out;
+  }
+
+  /**
+   * Every manifest of the inventory at this commit (`<root>/<id>/agent.yaml`), with its blob id:
+   * two listings of the tree (the root, then its directories in batches), no blob read.
+   */
+  async inventoryManifests(root: string): Promise<ManifestBlob[]> {
+    if (this.closed) throw new CharterError("INTERNAL", "read from a closed CommitReader");
+    await this.list([root]);
+    const top = await this.listings.get(root);
+    const dirs = [...(top ?? new Map<string, TreeEntry>())].filter(([name, e]) => e.type === "tree" && acceptable(`${root}/${name}`)).map(([name]) => `${root}/${name}`);
+    await this.list(dirs);
+    const out: ManifestBlob[] = [];
+    for (const dir of dirs) {
+      for (const [name, e] of (await this.listings.get(dir)) ?? new Map<string, TreeEntry>()) {
+        if (e.type === "blob" && e.mode !== SYMLINK_MODE && MANIFEST_FILE_NAMES.includes(name)) out.push({ path: `${dir}/${name}`, oid: e.objectId });
+      }
+    }
     return out;
   }
 

@@ -17,6 +17,7 @@ import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { IdentityCache } from "../manifest/inventory-identities.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -106,11 +107,12 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       signingKey: options.signingKey,
       now,
       queue,
-      controls: new ControlsObserver(now),
+      controls: new ControlsObserver(now, options.appId),
       provisioning: { env: options.environment ?? process.env, now },
+      identities: new IdentityCache(),
     };
 
-    const router = routes(env, options.appId);
+    const router = routes(env);
     const jobs = options.jobs;
     const metrics = options.metrics ?? createCharterMetrics();
     if (jobs) metrics.observeQueue(jobs);
@@ -336,14 +338,14 @@ async function discoverRepositories(app: Probot): Promise<KnownRepository[]> {
 }
 
 /** What Charter does for each event; the same whichever way the event arrives. */
-function routes(env: HandlerEnvironment, appId: number | undefined): EventRouter {
+function routes(env: HandlerEnvironment): EventRouter {
   const router = new EventRouter();
-  const { queue } = env;
+  const { queue, appId } = env;
 
   const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
     for (const ref of refs) {
       const key = `${ref.owner}/${ref.repo}#${ref.number}`;
-      const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, appId));
+      const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, env));
       context.log.info(
         { delivery: context.id, pullRequest: key, sha: report.headSha, conclusion: report.outcome.conclusion, requests: report.requests },
         "charter: check run published",

@@ -11,7 +11,7 @@ export interface ControlsTarget {
 
 interface BranchRule {
   readonly type: string;
-  readonly parameters?: { readonly required_status_checks?: readonly { readonly context: string }[] };
+  readonly parameters?: { readonly required_status_checks?: readonly { readonly context: string; readonly integration_id?: number | null }[] };
 }
 
 /** Re-checking at most hourly keeps the cost per merge at zero requests most of the time. */
@@ -31,7 +31,10 @@ export const CONTROLS_LABEL = "charter-controls";
 export class ControlsObserver {
   private readonly cache = new Map<string, { readonly at: number; readonly status: ControlsStatus }>();
 
-  constructor(private readonly now: () => Date) {}
+  constructor(
+    private readonly now: () => Date,
+    private readonly appId: number | undefined,
+  ) {}
 
   /** The controls' state, and whether it was read just now (so that a warning is raised once per reading). */
   async observe(octokit: ProbotOctokit, target: ControlsTarget): Promise<{ readonly status: ControlsStatus; readonly fresh: boolean }> {
@@ -39,13 +42,18 @@ export class ControlsObserver {
     const cached = this.cache.get(key);
     const now = this.now().getTime();
     if (cached && now - cached.at < TTL_MS) return { status: cached.status, fresh: false };
-    const status = await observeControls(octokit, target, this.now());
+    const status = await observeControls(octokit, target, this.now(), this.appId);
     this.cache.set(key, { at: now, status });
     return { status, fresh: true };
   }
 }
 
-export async function observeControls(octokit: ProbotOctokit, target: ControlsTarget, now: Date): Promise<ControlsStatus> {
+/**
+ * The check must be required with Charter's app as its expected source: a required "Charter"
+ * check that any source may satisfy is satisfied by a workflow job of that name, which a pull
+ * request can add itself. Without its own app id (a trial without APP_ID) Charter cannot tell.
+ */
+export async function observeControls(octokit: ProbotOctokit, target: ControlsTarget, now: Date, appId: number | undefined): Promise<ControlsStatus> {
   const notes: string[] = [];
   const [defaultBranch, defaultRules, evidenceBranch, evidenceRules] = await Promise.all([
     readBranch(octokit, target, target.defaultBranch),
@@ -59,11 +67,16 @@ export async function observeControls(octokit: ProbotOctokit, target: ControlsTa
     checkRequired = null;
     notes.push(`Could not read the protection of ${target.defaultBranch}; Charter cannot tell whether its check is required.`);
   } else {
-    const classic = defaultBranch !== "missing" && defaultBranch.requiredChecks.includes(CHECK_NAME);
-    const ruleset = defaultRules.some((r) => r.type === "required_status_checks" && (r.parameters?.required_status_checks ?? []).some((c) => c.context === CHECK_NAME));
-    checkRequired = classic || ruleset;
-    if (!checkRequired) {
+    const bound = (source: number | null | undefined) => appId === undefined || source === appId;
+    const required = [
+      ...(defaultBranch === "missing" ? [] : defaultBranch.requiredChecks),
+      ...defaultRules.flatMap((r) => (r.type === "required_status_checks" ? (r.parameters?.required_status_checks ?? []).map((c) => ({ context: c.context, appId: c.integration_id ?? null })) : [])),
+    ].filter((c) => c.context === CHECK_NAME);
+    checkRequired = required.some((c) => bound(c.appId));
+    if (required.length === 0) {
       notes.push(`Require the "${CHECK_NAME}" status check on ${target.defaultBranch} (branch protection or a ruleset); until then a pull request can merge without the approvals Charter asks for, and only an exception record shows it afterwards.`);
+    } else if (!checkRequired) {
+      notes.push(`The "${CHECK_NAME}" check is required on ${target.defaultBranch} from any source: set its expected source to Charter's GitHub App (app id ${String(appId)}) in the ruleset or branch protection, or a workflow job named "${CHECK_NAME}" (one a pull request adds itself) satisfies it.`);
     }
   }
 
@@ -118,14 +131,17 @@ export async function warnAboutControls(octokit: ProbotOctokit, target: Controls
   return data.number;
 }
 
-type BranchState = { readonly protected: boolean; readonly requiredChecks: readonly string[] } | "missing" | "error";
+type BranchState = { readonly protected: boolean; readonly requiredChecks: readonly { readonly context: string; readonly appId: number | null }[] } | "missing" | "error";
 
 async function readBranch(octokit: ProbotOctokit, target: ControlsTarget, branch: string): Promise<BranchState> {
   try {
     const { data } = await octokit.rest.repos.getBranch({ owner: target.owner, repo: target.repo, branch });
     const required = data.protection.required_status_checks;
-    const checks = [...(required?.contexts ?? []), ...(required?.checks ?? []).map((c) => c.context)];
-    return { protected: data.protected, requiredChecks: [...new Set(checks)] };
+    // `contexts` is the legacy list, bound to no source; `checks` carries each one's app.
+    const checks = (required?.checks ?? []).map((c) => ({ context: c.context, appId: c.app_id ?? null }));
+    const listed = new Set(checks.map((c) => c.context));
+    for (const context of required?.contexts ?? []) if (!listed.has(context)) checks.push({ context, appId: null });
+    return { protected: data.protected, requiredChecks: checks };
   } catch (error) {
     return (error as { status?: number }).status === 404 ? "missing" : "error";
   }

@@ -38,6 +38,18 @@ interface Waiter<T> {
   readonly reject: (error: unknown) => void;
 }
 
+/** A repository field another reader asked to have carried by the next listing query. */
+interface FieldRequest {
+  readonly alias: string;
+  readonly selection: string;
+  readonly variables: Readonly<Record<string, { readonly type: string; readonly value: unknown }>>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Alias and variable names that cannot collide with the loader's own (d0, f0, e0…). */
+const FIELD_NAME = /^[a-z][A-Za-z]{2,40}$/;
+
 /**
  * Reads files at any number of commits of one repository through GitHub's GraphQL API. Requests
  * made in the same turn of the event loop, from any commit, are merged into one query (up to
@@ -45,7 +57,8 @@ interface Waiter<T> {
  * together costs three queries however many agents it touches (up to the batch size):
  *
  *   1. directory listings with mode and size, three levels deep (modes tell symlinks from files;
- *      sizes let oversized files be refused unread);
+ *      sizes let oversized files be refused unread), and any repository fields other readers
+ *      asked for in the same turn (see field: the commits, the check suites, the inventory);
  *   2. the manifests' text;
  *   3. the prompts' text.
  *
@@ -58,6 +71,7 @@ export class GraphqlFileLoader {
   private readonly texts = new Map<string, Promise<BlobResult>>();
   private pendingListings: Waiter<TreeResult>[] = [];
   private pendingTexts: Waiter<BlobResult>[] = [];
+  private pendingFields: FieldRequest[] = [];
   private scheduled = false;
   /** GraphQL requests made so far. */
   requests = 0;
@@ -148,6 +162,34 @@ export class GraphqlFileLoader {
     return found;
   }
 
+  /**
+   * Texts of files at a commit, read like the manifests are (in the same batches): null for a
+   * path that is not a readable text file there. For readers outside the RepoReader seam, such as
+   * the inventory's identities.
+   */
+  async readTexts(commit: string, paths: readonly string[]): Promise<Map<string, string | null>> {
+    const blobs = await Promise.all(paths.map((path) => this.text(commit, path, 0)));
+    return new Map(paths.map((path, i) => {
+      const blob = blobs[i];
+      return [path, blob?.__typename === "Blob" && typeof blob.text === "string" && !blob.isBinary ? blob.text : null];
+    }));
+  }
+
+  /**
+   * Has a field of the repository (`selection`, using `variables`) carried by the next listing
+   * query, so that facts read beside the files cost no request of their own. The selection is
+   * the caller's constant text; everything taken from a pull request travels in `variables`.
+   */
+  field<T>(alias: string, selection: string, variables: Readonly<Record<string, { readonly type: string; readonly value: unknown }>>): Promise<T> {
+    for (const name of [alias, ...Object.keys(variables)]) {
+      if (!FIELD_NAME.test(name)) throw new Error(`charter: GraphQL name ${JSON.stringify(name)} is not a plain word`);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.pendingFields.push({ alias, selection, variables, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
   /** Waits for the current turn to finish so that concurrent readers' requests share a query. */
   private schedule(): void {
     if (this.scheduled) return;
@@ -156,32 +198,45 @@ export class GraphqlFileLoader {
       this.scheduled = false;
       const listings = this.pendingListings.splice(0);
       const texts = this.pendingTexts.splice(0);
-      void this.flush(listings, "d", `{ __typename ... on Tree { ${LEVEL1} } }`);
+      const fields = this.pendingFields.splice(0);
+      void this.flush(listings, "d", `{ __typename ... on Tree { ${LEVEL1} } }`, fields);
       void this.flush(texts, "f", "{ __typename ... on Blob { text isBinary } }");
     });
   }
 
-  private async flush<T>(waiters: Waiter<T>[], alias: string, selection: string): Promise<void> {
-    for (const batch of batches(waiters)) {
+  /** Sends the waiters in batches; `fields` ride along with the first batch (or alone, when there are no waiters). */
+  private async flush<T>(waiters: Waiter<T>[], alias: string, selection: string, fields: readonly FieldRequest[] = []): Promise<void> {
+    const all = batches(waiters);
+    if (all.length === 0 && fields.length > 0) all.push([]);
+    for (const [i, batch] of all.entries()) {
+      const extra = i === 0 ? fields : [];
       try {
-        const result = await this.query<Record<string, T>>(
+        const result = await this.query<Record<string, unknown>>(
           batch.map((w) => w.expression),
           batch.map((_, k) => `${alias}${k}: object(expression: $e${k}) ${selection}`),
+          extra,
         );
         batch.forEach((w, k) => {
           w.resolve(result[`${alias}${k}`] as T);
         });
+        for (const f of extra) f.resolve(result[f.alias]);
       } catch (error) {
         for (const w of batch) w.reject(error);
+        for (const f of extra) f.reject(error);
       }
     }
   }
 
-  private async query<T>(expressions: readonly string[], fields: readonly string[]): Promise<T> {
-    const declarations = expressions.map((_, k) => `$e${k}: String!`).join(", ");
-    const query = `query CharterRead($owner: String!, $name: String!, ${declarations}) { repository(owner: $owner, name: $name) { ${fields.join(" ")} } }`;
+  private async query<T>(expressions: readonly string[], fields: readonly string[], extra: readonly FieldRequest[] = []): Promise<T> {
+    const declarations = [
+      ...expressions.map((_, k) => `$e${k}: String!`),
+      ...extra.flatMap((f) => Object.entries(f.variables).map(([name, v]) => `$${name}: ${v.type}`)),
+    ];
+    const selections = [...fields, ...extra.map((f) => `${f.alias}: ${f.selection}`)];
+    const query = `query CharterRead($owner: String!, $name: String!${declarations.map((d) => `, ${d}`).join("")}) { repository(owner: $owner, name: $name) { ${selections.join(" ")} } }`;
     const variables: Record<string, unknown> = { owner: this.owner, name: this.repo };
     expressions.forEach((e, k) => (variables[`e${k}`] = e));
+    for (const f of extra) for (const [name, v] of Object.entries(f.variables)) variables[name] = v.value;
     this.requests++;
     const result = await this.client.graphql<{ repository: T | null }>(query, variables);
     if (!result.repository) throw new Error(`repository ${this.owner}/${this.repo} is not visible to the app`);

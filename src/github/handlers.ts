@@ -7,6 +7,7 @@ import { idempotencyKey } from "../evidence/ledger.js";
 import { EVIDENCE_BRANCH, findRecorded } from "./evidence-writer.js";
 import { provisionChange, type ProvisioningEnvironment } from "./provision-merge.js";
 import type { KeyedQueue } from "./keyed-queue.js";
+import type { IdentityCache } from "../manifest/inventory-identities.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { recordMerge } from "./record-merge.js";
 import { openRetroReview } from "./retro-review.js";
@@ -19,6 +20,8 @@ export interface HandlerEnvironment {
   readonly queue: KeyedQueue;
   readonly controls: ControlsObserver;
   readonly provisioning: ProvisioningEnvironment;
+  /** Agent identities by manifest blob id, shared by every check this process makes. */
+  readonly identities: IdentityCache;
 }
 
 /** Evidence appends of one repository run one at a time in this process; the compare-and-swap then only races other replicas. */
@@ -33,7 +36,7 @@ function evidenceKey(owner: string, repo: string): string {
 export async function handleMerged(context: Context<"pull_request.closed">, env: HandlerEnvironment): Promise<void> {
   const { repository, pull_request } = context.payload;
   const ref: PullRequestRef = { owner: repository.owner.login, repo: repository.name, number: pull_request.number };
-  const report = await env.queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, env.appId));
+  const report = await env.queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, env));
   const evaluation = report.evaluation;
   if (!evaluation) return;
   const signingKey = env.signingKey;
@@ -116,7 +119,7 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
   const open = await context.octokit.paginate(context.octokit.rest.pulls.list, { owner, repo: repository.name, state: "open", base: branch, per_page: 100 });
   context.log.info({ delivery: context.id, branch, pullRequests: open.length }, "charter: policy changed; re-evaluating open pull requests");
   for (const pr of open) {
-    await env.queue.run(`${owner}/${repository.name}#${pr.number}`, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env.appId));
+    await env.queue.run(`${owner}/${repository.name}#${pr.number}`, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env));
   }
 }
 

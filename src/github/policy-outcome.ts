@@ -44,7 +44,7 @@ export function policyOutcome(evaluation: Evaluation, diagnostics: readonly Diag
     summary += `\nNot classified until their manifests are valid: ${evaluation.changeSet.unclassified.map((d) => `\`${cell(d)}\``).join(", ")}.\n`;
   }
 
-  summary += "\n### Rules\n\n" + renderTree(evaluation.root.children, 0);
+  summary += "\n### Rules\n\n" + evaluation.root.details.map((d) => `${oneLine(d)}\n\n`).join("") + renderTree(evaluation.root.children, 0);
   if (diagnostics.length > 0) {
     summary += "\n### Problems\n\n| Where | Rule | Problem | How to fix |\n|---|---|---|---|\n";
     for (const d of diagnostics.slice(0, 100)) summary += `| \`${cell(d.file)}:${d.line}:${d.column}\` | \`${d.rule}\` | ${cell(d.message)} | ${cell(d.fix)} |\n`;

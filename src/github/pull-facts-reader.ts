@@ -1,14 +1,19 @@
 import type { ProbotOctokit } from "probot";
-import type { CharterPolicy } from "../policy/charter-policy.generated.js";
+import type { CharterPolicy, Requirement } from "../policy/charter-policy.generated.js";
+import { contributorsOf } from "../policy/contributors.js";
 import type { PolicyAgent } from "../policy/evaluate.js";
 import type { PullFacts, RepositoryPermission } from "../policy/pull-facts.js";
-import { pullFactsFromRest, type RestCheckRun, type RestCommit, type RestReview } from "./rest-facts.js";
+import { checkSpec, GITHUB_ACTIONS_SLUG } from "../policy/required-checks.js";
+import { isBot } from "../policy/reviews.js";
+import { checkRunFactsFromGraph, commitFactsFromGraph } from "./graph-facts.js";
+import type { PullGraph } from "./pull-graph.js";
+import { actor, pullFactsFromRest, type RestReview } from "./rest-facts.js";
 
 type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
 
 const PER_PAGE = 100;
-// GitHub's pull request commits endpoint lists at most 250 commits.
-const MAX_COMMIT_PAGES = 3;
+/** Pages of jobs read per workflow run (every attempt's): a run of more than 500 jobs is not one a check names. */
+const MAX_JOB_PAGES = 5;
 
 export interface FactsReport {
   readonly facts: PullFacts;
@@ -18,18 +23,22 @@ export interface FactsReport {
 
 /**
  * Builds PullFacts from the API. The number of requests grows with the pull request's reviews,
- * commits and the teams the policy names, never with the repository: reviews and commits in
- * pages of 100, then one membership lookup per (team, reviewer) and one permission lookup per
- * reviewer, only when the policy needs them and only for reviewers whose review could count.
+ * the teams the policy names and the workflows its required checks name, never with the
+ * repository: reviews in pages of 100; for each workflow a required check is bound to that has a
+ * run on the head commit, one request for that run's jobs (a run is only a workflow's if it is
+ * one of its jobs); then one membership lookup per (team, reviewer) and one permission lookup
+ * per reviewer, only when the policy needs them and only for reviewers whose review could count.
+ * Commits and check suites come from `graph`, read beside the files at no extra request.
  */
 export async function readPullFacts(
   octokit: ProbotOctokit,
   target: { owner: string; repo: string },
   pr: PullRequest,
-  checkRuns: readonly RestCheckRun[],
+  graph: PullGraph,
   policy: CharterPolicy,
   agents: readonly PolicyAgent[],
   governanceChanged: boolean,
+  agentIdentities: readonly string[],
 ): Promise<FactsReport> {
   const { owner, repo } = target;
   let requests = 0;
@@ -42,19 +51,30 @@ export async function readPullFacts(
     if (data.length < PER_PAGE) break;
   }
 
-  const commits: RestCommit[] = [];
-  for (let page = 1; page <= MAX_COMMIT_PAGES; page++) {
-    const { data } = await octokit.rest.pulls.listCommits({ owner, repo, pull_number: pr.number, per_page: PER_PAGE, page });
-    requests++;
-    commits.push(...data);
-    if (data.length < PER_PAGE) break;
+  const jobs = new Map<number, Set<number>>();
+  for (const runId of boundWorkflowRuns(policy, graph)) {
+    const ids = new Set<number>();
+    for (let page = 1; page <= MAX_JOB_PAGES; page++) {
+      const { data } = await octokit.rest.actions.listJobsForWorkflowRun({ owner, repo, run_id: runId, filter: "all", per_page: PER_PAGE, page });
+      requests++;
+      for (const job of data.jobs) {
+        // GitHub documents the link from a job to its check run (check_run_url), not an equality of ids.
+        const id = Number(/\/check-runs\/(\d+)$/.exec(job.check_run_url)?.[1]);
+        if (Number.isSafeInteger(id)) ids.add(id);
+      }
+      if (data.jobs.length < PER_PAGE) break;
+    }
+    jobs.set(runId, ids);
   }
 
-  // Only people whose review could count are looked up: their latest decisive review exists
-  // and they are neither the author nor a bot.
+  const commits = commitFactsFromGraph(graph.commits);
+  const excluded = new Set([...agentIdentities.map((a) => a.toLowerCase()), ...contributorsOf({ author: actor(pr.user), commits }).logins]);
+  for (const a of agents) for (const m of [a.base, a.head]) if (m?.identities?.github) excluded.add(m.identities.github.toLowerCase());
+  // Only people whose review could count are looked up: their latest decisive review exists and
+  // they are neither a contributor, an agent nor a bot.
   const candidates = new Set<string>();
   for (const r of reviews) {
-    if (!r.user || r.user.type === "Bot" || r.user.login.endsWith("[bot]") || r.user.login === pr.user.login) continue;
+    if (!r.user || isBot(actor(r.user)) || excluded.has(r.user.login.toLowerCase())) continue;
     if (r.state === "APPROVED" || r.state === "CHANGES_REQUESTED") candidates.add(r.user.login);
   }
 
@@ -80,8 +100,31 @@ export async function readPullFacts(
     }
   }
 
-  const facts = pullFactsFromRest({ pullRequest: pr, reviews, commits, checkRuns, teamMembers, permissions });
+  const facts = pullFactsFromRest({ pullRequest: pr, reviews, commits, checkRuns: checkRunFactsFromGraph(graph.suites, jobs), teamMembers, permissions });
   return { facts, requests };
+}
+
+/**
+ * The workflow runs whose jobs must be listed: runs of a workflow a required check of the policy
+ * is bound to, holding a run of that check's name. Typically one per bound workflow.
+ */
+function boundWorkflowRuns(policy: CharterPolicy, graph: PullGraph): number[] {
+  const wanted = new Map<string, Set<string>>();
+  for (const requirement of requirements(policy)) {
+    for (const entry of requirement?.checks ?? []) {
+      const spec = checkSpec(entry);
+      if (spec.source && "workflow" in spec.source) wanted.set(spec.source.workflow, (wanted.get(spec.source.workflow) ?? new Set()).add(spec.name));
+    }
+  }
+  const runs = new Set<number>();
+  for (const suite of graph.suites) {
+    const path = suite.workflowRun?.file?.path;
+    const id = suite.workflowRun?.databaseId;
+    if (suite.app?.slug !== GITHUB_ACTIONS_SLUG || !path || id == null) continue;
+    const names = wanted.get(path);
+    if (names && suite.checkRuns.nodes.some((r) => r !== null && names.has(r.name))) runs.add(id);
+  }
+  return [...runs].sort((a, b) => a - b);
 }
 
 export async function isActiveMember(octokit: ProbotOctokit, org: string, slug: string, username: string): Promise<boolean> {
@@ -95,18 +138,21 @@ export async function isActiveMember(octokit: ProbotOctokit, org: string, slug: 
   }
 }
 
+function requirements(policy: CharterPolicy): (Requirement | undefined)[] {
+  return [...(policy.rules ?? []).map((r) => r.require), policy.governance?.require, policy.emergency?.require];
+}
+
 /** Teams that can make someone eligible: owners' teams of the changed agents and teams the policy names. */
 function teamsNamed(policy: CharterPolicy, agents: readonly PolicyAgent[]): string[] {
   const teams = new Set<string>();
   for (const a of agents) for (const m of [a.base, a.head]) for (const o of m?.owners ?? []) if (o.team) teams.add(o.team);
-  const requirements = [...(policy.rules ?? []).map((r) => r.require), policy.governance?.require, policy.emergency?.require];
-  for (const r of requirements) for (const t of r?.from?.teams ?? []) teams.add(t);
+  for (const r of requirements(policy)) for (const t of r?.from?.teams ?? []) teams.add(t);
   return [...teams].sort();
 }
 
 function usesPermission(policy: CharterPolicy, governanceChanged: boolean): boolean {
-  const requirements = [...(policy.rules ?? []).map((r) => r.require), policy.emergency?.require];
-  if (requirements.some((r) => r?.from?.permission !== undefined)) return true;
+  const agentRules = [...(policy.rules ?? []).map((r) => r.require), policy.emergency?.require];
+  if (agentRules.some((r) => r?.from?.permission !== undefined)) return true;
   // Governance falls back to maintainers when the policy names no approvers for it.
   return governanceChanged && (policy.governance?.require.from?.permission !== undefined || policy.governance?.require.from === undefined);
 }

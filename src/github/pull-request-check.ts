@@ -6,10 +6,13 @@ import { type Assessment, assessChange, decide } from "../policy/assess-change.j
 import type { RepoReader } from "../manifest/repo-reader.js";
 import type { Evaluation } from "../policy/result.js";
 import { cannotCheck, type CheckOutcome, noAgentChanges } from "./check-outcome.js";
+import type { IdentityCache } from "../manifest/inventory-identities.js";
 import { GraphqlFileLoader } from "./graphql-file-loader.js";
+import { readInventoryIdentities } from "./inventory-identities.js";
 import { policyOutcome } from "./policy-outcome.js";
 import { listCheckRuns, publishCheckRun } from "./publish-check-run.js";
 import { readPullFacts } from "./pull-facts-reader.js";
+import { readPullGraph } from "./pull-graph.js";
 
 /** GitHub's pull-request files endpoint lists at most this many files. */
 export const MAX_LISTED_FILES = 3000;
@@ -43,22 +46,32 @@ export interface CheckReport {
 
 type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
 
+/** What a check needs beside the event: the app's id and the identities it remembers by blob id. */
+export interface CheckEnvironment {
+  readonly appId: number | undefined;
+  readonly identities: IdentityCache;
+}
+
 /**
  * Validates the agents a pull request touches, classifies what changed, evaluates the base
  * branch's policy and publishes the Charter check run.
  *
  * API cost, independent of the repository's size: 1 request for the pull request, 1 for the
  * head commit's check runs, one per 100 changed files, three GraphQL queries per 100 affected
- * agent directories for base and head together (see GraphqlFileLoader), reviews and commits in
- * pages of 100, team and permission lookups per reviewer whose review could count, and 1 plus
- * one per further 50 annotations to publish the check run.
+ * agent directories for base and head together (see GraphqlFileLoader) which also carry the
+ * inventory's listing, the pull request's first 100 commits and the head's check suites (one
+ * more query per further 100 commits), reviews in pages of 100, one request per workflow run a
+ * bound required check needs the jobs of, team and permission lookups per reviewer whose review
+ * could count, and 1 plus one per further 50 annotations to publish the check run. A cold
+ * identity cache adds about one query per 100 agents of the inventory, once.
  */
-export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, appId: number | undefined): Promise<CheckReport> {
+export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, env: CheckEnvironment): Promise<CheckReport> {
   const { owner, repo, number } = ref;
+  const { appId } = env;
   // Re-read the pull request: the webhook may be stale (a newer push may already be there).
   const { data: pr } = await octokit.rest.pulls.get({ owner, repo, pull_number: number });
   try {
-    return await checkHead(octokit, ref, pr, appId);
+    return await checkHead(octokit, ref, pr, env);
   } catch (error) {
     // Leave a visible failure on the commit rather than nothing: a missing check is easy to
     // overlook, and "failure" keeps a required check closed. Best effort: if GitHub is down
@@ -72,8 +85,9 @@ export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestR
   }
 }
 
-async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRequest, appId: number | undefined): Promise<CheckReport> {
+async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRequest, env: CheckEnvironment): Promise<CheckReport> {
   const { owner, repo, number } = ref;
+  const { appId } = env;
   const target = { owner, repo, headSha: pr.head.sha };
   const runs = await listCheckRuns(octokit, target);
   let rest = 2;
@@ -123,13 +137,24 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   const governance = paths.filter((p) => governanceKind(p) !== undefined);
   if (affectedAgentDirectories(paths).length === 0 && governance.length === 0) return publish(noAgentChanges(pr.changed_files), 0);
 
-  // Base and head are read through one loader so that their requests share GraphQL queries.
+  // Base and head are read through one loader so that their requests share GraphQL queries;
+  // the inventory's listing, the commits and the check suites are asked for in the same turn,
+  // so they ride along in its first query.
   const loader = new GraphqlFileLoader(octokit, owner, repo);
   const headReader = loader.at(pr.head.sha);
-  const assessment = await assessChange(loader.at(pr.base.sha), headReader, paths);
-  const factsReport = await readPullFacts(octokit, { owner, repo }, pr, runs, assessment.policy, assessment.agents, governance.length > 0);
+  const [assessment, graph, inventory] = await Promise.all([
+    assessChange(loader.at(pr.base.sha), headReader, paths),
+    readPullGraph(loader, number, pr.head.sha),
+    // The head's inventory differs from the base's only in the directories the pull request
+    // changes, whose manifests the assessment reads at head: together they are every identity.
+    readInventoryIdentities(loader, pr.base.sha, env.identities),
+  ]);
+  if (graph.incomplete) {
+    return publish(cannotCheck(graph.incomplete, "Split the pull request into smaller ones. Charter fails closed rather than approve changes whose authors it cannot see."), loader.requests);
+  }
+  const factsReport = await readPullFacts(octokit, { owner, repo }, pr, graph, assessment.policy, assessment.agents, governance.length > 0, inventory.identities);
   rest += factsReport.requests;
-  const evaluation = decide(assessment, factsReport.facts);
+  const evaluation = decide(assessment, factsReport.facts, inventory.identities);
   const diagnostics = [...assessment.head.diagnostics, ...assessment.policyDiagnostics];
   return publish(policyOutcome(evaluation, diagnostics), loader.requests, { evaluation, assessment, headReader });
 }

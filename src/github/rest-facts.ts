@@ -1,4 +1,4 @@
-import type { Actor, CheckRunFact, CommitFact, PullFacts, RepositoryPermission, ReviewFact, ReviewState } from "../policy/pull-facts.js";
+import type { Actor, CheckRunFact, CommitFact, GitPerson, PullFacts, RepositoryPermission, ReviewFact, ReviewState } from "../policy/pull-facts.js";
 
 /**
  * The fields Charter reads from GitHub's REST representations, typed structurally so that the
@@ -27,13 +27,21 @@ export interface RestReview {
   readonly submitted_at?: string | null | undefined;
 }
 
+interface RestGitUser {
+  readonly name?: string | undefined;
+  readonly email?: string | undefined;
+}
+
+/** An item of pulls/list-commits. */
 export interface RestCommit {
   readonly sha: string;
   // GitHub sends {} (no login) when it cannot link the git identity to an account.
   readonly author: Partial<RestUser> | null;
   readonly committer: Partial<RestUser> | null;
+  readonly commit?: { readonly author?: RestGitUser | null | undefined; readonly committer?: RestGitUser | null | undefined; readonly message?: string | undefined } | undefined;
 }
 
+/** An item of checks/list-for-ref: it names the app and the suite, not the workflow. */
 export interface RestCheckRun {
   readonly id: number;
   readonly name: string;
@@ -41,14 +49,15 @@ export interface RestCheckRun {
   readonly conclusion: string | null;
   readonly completed_at?: string | null | undefined;
   readonly html_url?: string | null | undefined;
-  readonly app?: { readonly slug?: string | undefined } | null | undefined;
+  readonly app?: { readonly id?: number | undefined; readonly slug?: string | undefined } | null | undefined;
+  readonly check_suite?: { readonly id?: number | undefined } | null | undefined;
 }
 
 export interface RestFacts {
   readonly pullRequest: RestPullRequest;
   readonly reviews: readonly RestReview[];
-  readonly commits: readonly RestCommit[];
-  readonly checkRuns: readonly RestCheckRun[];
+  readonly commits: readonly CommitFact[];
+  readonly checkRuns: readonly CheckRunFact[];
   readonly teamMembers: Readonly<Record<string, readonly string[]>>;
   readonly permissions: Readonly<Record<string, RepositoryPermission>>;
 }
@@ -66,7 +75,7 @@ export function pullFactsFromRest(rest: RestFacts): PullFacts {
     headSha: pr.head.sha,
     baseSha: pr.base.sha,
     labels: (pr.labels ?? []).map((l) => l.name ?? "").filter((l) => l !== ""),
-    commits: rest.commits.map((c): CommitFact => ({ sha: c.sha, author: c.author?.login ?? null, committer: c.committer?.login ?? null })),
+    commits: rest.commits,
     reviews: rest.reviews.map(
       (r): ReviewFact => ({
         id: r.id,
@@ -77,9 +86,7 @@ export function pullFactsFromRest(rest: RestFacts): PullFacts {
         submittedAt: r.submitted_at ?? null,
       }),
     ),
-    checkRuns: rest.checkRuns.map(
-      (r): CheckRunFact => ({ id: r.id, name: r.name, status: r.status, conclusion: r.conclusion, appSlug: r.app?.slug ?? null, completedAt: r.completed_at ?? null, url: r.html_url ?? null }),
-    ),
+    checkRuns: rest.checkRuns,
     teamMembers: rest.teamMembers,
     permissions: rest.permissions,
   };
@@ -87,4 +94,36 @@ export function pullFactsFromRest(rest: RestFacts): PullFacts {
 
 export function actor(user: RestUser): Actor {
   return { login: user.login, type: user.type === "Bot" ? "Bot" : user.type === "Organization" ? "Organization" : "User" };
+}
+
+// A trailer as git interprets it: "Co-authored-by: Name <email>" on a line of its own.
+const CO_AUTHOR = /^co-authored-by:[ \t]*(.*?)[ \t]*<([^<>\r\n]*)>[ \t]*$/gim;
+
+/**
+ * REST commits say which account the git author and committer are, but not the co-authors:
+ * their trailers are read from the message and, with no account GitHub linked them to, are
+ * unlinked contributors (which Charter fails closed on). GitHub's GraphQL `Commit.authors`
+ * resolves them; see commitFactsFromGraph.
+ */
+export function commitFactsFromRest(commits: readonly RestCommit[]): CommitFact[] {
+  return commits.map((c) => {
+    const git = (who: Partial<RestUser> | null, raw: RestGitUser | null | undefined): GitPerson => ({ login: who?.login ?? null, name: raw?.name ?? "", email: raw?.email ?? "" });
+    const coAuthors = [...(c.commit?.message ?? "").matchAll(CO_AUTHOR)].map((m): GitPerson => ({ login: null, name: m[1] ?? "", email: m[2] ?? "" }));
+    return { sha: c.sha, authors: [git(c.author, c.commit?.author), ...coAuthors], committer: git(c.committer, c.commit?.committer) };
+  });
+}
+
+/** REST check runs name their app and suite but not their workflow: a workflow-bound check cannot be satisfied from them. */
+export function checkRunFactsFromRest(runs: readonly RestCheckRun[]): CheckRunFact[] {
+  return runs.map((r) => ({
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    conclusion: r.conclusion,
+    completedAt: r.completed_at ?? null,
+    url: r.html_url ?? null,
+    app: r.app ? { id: r.app.id ?? null, slug: r.app.slug ?? null } : null,
+    suiteId: r.check_suite?.id ?? null,
+    workflowRun: null,
+  }));
 }

@@ -6,7 +6,9 @@ import { recordHash } from "../evidence/record.js";
 import { parseInventory } from "../evidence/site/inventory.js";
 import { approvalCommenters, assessRetroReview, isApprovalComment } from "../policy/retro-review.js";
 import { appendRecords, EVIDENCE_BRANCH, type EvidenceTarget, findRecorded } from "./evidence-writer.js";
+import { GraphqlFileLoader } from "./graphql-file-loader.js";
 import type { HandlerEnvironment } from "./handlers.js";
+import { readInventoryIdentities } from "./inventory-identities.js";
 import { isActiveMember } from "./pull-facts-reader.js";
 
 const MARKER = /<!-- charter:retro-review pr=(\d+) merge=([0-9a-f]{40}(?:[0-9a-f]{24})?)(?: due=(\d{4}-\d{2}-\d{2}))? -->/;
@@ -45,19 +47,24 @@ export async function handleRetroComment(context: Context<"issue_comment.created
     const agents = new Map(record.body.changes.agents.flatMap((id) => (inventory[id] ? [[id, inventory[id].owners] as const] : [])));
     const comments = (await context.octokit.paginate(context.octokit.rest.issues.listComments, { owner, repo: repository.name, issue_number: issue.number, per_page: 100 })).map((c) => ({
       user: c.user?.login ?? "",
+      userType: c.user?.type ?? "User",
       body: c.body ?? "",
       createdAt: c.created_at,
     }));
+    // No agent's own account closes a retro-review: every identity of the inventory as it is
+    // now on the default branch (one listing query; manifests read only when never seen).
+    const identities = await readInventoryIdentities(new GraphqlFileLoader(context.octokit, owner, repository.name), repository.default_branch, env.identities);
+    const people = { author: record.body.author, contributors: record.body.contributors ?? [], agentIdentities: identities.identities };
     // Membership is looked up only for people who said /approve, in the teams that own the agents.
     const teams = [...new Set([...agents.values()].flat().filter((o) => o.startsWith("team:")).map((o) => o.slice(5).toLowerCase()))];
     const teamMembers: Record<string, string[]> = {};
-    for (const user of approvalCommenters({ comments, author: record.body.author })) {
+    for (const user of approvalCommenters({ comments, ...people })) {
       for (const team of teams) {
         const [org, slug] = team.split("/");
         if (org && slug && (await isActiveMember(context.octokit, org, slug, user))) (teamMembers[team] ??= []).push(user);
       }
     }
-    const assessment = assessRetroReview({ agents, author: record.body.author, comments, teamMembers });
+    const assessment = assessRetroReview({ agents, ...people, comments, teamMembers });
     if (!assessment.complete) {
       context.log.info({ delivery: context.id, issue: issue.number, missing: assessment.missing }, "charter: retro-review still needs owner approvals");
       return;

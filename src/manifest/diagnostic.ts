@@ -65,7 +65,8 @@ export type RuleCode =
   | "sigma/duplicate-id"
   | "sigma/reference"
   | "sigma/limit"
-  | "sigma/too-broad";
+  | "sigma/too-broad"
+  | "policy/check-without-source";
 
 export interface Position {
   /** 1-based. */

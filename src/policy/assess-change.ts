@@ -50,7 +50,8 @@ export async function assessChange(base: RepoReader, head: RepoReader, changedPa
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
     checkDetectionFiles(head, changedPaths),
   ]);
-  const headPolicyDiagnostics = headPolicy?.diagnostics ?? [];
+  // A policy the pull request proposes must be whole: its unsatisfiable parts are errors too.
+  const headPolicyDiagnostics = [...(headPolicy?.diagnostics ?? []), ...(headPolicy?.problems ?? [])];
   const policy = basePolicy.policy ?? DEFAULT_POLICY;
   // Detection rule problems are validation problems of the head, annotated on their lines like a manifest's.
   const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...detection];
@@ -59,7 +60,9 @@ export async function assessChange(base: RepoReader, head: RepoReader, changedPa
     head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: classification.head.ok && !unenforceable.some((d) => d.severity === "error"), diagnostics: [...classification.head.diagnostics, ...unenforceable] },
     policy,
     policySource: { source: basePolicy.policy ? "base" : "default", path: POLICY_PATH, sha256: basePolicy.sha256 },
-    policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const }))],
+    // The base's schema errors are warnings (the default policy applies instead); the problems
+    // of a base policy that applies are errors, and the rules they sit in block.
+    policyDiagnostics: [...headPolicyDiagnostics, ...basePolicy.diagnostics.map((d) => ({ ...d, severity: "warning" as const })), ...basePolicy.problems],
     headPolicyErrors: headPolicyDiagnostics.length,
   };
 }
@@ -96,14 +99,18 @@ function enforceabilityDiagnostics(policy: CharterPolicy, head: ValidationReport
   return checkEnforceability(head.agents, descriptors);
 }
 
-/** Evaluates an assessed change against the pull request's facts. */
-export function decide(assessment: Assessment, facts: PullFacts): Evaluation {
+/**
+ * Evaluates an assessed change against the pull request's facts. `agentIdentities` are the
+ * GitHub identities of every agent in the inventory at base and head: none of them may approve.
+ */
+export function decide(assessment: Assessment, facts: PullFacts, agentIdentities: readonly string[]): Evaluation {
   return evaluatePolicy({
     policy: assessment.policy,
     policySource: assessment.policySource,
     changeSet: assessment.changeSet,
     agents: assessment.agents,
     facts,
+    agentIdentities,
     headPolicyErrors: assessment.headPolicyErrors,
     validationErrors: assessment.head.diagnostics.filter((d) => d.severity === "error").length,
   });
@@ -122,6 +129,8 @@ interface PolicyRead {
   readonly policy: CharterPolicy | undefined;
   readonly sha256: string | null;
   readonly diagnostics: readonly Diagnostic[];
+  /** Unsatisfiable parts of a valid policy. */
+  readonly problems: readonly Diagnostic[];
 }
 
 /**
@@ -131,14 +140,14 @@ interface PolicyRead {
  */
 async function readPolicy(reader: RepoReader): Promise<PolicyRead> {
   const entry = (await reader.read([POLICY_PATH], DEFAULT_LIMITS.maxManifestBytes)).get(POLICY_PATH);
-  if (!entry || entry.kind === "missing") return { policy: undefined, sha256: null, diagnostics: [] };
+  if (!entry || entry.kind === "missing") return { policy: undefined, sha256: null, diagnostics: [], problems: [] };
   if (entry.kind !== "file") {
     const what = entry.kind === "too-large" ? "too large" : `a ${entry.kind}`;
-    return { policy: undefined, sha256: null, diagnostics: [diagnostic(POLICY_PATH, FILE_START, "file/not-a-file", `the policy file is ${what}`, "Commit .github/charter.yml as a small UTF-8 YAML file.")] };
+    return { policy: undefined, sha256: null, diagnostics: [diagnostic(POLICY_PATH, FILE_START, "file/not-a-file", `the policy file is ${what}`, "Commit .github/charter.yml as a small UTF-8 YAML file.")], problems: [] };
   }
   const parsed = parsePolicy(entry.bytes);
   const sha256 = sha256Hex(entry.bytes);
-  return parsed.ok ? { policy: parsed.policy, sha256, diagnostics: [] } : { policy: undefined, sha256, diagnostics: parsed.diagnostics };
+  return parsed.ok ? { policy: parsed.policy, sha256, diagnostics: [], problems: parsed.problems } : { policy: undefined, sha256, diagnostics: parsed.diagnostics, problems: [] };
 }
 
 function policyAgents(dirs: readonly string[], base: ValidationReport, head: ValidationReport): PolicyAgent[] {

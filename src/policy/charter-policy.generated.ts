@@ -15,6 +15,10 @@ export interface CharterPolicy {
    */
   rules?: Rule[];
   /**
+   * When the rules that a change to one agent triggers each need approvals (an owner and a member of the security team, say), they need distinct people: one person's approval counts for one rule per agent, and Charter finds an assignment of approvers to rules whenever one exists. Default true. Set false to let one person's approval count for every rule they are eligible for.
+   */
+  separationOfDuties?: boolean;
+  /**
    * What a pull request that changes governance files (this policy, schemas/, CODEOWNERS, CI workflows) needs, judged by the base branch's policy.
    */
   governance?: {
@@ -191,9 +195,11 @@ export interface Requirement {
     permission?: "admin" | "maintain" | "write";
   };
   /**
-   * Check runs that must have succeeded on the head commit (testing performed).
+   * Check runs that must have succeeded on the head commit (testing performed), each bound to the source that must post it: a GitHub App (app) or a GitHub Actions workflow (workflow). Runs from any other source never satisfy it. A bare name, or an entry without exactly one source, is a policy error: that check cannot be satisfied until the policy names its source.
+   *
+   * @maxItems 50
    */
-  checks?: string[];
+  checks?: (string | RequiredCheck)[];
   /**
    * Headings that must appear, with content, in the pull request description.
    */
@@ -202,4 +208,18 @@ export interface Requirement {
    * Count approvals given on an earlier commit of the pull request. Default false.
    */
   allowStaleApprovals?: boolean;
+}
+export interface RequiredCheck {
+  /**
+   * The check run's name as its source posts it (for a GitHub Actions workflow: the job's name).
+   */
+  name: string;
+  /**
+   * The GitHub App that must post the check: its slug (github.com/apps/<slug>) or its numeric id.
+   */
+  app?: string | number;
+  /**
+   * The GitHub Actions workflow that must post the check, by the path of its file; the check must be one of that workflow run's jobs.
+   */
+  workflow?: string;
 }

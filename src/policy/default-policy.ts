@@ -3,7 +3,8 @@ import type { CharterPolicy } from "./charter-policy.generated.js";
 /**
  * The rules that apply when the base branch has no .github/charter.yml: secure by default.
  * Every agent change needs an owner's approval and a rollback plan; anything that gives an
- * agent more reach needs two owners; governance changes need two maintainers.
+ * agent more reach needs a second owner (separation of duties keeps the two people distinct);
+ * governance changes need two maintainers.
  */
 export const DEFAULT_POLICY: CharterPolicy = {
   version: 1,
@@ -13,7 +14,7 @@ export const DEFAULT_POLICY: CharterPolicy = {
       require: { approvals: 1, from: { owners: true }, sections: ["Rollback plan"] },
     },
     {
-      name: "Two owners approve expansions",
+      name: "A second owner approves expansions",
       when: {
         changes: [
           "agent-created",
@@ -26,7 +27,7 @@ export const DEFAULT_POLICY: CharterPolicy = {
           "owners-changed",
         ],
       },
-      require: { approvals: 2, from: { owners: true } },
+      require: { approvals: 1, from: { owners: true } },
     },
   ],
   governance: { require: { approvals: 2, from: { permission: "maintain" } } },

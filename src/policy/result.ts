@@ -1,4 +1,5 @@
 import type { ChangeSet } from "../change/change-set.js";
+import type { Exclusion } from "./reviews.js";
 
 /** Outcome of one node of the evaluation. "skipped" nodes did not apply to this pull request. */
 export type Status = "satisfied" | "pending" | "blocked" | "skipped";
@@ -7,7 +8,7 @@ export type Decision = "approved" | "pending" | "blocked" | "invalid";
 
 /** Something still missing, and who or what can provide it. */
 export interface Missing {
-  readonly what: "approval" | "check" | "section" | "re-review" | "reason";
+  readonly what: "approval" | "check" | "section" | "re-review" | "reason" | "identity";
   /** How many more, for approvals. */
   readonly count?: number;
   /** Who can give it: "@alice", "@acme/security", "anyone with maintain permission". */
@@ -19,6 +20,9 @@ export interface CountedApproval {
   readonly reviewer: string;
   /** Why the reviewer was eligible: "owner", "owner via @acme/support-eng", "member of @acme/security"… */
   readonly via: string;
+  /** The rule the approval was counted for, and the changed agent (none for governance files). */
+  readonly rule: string;
+  readonly agent?: string;
   /** The commit the approval was given on, and GitHub's timestamp, verbatim. */
   readonly commitId: string | null;
   readonly submittedAt: string | null;
@@ -26,7 +30,10 @@ export interface CountedApproval {
 
 export interface CheckedRun {
   readonly name: string;
+  /** The app that posted the run (github-actions for a workflow's job). */
   readonly app: string | null;
+  /** The workflow the policy bound the check to, for a GitHub Actions job. */
+  readonly workflow?: string;
   readonly conclusion: string | null;
   readonly completedAt: string | null;
   readonly url: string | null;
@@ -57,7 +64,18 @@ export interface Evaluation {
   readonly policy: { readonly source: "base" | "default"; readonly path: string; readonly sha256: string | null };
   readonly emergency: { readonly requested: boolean; readonly active: boolean; readonly reason: string | null };
   readonly changeSet: ChangeSet;
+  /** Who could not approve, whatever the rule, and how approvals were shared among rules. */
+  readonly approvers: ApproverFacts;
   readonly root: ResultNode;
+}
+
+export interface ApproverFacts {
+  /** One person's approval counts for one rule per agent (true), or wherever they are eligible. */
+  readonly separationOfDuties: boolean;
+  /** The author and everyone who authored, co-authored or committed the pull request's commits. */
+  readonly contributors: readonly string[];
+  /** Reviews that could not count whatever the rule, and why. */
+  readonly excludedReviews: readonly { readonly reviewer: string; readonly reason: Exclusion }[];
 }
 
 const ORDER: readonly Status[] = ["skipped", "satisfied", "pending", "blocked"];

@@ -1,7 +1,8 @@
+import type { Contributors } from "./contributors.js";
 import type { Actor, PullFacts, ReviewFact } from "./pull-facts.js";
 
 /** Why a reviewer's review can never count, whatever the rule. */
-export type Exclusion = "author" | "pusher" | "bot" | "agent";
+export type Exclusion = "author" | "contributor" | "bot" | "agent";
 
 export interface ReviewerState {
   readonly login: string;
@@ -13,18 +14,19 @@ export interface ReviewerState {
   readonly exclusion: Exclusion | undefined;
 }
 
+/** Bots by account type, and app accounts by their `[bot]` login (a review's type is not always sent). */
+export function isBot(user: Actor): boolean {
+  return user.type === "Bot" || user.login.toLowerCase().endsWith("[bot]");
+}
+
 /**
  * Each reviewer's standing review: their latest approval, change request or dismissal. A
  * later plain comment does not withdraw an approval (GitHub treats it the same way). Separation
- * of duties: the author, anyone whose commits are in the pull request, bots and the agents'
- * own accounts are marked excluded, so no rule can count them.
+ * of duties: the author, everyone who authored, co-authored or committed a commit of the pull
+ * request, bots and every agent's own account are marked excluded, so no rule can count them.
+ * Logins compare case-insensitively, as GitHub's do.
  */
-export function standingReviews(facts: PullFacts, agentAccounts: ReadonlySet<string>): ReviewerState[] {
-  const pushers = new Set<string>();
-  for (const c of facts.commits) {
-    if (c.author) pushers.add(c.author.toLowerCase());
-    if (c.committer && c.committer.toLowerCase() !== "web-flow") pushers.add(c.committer.toLowerCase());
-  }
+export function standingReviews(facts: PullFacts, agentAccounts: ReadonlySet<string>, contributors: Contributors): ReviewerState[] {
   const agents = new Set([...agentAccounts].map((a) => a.toLowerCase()));
   const latest = new Map<string, { review: ReviewFact; user: Actor }>();
   for (const review of facts.reviews) {
@@ -36,8 +38,8 @@ export function standingReviews(facts: PullFacts, agentAccounts: ReadonlySet<str
     let exclusion: Exclusion | undefined;
     if (key === facts.author.login.toLowerCase()) exclusion = "author";
     else if (agents.has(key)) exclusion = "agent";
-    else if (user.type === "Bot" || key.endsWith("[bot]")) exclusion = "bot";
-    else if (pushers.has(key)) exclusion = "pusher";
+    else if (isBot(user)) exclusion = "bot";
+    else if (contributors.logins.has(key)) exclusion = "contributor";
     out.push({
       login: user.login,
       state: review.state === "APPROVED" ? "approved" : review.state === "CHANGES_REQUESTED" ? "changes-requested" : "dismissed",
@@ -52,7 +54,7 @@ export function standingReviews(facts: PullFacts, agentAccounts: ReadonlySet<str
 
 export const EXCLUSION_TEXT: Readonly<Record<Exclusion, string>> = {
   author: "they are the author",
-  pusher: "they pushed commits to this pull request",
+  contributor: "they authored, co-authored or committed commits in this pull request",
   bot: "the account is a bot",
   agent: "the account is an agent's own",
 };

@@ -509,6 +509,8 @@ describe("diffAgents: governance files", () => {
     [".github/CODEOWNERS", "codeowners-changed", "code owners changed: .github/CODEOWNERS"],
     ["docs/CODEOWNERS", "codeowners-changed", "code owners changed: docs/CODEOWNERS"],
     [".github/workflows/ci.yml", "ci-workflow-changed", "CI workflow changed: .github/workflows/ci.yml"],
+    // A local action runs inside the workflows that use it: editing it edits them.
+    [".github/actions/evals/action.yml", "ci-workflow-changed", "CI workflow changed: .github/actions/evals/action.yml"],
   ])("%s → %s, critical", (path, kind, summary) => {
     const set = diffAgents({ dirs: [], base: [], head: [], headInvalid: [], changedPaths: [path] });
     expect(set).toEqual({ changes: [{ kind, path, before: null, after: null, risk: "critical", summary }], agents: [], unclassified: [], maxRisk: "critical" });

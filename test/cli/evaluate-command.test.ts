@@ -90,6 +90,70 @@ describe("charter evaluate", () => {
     expect(decisions).toEqual(["pending", "blocked", "approved"]);
   });
 
+  it("excludes co-authors and every agent's identity, and binds checks to their workflow, as the app does (from GraphQL answers)", async () => {
+    const INSIGHTS = "agents/analytics-insights/agent.yaml";
+    const EVALS = ".github/workflows/evals.yml";
+    const triage = (AGENTS[TRIAGE] ?? "").replace("  - user: dana-support", "  - user: dana-support\n  - user: insights-runner\n  - user: cora");
+    fx = await startCharter({
+      ...AGENTS,
+      [TRIAGE]: triage,
+      [INSIGHTS]: mutate(AGENTS[INSIGHTS] ?? "", 'contact: "#data-platform"', 'identities:\n  github: insights-runner\ncontact: "#data-platform"'),
+      [EVALS]: "on: pull_request\n",
+      ".github/charter.yml": `version: 1\nrules:\n  - name: Owners\n    require: { approvals: 1, from: { owners: true }, checks: [{ name: agent-evals, workflow: ${EVALS} }] }\n`,
+    });
+    fx.sim.addUser("cora", { email: "cora@example.com" });
+    const message = "Model\n\nCo-authored-by: Cora <cora@example.com>\n";
+    const bumped = mutate(triage, 'version: "20250929"', 'version: "20251101"');
+    const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "graph", title: "Model", body: ROLLBACK, message, files: { [TRIAGE]: bumped } });
+    const { run } = await fx.sim.completeCheckRun(fx.repo, sha, { name: "agent-evals", conclusion: "success", workflow: EVALS });
+    const workflowRunId = run.suite.workflowRun?.id ?? 0;
+    const token = fx.sim.installationToken(fx.repo);
+    const post = async (query: string, variables: Record<string, unknown>): Promise<{ data: { repository: Record<string, unknown> } }> => {
+      const response = await (fx?.sim.fetch ?? fetch)("https://api.github.com/graphql", { method: "POST", headers: { authorization: `token ${token}`, "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+      return (await response.json()) as { data: { repository: Record<string, unknown> } };
+    };
+    const graph = async () => {
+      const commits = await post(
+        "query($pr: Int!) { repository(owner: \"acme\", name: \"agents\") { pullRequest(number: $pr) { commits(first: 100) { nodes { commit { oid authors(first: 100) { nodes { name email user { login } } } committer { name email user { login } } } } } } } }",
+        { pr: pull.issue.number },
+      );
+      const suites = await post(
+        "query($sha: String!) { repository(owner: \"acme\", name: \"agents\") { object(expression: $sha) { ... on Commit { checkSuites(first: 100) { nodes { databaseId app { databaseId slug } workflowRun { databaseId event file { path } } checkRuns(first: 100, filterBy: { checkType: ALL }) { nodes { databaseId name status conclusion completedAt permalink } } } } } } } }",
+        { sha },
+      );
+      const jobs = (await (await fx?.sim.fetch(`https://api.github.com/repos/acme/agents/actions/runs/${workflowRunId}/jobs?filter=all`, { headers: { authorization: `token ${token}` } }))?.json()) as { jobs: unknown[] };
+      const rest = await snapshotOf(fx as AppFixture, pull, []);
+      return {
+        ...rest,
+        commits: (commits.data.repository["pullRequest"] as { commits: { nodes: unknown[] } }).commits.nodes,
+        check_runs: undefined,
+        check_suites: (suites.data.repository["object"] as { checkSuites: { nodes: unknown[] } }).checkSuites.nodes,
+        workflow_jobs: { [String(workflowRunId)]: jobs.jobs },
+      };
+    };
+    const decisions: string[] = [];
+    for (const reviewer of ["cora", "insights-runner", "dana-support"]) {
+      await fx.sim.submitReview(pull, { user: reviewer, state: "APPROVED" });
+      const app = fx.sim.checkRunsFor(fx.repo, sha).filter((r) => r.name === "Charter").at(-1);
+      const result = await evaluateLocally(fx, pull, JSON.parse(JSON.stringify(await graph())) as Record<string, unknown>);
+      expect(result.stderr).toBe("");
+      const json = JSON.parse(result.stdout) as { decision: keyof typeof CONCLUSION };
+      expect(CONCLUSION[json.decision]).toBe(app?.conclusion);
+      decisions.push(json.decision);
+    }
+    expect(decisions).toEqual(["pending", "pending", "approved"]);
+  });
+
+  it("treats a co-author in a REST snapshot, whom it cannot link to an account, as an unlinked contributor", async () => {
+    fx = await startCharter(AGENTS);
+    const message = "Model\n\nCo-authored-by: Dana <dana@support.example>\n";
+    const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "rest", title: "Model", body: ROLLBACK, message, files: { [TRIAGE]: BUMP } });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    const result = await evaluateLocally(fx, pull, await snapshotOf(fx, pull, []));
+    expect(JSON.parse(result.stdout)).toMatchObject({ decision: "blocked" });
+    expect(result.stdout).toContain("co-author Dana <dana@support.example> is not linked to a GitHub account");
+  });
+
   it("explains itself in text", async () => {
     fx = await startCharter(AGENTS);
     const { pull } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "text", title: "Text", body: ROLLBACK, files: { [TRIAGE]: BUMP } });

@@ -13,17 +13,20 @@ import { RateLimiter } from "./rate-limit.js";
 import {
   SimState,
   type Account,
+  type App,
   type CheckSuite,
   type Installation,
   type PermissionLevel,
   type PullRequest,
   type Repository,
+  type WorkflowRun,
 } from "./state.js";
 import { pullRequestPayload, pushPayload, type Payload, type PayloadSource, type PushedCommit } from "./webhook-payloads.js";
 import { WebhookDispatcher, type DeliveryResult } from "./webhooks.js";
 
 /** What a new installation may do unless a test says otherwise: everything Charter asks for. */
 export const DEFAULT_PERMISSIONS: Readonly<Record<string, PermissionLevel>> = {
+  actions: "read",
   checks: "write",
   contents: "write",
   issues: "write",
@@ -342,21 +345,49 @@ export class SimCore implements PayloadSource {
       .filter((pull) => pull.headSha === sha && pull.issue.state === "open");
   }
 
-  /** One suite per app and head commit, created with the first check run on it. */
-  suiteFor(repo: Repository, sha: string): CheckSuite {
+  /** The app JSON of whichever app a suite belongs to, as REST answers and webhooks embed it. */
+  suiteAppJson(suite: CheckSuite): Record<string, unknown> {
+    return suite.app === this.state.app ? this.appJson(suite.repo) : integration(this.urls, suite.app, {}, []);
+  }
+
+  /** One suite per app and head commit (the app under test by default), created with the first check run on it. */
+  suiteFor(repo: Repository, sha: string, app: App = this.state.app): CheckSuite {
     for (const suite of this.state.checkSuites.values()) {
-      if (suite.repo === repo && suite.headSha === sha) return suite;
+      if (suite.repo === repo && suite.headSha === sha && suite.app === app && suite.workflowRun === null) return suite;
     }
+    return this.newSuite(repo, sha, app);
+  }
+
+  /**
+   * The run of a workflow file on a commit, with a GitHub Actions suite of its own: GitHub
+   * Actions keeps one suite per workflow run.
+   */
+  workflowRunFor(repo: Repository, sha: string, path: string, event: string): WorkflowRun {
+    for (const run of this.state.workflowRuns.values()) {
+      if (run.repo === repo && run.headSha === sha && run.path === path && run.event === event) return run;
+    }
+    const suite = this.newSuite(repo, sha, this.state.ensureApp("github-actions"));
+    const id = this.state.allocateId();
+    const runNumber = [...this.state.workflowRuns.values()].filter((r) => r.repo === repo && r.path === path).length + 1;
+    const run: WorkflowRun = { id, nodeId: this.state.nodeId("WorkflowRun", id), repo, suite, path, event, headSha: sha, runNumber, attempts: [[]] };
+    suite.workflowRun = run;
+    this.state.workflowRuns.set(id, run);
+    return run;
+  }
+
+  private newSuite(repo: Repository, sha: string, app: App): CheckSuite {
     const id = this.state.allocateId();
     const pull = this.pullsForCheck(repo, sha)[0];
     const suite: CheckSuite = {
       id,
       nodeId: this.state.nodeId("CheckSuite", id),
       repo,
+      app,
       headSha: sha,
       headBranch: pull?.headRef ?? null,
       createdAt: this.state.now(),
       updatedAt: this.state.now(),
+      workflowRun: null,
     };
     this.state.checkSuites.set(id, suite);
     return suite;

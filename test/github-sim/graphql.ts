@@ -21,7 +21,9 @@ import { associatedPullRequests } from "./associated-pulls.js";
 import type { SimCore } from "./core.js";
 import { GitTreeError, type FileChange, type TreeEntry } from "./git-store.js";
 import type { RateLimitSnapshot } from "./rate-limit.js";
-import { githubTimestamp, type PullRequest, type Repository } from "./state.js";
+import { suiteSummary } from "./render/check-run.js";
+import { accountForEmail, coAuthors } from "./render/git.js";
+import { githubTimestamp, type Account, type CheckRun, type CheckSuite, type PullRequest, type Repository } from "./state.js";
 
 /** A blob's `text` stops at this many bytes and `isTruncated` turns true (GitHub's cut-off is similar). */
 const BLOB_TEXT_LIMIT = 512 * 1024;
@@ -29,6 +31,8 @@ const BLOB_TEXT_LIMIT = 512 * 1024;
 const CONNECTION_LIMIT = 100;
 /** Git's own heuristic: a NUL byte in the first 8000 bytes means binary. */
 const BINARY_SNIFF_BYTES = 8000;
+/** GitHub lists at most this many commits of a pull request (totalCount still counts them all). */
+const PULL_COMMIT_LIMIT = 250;
 
 let schema: GraphQLSchema | undefined;
 
@@ -170,6 +174,85 @@ function pullRequestNode(core: SimCore, pull: PullRequest): Node {
     baseRefName: pull.baseRef,
     headRefName: pull.headRef,
     mergeCommit: () => (pull.merged ? commitNode(core, repo, pull.merged.commitSha) : null),
+    commits: async (args: ConnectionArgs) => {
+      const size = pageSize(args, "commits");
+      const start = cursorOffset(args.after);
+      const all = await core.git(repo).commitsBetween(pull.baseSha, pull.headSha);
+      const listed = all.slice(0, PULL_COMMIT_LIMIT);
+      const page = listed.slice(start, start + size);
+      const items = page.map((oid) => () => ({ __typename: "PullRequestCommit", id: Buffer.from(`PullRequestCommit:${pull.id}:${oid}`).toString("base64"), commit: () => commitNode(core, repo, oid) }));
+      return { ...connection("PullRequestCommitConnection", items, start, listed.length > start + size), totalCount: all.length };
+    },
+  };
+}
+
+function userNode(account: Account): Node {
+  return { __typename: account.type === "Bot" ? "Bot" : "User", id: account.nodeId, databaseId: account.id, login: account.login };
+}
+
+const CHECK_STATUS: Readonly<Record<string, string>> = { queued: "QUEUED", in_progress: "IN_PROGRESS", completed: "COMPLETED", waiting: "WAITING", requested: "REQUESTED", pending: "PENDING" };
+
+function checkRunNode(core: SimCore, run: CheckRun): Node {
+  return {
+    __typename: "CheckRun",
+    id: run.nodeId,
+    databaseId: run.id,
+    name: run.name,
+    status: CHECK_STATUS[run.status] ?? "QUEUED",
+    conclusion: run.conclusion ? run.conclusion.toUpperCase() : null,
+    startedAt: run.startedAt,
+    completedAt: run.completedAt,
+    detailsUrl: run.detailsUrl,
+    externalId: run.externalId,
+    permalink: `${core.urls.web}/${run.repo.fullName}/runs/${run.id}`,
+    url: `${core.urls.web}/${run.repo.fullName}/runs/${run.id}`,
+    title: run.output.title,
+    summary: run.output.summary,
+  };
+}
+
+interface CheckRunFilterArgs extends ConnectionArgs {
+  readonly filterBy?: Readonly<Record<string, unknown>> | null;
+}
+
+function checkSuiteNode(core: SimCore, suite: CheckSuite): Node {
+  const runs = () => [...core.state.checkRuns.values()].filter((run) => run.suite === suite);
+  const summary = () => suiteSummary(runs());
+  const workflowRun = suite.workflowRun;
+  return {
+    __typename: "CheckSuite",
+    id: suite.nodeId,
+    databaseId: suite.id,
+    createdAt: suite.createdAt,
+    updatedAt: suite.updatedAt,
+    status: () => CHECK_STATUS[summary().status] ?? "QUEUED",
+    conclusion: () => summary().conclusion?.toUpperCase() ?? null,
+    app: { __typename: "App", id: suite.app.nodeId, databaseId: suite.app.id, slug: suite.app.slug, name: suite.app.name },
+    workflowRun: workflowRun
+      ? {
+          __typename: "WorkflowRun",
+          id: workflowRun.nodeId,
+          databaseId: workflowRun.id,
+          event: workflowRun.event,
+          runNumber: workflowRun.runNumber,
+          file: { __typename: "WorkflowRunFile", id: Buffer.from(`WorkflowRunFile:${workflowRun.id}`).toString("base64"), path: workflowRun.path },
+        }
+      : null,
+    checkRuns: (args: CheckRunFilterArgs) => {
+      const { checkType, ...others } = args.filterBy ?? {};
+      if (Object.keys(others).length > 0) throw gqlError(`github-sim does not simulate checkRuns(filterBy: ${Object.keys(others).join(", ")})`, "UNSIMULATED");
+      const size = pageSize(args, "checkRuns");
+      const start = cursorOffset(args.after);
+      let list = runs().sort((a, b) => a.id - b.id);
+      if (checkType !== "ALL") {
+        // LATEST (the default): the newest run of each name in the suite.
+        const newest = new Map<string, CheckRun>();
+        for (const run of list) newest.set(run.name, run);
+        list = [...newest.values()].sort((a, b) => a.id - b.id);
+      }
+      const page = list.slice(start, start + size);
+      return { ...connection("CheckRunConnection", page.map((run) => () => checkRunNode(core, run)), start, list.length > start + size), totalCount: list.length };
+    },
   };
 }
 
@@ -208,12 +291,12 @@ async function commitNode(core: SimCore, repo: Repository, sha: string): Promise
   const commit = await core.git(repo).readCommit(sha);
   if (!commit) return null;
   const [headline = "", ...rest] = commit.message.replace(/\n$/, "").split("\n");
-  const actor = (who: typeof commit.author) => ({
-    __typename: "GitActor",
-    name: who.name,
-    email: who.email,
-    date: githubTimestamp(who.date),
-  });
+  const actor = (who: { name: string; email: string; date?: Date }) => {
+    const account = accountForEmail(core.state, who.email);
+    return { __typename: "GitActor", name: who.name, email: who.email, date: who.date ? githubTimestamp(who.date) : null, user: account && account.type !== "Bot" ? userNode(account) : null };
+  };
+  // GitHub's Commit.authors: the git author, then each Co-authored-by trailer.
+  const authors = [actor(commit.author), ...coAuthors(commit.message).map((c) => actor(c))];
   return {
     __typename: "Commit",
     id: Buffer.from(`Commit:${repo.id}:${sha}`).toString("base64"),
@@ -238,6 +321,20 @@ async function commitNode(core: SimCore, repo: Repository, sha: string): Promise
       return { ...connection("CommitConnection", page.map((oid) => () => commitNode(core, repo, oid)), start, commit.parents.length > start + size), totalCount: commit.parents.length };
     },
     history: (args: HistoryArgs) => historyConnection(core, repo, sha, args),
+    authors: (args: ConnectionArgs) => {
+      const size = pageSize(args, "authors");
+      const start = cursorOffset(args.after);
+      const page = authors.slice(start, start + size);
+      return { ...connection("GitActorConnection", page.map((a) => () => a), start, authors.length > start + size), totalCount: authors.length };
+    },
+    checkSuites: (args: CheckRunFilterArgs) => {
+      if (args.filterBy != null) throw gqlError("github-sim does not simulate checkSuites(filterBy:)", "UNSIMULATED");
+      const size = pageSize(args, "checkSuites");
+      const start = cursorOffset(args.after);
+      const suites = [...core.state.checkSuites.values()].filter((s) => s.repo === repo && s.headSha === sha).sort((a, b) => a.id - b.id);
+      const page = suites.slice(start, start + size);
+      return { ...connection("CheckSuiteConnection", page.map((s) => () => checkSuiteNode(core, s)), start, suites.length > start + size), totalCount: suites.length };
+    },
     associatedPullRequests: async (args: ConnectionArgs & { orderBy?: unknown }) => {
       const size = pageSize(args, "associatedPullRequests");
       const start = cursorOffset(args.after);
@@ -293,6 +390,11 @@ function repositoryNode(context: GraphqlContext, repo: Repository): Node {
     isPrivate: repo.private,
     owner: { __typename: repo.owner.type === "Organization" ? "Organization" : "User", login: repo.owner.login, id: repo.owner.nodeId },
     defaultBranchRef: () => refNode(repo.defaultBranch),
+    pullRequest: ({ number }: { number: number }) => {
+      const pull = core.state.findPullRequest(repo, number);
+      if (!pull) throw gqlError(`Could not resolve to a PullRequest with the number of ${String(number)}.`, "NOT_FOUND");
+      return pullRequestNode(core, pull);
+    },
     ref: ({ qualifiedName }: { qualifiedName: string }) => refNode(qualifiedName.replace(/^refs\/heads\//, "")),
     object: ({ expression, oid }: { expression?: string; oid?: string }) => {
       const target = expression ?? oid;

@@ -17,6 +17,7 @@ import type {
   Account,
   AccountType,
   CheckRun,
+  CheckSuite,
   Installation,
   Issue,
   IssueComment,
@@ -73,7 +74,10 @@ export interface OpenPullRequestOptions {
   readonly base?: string;
   readonly draft?: boolean;
   readonly labels?: readonly string[];
+  /** The commit message: trailers such as `Co-authored-by: Name <email>` go here. */
   readonly message?: string;
+  /** The commit's git author, when it is not the pull request author's own identity (GitHub links it by email, or not at all). */
+  readonly gitAuthor?: { readonly name: string; readonly email: string };
 }
 
 export interface PullRequestOpened {
@@ -268,9 +272,13 @@ export class GitHubSimulator {
     repo.collaborators.set(account.login.toLowerCase(), permission);
   }
 
-  /** Turns on classic branch protection (which refuses force-pushes and deletion by default). */
-  protectBranch(repo: Repository, branch: string, options: { requiredChecks?: readonly string[] } = {}): void {
-    repo.branchProtection.set(branch, { requiredChecks: [...(options.requiredChecks ?? [])] });
+  /**
+   * Turns on classic branch protection (which refuses force-pushes and deletion by default). A
+   * required check given by name may come from any source; { context, appId } binds it to an app.
+   */
+  protectBranch(repo: Repository, branch: string, options: { requiredChecks?: readonly (string | { context: string; appId: number })[] } = {}): void {
+    const requiredChecks = (options.requiredChecks ?? []).map((c) => (typeof c === "string" ? { context: c, appId: null } : c));
+    repo.branchProtection.set(branch, { requiredChecks });
   }
 
   /** Adds a repository ruleset for the named branches, e.g. rules [{ type: "deletion" }, { type: "non_fast_forward" }]. */
@@ -333,7 +341,7 @@ export class GitHubSimulator {
       branch: options.branch,
       files: options.files,
       message: options.message ?? options.title,
-      author: core.identity(author),
+      author: options.gitAuthor ? { ...options.gitAuthor, date: core.state.nowDate() } : core.identity(author),
       from: baseSha,
     });
     if ("stale" in committed) throw new Error(`github-sim: ${options.branch} moved while committing`);
@@ -477,21 +485,51 @@ export class GitHubSimulator {
 
   /**
    * A CI system finishes a check run on a commit (for example "ci/test"), and GitHub delivers
-   * check_run.completed. The simulator has one app, so the run carries that app's identity.
+   * check_run.completed. The run is posted by `app` (a GitHub App created on first mention; the
+   * app under test when none is named), or is a job of the run of `workflow` on the commit:
+   * GitHub Actions keeps one suite per workflow run, and a re-run adds an attempt whose jobs
+   * replace the previous attempt's. With `viaApi`, a step of that workflow run creates the run
+   * through the checks API instead (GITHUB_TOKEN with checks: write): as on GitHub, it lands in
+   * the commit's first GitHub Actions suite, whichever workflow that is, and it is no job.
    */
   async completeCheckRun(
     repo: Repository,
     sha: string,
-    options: { name: string; conclusion: NonNullable<CheckRun["conclusion"]>; by?: string },
+    options: {
+      name: string;
+      conclusion: NonNullable<CheckRun["conclusion"]>;
+      by?: string;
+      app?: string;
+      workflow?: string;
+      event?: string;
+      rerun?: boolean;
+      viaApi?: boolean;
+    },
   ): Promise<{ run: CheckRun; delivery: DeliveryResult }> {
     const { state } = this.core;
+    let suite: CheckSuite;
+    let attempt: number[] | undefined;
+    if (options.workflow !== undefined) {
+      const workflowRun = this.core.workflowRunFor(repo, sha, options.workflow, options.event ?? "pull_request");
+      if (options.rerun) workflowRun.attempts.push([]);
+      if (options.viaApi) {
+        const first = [...state.checkSuites.values()].find((s) => s.repo === repo && s.headSha === sha && s.workflowRun !== null);
+        suite = first ?? workflowRun.suite;
+      } else {
+        suite = workflowRun.suite;
+        attempt = workflowRun.attempts.at(-1);
+      }
+    } else {
+      suite = this.core.suiteFor(repo, sha, options.app === undefined ? state.app : state.ensureApp(options.app));
+    }
     const id = state.allocateId();
+    attempt?.push(id);
     const now = state.now();
     const run: CheckRun = {
       id,
       nodeId: state.nodeId("CheckRun", id),
       repo,
-      suite: this.core.suiteFor(repo, sha),
+      suite,
       headSha: sha,
       name: options.name,
       status: "completed",

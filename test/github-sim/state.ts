@@ -99,8 +99,8 @@ export interface Repository {
 }
 
 export interface BranchProtection {
-  /** Status check contexts required before merging. */
-  readonly requiredChecks: readonly string[];
+  /** Status checks required before merging, each with the app that must post it (null: any source). */
+  readonly requiredChecks: readonly { readonly context: string; readonly appId: number | null }[];
 }
 
 export interface Ruleset {
@@ -184,10 +184,29 @@ export interface CheckSuite {
   readonly id: number;
   readonly nodeId: string;
   readonly repo: Repository;
+  /** The app whose runs the suite groups: GitHub keeps one suite per app and commit, and one per workflow run for GitHub Actions. */
+  readonly app: App;
   readonly headSha: string;
   readonly headBranch: string | null;
   readonly createdAt: string;
   updatedAt: string;
+  /** Set for a GitHub Actions suite: the workflow run it belongs to. */
+  workflowRun: WorkflowRun | null;
+}
+
+/** A run of a GitHub Actions workflow file on a commit; its jobs are check runs in its suite. */
+export interface WorkflowRun {
+  readonly id: number;
+  readonly nodeId: string;
+  readonly repo: Repository;
+  readonly suite: CheckSuite;
+  /** The workflow file, e.g. .github/workflows/evals.yml. */
+  readonly path: string;
+  readonly event: string;
+  readonly headSha: string;
+  readonly runNumber: number;
+  /** The check run ids of each attempt's jobs, the first attempt first; a re-run adds an attempt. */
+  readonly attempts: number[][];
 }
 
 export interface CheckRun {
@@ -213,6 +232,9 @@ export interface CheckRun {
   actions: { label: string; description: string; identifier: string }[];
 }
 
+/** GitHub Actions' app id on github.com. */
+export const GITHUB_ACTIONS_APP_ID = 15368;
+
 /** GitHub formats every timestamp as ISO 8601 in UTC with second precision: 2024-05-01T12:00:00Z. */
 export function githubTimestamp(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
@@ -233,8 +255,12 @@ export class SimState {
   readonly issues = new Map<string, Issue>();
   readonly checkRuns = new Map<number, CheckRun>();
   readonly checkSuites = new Map<number, CheckSuite>();
+  readonly workflowRuns = new Map<number, WorkflowRun>();
   readonly reviews = new Map<number, Review>();
+  /** The app under test: the one that holds installations and tokens. */
   readonly app: App;
+  /** Other GitHub Apps that post check runs (CI services, GitHub Actions), by lower-case slug. */
+  readonly otherApps = new Map<string, App>();
 
   constructor(
     private readonly clock: () => Date,
@@ -257,7 +283,25 @@ export class SimState {
 
   allocateId(): number {
     this.nextId += 1;
+    // GitHub Actions' real app id is kept for it.
+    if (this.nextId === GITHUB_ACTIONS_APP_ID) this.nextId += 1;
     return this.nextId;
+  }
+
+  /**
+   * Another GitHub App (a CI service), created on first mention. "github-actions" is GitHub
+   * Actions itself, with its real id: the app every workflow's check runs are posted as.
+   */
+  ensureApp(slug: string): App {
+    const key = slug.toLowerCase();
+    const known = key === this.app.slug.toLowerCase() ? this.app : this.otherApps.get(key);
+    if (known) return known;
+    const id = key === "github-actions" ? GITHUB_ACTIONS_APP_ID : this.allocateId();
+    const owner = this.ensureAccount(key === "github-actions" ? "github" : `${slug}-owner`, "Organization");
+    const bot = this.ensureAccount(`${slug}[bot]`, "Bot");
+    const app: App = { id, nodeId: nodeIdFor("App", id), slug, name: key === "github-actions" ? "GitHub Actions" : slug, owner, bot, createdAt: this.now() };
+    this.otherApps.set(key, app);
+    return app;
   }
 
   nodeId(type: string, id: number): string {

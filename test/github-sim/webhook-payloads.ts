@@ -27,6 +27,7 @@ export interface PayloadSource {
   readonly urls: Urls;
   pullFacts(pull: PullRequest, options: { mergeable: boolean }): Promise<PullFacts>;
   appJson(repo: Repository): Record<string, unknown>;
+  suiteAppJson(suite: CheckSuite): Record<string, unknown>;
   pullsForCheck(repo: Repository, sha: string): PullRequest[];
 }
 
@@ -108,7 +109,7 @@ export async function pullRequestReviewPayload(
 
 export function checkRunPayload(source: PayloadSource, run: CheckRun, action: "rerequested" | "completed", sender: Account): Payload {
   const suiteRuns = [...source.state.checkRuns.values()].filter((candidate) => candidate.suite === run.suite);
-  const app = source.appJson(run.repo);
+  const app = source.suiteAppJson(run.suite);
   const pulls = source.pullsForCheck(run.repo, run.headSha);
   return {
     action,
@@ -125,7 +126,7 @@ export function checkSuitePayload(
   sender: Account,
 ): Payload {
   const runs = [...source.state.checkRuns.values()].filter((candidate) => candidate.suite === suite);
-  const app = source.appJson(suite.repo);
+  const app = source.suiteAppJson(suite);
   const pulls = source.pullsForCheck(suite.repo, suite.headSha);
   return {
     action,

@@ -26,10 +26,12 @@ export async function startCharter(
     environment?: Readonly<Record<string, string | undefined>>;
     onSchedule?: CharterAppOptions["onSchedule"];
     jobs?: JobQueue;
+    /** How long a webhook delivery waits for the app's answer (GitHub: 10 s); for work that is slow in the simulator. */
+    webhookTimeoutMs?: number;
   } = {},
 ): Promise<AppFixture> {
-  const { signingKey, now, githubNow, environment, onSchedule, jobs, ...harness } = options;
-  const sim = await GitHubSimulator.create(githubNow ? { now: githubNow } : {});
+  const { signingKey, now, githubNow, environment, onSchedule, jobs, webhookTimeoutMs, ...harness } = options;
+  const sim = await GitHubSimulator.create({ ...(githubNow ? { now: githubNow } : {}), ...(webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs }) });
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
   const auditDir = mkdtempSync(join(tmpdir(), "charter-audit-index-"));

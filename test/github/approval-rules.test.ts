@@ -24,7 +24,7 @@ rules:
     require: { approvals: 1, from: { teams: [acme/security] } }
   - name: Evals pass before model changes
     when: { changes: [model-changed] }
-    require: { approvals: 0, checks: [evals] }
+    require: { approvals: 0, checks: [{ name: evals, workflow: .github/workflows/evals.yml }] }
 governance:
   require: { approvals: 1, from: { teams: [acme/security] } }
 emergency:
@@ -123,7 +123,7 @@ describe("rules from the base branch's policy", () => {
     await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
     let run = latest(fx, sha);
     expect(run.conclusion).toBe("action_required");
-    expect(run.output.title).toBe("Waiting: Needs 1 more approval from @acme/security");
+    expect(run.output.title).toBe("Waiting: Needs 1 more approval from @acme/security (support-triage)");
     expect(run.output.summary).toContain("`.github/charter.yml` on the base branch");
     await fx.sim.submitReview(pull, { user: "sam", state: "APPROVED" });
     run = latest(fx, sha);
@@ -135,11 +135,11 @@ describe("rules from the base branch's policy", () => {
     fx = await start({ ".github/charter.yml": POLICY });
     const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "evals", title: "Model", body: ROLLBACK, files: { [TRIAGE]: MODEL_BUMP } });
     await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
-    expect(latest(fx, sha).output.summary).toContain('No "evals" check run on the head commit yet.');
-    await fx.sim.completeCheckRun(fx.repo, sha, { name: "evals", conclusion: "failure" });
+    expect(latest(fx, sha).output.summary).toContain('No "evals" run from workflow .github/workflows/evals.yml on the head commit yet.');
+    await fx.sim.completeCheckRun(fx.repo, sha, { name: "evals", conclusion: "failure", workflow: ".github/workflows/evals.yml" });
     expect(latest(fx, sha).conclusion).toBe("failure");
     expect(latest(fx, sha).output.title).toBe('Blocked: Fix the change so that "evals" succeeds, then push');
-    await fx.sim.completeCheckRun(fx.repo, sha, { name: "evals", conclusion: "success" });
+    await fx.sim.completeCheckRun(fx.repo, sha, { name: "evals", conclusion: "success", workflow: ".github/workflows/evals.yml", rerun: true });
     expect(latest(fx, sha).conclusion).toBe("success");
     expect(fx.sim.rejected).toEqual([]);
   });
@@ -217,7 +217,7 @@ describe("after an emergency merge", () => {
 
 describe("when the rules change on the base branch", () => {
   it("re-evaluates every open pull request into that branch under the new rules", async () => {
-    fx = await start({ ".github/charter.yml": POLICY.replace("    require: { approvals: 0, checks: [evals] }", "    require: { approvals: 0 }") });
+    fx = await start({ ".github/charter.yml": POLICY.replace("    require: { approvals: 0, checks: [{ name: evals, workflow: .github/workflows/evals.yml }] }", "    require: { approvals: 0 }") });
     const { pull, sha } = await fx.sim.openPullRequest(fx.repo, { author: "bob", branch: "model", title: "Model", body: ROLLBACK, files: { [TRIAGE]: MODEL_BUMP } });
     await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
     expect(latest(fx, sha).conclusion).toBe("success");
@@ -226,7 +226,7 @@ describe("when the rules change on the base branch", () => {
     await fx.sim.idle();
     expect(fx.sim.calls["pulls/list"]).toBe(1);
     expect(latest(fx, sha).conclusion).toBe("action_required");
-    expect(latest(fx, sha).output.summary).toContain('No "evals" check run on the head commit yet.');
+    expect(latest(fx, sha).output.summary).toContain('No "evals" run from workflow .github/workflows/evals.yml on the head commit yet.');
     expect(fx.sim.rejected).toEqual([]);
   });
 });

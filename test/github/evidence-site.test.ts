@@ -84,9 +84,19 @@ describe("the evidence branch as auditors browse it on GitHub", () => {
     expect(fx.sim.rejected).toEqual([]);
   });
 
-  it("reports controls that are on: the check required by branch protection, the branch protected by a ruleset", async () => {
+  it("counts a Charter check required from any source as off: a pull request's own workflow job could post it", async () => {
     fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
     fx.sim.protectBranch(fx.repo, "main", { requiredChecks: ["Charter"] });
+    fx.sim.addRuleset(fx.repo, ["charter-evidence"], [{ type: "deletion" }, { type: "non_fast_forward" }]);
+    await mergeApproved(fx, "one", "20251101");
+    expect(branchFiles(fx).get("README.md") ?? "").toContain("❌ not required: merges can skip approval");
+    const issue = [...fx.sim.core.state.issues.values()].find((i) => i.labels.includes("charter-controls"));
+    expect(issue?.body).toContain(`set its expected source to Charter's GitHub App (app id ${String(fx.sim.appId)})`);
+  });
+
+  it("reports controls that are on: the check required from Charter's app by branch protection, the branch protected by a ruleset", async () => {
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey });
+    fx.sim.protectBranch(fx.repo, "main", { requiredChecks: [{ context: "Charter", appId: fx.sim.appId }] });
     fx.sim.addRuleset(fx.repo, ["charter-evidence"], [{ type: "deletion" }, { type: "non_fast_forward" }]);
     await mergeApproved(fx, "one", "20251101");
     const readme = branchFiles(fx).get("README.md") ?? "";

@@ -103,6 +103,39 @@ describe("closing an emergency change after the fact", () => {
     expect(fx.sim.commentsOn(issue).some((c) => c.body.includes("flagged overdue"))).toBe(true);
   });
 
+  it("does not let a co-author of the change, an agent's own account or a bot close the retro-review, though each is in an owning team", async () => {
+    const INSIGHTS = "agents/analytics-insights/agent.yaml";
+    const insights = mutate(AGENTS[INSIGHTS] ?? "", 'contact: "#data-platform"', 'identities:\n  github: insights-runner\ncontact: "#data-platform"');
+    fx = await startCharter({ ...AGENTS, [INSIGHTS]: insights, ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey });
+    fx.sim.addUser("cora", { email: "cora@support.example" });
+    fx.sim.addUser("helper[bot]", { type: "Bot" });
+    fx.sim.addTeam("acme", "support-eng", ["tara", "cora", "insights-runner", "helper[bot]"]);
+    const { pull } = await fx.sim.openPullRequest(fx.repo, {
+      author: "bob",
+      branch: "hotfix",
+      title: "Pin the old model",
+      body: BODY,
+      labels: ["emergency"],
+      message: "Pin the old model\n\nCo-authored-by: Cora <cora@support.example>\n",
+      files: { [TRIAGE]: mutate(AGENTS[TRIAGE] ?? "", 'version: "20250929"', 'version: "20251101"') },
+    });
+    await fx.sim.submitReview(pull, { user: "dana-support", state: "APPROVED" });
+    await fx.sim.mergePullRequest(pull, { by: "dana-support" });
+    await fx.sim.idle();
+    const issue = [...fx.sim.core.state.issues.values()].find((i) => i.title.startsWith("Retro-review"));
+    if (!issue) throw new Error("no retro-review issue");
+    const change = ledger(fx.sim, fx.repo).find((r) => r.kind === "change");
+    expect(change?.kind === "change" ? change.body.contributors : undefined).toEqual(["bob", "cora"]);
+
+    for (const user of ["cora", "insights-runner", "helper[bot]"]) await fx.sim.comment(issue, { user, body: "/approve" });
+    await fx.sim.idle();
+    expect(retros(fx)).toEqual([]);
+    await fx.sim.comment(issue, { user: "tara", body: "/approve" });
+    await fx.sim.idle();
+    expect(retros(fx).map((r) => r.body.approvals.map((a) => a.reviewer))).toEqual([["tara"]]);
+    expect(fx.sim.rejected).toEqual([]);
+  });
+
   it("ignores an /approve on an issue that only imitates a retro-review", async () => {
     fx = await startCharter({ ...AGENTS, ".github/charter.yml": POLICY }, { signingKey: KEYS.signerKey });
     await emergencyMerge(fx);

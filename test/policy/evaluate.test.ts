@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CharterPolicy } from "../../src/policy/charter-policy.generated.js";
 import { DEFAULT_POLICY } from "../../src/policy/default-policy.js";
-import { change, changeSet, evaluate, facts, flatten, HEAD, manifest, OLD, review, text } from "./policy-fixtures.js";
+import { change, changeSet, checkRun, commit, evaluate, facts, flatten, HEAD, manifest, OLD, review, text } from "./policy-fixtures.js";
 
 const ONE_OWNER: CharterPolicy = { version: 1, rules: [{ name: "Owners", require: { approvals: 1, from: { owners: true } } }] };
 const MODEL = changeSet([change("model-changed", "payments")]);
@@ -26,10 +26,10 @@ describe("review semantics", () => {
   });
 
   it("never counts someone who pushed commits to the pull request", () => {
-    const f = facts({ reviews: [review("olivia", "APPROVED")], commits: [{ sha: HEAD, author: "bob", committer: "olivia" }] });
+    const f = facts({ reviews: [review("olivia", "APPROVED")], commits: [commit(HEAD, "bob", { committer: "olivia" })] });
     const evaluation = evaluate(ONE_OWNER, MODEL, f);
     expect(evaluation.decision).toBe("pending");
-    expect(text(evaluation)).toContain("@olivia's review does not count: they pushed commits to this pull request.");
+    expect(text(evaluation)).toContain("@olivia's review does not count: they authored, co-authored or committed commits in this pull request.");
   });
 
   it("never counts an agent's own account", () => {
@@ -55,12 +55,14 @@ describe("review semantics", () => {
   });
 
   it("records the counted approvals and judged checks as structured facts for evidence", () => {
-    const tested: CharterPolicy = { version: 1, rules: [{ name: "Owners", require: { approvals: 1, from: { owners: true }, checks: ["evals"] } }] };
-    const checkRuns = [{ id: 9, name: "evals", status: "completed", conclusion: "success", appSlug: "ci", completedAt: "2026-11-02T10:00:00Z", url: "https://ci.example/9" }];
-    const evaluation = evaluate(tested, MODEL, facts({ reviews: [review("paula", "APPROVED")], checkRuns }));
+    const tested: CharterPolicy = { version: 1, rules: [{ name: "Owners", require: { approvals: 1, from: { owners: true }, checks: [{ name: "evals", workflow: ".github/workflows/evals.yml" }] } }] };
+    const run = checkRun("evals", "success", { workflow: ".github/workflows/evals.yml" });
+    const evaluation = evaluate(tested, MODEL, facts({ reviews: [review("paula", "APPROVED")], checkRuns: [run] }));
     const nodes = flatten(evaluation.root);
-    expect(nodes.flatMap((n) => n.approvals ?? [])).toEqual([{ reviewer: "paula", via: "owner via @acme/payments", commitId: HEAD, submittedAt: expect.stringMatching(/^2026-11-0\dT10:00:00Z$/) as unknown }]);
-    expect(nodes.flatMap((n) => (n.check ? [n.check] : []))).toEqual([{ name: "evals", app: "ci", conclusion: "success", completedAt: "2026-11-02T10:00:00Z", url: "https://ci.example/9" }]);
+    expect(nodes.flatMap((n) => n.approvals ?? [])).toEqual([
+      { reviewer: "paula", via: "owner via @acme/payments", rule: "Owners", agent: "payments", commitId: HEAD, submittedAt: expect.stringMatching(/^2026-11-0\dT10:00:00Z$/) as unknown },
+    ]);
+    expect(nodes.flatMap((n) => (n.check ? [n.check] : []))).toEqual([{ name: "evals", app: "github-actions", workflow: ".github/workflows/evals.yml", conclusion: "success", completedAt: "2026-11-02T10:00:00Z", url: run.url }]);
   });
 
   it("says who can still approve", () => {
@@ -130,9 +132,9 @@ describe("rule selection", () => {
 });
 
 describe("checks and sections", () => {
-  const TESTED: CharterPolicy = { version: 1, rules: [{ name: "Tested", require: { approvals: 0, checks: ["ci/test"], sections: ["Rollback plan", "Testing"] } }] };
+  const TESTED: CharterPolicy = { version: 1, rules: [{ name: "Tested", require: { approvals: 0, checks: [{ name: "ci/test", app: "ci" }], sections: ["Rollback plan", "Testing"] } }] };
   const body = "## Rollback plan\nRevert.\n\n## Testing\nRan the eval suite: 98% pass.\n";
-  const run = (conclusion: string | null, status = "completed") => ({ id: 1, name: "ci/test", status, conclusion, appSlug: "ci", completedAt: "2026-11-01T10:00:00Z", url: null });
+  const run = (conclusion: string | null, status = "completed") => checkRun("ci/test", conclusion, { app: "ci", status });
 
   it.each([
     ["a successful check", [run("success")], "approved"],
@@ -215,7 +217,7 @@ describe("the default policy", () => {
     expect(evaluate(DEFAULT_POLICY, changeSet([change("prompt-changed", "payments", "medium")]), facts({ body: "", reviews: [review("olivia", "APPROVED")] })).decision).toBe("pending");
   });
 
-  it("needs two owners for a permission expansion", () => {
+  it("needs a second, distinct owner for a permission expansion", () => {
     const set = changeSet([change("permission-added", "payments")]);
     expect(evaluate(DEFAULT_POLICY, set, facts({ reviews: [review("olivia", "APPROVED")] })).decision).toBe("pending");
     expect(evaluate(DEFAULT_POLICY, set, facts({ reviews: [review("olivia", "APPROVED"), review("paula", "APPROVED")] })).decision).toBe("approved");

@@ -2,7 +2,7 @@ import type { Change, ChangeKind, ChangeSet, Risk } from "../../src/change/chang
 import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
 import type { CharterPolicy } from "../../src/policy/charter-policy.generated.js";
 import { type EvaluationInput, evaluatePolicy, type PolicyAgent } from "../../src/policy/evaluate.js";
-import type { PullFacts, ReviewFact } from "../../src/policy/pull-facts.js";
+import type { CheckRunFact, CommitFact, GitPerson, PullFacts, ReviewFact } from "../../src/policy/pull-facts.js";
 import type { Evaluation, ResultNode } from "../../src/policy/result.js";
 
 export const HEAD = "h".repeat(40);
@@ -47,6 +47,35 @@ export function review(login: string, state: ReviewFact["state"], commitId = HEA
   return { id: reviewId, user: { login, type }, state, commitId, submittedAt: `2026-11-0${1 + (reviewId % 8)}T10:00:00Z` };
 }
 
+/** A commit by `author` (a login, or null for an identity GitHub cannot link), with co-authors. */
+export function commit(sha: string, author: string | null, options: { committer?: string | null; coAuthors?: readonly (string | null)[]; email?: string } = {}): CommitFact {
+  const person = (login: string | null, email = options.email): GitPerson => ({ login, name: login ?? "Someone", email: email ?? (login ? `${login}@example.com` : "someone@example.com") });
+  return {
+    sha,
+    authors: [person(author), ...(options.coAuthors ?? []).map((login, i) => person(login, login ? undefined : `co-author-${i}@example.com`))],
+    committer: person(options.committer === undefined ? author : options.committer),
+  };
+}
+
+let runId = 100;
+/** A check run as the GitHub adapter reports it: posted by `app`, or by GitHub Actions for `workflow` (a job unless told otherwise). */
+export function checkRun(name: string, conclusion: string | null, source: { app?: string; appId?: number; workflow?: string; isJob?: boolean; suite?: number; status?: string } = {}): CheckRunFact {
+  runId++;
+  const workflow = source.workflow;
+  return {
+    id: runId,
+    name,
+    status: source.status ?? (conclusion === null ? "in_progress" : "completed"),
+    conclusion,
+    completedAt: conclusion === null ? null : "2026-11-02T10:00:00Z",
+    url: `https://github.example/runs/${runId}`,
+    app: workflow !== undefined ? { id: 15368, slug: "github-actions" } : { id: source.appId ?? 77, slug: source.app ?? "ci" },
+    suiteId: source.suite ?? (workflow !== undefined ? 5000 + workflow.length : 4000),
+    workflowRun: workflow !== undefined ? { id: 9000 + workflow.length, path: workflow, event: "pull_request" } : null,
+    ...(workflow !== undefined ? { isJob: source.isJob ?? true } : {}),
+  };
+}
+
 export function facts(overrides: Partial<PullFacts> = {}): PullFacts {
   return {
     number: 7,
@@ -56,7 +85,7 @@ export function facts(overrides: Partial<PullFacts> = {}): PullFacts {
     headSha: HEAD,
     baseSha: "b".repeat(40),
     labels: [],
-    commits: [{ sha: HEAD, author: "bob", committer: "bob" }],
+    commits: [commit(HEAD, "bob")],
     reviews: [],
     checkRuns: [],
     teamMembers: { "acme/payments": ["paula"], "acme/security": ["sam", "sue"] },
@@ -66,7 +95,7 @@ export function facts(overrides: Partial<PullFacts> = {}): PullFacts {
 }
 
 export function evaluate(policy: CharterPolicy, set: ChangeSet, pullFacts: PullFacts, agents: readonly PolicyAgent[] = [{ id: "payments", base: manifest("payments"), head: manifest("payments") }], extra: Partial<EvaluationInput> = {}): Evaluation {
-  return evaluatePolicy({ policy, policySource: { source: "base", path: ".github/charter.yml", sha256: null }, changeSet: set, agents, facts: pullFacts, ...extra });
+  return evaluatePolicy({ policy, policySource: { source: "base", path: ".github/charter.yml", sha256: null }, changeSet: set, agents, facts: pullFacts, ...extra, agentIdentities: extra.agentIdentities ?? [] });
 }
 
 /** Every node of the tree, depth first, for assertions about explanations. */

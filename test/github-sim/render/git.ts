@@ -19,9 +19,26 @@ export function noreplyEmail(account: Account): string {
   return `${account.id}+${account.login}@users.noreply.github.com`;
 }
 
+/**
+ * The account a commit's email belongs to, as GitHub links them: a noreply address names its
+ * account, any other address must be one an account has added (here: its email), and GitHub's
+ * own address is the web-flow account's. Anything else links to nobody.
+ */
 export function accountForEmail(state: SimState, email: string): Account | null {
   const match = /^\d+\+(.+)@users\.noreply\.github\.com$/.exec(email);
-  return match?.[1] ? (state.findAccount(match[1]) ?? null) : null;
+  if (match?.[1]) return state.findAccount(match[1]) ?? null;
+  if (email.toLowerCase() === "noreply@github.com") return state.ensureAccount("web-flow");
+  const lower = email.toLowerCase();
+  for (const account of state.accounts.values()) if (account.email?.toLowerCase() === lower) return account;
+  return null;
+}
+
+// A trailer as GitHub reads it: "Co-authored-by: Name <email>" on a line of its own.
+const CO_AUTHOR = /^co-authored-by:[ \t]*(.*?)[ \t]*<([^<>\r\n]*)>[ \t]*$/gim;
+
+/** The co-authors a commit message's trailers name. */
+export function coAuthors(message: string): { name: string; email: string }[] {
+  return [...message.matchAll(CO_AUTHOR)].map((m) => ({ name: m[1] ?? "", email: m[2] ?? "" }));
 }
 
 function gitUser(identity: GitIdentity) {

@@ -25,7 +25,7 @@ function normalizeTime(value: string): string {
 
 function render(context: RestContext, run: CheckRun) {
   const { core } = context;
-  return restCheckRun(core.urls, run, core.appJson(run.repo), core.pullsForCheck(run.repo, run.headSha));
+  return restCheckRun(core.urls, run, core.suiteAppJson(run.suite), core.pullsForCheck(run.repo, run.headSha));
 }
 
 /**
@@ -124,12 +124,16 @@ const listForRef: RestHandler = async (context) => {
   let runs = [...core.state.checkRuns.values()].filter((run) => run.repo === repo && run.headSha === sha);
   if (typeof query["check_name"] === "string") runs = runs.filter((run) => run.name === query["check_name"]);
   if (typeof query["status"] === "string") runs = runs.filter((run) => run.status === query["status"]);
-  if (query["app_id"] !== undefined && Number(query["app_id"]) !== core.state.app.id) runs = [];
-  // Newest first; "latest" (the default) keeps only the most recent run of each name.
+  if (query["app_id"] !== undefined) runs = runs.filter((run) => run.suite.app.id === Number(query["app_id"]));
+  // Newest first; "latest" (the default) keeps only the most recent run of each name in each
+  // suite: a re-run replaces its predecessor, another app's run of the same name does not.
   runs.sort((a, b) => b.id - a.id);
   if (query["filter"] !== "all") {
     const seen = new Set<string>();
-    runs = runs.filter((run) => !seen.has(run.name) && Boolean(seen.add(run.name)));
+    runs = runs.filter((run) => {
+      const key = `${run.suite.id}\n${run.name}`;
+      return !seen.has(key) && Boolean(seen.add(key));
+    });
   }
   const page = paginate(runs, query, context.url);
   return {

@@ -2,6 +2,7 @@
 // permission GitHub requires for it (any one of the alternatives suffices).
 
 import type { PermissionLevel } from "../state.js";
+import { actionsHandlers } from "./actions.js";
 import { appsHandlers } from "./apps.js";
 import { checksHandlers } from "./checks.js";
 import type { RestHandler } from "./context.js";
@@ -19,6 +20,7 @@ export interface RestRoute {
 }
 
 const handlers: Record<string, RestHandler> = {
+  ...actionsHandlers,
   ...appsHandlers,
   ...reposHandlers,
   ...pullsHandlers,
@@ -78,6 +80,7 @@ const PERMISSIONS: Record<string, RestRoute["permissions"]> = {
     ["pull_requests", "read"],
   ],
   "users/get-by-username": [],
+  "actions/list-jobs-for-workflow-run": [["actions", "read"]],
 };
 
 export const REST_ROUTES: ReadonlyMap<string, RestRoute> = new Map(

@@ -177,8 +177,8 @@ const getBranch: RestHandler = async (context) => {
         enabled: protection !== undefined,
         required_status_checks: {
           enforcement_level: required.length > 0 ? "non_admins" : "off",
-          contexts: [...required],
-          checks: required.map((context) => ({ context, app_id: null })),
+          contexts: required.map((c) => c.context),
+          checks: required.map((c) => ({ context: c.context, app_id: c.appId })),
         },
       },
       protection_url: `${api}/protection`,
