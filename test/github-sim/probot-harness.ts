@@ -38,7 +38,7 @@ export async function startApp(
     /** The API root the app is configured with, e.g. a GitHub Enterprise Server's https://ghe.example/api/v3. */
     baseUrl?: string;
     /** Sees every request the app sends, before the simulator answers it. */
-    observe?: (request: { method: string; url: string }) => void;
+    observe?: (request: { method: string; url: string; body: string | undefined }) => void | Promise<void>;
   } = {}): Promise<StartedApp> {
   const probot = new Probot({
     appId: sim.appId,
@@ -82,11 +82,13 @@ export async function startApp(
   };
 }
 
-function observed(fetch: typeof globalThis.fetch, observe?: (request: { method: string; url: string }) => void): typeof globalThis.fetch {
+function observed(fetch: typeof globalThis.fetch, observe?: (request: { method: string; url: string; body: string | undefined }) => void | Promise<void>): typeof globalThis.fetch {
   if (!observe) return fetch;
-  return (input, init) => {
+  return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
-    observe({ method: init?.method ?? (input instanceof Request ? input.method : "GET"), url });
+    const body = typeof init?.body === "string" ? init.body : undefined;
+    // An observer may hold a request back (a test's barrier) before the simulator sees it.
+    await observe({ method: init?.method ?? (input instanceof Request ? input.method : "GET"), url, body });
     return fetch(input, init);
   };
 }
