@@ -17,6 +17,7 @@ INSERT INTO public.customers VALUES (1, 'Ada');
 CREATE TABLE public.secrets (id int, ssn text);
 INSERT INTO public.secrets VALUES (1, '078-05-1120');
 CREATE TABLE public.notes (id int);
+CREATE SEQUENCE public.ticket_ids;
 CREATE FUNCTION public.count_customers() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM public.customers';
 CREATE ROLE dba LOGIN PASSWORD 'dba-password';
 GRANT SELECT ON public.secrets TO dba WITH GRANT OPTION;
@@ -25,7 +26,7 @@ GRANT CREATE ON SCHEMA public TO app;
 CREATE ROLE readers NOLOGIN;
 GRANT SELECT ON public.secrets TO readers;`;
 
-const GRANTABLE = ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.secrets@crm-prod"];
+const GRANTABLE = ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.secrets@crm-prod", "postgres:select:crm.public.ticket_ids@crm-prod"];
 const IDENTITY = "charter_agent_support_triage";
 const triage = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod"]);
 
@@ -269,6 +270,16 @@ describe("postgres drift sees effective privileges", () => {
     ]);
     await runFixes(after.findings);
     await expect(asAgent("SELECT ssn FROM public.secrets")).rejects.toThrow(/permission denied/);
+  });
+});
+
+describe("approved grants", () => {
+  it("an approved SELECT on a sequence converges: granted ON TABLE, read back as a sequence, the same grant", async () => {
+    const counter = agent("ticket-counter", ["postgres:select:crm.public.ticket_ids@crm-prod"]);
+    const first = await sync(provider, [triage, counter]);
+    expect(first.applied.filter((o) => o.status !== "applied")).toEqual([]);
+    expect(first.after).toEqual({ operations: [], findings: [] });
+    expect((await sync(provider, [triage, { ...counter, status: "retired" }])).after).toEqual({ operations: [], findings: [] });
   });
 });
 
