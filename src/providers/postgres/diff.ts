@@ -174,12 +174,17 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
       find(agent.id, "extra-grant", `${describeGrant(g)} is held by lease ${g.grantee}; leases hold nothing themselves`);
       op(agent.id, "revoke", `${describeGrant(g)} from ${g.grantee}`, { type: "revoke", role: g.grantee, grant: g });
     } else {
-      ours.set(grantKey(g), [...(ours.get(grantKey(g)) ?? []), g]);
+      const key = grantKey(g);
+      const same = ours.get(key);
+      if (same === undefined) ours.set(key, [g]);
+      else same.push(g);
     }
   }
-  const wantedKeys = new Set(wanted.map(grantKey));
+  const wantedKeys = new Set<string>();
   for (const g of wanted) {
-    if (ours.has(grantKey(g))) continue;
+    const key = grantKey(g);
+    wantedKeys.add(key);
+    if (ours.has(key)) continue;
     if (sameApproval) find(agent.id, "missing-grant", `${describeGrant(g)} to ${role} is approved but not held`);
     op(agent.id, "grant", `${describeGrant(g)} to ${role}`, { type: "grant", role, grant: g });
   }

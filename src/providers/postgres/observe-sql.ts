@@ -60,25 +60,34 @@ const CLUSTER_COLUMNS = `
    FROM pg_roles r LEFT JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
    WHERE r.oid IN (SELECT oid FROM reach) OR r.oid IN (SELECT m.member FROM pg_auth_members m WHERE m.roleid IN (SELECT oid FROM agent))
   ) AS roles,
-  -- PostgreSQL 16 records inheritance per membership (inherit_option); 15 has the member's INHERIT only.
-  (SELECT COALESCE(json_agg(json_build_object(
-      'member', mr.rolname, 'role', pg_get_userbyid(m.roleid), 'grantor', COALESCE(gr.rolname, ''),
-      'inherit', COALESCE((to_jsonb(m) ->> 'inherit_option')::boolean, mr.rolinherit))), '[]')
-   FROM pg_auth_members m JOIN pg_roles mr ON mr.oid = m.member LEFT JOIN pg_roles gr ON gr.oid = m.grantor
-   WHERE m.member IN (SELECT oid FROM reach) OR m.roleid IN (SELECT oid FROM agent)
+  -- One entry per role, grantor and inheritance, with its members: a thousand identities in the
+  -- marker make one entry, not a thousand. PostgreSQL 16 records inheritance per membership
+  -- (inherit_option); 15 has the member's INHERIT only.
+  (SELECT COALESCE(json_agg(json_build_object('role', m.role, 'grantor', m.grantor, 'inherit', m.inherit, 'members', m.members)), '[]')
+   FROM (
+     SELECT pg_get_userbyid(m.roleid) AS role, COALESCE(gr.rolname, '') AS grantor,
+       COALESCE((to_jsonb(m) ->> 'inherit_option')::boolean, mr.rolinherit) AS inherit, json_agg(mr.rolname) AS members
+     FROM pg_auth_members m JOIN pg_roles mr ON mr.oid = m.member LEFT JOIN pg_roles gr ON gr.oid = m.grantor
+     WHERE m.member IN (SELECT oid FROM reach) OR m.roleid IN (SELECT oid FROM agent)
+     GROUP BY 1, 2, 3
+   ) m
   ) AS memberships,
   (SELECT COALESCE(json_agg(json_build_object(
       'database', g.datname, 'kind', g.kind, 'schema', NULL, 'name', g.name, 'sub', NULL, 'args', NULL,
-      'privilege', g.privilege_type, 'grantee', ${grantee("g.grantee")}, 'grantor', pg_get_userbyid(g.grantor), 'definer', false)), '[]')
+      'privilege', g.privilege_type, 'grantor', pg_get_userbyid(g.grantor), 'definer', false, 'grantees', g.grantees)), '[]')
    FROM (
-     SELECT d.datname, 'database' AS kind, d.datname::text AS name, a.*
-     FROM pg_database d CROSS JOIN LATERAL aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) a
-     WHERE a.grantee IN (SELECT oid FROM holder) AND a.grantee <> d.datdba
-       AND NOT (a.grantee = 0 AND a.privilege_type IN ('CONNECT', 'TEMPORARY'))
-     UNION ALL
-     SELECT '', 'parameter', p.parname, a.*
-     FROM pg_parameter_acl p CROSS JOIN LATERAL aclexplode(p.paracl) a
-     WHERE a.grantee IN (SELECT oid FROM holder)
+     SELECT g.datname, g.kind, g.name, g.privilege_type, g.grantor, json_agg(${grantee("g.grantee")}) AS grantees
+     FROM (
+       SELECT d.datname, 'database' AS kind, d.datname::text AS name, a.*
+       FROM pg_database d CROSS JOIN LATERAL aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) a
+       WHERE a.grantee IN (SELECT oid FROM holder) AND a.grantee <> d.datdba
+         AND NOT (a.grantee = 0 AND a.privilege_type IN ('CONNECT', 'TEMPORARY'))
+       UNION ALL
+       SELECT '', 'parameter', p.parname, a.*
+       FROM pg_parameter_acl p CROSS JOIN LATERAL aclexplode(p.paracl) a
+       WHERE a.grantee IN (SELECT oid FROM holder)
+     ) g
+     GROUP BY g.datname, g.kind, g.name, g.privilege_type, g.grantor
    ) g
   ) AS cluster_grants,
   (SELECT COALESCE(json_agg(json_build_object(
@@ -94,12 +103,12 @@ const FUNCTION_ARGS = (oid: string): string => `
    WHERE fp.oid = ${oid})`;
 
 const DATABASE_CTES = `,
-initial AS MATERIALIZED (
-  SELECT ip.classoid, ip.objoid, ip.objsubid, i.grantee, i.privilege_type
-  FROM pg_init_privs ip CROSS JOIN LATERAL aclexplode(ip.initprivs) i
-),
 system_schema AS MATERIALIZED (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema')),
-object_acl AS (
+-- Every object with privileges on it. The system's own functions (oid below 16384, PostgreSQL's
+-- FirstNormalObjectId) are read only when they have initial privileges: for the rest PUBLIC's
+-- EXECUTE is the default, and a grant to a role is no more than PUBLIC holds. Skipping them
+-- skips most of pg_proc, which is most of a small server's read.
+objects AS MATERIALIZED (
   SELECT 'pg_class'::regclass::oid AS classoid, c.oid AS objoid, 0 AS objsubid,
     CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind, c.relnamespace AS ns, c.relname::text AS name, NULL::text AS sub,
     c.relacl AS acl, c.relowner AS owner, false AS definer
@@ -117,7 +126,11 @@ object_acl AS (
   SELECT 'pg_proc'::regclass::oid, p.oid, 0, 'function', p.pronamespace, p.proname::text, NULL,
     CASE WHEN d.definer THEN COALESCE(p.proacl, acldefault('f', p.proowner)) ELSE p.proacl END, p.proowner, d.definer
   FROM pg_proc p CROSS JOIN LATERAL (SELECT p.prosecdef AND p.pronamespace NOT IN (SELECT oid FROM system_schema) AS definer) d
-  WHERE p.proacl IS NOT NULL OR d.definer
+  WHERE p.oid >= 16384 AND (p.proacl IS NOT NULL OR d.definer)
+  UNION ALL
+  SELECT 'pg_proc'::regclass::oid, p.oid, 0, 'function', p.pronamespace, p.proname::text, NULL, p.proacl, p.proowner, false
+  FROM pg_init_privs ip JOIN pg_proc p ON p.oid = ip.objoid
+  WHERE ip.classoid = 'pg_proc'::regclass AND p.oid < 16384 AND p.proacl IS NOT NULL
   UNION ALL
   SELECT 'pg_language'::regclass::oid, l.oid, 0, 'language', NULL, l.lanname::text, NULL, l.lanacl, l.lanowner, false
   FROM pg_language l WHERE l.lanacl IS NOT NULL
@@ -131,6 +144,20 @@ object_acl AS (
   SELECT 'pg_foreign_server'::regclass::oid, s.oid, 0, 'foreign-server', NULL, s.srvname::text, NULL, s.srvacl, s.srvowner, false
   FROM pg_foreign_server s WHERE s.srvacl IS NOT NULL
 ),
+-- What the roles own, from the shared dependency catalog (every object a role other than the
+-- bootstrap superuser owns has an entry there): found by role, not by scanning every catalog.
+ownership AS MATERIALIZED (
+  SELECT d.classid, d.objid FROM pg_shdepend d
+  WHERE d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND d.refclassid = 'pg_authid'::regclass
+    AND d.deptype = 'o' AND d.refobjid IN (SELECT oid FROM held)
+),
+-- An object whose privileges are still exactly its initial ones (most system catalogs and
+-- functions) holds nothing the rule reports: it is left out before its ACL is taken apart.
+object_acl AS MATERIALIZED (
+  SELECT o.*, ip.initprivs AS initial
+  FROM objects o LEFT JOIN pg_init_privs ip ON ip.objoid = o.objoid AND ip.classoid = o.classoid AND ip.objsubid = o.objsubid
+  WHERE ip.initprivs IS NULL OR ip.initprivs <> o.acl
+),
 object_grants AS (
   SELECT o.*, a.grantee, a.grantor, a.privilege_type
   FROM object_acl o CROSS JOIN LATERAL aclexplode(o.acl) a
@@ -140,39 +167,43 @@ object_grants AS (
     AND NOT (a.grantee = 0 AND (
       -- EXECUTE for PUBLIC is the default of a function, unless its initial privileges say
       -- otherwise (initdb revokes it from pg_read_file and its like): then those decide, below.
-      (o.kind = 'function' AND a.privilege_type = 'EXECUTE' AND NOT o.definer
-        AND NOT EXISTS (SELECT 1 FROM initial i WHERE i.classoid = o.classoid AND i.objoid = o.objoid))
+      (o.kind = 'function' AND a.privilege_type = 'EXECUTE' AND NOT o.definer AND o.initial IS NULL)
       OR (o.kind = 'language' AND a.privilege_type = 'USAGE')
       OR o.ns = (SELECT oid FROM pg_namespace WHERE nspname = 'information_schema')))
-    AND NOT EXISTS (
-      SELECT 1 FROM initial i
-      WHERE i.classoid = o.classoid AND i.objoid = o.objoid AND i.objsubid = o.objsubid AND i.grantee = a.grantee AND i.privilege_type = a.privilege_type)
+    AND NOT (o.initial IS NOT NULL AND EXISTS (
+      SELECT 1 FROM aclexplode(o.initial) i WHERE i.grantee = a.grantee AND i.privilege_type = a.privilege_type))
 ),
 owned AS (
   SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind, c.relnamespace AS ns, c.relname::text AS name, NULL::oid AS fn, c.relowner AS owner,
     CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS keyword
-  FROM pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner IN (SELECT oid FROM held)
+  FROM ownership o JOIN pg_class c ON c.oid = o.objid WHERE o.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
-  SELECT 'schema', n.oid, n.nspname::text, NULL, n.nspowner, 'SCHEMA' FROM pg_namespace n WHERE n.nspowner IN (SELECT oid FROM held)
+  SELECT 'schema', n.oid, n.nspname::text, NULL, n.nspowner, 'SCHEMA' FROM ownership o JOIN pg_namespace n ON n.oid = o.objid WHERE o.classid = 'pg_namespace'::regclass
   UNION ALL
   SELECT 'function', p.pronamespace, p.proname::text, p.oid, p.proowner, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END
-  FROM pg_proc p WHERE p.proowner IN (SELECT oid FROM held)
+  FROM ownership o JOIN pg_proc p ON p.oid = o.objid WHERE o.classid = 'pg_proc'::regclass
   UNION ALL
-  SELECT 'language', NULL, l.lanname::text, NULL, l.lanowner, 'LANGUAGE' FROM pg_language l WHERE l.lanowner IN (SELECT oid FROM held)
+  SELECT 'language', NULL, l.lanname::text, NULL, l.lanowner, 'LANGUAGE' FROM ownership o JOIN pg_language l ON l.oid = o.objid WHERE o.classid = 'pg_language'::regclass
   UNION ALL
-  SELECT 'large-object', NULL, lo.oid::text, NULL, lo.lomowner, 'LARGE OBJECT' FROM pg_largeobject_metadata lo WHERE lo.lomowner IN (SELECT oid FROM held)
+  SELECT 'large-object', NULL, lo.oid::text, NULL, lo.lomowner, 'LARGE OBJECT'
+  FROM ownership o JOIN pg_largeobject_metadata lo ON lo.oid = o.objid WHERE o.classid = 'pg_largeobject'::regclass
   UNION ALL
-  SELECT 'foreign-data-wrapper', NULL, w.fdwname::text, NULL, w.fdwowner, 'FOREIGN DATA WRAPPER' FROM pg_foreign_data_wrapper w WHERE w.fdwowner IN (SELECT oid FROM held)
+  SELECT 'foreign-data-wrapper', NULL, w.fdwname::text, NULL, w.fdwowner, 'FOREIGN DATA WRAPPER'
+  FROM ownership o JOIN pg_foreign_data_wrapper w ON w.oid = o.objid WHERE o.classid = 'pg_foreign_data_wrapper'::regclass
   UNION ALL
-  SELECT 'foreign-server', NULL, s.srvname::text, NULL, s.srvowner, 'SERVER' FROM pg_foreign_server s WHERE s.srvowner IN (SELECT oid FROM held)
+  SELECT 'foreign-server', NULL, s.srvname::text, NULL, s.srvowner, 'SERVER' FROM ownership o JOIN pg_foreign_server s ON s.oid = o.objid WHERE o.classid = 'pg_foreign_server'::regclass
 )`;
 
 const DATABASE_COLUMNS = `
+  -- One entry per object, privilege and grantor, with its grantees.
   (SELECT COALESCE(json_agg(json_build_object(
       'database', current_database(), 'kind', g.kind, 'schema', n.nspname, 'name', g.name, 'sub', g.sub,
       'args', CASE WHEN g.kind = 'function' THEN ${FUNCTION_ARGS("g.objoid")} END,
-      'privilege', g.privilege_type, 'grantee', ${grantee("g.grantee")}, 'grantor', pg_get_userbyid(g.grantor), 'definer', g.definer)), '[]')
-   FROM object_grants g LEFT JOIN pg_namespace n ON n.oid = g.ns
+      'privilege', g.privilege_type, 'grantor', pg_get_userbyid(g.grantor), 'definer', g.definer, 'grantees', g.grantees)), '[]')
+   FROM (
+     SELECT g.kind, g.ns, g.name, g.sub, g.objoid, g.privilege_type, g.grantor, g.definer, json_agg(${grantee("g.grantee")}) AS grantees
+     FROM object_grants g GROUP BY g.kind, g.ns, g.name, g.sub, g.objoid, g.privilege_type, g.grantor, g.definer
+   ) g LEFT JOIN pg_namespace n ON n.oid = g.ns
   ) AS grants,
   (SELECT COALESCE(json_agg(json_build_object(
       'database', current_database(), 'kind', o.kind, 'schema', n.nspname, 'name', o.name,
@@ -222,10 +253,10 @@ export interface RoleRow {
 }
 
 export interface MembershipRow {
-  member: string;
   role: string;
   grantor: string;
   inherit: boolean;
+  members: string[];
 }
 
 export interface GrantRow {
@@ -236,9 +267,9 @@ export interface GrantRow {
   sub: string | null;
   args: [string, string, string][] | null;
   privilege: string;
-  grantee: string;
   grantor: string;
   definer: boolean;
+  grantees: string[];
 }
 
 export interface OwnerRow {

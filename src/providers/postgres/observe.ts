@@ -13,7 +13,6 @@ import {
   DATABASES_SQL,
   type DefaultRow,
   type GrantRow,
-  type MembershipRow,
   type OwnerRow,
   type RoleRow,
 } from "./observe-sql.js";
@@ -66,8 +65,9 @@ async function one<R extends pg.QueryResultRow>(client: pg.Client, text: string)
 
 function assemble(ctx: ObserveContext, databases: readonly string[], cluster: ClusterRow, perDatabase: readonly DatabaseRow[]): PostgresObserved {
   const { names } = ctx;
-  const memberOf = groupBy(cluster.memberships, (m) => m.member);
-  const membersOf = groupBy(cluster.memberships, (m) => m.role);
+  const memberships = cluster.memberships.flatMap((m) => m.members.map((member) => ({ member, role: m.role, grantor: m.grantor, inherit: m.inherit })));
+  const memberOf = groupBy(memberships, (m) => m.member);
+  const membersOf = groupBy(memberships, (m) => m.role);
   const roles = new Map<string, ObservedRole>(cluster.roles.map((row) => [row.name, toRole(row, memberOf.get(row.name) ?? [], membersOf.get(row.name) ?? [])]));
 
   const grants = new Map<string, ObservedGrant[]>();
@@ -79,8 +79,10 @@ function assemble(ctx: ObserveContext, databases: readonly string[], cluster: Cl
     else list.push(value);
   };
   for (const row of [...cluster.cluster_grants, ...perDatabase.flatMap((d) => d.grants)]) {
-    const grant = toGrant(row);
-    if (grant !== undefined) push(grants, row.grantee, grant);
+    for (const grantee of row.grantees) {
+      const grant = toGrant(row, grantee);
+      if (grant !== undefined) push(grants, grantee, grant);
+    }
   }
   for (const row of [...cluster.cluster_owners, ...perDatabase.flatMap((d) => d.owners)]) {
     const object = toObject(row);
@@ -129,7 +131,14 @@ function assemble(ctx: ObserveContext, databases: readonly string[], cluster: Cl
   };
 }
 
-function toRole(row: RoleRow, memberships: readonly MembershipRow[], members: readonly MembershipRow[]): ObservedRole {
+interface MembershipEdge {
+  readonly member: string;
+  readonly role: string;
+  readonly grantor: string;
+  readonly inherit: boolean;
+}
+
+function toRole(row: RoleRow, memberships: readonly MembershipEdge[], members: readonly MembershipEdge[]): ObservedRole {
   return {
     name: row.name,
     canLogin: row.login,
@@ -172,7 +181,7 @@ function argsOf(args: GrantRow["args"]): { args?: ArgumentType[] } {
   return args === null ? {} : { args: args.map(([schema, name, display]) => [schema, name, display] as const) };
 }
 
-function toGrant(row: GrantRow): ObservedGrant | undefined {
+function toGrant(row: GrantRow, grantee: string): ObservedGrant | undefined {
   const where = pathOf(row.kind, row.schema, row.name, row.sub);
   if (where === undefined) return undefined;
   return {
@@ -180,7 +189,7 @@ function toGrant(row: GrantRow): ObservedGrant | undefined {
     ...where,
     ...argsOf(row.args),
     privilege: row.privilege,
-    grantee: row.grantee,
+    grantee,
     grantor: row.grantor,
     ...(row.definer ? { securityDefiner: true } : {}),
   };

@@ -52,8 +52,12 @@ const ATTRIBUTES: readonly { readonly attribute: RoleAttribute; readonly held: (
 
 /** Attributes that bypass or widen privileges, none of which a manifest can approve. */
 export function elevatedAttributes(role: ObservedRole): RoleAttribute[] {
+  // Checked for every identity and lease on each re-sync: the common case allocates nothing.
+  if (!role.superuser && !role.replication && !role.bypassRls && !role.createRole && !role.createDb) return NONE;
   return ATTRIBUTES.filter((a) => a.held(role)).map((a) => a.attribute);
 }
+
+const NONE: RoleAttribute[] = [];
 
 /**
  * A role holding SUPERUSER or REPLICATION can only be altered or dropped by a superuser, and
@@ -65,6 +69,7 @@ export function alterableByProvisioner(role: ObservedRole): boolean {
 
 /** Reviews one agent's own roles (its identity and leases) and every role they reach. */
 export function reviewAgent(ctx: ReviewContext, agent: string, identity: string, leases: readonly string[], approved: ReadonlySet<string>): void {
+  if (leases.length === 0 && plain(ctx, identity)) return;
   const own = [identity, ...leases];
   const ownSet = new Set(own);
   for (const role of own) {
@@ -75,6 +80,16 @@ export function reviewAgent(ctx: ReviewContext, agent: string, identity: string,
   }
   const reached = reachedRoles(ctx.observed.roles, own, (_member, role) => role === ctx.names.marker || ownSet.has(role));
   reviewReached(ctx, agent, identity, reached, approved);
+}
+
+/** An identity that is a member of the marker only, owns nothing and has no default privileges: nothing to review (the common case). */
+function plain(ctx: ReviewContext, identity: string): boolean {
+  const memberOf = ctx.observed.roles.get(identity)?.memberOf ?? [];
+  return (
+    (memberOf.length === 0 || (memberOf.length === 1 && memberOf[0]?.role === ctx.names.marker)) &&
+    !ctx.observed.owned.has(identity) &&
+    !ctx.observed.defaults.has(identity)
+  );
 }
 
 /** The marker role and PUBLIC: whatever they hold, every agent holds. Reported once, for every agent. */
