@@ -193,7 +193,7 @@ async function catalogRead(server: PostgresServer): Promise<void> {
           ),
         );
       }
-      const [{ relations = "0" } = {}] = (await scan.query<{ relations: string }>("SELECT count(*) AS relations FROM pg_class")).rows;
+      const relations = (await scan.query<{ relations: string }>("SELECT count(*) AS relations FROM pg_class")).rows[0]?.relations ?? "0";
       report({
         bench: "provision/catalog-read",
         tables,
