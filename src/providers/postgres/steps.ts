@@ -59,8 +59,9 @@ export function stepDatabase(step: Step): string | undefined {
   switch (step.type) {
     case "grant":
     case "revoke":
-      // A parameter's privileges are cluster-wide: "" names no database.
-      return step.grant.database === "" ? undefined : step.grant.database;
+      // Privileges on a database or a parameter are cluster-wide: they are granted from the
+      // connection's database, which also reaches a database Charter does not manage.
+      return step.grant.kind === "database" || step.grant.kind === "parameter" ? undefined : step.grant.database;
     case "drop-owned":
       return step.database;
     case "revoke-default":

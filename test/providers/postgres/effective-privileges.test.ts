@@ -273,6 +273,22 @@ describe("postgres drift sees effective privileges", () => {
   });
 });
 
+describe("privileges on databases Charter does not manage", () => {
+  it("are read cluster-wide: the provisioner's CONNECT on another database is revoked, a superuser's is reported", async () => {
+    await asSuperuser("GRANT CONNECT ON DATABASE hr TO charter_provisioner WITH GRANT OPTION");
+    await asProvisioner(`GRANT CONNECT ON DATABASE hr TO ${IDENTITY}`);
+    const first = await sync(provider, [triage]);
+    expect(first.before.findings.map((f) => [f.kind, f.detail])).toEqual([["extra-grant", `CONNECT on database hr to ${IDENTITY} is held but not approved`]]);
+    expect(first.applied.map((o) => [o.action, o.target, o.status])).toEqual([["revoke", `CONNECT on database hr from ${IDENTITY}`, "applied"]]);
+    expect(first.after).toEqual({ operations: [], findings: [] });
+
+    await asSuperuser(`GRANT TEMPORARY ON DATABASE hr TO ${IDENTITY}; REVOKE CONNECT ON DATABASE hr FROM charter_provisioner CASCADE`);
+    const second = await sync(provider, [triage]);
+    expect(second.after.findings.map((f) => [f.kind, f.fix])).toEqual([["foreign-grant", `SET ROLE "postgres"; REVOKE TEMPORARY ON DATABASE "hr" FROM "${IDENTITY}"; RESET ROLE;`]]);
+    await runFixes(second.after.findings);
+  });
+});
+
 describe("approved grants", () => {
   it("an approved SELECT on a sequence converges: granted ON TABLE, read back as a sequence, the same grant", async () => {
     const counter = agent("ticket-counter", ["postgres:select:crm.public.ticket_ids@crm-prod"]);
