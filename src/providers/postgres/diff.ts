@@ -4,7 +4,7 @@ import { removeAttribute, revokeAsGrantor, revokeMembership } from "./fixes.js";
 import { describeGrant, grantKey, grantsFor, permissionProblem, type Grant } from "./grants.js";
 import { encodeMarker, sameMarker, type IdentityMarker } from "./marker.js";
 import type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
-import { alterableByProvisioner, elevatedAttributes, type FindingInput, type PlanSink, type ReviewContext, reviewAgent, reviewShared } from "./privilege-review.js";
+import { alterableByProvisioner, elevatedAttributes, type FindingInput, type ReviewContext, reviewAgent, reviewShared } from "./privilege-review.js";
 import { identityRoleName, isSafeAgentId, type RoleNames } from "./role-names.js";
 import type { PostgresAction, Step } from "./steps.js";
 
@@ -43,8 +43,8 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
       ...(f.fix === undefined ? {} : { fix: f.fix }),
     });
   };
-  const find = (agent: string, kind: string, detail: string, grantor?: string): void => {
-    report({ agent, kind, detail, grantor });
+  const find = (agent: string, kind: string, detail: string): void => {
+    report({ agent, kind, detail });
   };
   const review: ReviewContext = { names: ctx.names, observed, sink: { op, find: report }, revoking: new Set() };
 
@@ -75,7 +75,7 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
       if (identity !== undefined) deprovision(agent.id, identity, observed, op, report);
       continue;
     }
-    syncAgent(ctx, agent, role, identity, observed, op, review.sink, review);
+    syncAgent(ctx, agent, role, identity, observed, op, review);
   }
 
   for (const identity of observed.identities) {
@@ -98,9 +98,10 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
 
 type Op = (agent: string, action: PostgresAction, target: string, payload: Step) => void;
 
-function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity: ObservedIdentity | undefined, observed: PostgresObserved, op: Op, sink: PlanSink, review: ReviewContext): void {
-  const find = (agentId: string, kind: string, detail: string, grantor?: string): void => {
-    sink.find({ agent: agentId, kind, detail, grantor });
+function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity: ObservedIdentity | undefined, observed: PostgresObserved, op: Op, review: ReviewContext): void {
+  const { sink } = review;
+  const find = (agentId: string, kind: string, detail: string): void => {
+    sink.find({ agent: agentId, kind, detail });
   };
   const marker: IdentityMarker = {
     agent: agent.id,

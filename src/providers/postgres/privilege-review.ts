@@ -73,10 +73,12 @@ export function reviewAgent(ctx: ReviewContext, agent: string, identity: string,
   const own = [identity, ...leases];
   const ownSet = new Set(own);
   for (const role of own) {
+    // A lease is named as the path; the identity is the agent itself.
+    const path = role === identity ? undefined : role;
     for (const object of ctx.observed.owned.get(role) ?? []) {
-      ctx.sink.find({ agent, kind: "ownership", detail: `${role} owns ${ownedObject(object)}: every privilege on it, and the right to grant them`, fix: takeOwnership(object) });
+      ctx.sink.find({ agent, kind: "ownership", detail: `${role} owns ${ownedObject(object)}: every privilege on it, and the right to grant them`, via: path, fix: takeOwnership(object) });
     }
-    reviewDefaults(ctx, agent, role, undefined, undefined);
+    reviewDefaults(ctx, agent, role, path, undefined);
   }
   const reached = reachedRoles(ctx.observed.roles, own, (_member, role) => role === ctx.names.marker || ownSet.has(role));
   reviewReached(ctx, agent, identity, reached, approved);
