@@ -98,7 +98,10 @@ export function indexRows(records: readonly IndexedRecord[], agents: Map<string,
       case "drift": {
         const b = record.body;
         const findings = b.findings.map((f) => `${f.agent}: ${f.kind}${f.instance === undefined ? "" : ` on ${f.instance}`} (${f.provider})`);
-        const drifted = unique(b.findings.map((f) => f.agent));
+        const named = unique(b.findings.map((f) => f.agent));
+        // "*": a finding about every agent on a provider (a grant to PUBLIC, or to the marker role
+        // every identity belongs to). It drifts every agent known so far, not one called "*".
+        const drifted = named.includes("*") ? unique([...named.filter((a) => a !== "*"), ...agents.keys()]) : named;
         add("drift", [seq, hash, record.observedAt, observedMs, drifted.join(" "), findings.join("; ")]);
         for (const agent of drifted) update(agent, (s) => ({ ...s, driftSeq: seq, driftHash: hash, driftAt: record.observedAt }));
         break;

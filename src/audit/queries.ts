@@ -420,7 +420,7 @@ export async function pageExceptions(store: AuditStore, filter: ExceptionFilter,
       ms: int(d["observed_ms"]),
       agents: agent,
       pullRequest: null,
-      detail: str(d["findings"]).split("; ").filter((f) => f.startsWith(`${agent}: `)).join("; "),
+      detail: str(d["findings"]).split("; ").filter((f) => f.startsWith(`${agent}: `) || f.startsWith("*: ")).join("; "),
       related: null,
     });
   }

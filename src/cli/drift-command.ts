@@ -12,7 +12,10 @@ export const DRIFT_HELP = `Usage: charter drift [--ref REV] [--prune] [--root DI
 Compares what the configured providers hold with what the manifests approve, and reports every
 difference: missing identities or grants, extra grants, changed lifetimes, retired agents that
 still have access, identities without Charter's ownership marker, orphaned identities, grants
-made by someone else. Changes nothing.
+made by someone else. On PostgreSQL it compares each agent's effective privileges: through its
+leases, the roles it reaches, the marker role and PUBLIC, with ownership, default privileges and
+role attributes; each finding names its grantor, the path (via) and, where Charter may not
+remove it, the statement that does (fix). Changes nothing.
 
 ${PROVISIONING_OPTIONS_HELP}
 

@@ -13,12 +13,21 @@ function operationLine(op: ProvisioningOperation): string {
   return `  ${status}${where(op)}  ${op.agent}  ${op.action}  ${op.target}${op.error === undefined ? "" : `  (${op.error})`}\n`;
 }
 
+/** "*" is a finding about every agent on a provider (a grant to PUBLIC, or to the marker role). */
+const agentName = (agent: string): string => (agent === "*" ? "every agent" : agent);
+
+function fixLine(fix: string | undefined): string {
+  return fix === undefined ? "" : `      fix: ${fix}\n`;
+}
+
 function findingLine(f: DriftFinding): string {
-  return `  ${where(f)}  ${f.agent}  ${f.kind}  ${f.detail}${f.grantor === undefined ? "" : ` (granted by ${f.grantor})`}\n`;
+  const grantor = f.grantor === undefined || f.detail.includes(`by ${f.grantor}`) ? "" : ` (granted by ${f.grantor})`;
+  const via = f.via === undefined ? "" : ` [via ${f.via}]`;
+  return `  ${where(f)}  ${agentName(f.agent)}  ${f.kind}  ${f.detail}${grantor}${via}\n${fixLine(f.fix)}`;
 }
 
 function escalationLine(e: Escalation): string {
-  return `  ${where(e)}  ${e.agent}  ${e.reason}\n`;
+  return `  ${where(e)}  ${agentName(e.agent)}  ${e.reason}\n${fixLine(e.fix)}`;
 }
 
 export function renderPlan(plan: SyncPlan, commit: string, format: ProvisioningFormat): string {

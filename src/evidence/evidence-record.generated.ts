@@ -482,6 +482,10 @@ export interface Escalation {
   instance?: string;
   agent: string;
   reason: string;
+  /**
+   * What a person runs to resolve it, when known: exact statements for the system named by provider and instance.
+   */
+  fix?: string;
 }
 /**
  * A difference between the approved state and what a credential system actually holds, found by drift detection.
@@ -534,6 +538,14 @@ export interface DriftFinding {
    * Who made an unexpected grant, where the system records it.
    */
   grantor?: string;
+  /**
+   * How the agent holds it when not through its own identity: PUBLIC, the ownership marker role, or a chain of roles such as readers → pg_read_all_data (SET ROLE marks a step the agent must take explicitly).
+   */
+  via?: string;
+  /**
+   * What a person runs to remove it, when the provider may not remove it itself: exact statements for the system named by provider and instance.
+   */
+  fix?: string;
 }
 /**
  * A periodic snapshot of every agent, its owners and its access (the CC6.2 access review).

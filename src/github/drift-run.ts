@@ -96,7 +96,10 @@ async function reportDrift(octokit: ProbotOctokit, target: EvidenceTarget, findi
   const numbers: number[] = [];
   for (const [agent, agentFindings] of [...byAgent].sort(([a], [b]) => a.localeCompare(b))) {
     const marker = `<!-- charter:drift agent=${agent} -->`;
-    const lines = agentFindings.map((f) => `- **${f.kind}** (${f.provider}${f.instance ? `@${f.instance}` : ""}): ${f.detail}${f.grantor && !f.detail.includes(f.grantor) ? ` — granted by \`${f.grantor}\`` : ""}`);
+    const lines = agentFindings.flatMap((f) => [
+      `- **${f.kind}** (${f.provider}${f.instance ? `@${f.instance}` : ""}): ${f.detail}${f.grantor && !f.detail.includes(f.grantor) ? ` — granted by \`${f.grantor}\`` : ""}${f.via ? ` — via ${f.via}` : ""}`,
+      ...(f.fix ? ["", "  Fix:", ...fenced(f.fix)] : []),
+    ]);
     const existing = open.find((i) => i.body?.includes(marker) === true);
     if (existing) {
       await octokit.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: existing.number, body: ["Drift is still present:", "", ...lines].join("\n") });
@@ -106,11 +109,12 @@ async function reportDrift(octokit: ProbotOctokit, target: EvidenceTarget, findi
     const { data } = await octokit.rest.issues.create({
       owner: target.owner,
       repo: target.repo,
-      title: `Drift: agent ${agent} differs from its approved manifest`.slice(0, 250),
+      // "*": a finding about every agent on a provider (a grant to PUBLIC or to the marker role).
+      title: (agent === "*" ? "Drift: every agent holds access no manifest approves" : `Drift: agent ${agent} differs from its approved manifest`).slice(0, 250),
       labels: [DRIFT_LABEL],
       body: [
         marker,
-        `What the credential systems hold for \`${agent}\` is not what its approved manifest says:`,
+        agent === "*" ? "What the credential systems give every agent is not what the approved manifests say:" : `What the credential systems hold for \`${agent}\` is not what its approved manifest says:`,
         "",
         ...lines,
         "",
@@ -120,4 +124,11 @@ async function reportDrift(octokit: ProbotOctokit, target: EvidenceTarget, findi
     numbers.push(data.number);
   }
   return numbers;
+}
+
+/** A fenced block under a list item; the fence is longer than any run of backticks in the text (names may contain them). */
+function fenced(text: string): string[] {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return [`  ${fence}sql`, ...text.split("\n").map((line) => `  ${line}`), `  ${fence}`];
 }

@@ -91,7 +91,11 @@ export async function sync(providers: readonly Provider[], desired: DesiredState
     applied.push(...results);
   }
 
-  const after = await observeAll(providers, desired, options);
+  // A provider that had nothing to apply is not observed again: nothing Charter did can have
+  // changed it, and its first plan is the verification (its findings are escalated all the same).
+  const settled = new Map(before.flatMap((o) => (o.ok && o.plan.operations.length === 0 ? [[o.plan.provider, o] as const] : [])));
+  const again = await observeAll(providers.filter((p) => !settled.has(p)), desired, options);
+  const after = providers.flatMap((p) => settled.get(p) ?? again.filter((o) => (o.ok ? o.plan.provider : o.provider) === p));
   const remaining: ProvisioningOperation[] = [];
   for (const observation of after) {
     if (!observation.ok) {
@@ -105,7 +109,7 @@ export async function sync(providers: readonly Provider[], desired: DesiredState
       escalations.push({ ...where(observation.plan.provider), agent: op.agent, reason: `${op.action} ${op.target} is still pending after apply${failure?.error ? ` (failed: ${failure.error})` : ""}` });
     }
     for (const f of observation.plan.findings.map(cleanFinding)) {
-      escalations.push({ ...where(observation.plan.provider), agent: f.agent, reason: `${f.kind}: ${f.detail}` });
+      escalations.push({ ...where(observation.plan.provider), agent: f.agent, reason: `${f.kind}: ${f.detail}`, ...(f.fix === undefined ? {} : { fix: f.fix }) });
     }
   }
   for (const f of unroutedFindings(desired)) escalations.push({ provider: ENGINE, agent: f.agent, reason: `${f.kind}: ${f.detail}` });
@@ -151,6 +155,8 @@ const KIND_BY_ACTION: Readonly<Record<string, string>> = {
   "revoke-lease": "lifetime",
   "update-identity": "stale-identity",
   "drop-expired-lease": "expired-lease",
+  "revoke-membership": "extra-membership",
+  "revoke-default": "default-privilege",
 };
 
 /** Steps that remove an identity, in any provider's vocabulary: what they reveal depends on why it must go. */
@@ -219,6 +225,8 @@ function cleanFinding(f: DriftFinding): DriftFinding {
     kind: f.kind,
     detail: redactSecrets(f.detail),
     ...(f.grantor === undefined ? {} : { grantor: f.grantor }),
+    ...(f.via === undefined ? {} : { via: f.via }),
+    ...(f.fix === undefined ? {} : { fix: redactSecrets(f.fix) }),
   };
 }
 

@@ -32,6 +32,7 @@ export function provisioningBody(result: SyncResult, context: ProvisioningContex
         ...(e.instance === undefined ? {} : { instance: e.instance }),
         agent: e.agent,
         reason: redactSecrets(e.reason),
+        ...(e.fix === undefined ? {} : { fix: redactSecrets(e.fix) }),
       })),
     },
     outcome: result.outcome,
@@ -51,6 +52,8 @@ export function driftBody(findings: readonly DriftFinding[], context: { readonly
       kind: f.kind,
       detail: redactSecrets(f.detail),
       ...(f.grantor === undefined ? {} : { grantor: f.grantor }),
+      ...(f.via === undefined ? {} : { via: f.via }),
+      ...(f.fix === undefined ? {} : { fix: redactSecrets(f.fix) }),
     })),
     issues: [...(context.issues ?? [])],
   };

@@ -78,4 +78,23 @@ describe("charter sync with the local and PostgreSQL providers", () => {
     expect((await runCli(["drift"], repo.root)).code).toBe(0);
     expect((await runCli(["token", "issue", "support-triage"], repo.root)).stderr).toContain("is retired");
   });
+
+  it("reports a grant to the marker role once for every agent, with its path and the fix, and sync escalates it with the fix", async () => {
+    expect((await runCli(["sync"], repo.root)).code).toBe(0);
+    await cluster.sql("crm", "GRANT SELECT ON public.orders TO charter_managed");
+    try {
+      const fix = 'SET ROLE "postgres"; REVOKE SELECT ON TABLE "public"."orders" FROM "charter_managed"; RESET ROLE;';
+      const drift = await runCli(["drift"], repo.root);
+      expect(drift.code).toBe(2);
+      expect(drift.stdout).toContain("postgres@crm-prod  every agent  foreign-grant  SELECT on table crm.public.orders is granted to charter_managed");
+      expect(drift.stdout).toContain("[via charter_managed]");
+      expect(drift.stdout).toContain(`      fix: ${fix}\n`);
+      const synced = await runCli(["sync", "--format", "json"], repo.root);
+      expect(synced.code).toBe(1);
+      expect((JSON.parse(synced.stdout) as SyncJson).verification.escalations).toEqual([expect.objectContaining({ provider: "postgres", instance: "crm-prod", agent: "*", fix })]);
+    } finally {
+      await cluster.sql("crm", "REVOKE SELECT ON public.orders FROM charter_managed");
+    }
+    expect((await runCli(["drift"], repo.root)).code).toBe(0);
+  });
 });

@@ -120,25 +120,30 @@ describe("provisioning after an approved merge", () => {
     expect(ledger(fx.sim, fx.repo).filter((r) => r.kind === "drift")).toEqual([]);
 
     const role = identityRoleName(roleNames(), "drifting-agent");
-    await cluster.sql("shop", `GRANT SELECT ON refunds TO ${role}`);
+    // One grant to the agent's identity, one to the marker role every identity belongs to.
+    await cluster.sql("shop", `GRANT SELECT ON refunds TO ${role}; GRANT UPDATE ON refunds TO charter_managed`);
     now = new Date("2026-11-27T12:00:00Z");
     await schedule?.tick();
     const drift = ledger(fx.sim, fx.repo).filter((r): r is DriftRecord => r.kind === "drift");
     expect(drift).toHaveLength(1);
-    const refunds = drift[0]?.body.findings.find((f) => f.detail.includes("refunds"));
-    expect(refunds).toMatchObject({ agent: "drifting-agent", provider: "postgres", instance: "shop-prod" });
+    const refunds = drift[0]?.body.findings.find((f) => f.detail.includes("refunds") && f.agent !== "*");
+    expect(refunds).toMatchObject({ agent: "drifting-agent", provider: "postgres", instance: "shop-prod", fix: `SET ROLE "postgres"; REVOKE SELECT ON TABLE "public"."refunds" FROM "${role}"; RESET ROLE;` });
+    expect(drift[0]?.body.findings.find((f) => f.agent === "*")).toMatchObject({ kind: "foreign-grant", via: "charter_managed" });
     const issues = [...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"));
-    expect(issues).toHaveLength(1);
-    expect(drift[0]?.body.issues).toEqual([issues[0]?.number]);
-    expect(issues[0]?.body).toContain("refunds");
+    expect(issues.map((i) => i.title)).toEqual(["Drift: every agent holds access no manifest approves", "Drift: agent drifting-agent differs from its approved manifest"]);
+    expect(drift[0]?.body.issues).toEqual(issues.map((i) => i.number));
+    expect(issues[1]?.body).toContain("refunds");
+    expect(issues[0]?.body).toContain('```sql\n  SET ROLE "postgres"; REVOKE UPDATE ON TABLE "public"."refunds" FROM "charter_managed"; RESET ROLE;\n  ```');
 
     // Still there two hours later: the same issue is told, and the same findings are not recorded twice that day.
     now = new Date("2026-11-27T14:00:00Z");
     await schedule?.tick();
     expect(ledger(fx.sim, fx.repo).filter((r) => r.kind === "drift")).toHaveLength(1);
-    expect([...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"))).toHaveLength(1);
-    expect(fx.sim.commentsOn(issues[0] as Issue).some((c) => c.body.startsWith("Drift is still present"))).toBe(true);
+    expect([...fx.sim.core.state.issues.values()].filter((i) => i.labels.includes("charter-drift"))).toHaveLength(2);
+    expect(fx.sim.commentsOn(issues[1] as Issue).some((c) => c.body.startsWith("Drift is still present"))).toBe(true);
     expect(fx.sim.rejected).toEqual([]);
+    // The marker's grant reaches every agent on the server, including the other tests' agents.
+    await cluster.sql("shop", "REVOKE UPDATE ON refunds FROM charter_managed");
   });
 
   it("finishes provisioning that did not complete when the reconciler next runs", async () => {

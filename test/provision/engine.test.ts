@@ -25,6 +25,7 @@ class GrantTable implements Provider<Map<string, Set<string>>> {
   applyThrows: string | undefined;
   observeThrows: string | undefined;
   extraFindings: DriftFinding[] = [];
+  observations = 0;
   /** Steps a removal takes here, to check that drift collapses them into one finding. */
   readonly removalSteps = ["revoke-login", "drop-identity"];
 
@@ -33,6 +34,7 @@ class GrantTable implements Provider<Map<string, Set<string>>> {
   }
 
   observe(): Promise<Map<string, Set<string>>> {
+    this.observations++;
     if (this.observeThrows !== undefined) return Promise.reject(new Error(this.observeThrows));
     return Promise.resolve(new Map([...this.held].map(([k, v]) => [k, new Set(v)])));
   }
@@ -174,6 +176,19 @@ describe("sync", () => {
     expect(result.verification.escalations).toEqual([{ provider: "charter", agent: "db-user", reason: 'unenforceable-permission: no configured provider enforces "postgres:select:crm.public.orders@crm-prod"' }]);
     expect(result.verification.remaining).toEqual([]);
     expect(result.outcome).toBe("incomplete");
+  });
+
+  it("observes a provider again after applying to it, and only then: a no-op re-sync reads each provider once", async () => {
+    const state = await desired([CACHE]);
+    await sync(providers, state, { prune: false });
+    expect(table.observations).toBe(2);
+    table.extraFindings = [{ provider: "grants", instance: "table-1", agent: "*", kind: "foreign-grant", detail: "granted to everyone", grantor: "dba", via: "PUBLIC", fix: "REVOKE x FROM PUBLIC;" }];
+    const again = await sync(providers, state, { prune: false });
+    expect(table.observations).toBe(3);
+    expect(again.plan).toEqual([]);
+    // The one plan is the verification: its findings are escalated, with the fix a person runs.
+    expect(again.verification.escalations).toEqual([{ provider: "grants", instance: "table-1", agent: "*", reason: "foreign-grant: granted to everyone", fix: "REVOKE x FROM PUBLIC;" }]);
+    expect(again.outcome).toBe("incomplete");
   });
 
   it("escalates a provider's findings after applying", async () => {

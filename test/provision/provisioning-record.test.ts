@@ -135,6 +135,22 @@ describe("drift records", () => {
     });
     expect(validateRecord(asRecord("drift", body), "records/0/0/9.json")).toEqual([]);
   });
+
+  it("keep the path by which a privilege arrives and the fix, and the schema accepts them", () => {
+    const finding = {
+      provider: "postgres",
+      instance: "crm-prod",
+      agent: "*",
+      kind: "foreign-grant",
+      detail: "SELECT on table crm.public.payments is granted to charter_managed",
+      grantor: "dba_alice",
+      via: "charter_managed",
+      fix: 'SET ROLE "dba_alice"; REVOKE SELECT ON TABLE "public"."payments" FROM "charter_managed"; RESET ROLE;',
+    };
+    const body = driftBody([finding], { repository: REPOSITORY, commit: COMMIT_A });
+    expect(body?.findings).toEqual([finding]);
+    expect(validateRecord(asRecord("drift", body), "records/0/0/9.json")).toEqual([]);
+  });
 });
 
 describe("redactSecrets", () => {

@@ -3,6 +3,8 @@ import type { ProvisioningOperation } from "../../evidence/evidence-record.gener
 import type { PlannedOperation } from "../../provision/provider.js";
 import type { Connections } from "./connections.js";
 import type { RoleNames } from "./role-names.js";
+import { alterDefaultPrivilegesSql, revokeMembershipSql } from "./fixes.js";
+import { PUBLIC } from "./observed.js";
 import { grantSql, ident, literal, revokeSql } from "./sql.js";
 import { isStep, stepDatabase, type Step } from "./steps.js";
 
@@ -171,7 +173,8 @@ function transactional(ctx: ApplyContext, step: Step, existing: Map<string, bool
       requirePrefix(step.role, ctx.names.identityPrefix);
       if (!Number.isInteger(step.connLimit)) throw new StepFailure("connection limit is not an integer");
       return [
-        `ALTER ROLE ${ident(step.role)} NOLOGIN`,
+        // CREATEDB and CREATEROLE are never approved; a role with CREATEROLE may take them away.
+        `ALTER ROLE ${ident(step.role)} NOLOGIN NOCREATEDB NOCREATEROLE`,
         `COMMENT ON ROLE ${ident(step.role)} IS ${literal(step.marker)}`,
         ...step.leases.map((lease) => {
           requirePrefix(lease, ctx.names.leasePrefix);
@@ -182,7 +185,7 @@ function transactional(ctx: ApplyContext, step: Step, existing: Map<string, bool
       requireCharterRole(ctx, step.role);
       return [grantSql(step.grant, step.role)];
     case "revoke":
-      requireCharterRole(ctx, step.role);
+      requireRevocable(ctx, step.role);
       return [revokeSql(step.grant, step.role)];
     default:
       throw new StepFailure(`${step.type} is not a transactional step`);
@@ -225,6 +228,26 @@ async function nonTransactional(ctx: ApplyContext, step: Step): Promise<string[]
     case "drop-role":
       requireCharterRole(ctx, step.role);
       return withWarnings(main, () => main.query(`DROP ROLE IF EXISTS ${ident(step.role)}`));
+    case "revoke-membership": {
+      // Either end must be Charter's: the member (an identity, a lease, the marker) or the role (an identity or a lease).
+      const charters = (role: string): boolean => role.startsWith(ctx.names.identityPrefix) || role.startsWith(ctx.names.leasePrefix);
+      if (!charters(step.member) && step.member !== ctx.names.marker && !charters(step.role)) {
+        throw new StepFailure(`refusing to revoke ${JSON.stringify(step.role)} from ${JSON.stringify(step.member)}: neither is a Charter role`);
+      }
+      // REVOKE of a membership that is already gone only warns: check first, so that the step stays idempotent.
+      const held = await main.query(
+        "SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2",
+        [step.role, step.member],
+      );
+      if (held.rows.length === 0) return [];
+      return withWarnings(main, () => main.query(revokeMembershipSql(step.role, step.member)));
+    }
+    case "revoke-default": {
+      requireRevocable(ctx, step.entry.grantee);
+      const client = await ctx.connections.client(step.entry.database);
+      // Without FOR ROLE the statement can only ever alter the provisioner's own default privileges.
+      return withWarnings(client, () => client.query(alterDefaultPrivilegesSql(step.entry)));
+    }
     default:
       throw new StepFailure(`${step.type} is not a deprovision step`);
   }
@@ -250,6 +273,12 @@ function requireCharterRole(ctx: ApplyContext, role: string): string {
     throw new StepFailure(`refusing to alter ${JSON.stringify(role)}: not a Charter identity or lease role`);
   }
   return role;
+}
+
+/** What a revoke may name as grantee: Charter's roles, the marker, and PUBLIC (only grants the provisioner made are ever revoked). */
+function requireRevocable(ctx: ApplyContext, role: string): string {
+  if (role === PUBLIC || role === ctx.names.marker) return role;
+  return requireCharterRole(ctx, role);
 }
 
 function requirePrefix(role: string, prefix: string): void {

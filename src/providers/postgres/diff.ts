@@ -1,31 +1,14 @@
 import type { DriftFinding } from "../../evidence/evidence-record.generated.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, ProviderDiff } from "../../provision/provider.js";
+import { removeAttribute, revokeAsGrantor, revokeMembership } from "./fixes.js";
 import { describeGrant, grantKey, grantsFor, permissionProblem, type Grant } from "./grants.js";
 import { encodeMarker, sameMarker, type IdentityMarker } from "./marker.js";
-import type { ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
+import type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
+import { alterableByProvisioner, elevatedAttributes, type FindingInput, type ReviewContext, reviewAgent, reviewShared } from "./privilege-review.js";
 import { identityRoleName, isSafeAgentId, type RoleNames } from "./role-names.js";
-import type { Step } from "./steps.js";
+import type { PostgresAction, Step } from "./steps.js";
 
-/**
- * The actions a postgres plan is made of. A deprovision is the sequence revoke-login,
- * terminate-sessions, assume-roles, drop-owned (one per database), drop-lease, drop-identity:
- * separate steps, because terminating sessions cannot be rolled back with a transaction and a
- * step that fails (a grant made by someone else blocks DROP ROLE) must not hide the others.
- */
-export type PostgresAction =
-  | "create-marker"
-  | "create-identity"
-  | "update-identity"
-  | "grant"
-  | "revoke"
-  | "drop-expired-lease"
-  | "revoke-lease"
-  | "revoke-login"
-  | "terminate-sessions"
-  | "assume-roles"
-  | "drop-owned"
-  | "drop-lease"
-  | "drop-identity";
+export type { PostgresAction } from "./steps.js";
 
 export interface DiffContext {
   readonly instance: string;
@@ -38,8 +21,9 @@ const PROVIDER = "postgres";
  * Pure: what turns `observed` into `desired`. Differences Charter may fix become operations;
  * where the identity still carries the approval being applied (same commit and manifest), they
  * are drift and are also reported as findings. Differences Charter must not fix (a look-alike
- * role, a grant whose grantor is another role, a membership someone else granted) are findings
- * only.
+ * role, a grant whose grantor is another role, a superuser attribute) are findings only, with the
+ * statements a person runs. What an agent holds beyond its own grants — through leases, memberships,
+ * ownership, default privileges, the marker role and PUBLIC — is reviewed in privilege-review.ts.
  */
 export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[], observed: PostgresObserved, options: DiffOptions): ProviderDiff {
   const operations: PlannedOperation[] = [];
@@ -47,9 +31,22 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
   const op = (agent: string, action: PostgresAction, target: string, payload: Step): void => {
     operations.push({ provider: PROVIDER, instance: ctx.instance, agent, action, target, payload });
   };
-  const find = (agent: string, kind: string, detail: string, grantor?: string): void => {
-    findings.push({ provider: PROVIDER, instance: ctx.instance, agent, kind, detail, ...(grantor === undefined ? {} : { grantor }) });
+  const report = (f: FindingInput): void => {
+    findings.push({
+      provider: PROVIDER,
+      instance: ctx.instance,
+      agent: f.agent,
+      kind: f.kind,
+      detail: f.detail,
+      ...(f.grantor === undefined ? {} : { grantor: f.grantor }),
+      ...(f.via === undefined ? {} : { via: f.via }),
+      ...(f.fix === undefined ? {} : { fix: f.fix }),
+    });
   };
+  const find = (agent: string, kind: string, detail: string): void => {
+    report({ agent, kind, detail });
+  };
+  const review: ReviewContext = { names: ctx.names, observed, sink: { op, find: report }, revoking: new Set() };
 
   const byRole = new Map(observed.identities.map((i) => [i.role.name, i]));
   const claimed = new Set<string>();
@@ -75,10 +72,10 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
       continue;
     }
     if (agent.status === "retired") {
-      if (identity !== undefined) deprovision(agent.id, identity, observed, op, find);
+      if (identity !== undefined) deprovision(agent.id, identity, observed, op, report);
       continue;
     }
-    syncAgent(ctx, agent, role, identity, observed, op, find);
+    syncAgent(ctx, agent, role, identity, observed, op, review);
   }
 
   for (const identity of observed.identities) {
@@ -87,7 +84,7 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
     if (!identity.managed) {
       find(agent, "unmanaged-identity", `role ${identity.role.name} looks like an agent identity but is not a member of ${ctx.names.marker}; Charter leaves it alone`);
     } else if (options.prune) {
-      deprovision(agent, identity, observed, op, find);
+      deprovision(agent, identity, observed, op, report);
     } else {
       find(agent, "orphaned-identity", `role ${identity.role.name} is managed by Charter but no manifest names its agent; prune to remove it`);
     }
@@ -95,13 +92,17 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
   for (const lease of observed.strayLeases) {
     find(lease.name, "unmanaged-identity", `role ${lease.name} looks like a Charter lease but belongs to no managed identity; Charter leaves it alone`);
   }
+  reviewShared(review);
   return { operations, findings };
 }
 
 type Op = (agent: string, action: PostgresAction, target: string, payload: Step) => void;
-type Find = (agent: string, kind: string, detail: string, grantor?: string) => void;
 
-function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity: ObservedIdentity | undefined, observed: PostgresObserved, op: Op, find: Find): void {
+function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity: ObservedIdentity | undefined, observed: PostgresObserved, op: Op, review: ReviewContext): void {
+  const { sink } = review;
+  const find = (agentId: string, kind: string, detail: string): void => {
+    sink.find({ agent: agentId, kind, detail });
+  };
   const marker: IdentityMarker = {
     agent: agent.id,
     commit: agent.commit,
@@ -130,7 +131,14 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
   const live: ObservedRole[] = [];
   for (const lease of identity.leases) {
     const until = lease.validUntil === null ? Infinity : Date.parse(lease.validUntil);
-    if (until <= now) {
+    const elevated = elevatedAttributes(lease);
+    for (const attribute of elevated) {
+      sink.find({ agent: agent.id, kind: "role-attribute", detail: `lease ${lease.name} has ${attribute}`, via: lease.name, ...(alterableByProvisioner(lease) ? {} : { fix: removeAttribute(lease.name, attribute) }) });
+    }
+    if (elevated.length > 0 && alterableByProvisioner(lease)) {
+      // A lease is disposable: one someone widened is dropped, and the agent asks for another.
+      op(agent.id, "revoke-lease", lease.name, { type: "drop-lease", role: lease.name });
+    } else if (until <= now) {
       op(agent.id, "drop-expired-lease", lease.name, { type: "drop-lease", role: lease.name });
     } else if (until > now + agent.maxLifetimeSeconds * 1000) {
       find(agent.id, "lifetime", `lease ${lease.name} is valid until ${lease.validUntil ?? "forever"}, beyond the manifest's ${agent.maxLifetimeSeconds} s from now`);
@@ -141,52 +149,89 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
   }
   const staleLeases = live.filter((l) => l.connLimit !== connLimit).map((l) => l.name);
   if (identity.role.canLogin && sameApproval) find(agent.id, "identity-login", `identity role ${role} can log in; only leases may`);
-  if (identity.marker === undefined || !sameMarker(identity.marker, marker) || identity.role.canLogin || staleLeases.length > 0) {
+  const alterable = alterableByProvisioner(identity.role);
+  for (const attribute of elevatedAttributes(identity.role)) {
+    const repairs = alterable && (attribute === "CREATEDB" || attribute === "CREATEROLE");
+    sink.find({ agent: agent.id, kind: "role-attribute", detail: `identity role ${role} has ${attribute}`, ...(repairs ? {} : { fix: removeAttribute(role, attribute) }) });
+  }
+  const widened = alterable && (identity.role.createDb || identity.role.createRole);
+  if (identity.marker === undefined || !sameMarker(identity.marker, marker) || identity.role.canLogin || widened || staleLeases.length > 0) {
     op(agent.id, "update-identity", role, { type: "update-identity", role, marker: encodeMarker(marker), markerRole: ctx.names.marker, leases: staleLeases, connLimit });
   }
 
-  const ours = new Map<string, Grant>();
+  // Several overloads of one function name share a key: each is kept, so that each can be revoked.
+  const ours = new Map<string, ObservedGrant[]>();
   for (const g of identity.grants) {
     if (g.grantor !== observed.provisioner) {
-      find(agent.id, "foreign-grant", `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor}; only that role (or a superuser) can revoke it`, g.grantor);
+      sink.find({
+        agent: agent.id,
+        kind: "foreign-grant",
+        detail: `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor}; only that role (or a superuser acting as it) can revoke it`,
+        grantor: g.grantor,
+        ...(g.grantee === role ? {} : { via: g.grantee }),
+        fix: revokeAsGrantor(g, g.grantee, g.grantor),
+      });
     } else if (g.grantee !== role) {
       find(agent.id, "extra-grant", `${describeGrant(g)} is held by lease ${g.grantee}; leases hold nothing themselves`);
       op(agent.id, "revoke", `${describeGrant(g)} from ${g.grantee}`, { type: "revoke", role: g.grantee, grant: g });
     } else {
-      ours.set(grantKey(g), g);
+      const key = grantKey(g);
+      const same = ours.get(key);
+      if (same === undefined) ours.set(key, [g]);
+      else same.push(g);
     }
   }
-  const wantedKeys = new Set(wanted.map(grantKey));
+  const wantedKeys = new Set<string>();
   for (const g of wanted) {
-    if (ours.has(grantKey(g))) continue;
+    const key = grantKey(g);
+    wantedKeys.add(key);
+    if (ours.has(key)) continue;
     if (sameApproval) find(agent.id, "missing-grant", `${describeGrant(g)} to ${role} is approved but not held`);
     op(agent.id, "grant", `${describeGrant(g)} to ${role}`, { type: "grant", role, grant: g });
   }
-  for (const [key, g] of ours) {
+  for (const [key, held] of ours) {
     if (wantedKeys.has(key)) continue;
-    if (sameApproval) find(agent.id, "extra-grant", `${describeGrant(g)} to ${role} is held but not approved`);
-    const grant: Grant = { database: g.database, kind: g.kind, path: g.path, privilege: g.privilege };
-    op(agent.id, "revoke", `${describeGrant(g)} from ${role}`, { type: "revoke", role, grant });
+    for (const g of held) {
+      if (sameApproval) find(agent.id, "extra-grant", `${describeGrant(g)} to ${role} is held but not approved`);
+      const grant: Grant = { database: g.database, kind: g.kind, path: g.path, privilege: g.privilege, ...(g.args === undefined ? {} : { args: g.args }) };
+      op(agent.id, "revoke", `${describeGrant(g)} from ${role}`, { type: "revoke", role, grant });
+    }
   }
 
-  for (const m of identity.role.memberOf) {
-    if (m.role === ctx.names.marker) continue;
-    find(agent.id, "extra-membership", `identity role ${role} is a member of ${m.role}, granted by ${m.grantor || "an unknown role"}`, m.grantor === "" ? undefined : m.grantor);
-  }
+  reviewAgent(review, agent.id, role, identity.leases.map((l) => l.name), wantedKeys);
   const leaseNames = new Set(identity.leases.map((l) => l.name));
   for (const member of identity.role.members) {
     // The provisioner is a member only while a deprovision is under way (assume-roles).
     if (leaseNames.has(member) || member === observed.provisioner) continue;
-    find(agent.id, "extra-member", `role ${member} is a member of identity ${role} and holds its privileges`);
+    const other = observed.roles.get(member);
+    const removable = other === undefined || alterableByProvisioner(other);
+    sink.find({
+      agent: agent.id,
+      kind: "extra-member",
+      detail: `role ${member} is a member of identity ${role} and holds its privileges; an identity belongs to one agent`,
+      ...(removable ? {} : { fix: revokeMembership(role, member) }),
+    });
+    const key = `${role}\0${member}`;
+    if (removable && !review.revoking.has(key)) {
+      review.revoking.add(key);
+      op(agent.id, "revoke-membership", `${member} from ${role}`, { type: "revoke-membership", role, member });
+    }
   }
 }
 
-function deprovision(agent: string, identity: ObservedIdentity, observed: PostgresObserved, op: Op, find: Find): void {
+function deprovision(agent: string, identity: ObservedIdentity, observed: PostgresObserved, op: Op, report: (f: FindingInput) => void): void {
   const role = identity.role.name;
   // Charter cannot revoke these, and they keep DROP ROLE from succeeding: say so up front.
   for (const g of identity.grants) {
     if (g.grantor === observed.provisioner) continue;
-    find(agent, "foreign-grant", `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor} and blocks removing ${role}; only that role (or a superuser) can revoke it`, g.grantor);
+    report({
+      agent,
+      kind: "foreign-grant",
+      detail: `${describeGrant(g)} to ${g.grantee} was granted by ${g.grantor} and blocks removing ${role}; only that role (or a superuser acting as it) can revoke it`,
+      grantor: g.grantor,
+      ...(g.grantee === role ? {} : { via: g.grantee }),
+      fix: revokeAsGrantor(g, g.grantee, g.grantor),
+    });
   }
   const leases = identity.leases.map((l) => l.name);
   const all = [role, ...leases];

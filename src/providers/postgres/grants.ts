@@ -3,9 +3,25 @@ import type { Permission } from "../../manifest/permission.js";
 /**
  * One privilege on one database object, as Charter grants it and as the catalogs report it.
  * `path` names the object inside `database`: [] for the database itself, [schema] for a schema,
- * [schema, name] for a table, sequence or function, [schema, table, column] for a column.
+ * [schema, name] for a table, sequence or function, [schema, table, column] for a column,
+ * [name] for a language, foreign-data wrapper or foreign server, [oid] for a large object and
+ * [name] for a configuration parameter (cluster-wide: `database` is "").
  */
-export type GrantKind = "database" | "schema" | "table" | "sequence" | "function" | "column";
+export type GrantKind =
+  | "database"
+  | "schema"
+  | "table"
+  | "sequence"
+  | "function"
+  | "column"
+  | "language"
+  | "large-object"
+  | "foreign-data-wrapper"
+  | "foreign-server"
+  | "parameter";
+
+/** One argument type of a function: its schema, its name, and how PostgreSQL prints it. */
+export type ArgumentType = readonly [schema: string, name: string, display: string];
 
 export interface Grant {
   readonly database: string;
@@ -13,6 +29,11 @@ export interface Grant {
   readonly path: readonly string[];
   /** Upper-case SQL privilege keyword, always one of PRIVILEGES. */
   readonly privilege: string;
+  /**
+   * A function's argument types, when observed. A grant Charter makes names the function without
+   * them (and fails on an overloaded name); a revoke of an observed grant names the exact overload.
+   */
+  readonly args?: readonly ArgumentType[];
 }
 
 /** Every privilege keyword Charter will write into SQL; anything else is refused, never interpolated. */
@@ -29,19 +50,47 @@ export const PRIVILEGES: readonly string[] = [
   "CONNECT",
   "CREATE",
   "TEMPORARY",
+  "SET",
+  "ALTER SYSTEM",
 ];
 
 const TABLE_ACTIONS = ["select", "insert", "update", "delete", "truncate", "references", "trigger"];
 
-/** Identity of a grant for set comparison. NUL cannot occur in a PostgreSQL identifier, so it separates unambiguously. */
+/**
+ * Identity of a grant for set comparison. NUL cannot occur in a PostgreSQL identifier, so it
+ * separates unambiguously. A sequence compares as a table: Charter grants a privilege on one with
+ * `ON TABLE` (which PostgreSQL accepts for sequences), the catalogs report it as a sequence.
+ * Argument types do not count: an approved EXECUTE covers the function's name.
+ */
 export function grantKey(g: Grant): string {
-  return `${g.database}\0${g.kind}\0${g.path.join("\0")}\0${g.privilege}`;
+  const kind = g.kind === "sequence" ? "table" : g.kind;
+  return `${g.database}\0${kind}\0${g.path.join("\0")}\0${g.privilege}`;
 }
 
 /** Human-readable, secret-free: what an operation or finding names as its target. */
 export function describeGrant(g: Grant): string {
-  const object = [g.database, ...g.path].join(".");
-  return `${g.privilege} on ${g.kind} ${object}`;
+  return `${g.privilege} on ${describeObject(g)}`;
+}
+
+/** "table crm.public.customers", "function crm.billing.refund(integer)", "parameter work_mem". */
+export function describeObject(o: Pick<Grant, "database" | "kind" | "path" | "args">): string {
+  const word = o.kind === "foreign-data-wrapper" ? "foreign-data wrapper" : o.kind.replaceAll("-", " ");
+  return `${word} ${objectLocation(o)}`;
+}
+
+/** Where an object is, without its kind: "crm.public.customers", "16402 in database crm". */
+export function objectLocation(o: Pick<Grant, "database" | "kind" | "path" | "args">): string {
+  const inDatabase = [o.database, ...o.path].join(".");
+  switch (o.kind) {
+    case "function":
+      return `${inDatabase}${o.args === undefined ? "" : `(${o.args.map((a) => a[2]).join(", ")})`}`;
+    case "large-object":
+      return `${o.path.join("")} in database ${o.database}`;
+    case "parameter":
+      return o.path.join(".");
+    default:
+      return inDatabase;
+  }
 }
 
 /**

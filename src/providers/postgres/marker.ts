@@ -48,5 +48,11 @@ export function parseMarker(comment: string | null): IdentityMarker | undefined 
 }
 
 export function sameMarker(a: IdentityMarker, b: IdentityMarker): boolean {
-  return encodeMarker(a) === encodeMarker(b);
+  return (
+    a.agent === b.agent &&
+    a.commit === b.commit &&
+    a.manifestSha256 === b.manifestSha256 &&
+    a.maxLifetimeSeconds === b.maxLifetimeSeconds &&
+    a.maxConcurrentSessions === b.maxConcurrentSessions
+  );
 }

@@ -1,4 +1,5 @@
 import type { Grant } from "./grants.js";
+import type { ObservedDefaultPrivilege } from "./observed.js";
 
 /**
  * What a planned operation asks apply() to do. The engine hands operations back as it received
@@ -18,6 +19,10 @@ export type Step =
     }
   | { readonly type: "grant"; readonly role: string; readonly grant: Grant }
   | { readonly type: "revoke"; readonly role: string; readonly grant: Grant }
+  /** Ends `member`'s membership in `role`: one of the two is always Charter's. */
+  | { readonly type: "revoke-membership"; readonly role: string; readonly member: string }
+  /** Removes one of the provisioner's own default privileges (the only ones it may alter). */
+  | { readonly type: "revoke-default"; readonly entry: ObservedDefaultPrivilege }
   | { readonly type: "drop-lease"; readonly role: string }
   | { readonly type: "revoke-login"; readonly roles: readonly string[] }
   | { readonly type: "terminate-sessions"; readonly roles: readonly string[] }
@@ -34,6 +39,8 @@ const TYPES: readonly string[] = [
   "update-identity",
   "grant",
   "revoke",
+  "revoke-membership",
+  "revoke-default",
   "drop-lease",
   "revoke-login",
   "terminate-sessions",
@@ -52,10 +59,37 @@ export function stepDatabase(step: Step): string | undefined {
   switch (step.type) {
     case "grant":
     case "revoke":
-      return step.grant.database;
+      // Privileges on a database or a parameter are cluster-wide: they are granted from the
+      // connection's database, which also reaches a database Charter does not manage.
+      return step.grant.kind === "database" || step.grant.kind === "parameter" ? undefined : step.grant.database;
     case "drop-owned":
       return step.database;
+    case "revoke-default":
+      return step.entry.database;
     default:
       return undefined;
   }
 }
+
+/**
+ * The actions a postgres plan is made of. A deprovision is the sequence revoke-login,
+ * terminate-sessions, assume-roles, drop-owned (one per database), drop-lease, drop-identity:
+ * separate steps, because terminating sessions cannot be rolled back with a transaction and a
+ * step that fails (a grant made by someone else blocks DROP ROLE) must not hide the others.
+ */
+export type PostgresAction =
+  | "create-marker"
+  | "create-identity"
+  | "update-identity"
+  | "grant"
+  | "revoke"
+  | "revoke-membership"
+  | "revoke-default"
+  | "drop-expired-lease"
+  | "revoke-lease"
+  | "revoke-login"
+  | "terminate-sessions"
+  | "assume-roles"
+  | "drop-owned"
+  | "drop-lease"
+  | "drop-identity";

@@ -4,24 +4,40 @@ import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
+interface Spread {
+  min: number;
+  median: number;
+}
+
 /**
- * `npm run bench -- provision` at 20 agents, so that a change to the provider that breaks the
- * benchmark fails the suite. The bench starts its own server. Nothing about its times is asserted.
+ * `npm run bench -- provision` at two small sizes of each figure, so that a change to the provider
+ * that breaks the benchmark fails the suite. The bench starts its own server. Nothing about its
+ * times is asserted; their shape is (min and median of at least three samples per side).
  */
-describe("the provision benchmark, at a small size", () => {
-  it("provisions, re-syncs to a no-op, and prints one well-formed JSON line", () => {
+describe("the provision benchmark, at small sizes", () => {
+  it("provisions, re-syncs to a no-op, reads the catalogs, and prints one well-formed JSON line per size", () => {
     const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "provision"], {
       cwd: root,
       encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_PROVISION_AGENTS: "20" },
+      env: { ...process.env, CHARTER_BENCH_PROVISION_AGENTS: "10,20", CHARTER_BENCH_PROVISION_TABLES: "20,60" },
     });
     const figures = out
       .trim()
       .split("\n")
-      .map((line) => JSON.parse(line) as { bench: string; agents: number; operations: number; first_sync_ms: number; noop_sync_ms: number; ratio: number });
-    expect(figures).toHaveLength(1);
-    const [figure] = figures;
-    expect(figure).toMatchObject({ bench: "provision", agents: 20, operations: 110 });
-    expect(figure?.ratio).toBeGreaterThan(0);
-  }, 120_000);
+      .map((line) => JSON.parse(line) as { bench: string; agents: number; tables?: number; operations?: number; samples: number; ratio: number } & Record<string, unknown>);
+    expect(figures.map((f) => [f.bench, f.agents, f.tables, f.operations])).toEqual([
+      ["provision", 10, undefined, 55],
+      ["provision", 20, undefined, 110],
+      ["provision/catalog-read", 100, 20, undefined],
+      ["provision/catalog-read", 100, 60, undefined],
+    ]);
+    for (const f of figures) {
+      expect(f.samples).toBeGreaterThanOrEqual(3);
+      expect(f.ratio).toBeGreaterThan(0);
+      for (const key of ["first_sync_ms", "noop_sync_ms", "observe_ms", "baseline_ms"]) {
+        const spread = f[key] as Spread | undefined;
+        if (spread !== undefined) expect(spread.min).toBeLessThanOrEqual(spread.median);
+      }
+    }
+  }, 180_000);
 });

@@ -58,7 +58,8 @@ describe("postgres drift", () => {
       agent: "support-triage",
       kind: "foreign-grant",
       grantor: "dba",
-      detail: `SELECT on table crm.public.invoices to ${IDENTITY} was granted by dba; only that role (or a superuser) can revoke it`,
+      detail: `SELECT on table crm.public.invoices to ${IDENTITY} was granted by dba; only that role (or a superuser acting as it) can revoke it`,
+      fix: `SET ROLE "dba"; REVOKE SELECT ON TABLE "public"."invoices" FROM "${IDENTITY}"; RESET ROLE;`,
     };
     expect(before.findings).toEqual([foreign]);
     expect(before.operations).toEqual([]);
@@ -70,11 +71,11 @@ describe("postgres drift", () => {
     await cluster.sql("crm", `GRANT SELECT ON public.secrets TO ${IDENTITY}`);
     const { after } = await sync(provider, [triage]);
     const bySuperuser = after.findings.filter((f) => f.kind === "foreign-grant" && f.grantor === "postgres");
-    expect(bySuperuser.map((f) => f.detail)).toEqual([`SELECT on table crm.public.secrets to ${IDENTITY} was granted by postgres; only that role (or a superuser) can revoke it`]);
+    expect(bySuperuser.map((f) => f.detail)).toEqual([`SELECT on table crm.public.secrets to ${IDENTITY} was granted by postgres; only that role (or a superuser acting as it) can revoke it`]);
     await cluster.sql("crm", `REVOKE SELECT ON public.secrets FROM ${IDENTITY}`);
   });
 
-  it("reports memberships granted by hand, and repairs an identity someone let log in", async () => {
+  it("revokes memberships granted by hand, both ways, and repairs an identity someone let log in", async () => {
     await cluster.sql("postgres", `GRANT pg_read_all_data TO ${IDENTITY}; CREATE ROLE alice LOGIN; GRANT ${IDENTITY} TO alice; ALTER ROLE ${IDENTITY} LOGIN`);
     const { before, after } = await sync(provider, [triage]);
     expect(before.findings.map((f) => [f.kind, f.grantor])).toEqual(
@@ -84,11 +85,17 @@ describe("postgres drift", () => {
         ["extra-member", undefined],
       ]),
     );
-    expect(before.operations.map((o) => o.action)).toEqual(["update-identity"]);
-    expect(after.findings.map((f) => f.kind).sort()).toEqual(["extra-member", "extra-membership", "foreign-grant"]);
+    expect(before.operations.map((o) => [o.action, o.target])).toEqual([
+      ["update-identity", IDENTITY],
+      ["revoke-membership", `${IDENTITY} from pg_read_all_data`],
+      ["revoke-membership", `alice from ${IDENTITY}`],
+    ]);
+    // Only the DBA's grant of the test before is left: Charter may not revoke it.
+    expect(after.findings.map((f) => f.kind)).toEqual(["foreign-grant"]);
     const [role] = await cluster.sql<{ rolcanlogin: boolean }>("postgres", "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [IDENTITY]);
     expect(role?.rolcanlogin).toBe(false);
-    await cluster.sql("postgres", `REVOKE pg_read_all_data FROM ${IDENTITY}; DROP ROLE alice`);
+    expect(await cluster.sql("postgres", "SELECT 1 FROM pg_auth_members WHERE member = $1::regrole OR roleid = $1::regrole", [IDENTITY])).toHaveLength(1);
+    await cluster.sql("postgres", "DROP ROLE alice");
   });
 
   it("revokes a privilege granted straight to a lease: leases hold nothing themselves", async () => {

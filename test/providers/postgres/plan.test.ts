@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isCharterError } from "../../../src/errors.js";
 import { encodeMarker } from "../../../src/providers/postgres/marker.js";
-import type { ObservedIdentity, ObservedRole, PostgresObserved } from "../../../src/providers/postgres/observed.js";
+import type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "../../../src/providers/postgres/observed.js";
 import { createPostgresProvider, identityRoleName, provisionerSetup, renderPsqlScript, roleNames } from "../../../src/providers/postgres/index.js";
 import { agent, permission } from "./fixture.js";
 
@@ -14,11 +14,32 @@ const NOW = "2026-01-01T12:00:00.000Z";
 const provider = createPostgresProvider({ instance: "crm-prod", connectionString: "postgres://charter_provisioner@127.0.0.1:1/postgres" });
 
 function role(name: string, overrides: Partial<ObservedRole> = {}): ObservedRole {
-  return { name, canLogin: false, connLimit: -1, validUntil: null, comment: null, memberOf: [], members: [], ...overrides };
+  return {
+    name,
+    canLogin: false,
+    superuser: false,
+    createRole: false,
+    createDb: false,
+    replication: false,
+    bypassRls: false,
+    connLimit: -1,
+    validUntil: null,
+    comment: null,
+    memberOf: [],
+    members: [],
+    ...overrides,
+  };
 }
 
+/** An observation holding these identities, their leases and grants, and the marker role. */
 function observed(identities: ObservedIdentity[]): PostgresObserved {
-  return { instance: "crm-prod", provisioner: "charter_provisioner", now: NOW, databases: ["crm"], markerRoleExists: true, identities, strayLeases: [] };
+  const roles = new Map<string, ObservedRole>([["charter_managed", role("charter_managed")]]);
+  const grants = new Map<string, ObservedGrant[]>();
+  for (const i of identities) {
+    for (const r of [i.role, ...i.leases]) roles.set(r.name, r);
+    for (const g of i.grants) grants.set(g.grantee, [...(grants.get(g.grantee) ?? []), g]);
+  }
+  return { instance: "crm-prod", provisioner: "charter_provisioner", now: NOW, databases: ["crm"], markerRoleExists: true, identities, strayLeases: [], roles, grants, owned: new Map(), defaults: new Map() };
 }
 
 const triage = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod"]);
@@ -38,7 +59,7 @@ const held = [
 
 function identity(leases: ObservedRole[]): ObservedIdentity {
   return {
-    role: role(ROLE, { comment: encodeMarker(stamped), memberOf: [{ role: "charter_managed", grantor: "charter_provisioner" }], members: leases.map((l) => l.name) }),
+    role: role(ROLE, { comment: encodeMarker(stamped), memberOf: [{ role: "charter_managed", grantor: "charter_provisioner", inherit: true }], members: leases.map((l) => l.name) }),
     managed: true,
     marker: stamped,
     leases,
