@@ -51,7 +51,9 @@ export type RuleCode =
   | "text/hidden-characters"
   | "provisioning/unenforceable-permission"
   | "provisioning/unavailable-provider"
-  | "provisioning/invalid-config";
+  | "provisioning/invalid-config"
+  | "catalog/invalid-match"
+  | "catalog/duplicate-match";
 
 export interface Position {
   /** 1-based. */
