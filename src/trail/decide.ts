@@ -134,7 +134,8 @@ function isoOf(ms: number): string {
  */
 export function permissionOf(e: Pick<SourceEvent, "system" | "action" | "resource" | "instance">): Permission | typeof UNGRANTABLE | null | undefined {
   if (e.system === null || e.system === "tool") return null;
-  if (e.resource === null) return e.action === "connect" ? null : undefined;
+  // A statement that touches no relation (SELECT 1, SET, BEGIN) needs no permission.
+  if (e.resource === null) return e.action === "connect" || e.system === "postgres" ? null : undefined;
   let raw: string;
   switch (e.system) {
     case "postgres":
