@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { createIngestToken } from "../../src/sources/ingest-tokens.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
+import type { TrailEvent } from "../../src/trail/event.js";
 import { GitHubSimulator } from "../github-sim/index.js";
 import { type CharterProcess, startCharterProcess } from "../helpers/start-charter-process.js";
 
@@ -59,7 +60,7 @@ async function exportSpans(exporter: SpanExporter, spans: (tracer: ReturnType<Ba
   await provider.shutdown();
 }
 
-async function events(): Promise<{ agent: string | null; claimedAgent: string | null; flags: string[]; tool: string | null; action: string; traceId: string | null; model: string | null; inputTokens: number | null; attested: boolean; source: string }[]> {
+async function events(): Promise<TrailEvent[]> {
   const store = openSqliteTrail(db);
   try {
     const { eventFromBytes } = await import("../../src/trail/event-bytes.js");
@@ -112,10 +113,10 @@ describe("the trail's HTTP receivers in the running app", () => {
     const result = await new Promise<{ code: number; error?: Error }>((resolve) => {
       void exportSpans(
         {
-          export: (spans, done) => exporter.export(spans, (r) => { resolve(r); done(r); }),
+          export: (spans, done) => { exporter.export(spans, (r) => { resolve(r); done(r); }); },
           shutdown: () => exporter.shutdown(),
         },
-        (tracer) => tracer.startSpan("execute_tool crm_lookup", { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm_lookup" } }).end(),
+        (tracer) => { tracer.startSpan("execute_tool crm_lookup", { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm_lookup" } }).end(); },
       );
     });
     expect(result.code).not.toBe(0);
