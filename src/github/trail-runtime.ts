@@ -60,7 +60,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_PGAUDIT_") && value)
     .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
   const repository = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(env["CHARTER_TRAIL_REPOSITORY"]?.trim() ?? "");
-  const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? (parseDuration(fallback))) * 1000;
+  const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? parseDuration(fallback) ?? 60) * 1000;
   const intervals = { sealMs: seconds("CHARTER_TRAIL_SEAL_INTERVAL", "1m"), anchorMs: seconds("CHARTER_TRAIL_ANCHOR_INTERVAL", "10m"), followMs: 1000, silentAfterMs: seconds("CHARTER_TRAIL_SILENT_AFTER", "1h") };
   let lastSeal = 0;
   let lastRefresh = 0;
