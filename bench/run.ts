@@ -10,6 +10,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   append: () => import("./append.bench.js"),
   provision: () => import("./provision.bench.js"),
   audit: () => import("./audit.bench.js"),
+  trail: () => import("./trail.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -48,9 +48,33 @@ export class LocalClock {
     return { day: WEEKDAYS[(((days + 4) % 7) + 7) % 7] as Weekday, hour: Math.floor(minute / 60), minute };
   }
 
-  /** Minutes to add to UTC to get local time at `ms`. */
+  /**
+   * Minutes to add to UTC to get local time at `ms`. A zone changes its offset on a handful of
+   * days a year: when the offsets at the start and the end of a UTC day agree, the day has no
+   * transition and that offset holds all day (two lookups per day); otherwise each quarter hour
+   * of that day is looked up.
+   */
   offsetMinutes(ms: number, timezone: string): number | null {
-    const quarter = Math.floor(ms / QUARTER_MS);
+    const day = Math.floor(ms / DAY_MS);
+    const dayKey = `${timezone}\nd${day}`;
+    let whole = this.#offsets.get(dayKey);
+    if (whole === undefined) {
+      const start = this.#quarterOffset(day * (DAY_MS / QUARTER_MS), timezone);
+      const end = this.#quarterOffset((day + 1) * (DAY_MS / QUARTER_MS) - 1, timezone);
+      if (start === null || end === null) return null;
+      whole = start === end ? start : NaN;
+      this.#remember(dayKey, whole);
+    }
+    if (!Number.isNaN(whole)) return whole;
+    return this.#quarterOffset(Math.floor(ms / QUARTER_MS), timezone);
+  }
+
+  #remember(key: string, value: number): void {
+    if (this.#offsets.size >= this.#maxCached) this.#offsets.clear();
+    this.#offsets.set(key, value);
+  }
+
+  #quarterOffset(quarter: number, timezone: string): number | null {
     const key = `${timezone}\n${quarter}`;
     const cached = this.#offsets.get(key);
     if (cached !== undefined) return cached;
@@ -60,8 +84,7 @@ export class LocalClock {
     const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? "0");
     const wall = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
     const offset = Math.round((wall - quarter * QUARTER_MS) / MINUTE_MS);
-    if (this.#offsets.size >= this.#maxCached) this.#offsets.clear();
-    this.#offsets.set(key, offset);
+    this.#remember(key, offset);
     return offset;
   }
 
