@@ -210,7 +210,7 @@ async function scanBaseline(store: SqliteTrailStore, since: number): Promise<{ m
 }
 
 function verifyAll(store: SqliteTrailStore): { events: number; ms: number; shaMs: number } {
-  let shaMs = 0;
+  let shaMs: number;
   {
     const begin = process.hrtime.bigint();
     for (const [, , lines] of store.iterateChunks()) {
