@@ -12,6 +12,7 @@ import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { createIngestToken } from "../../src/sources/ingest-tokens.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import type { TrailEvent } from "../../src/trail/event.js";
+import { runCli } from "../cli/run-cli.js";
 import { GitHubSimulator } from "../github-sim/index.js";
 import { type CharterProcess, startCharterProcess } from "../helpers/start-charter-process.js";
 
@@ -103,6 +104,53 @@ describe("the trail's HTTP receivers in the running app", () => {
     expect(stored.every((e) => /^[0-9a-f]{32}$/.test(e.traceId ?? ""))).toBe(true);
   });
 
+  it("lets charter audit actions find the spans while the app keeps ingesting", async () => {
+    // The app holds the store open and writes to it; the CLI reads beside it.
+    const query = async (...args: string[]) => {
+      const result = await runCli(["audit", "actions", "--db", db, "--source", "otlp", "--format", "json", "--all", ...args], dir);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as { total: number; events: TrailEvent[] };
+    };
+    const tools = await query("--agent", "support-triage", "--action", "execute_tool");
+    expect(tools.total).toBe(5);
+    expect(tools.events.map((e) => e.tool)).toEqual(["crm_lookup", "issue_refund", "crm_lookup", "crm_lookup", "crm_lookup"]);
+    expect(tools.events.find((e) => e.tool === "issue_refund")).toMatchObject({ agent: "support-triage", claimedAgent: "finance-reconciliation", flags: ["agent-mismatch"], attested: false });
+    // The spoofed claim never lands under the claimed agent.
+    expect((await query("--agent", "finance-reconciliation")).total).toBe(0);
+    const exporter = new OTLPTraceExporter({ url: `${app.url}/v1/traces`, headers: { authorization: `Bearer ${triageToken}` } });
+    await exportSpans(exporter, (tracer) => {
+      tracer.startSpan("execute_tool crm_update", { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm_update" } }).end();
+    });
+    expect((await query("--agent", "support-triage", "--action", "execute_tool")).events.map((e) => e.tool).at(-1)).toBe("crm_update");
+  });
+
+  it("refuses the stock exporter with an unknown token: 401, and nothing of it is stored", async () => {
+    const before = (await events()).length;
+    const direct = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: "Bearer charter_it_00000000deadbeef_" + "B".repeat(43), "content-type": "application/json" }, body: JSON.stringify({ resourceSpans: [] }) });
+    expect(direct.status).toBe(401);
+    expect(((await direct.json()) as { error: string }).error).toContain("ingest token");
+    const results: number[] = [];
+    const exporter = new OTLPTraceExporter({ url: `${app.url}/v1/traces`, headers: { authorization: `Bearer ${revokedToken}` } });
+    await exportSpans(
+      {
+        export: (spans, done) => {
+          exporter.export(spans, (r) => {
+            results.push(r.code);
+            done(r);
+          });
+        },
+        shutdown: () => exporter.shutdown(),
+      },
+      (tracer) => {
+        tracer.startSpan("execute_tool crm_lookup", { attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "crm_lookup" } }).end();
+      },
+    );
+    expect(results).toHaveLength(1);
+    expect(results[0]).not.toBe(0);
+    expect((await events()).length).toBe(before);
+  });
+
   it("answers the protobuf exporter with 415 and a message to use JSON", async () => {
     const response = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/x-protobuf" }, body: Buffer.from([0x0a, 0x00]) });
     expect(response.status).toBe(415);
@@ -155,6 +203,13 @@ describe("the trail's HTTP receivers in the running app", () => {
   it("refuses a body past the documented limit with 413, and a gzip bomb the same way", async () => {
     const big = await fetch(`${app.url}/api/trail/events`, { method: "POST", headers: { authorization: `Bearer ${gatewayToken}`, "content-type": "application/x-ndjson" }, body: "x".repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
+    // An OTLP body past its own limit (4 MiB), well-formed JSON all the same.
+    const spans = Array.from({ length: 20_000 }, (_, i) => ({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: (i + 1).toString(16).padStart(16, "0"), name: "execute_tool " + "x".repeat(200), startTimeUnixNano: "1700000000000000000" }));
+    const before = (await events()).length;
+    const oversized = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/json" }, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as { error: string }).error).toContain(`${4 * 1024 * 1024} bytes`);
+    expect((await events()).length).toBe(before);
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
     const response = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/json", "content-encoding": "gzip" }, body: bomb });
     expect(response.status).toBe(413);
