@@ -32,7 +32,8 @@ type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: st
  * manifests govern the agents and whose evidence branch anchors the trail;
  * CHARTER_TRAIL_PGAUDIT_<INSTANCE>=path follows a PostgreSQL instance's JSON log (file or
  * directory); CHARTER_TRAIL_SEAL_INTERVAL (1m), CHARTER_TRAIL_ANCHOR_INTERVAL (10m),
- * CHARTER_TRAIL_SILENT_AFTER (1h), CHARTER_TRAIL_SKEW (300 s), CHARTER_TRAIL_MAX_QUEUED.
+ * CHARTER_TRAIL_SILENT_AFTER (1h), CHARTER_TRAIL_SKEW (300 s), CHARTER_TRAIL_MAX_QUEUED (events),
+ * CHARTER_TRAIL_MAX_BUFFERED (request bytes being read at once).
  */
 export interface TrailRuntime {
   readonly store: TrailStore;
@@ -56,6 +57,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   const localDb = env["CHARTER_LOCAL_DB"]?.trim();
   const maxQueued = Number(env["CHARTER_TRAIL_MAX_QUEUED"] ?? "");
   const ingestor = new TrailIngestor(store, () => context.current(), Number.isSafeInteger(maxQueued) && maxQueued > 0 ? { maxQueued } : {});
+  const maxBuffered = Number(env["CHARTER_TRAIL_MAX_BUFFERED"] ?? "");
   const followers = Object.entries(env)
     .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_PGAUDIT_") && value)
     .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
@@ -159,7 +161,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     context,
     followers,
     repository: repository === null ? null : { owner: repository[1] as string, repo: repository[2] as string },
-    handler: (log) => trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }) }),
+    handler: (log) => trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }), ...(Number.isSafeInteger(maxBuffered) && maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}) }),
     tick,
     intervals,
     async close() {

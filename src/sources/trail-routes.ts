@@ -15,7 +15,15 @@ export interface TrailRoutesDeps {
   readonly ingestor: TrailIngestor;
   /** Where refusals are logged (never a token, never a body). */
   readonly log?: (level: "info" | "warn", fields: Record<string, unknown>, message: string) => void;
+  /**
+   * Request bodies held in memory at once, summed over concurrent requests (each counted at its
+   * declared size, or at its limit when the size is not declared or the body is gzip): past it a
+   * new request gets 429 before its body is read. Default 128 MiB.
+   */
+  readonly maxBufferedBytes?: number;
 }
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -38,9 +46,29 @@ class HttpRefusal extends Error {
  * Both answer only once the events are durable: 200 means stored (or already stored). Refusals:
  * 401 without a live ingest token, 413 past the size limit, 415 for protobuf (and other types),
  * 400 naming the field that is wrong (nothing of that request is stored), 429 with Retry-After
- * when ingest is behind (the sender retries; nothing is buffered without bound).
+ * when ingest is behind or too many uploads are being read at once (the sender retries; nothing
+ * is buffered without bound).
  */
 export function trailRoutes(deps: TrailRoutesDeps): Handler {
+  const maxBuffered = deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  let buffered = 0;
+  /**
+   * Reads the body within the shared budget: a flood of concurrent uploads (each within its own
+   * limit) is refused with 429 instead of growing the heap until the process dies.
+   */
+  const readWithin = async (req: IncomingMessage, maxBytes: number, maxDecoded: number): Promise<string> => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    const gzip = (req.headers["content-encoding"] ?? "").toLowerCase() === "gzip";
+    const share = gzip ? maxDecoded : Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, maxBytes + 1) : maxBytes;
+    if (declared > maxBytes) return readBody(req, maxBytes, maxDecoded);
+    if (buffered > 0 && buffered + share > maxBuffered) throw new HttpRefusal(429, `${buffered} bytes of other uploads are being read; retry after a pause`, { "retry-after": "1", connection: "close" });
+    buffered += share;
+    try {
+      return await readBody(req, maxBytes, maxDecoded);
+    } finally {
+      buffered -= share;
+    }
+  };
   return async (req, res) => {
     const path = pathOf(req.url);
     if (path !== EVENTS_PATH && path !== OTLP_TRACES_PATH) return false;
@@ -55,7 +83,7 @@ export function trailRoutes(deps: TrailRoutesDeps): Handler {
           throw new HttpRefusal(415, "Charter accepts OTLP/HTTP with the JSON encoding only: configure the exporter for http/json (OTEL_EXPORTER_OTLP_PROTOCOL=http/json, or @opentelemetry/exporter-trace-otlp-http)");
         }
         if (type !== "application/json") throw new HttpRefusal(415, `content type ${JSON.stringify(type)} is not OTLP/HTTP JSON; send application/json`);
-        const body = await readBody(req, OTLP_LIMITS.maxBodyBytes, OTLP_LIMITS.maxDecodedBytes);
+        const body = await readWithin(req, OTLP_LIMITS.maxBodyBytes, OTLP_LIMITS.maxDecodedBytes);
         let value: unknown;
         try {
           value = JSON.parse(body);
@@ -73,7 +101,7 @@ export function trailRoutes(deps: TrailRoutesDeps): Handler {
       if (type !== "application/x-ndjson" && type !== "application/jsonl" && type !== "application/json" && type !== "text/plain") {
         throw new HttpRefusal(415, `content type ${JSON.stringify(type)} is not NDJSON; send application/x-ndjson`);
       }
-      const body = await readBody(req, EVENTS_LIMITS.maxBodyBytes, EVENTS_LIMITS.maxBodyBytes);
+      const body = await readWithin(req, EVENTS_LIMITS.maxBodyBytes, EVENTS_LIMITS.maxBodyBytes);
       const parsed = parseEventLines(body, { instance: token.instance, attested: token.attested, tokenAgent: token.agent });
       if (!parsed.ok) throw new HttpRefusal(400, describeProblems(parsed.problems));
       result = await deps.ingestor.submit(parsed.events);
