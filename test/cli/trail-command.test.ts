@@ -182,6 +182,56 @@ describe("charter trail ingest, seal, verify and prove", () => {
     }
   });
 
+  it("catches an event inserted with every later position and chain hash recomputed, and a trail cut at its tail", async () => {
+    await ingestAndAnchor(20);
+    const pristine = join(repo.root, ".git", "pristine.sqlite");
+    raw((sql) => sql.exec(`VACUUM INTO '${pristine}'`));
+    const withSeq = (line: string, seq: number) => line.replace(/,"seq":\d+(?!.*,"seq":)/, `,"seq":${String(seq)}`);
+    const cases: [string, (sql: Database.Database) => void, string, string[]][] = [
+      [
+        "inserted",
+        (sql) => {
+          // A forged read slipped in after event 10; everything after it moves up one and is
+          // re-chained, so the chain and the positions are consistent again.
+          const c = sql.prepare("SELECT first_seq, lines FROM chunks").get() as { first_seq: number; lines: Buffer };
+          const lines = c.lines.toString("utf8").trimEnd().split("\n");
+          const forged = withSeq((lines[9] ?? "").replace('"evt-9"', '"evt-forged"'), 11);
+          const next = [...lines.slice(0, 10), forged, ...lines.slice(10).map((l, i) => withSeq(l, 12 + i))];
+          let prev = GENESIS_HASH;
+          const hashes = Buffer.concat(next.map((l) => Buffer.from((prev = chainHash(prev, Buffer.from(l))), "hex")));
+          sql.prepare("UPDATE chunks SET lines = ?, hashes = ?, last_seq = last_seq + 1 WHERE first_seq = ?").run(Buffer.from(next.join("\n") + "\n"), hashes, c.first_seq);
+          sql.prepare("INSERT INTO events SELECT 21, observed_ms + 1, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace FROM events WHERE seq = 20").run();
+        },
+        "segment-root-mismatch",
+        ["hash-mismatch", "seq-mismatch", "index-count-mismatch"],
+      ],
+      [
+        "cut at the tail",
+        (sql) => {
+          const c = sql.prepare("SELECT first_seq, lines, hashes FROM chunks").get() as { first_seq: number; lines: Buffer; hashes: Buffer };
+          const lines = c.lines.toString("utf8").trimEnd().split("\n").slice(0, 15);
+          sql.prepare("UPDATE chunks SET lines = ?, hashes = ?, last_seq = 15 WHERE first_seq = ?").run(Buffer.from(lines.join("\n") + "\n"), c.hashes.subarray(0, 15 * 32), c.first_seq);
+          sql.prepare("DELETE FROM events WHERE seq > 15").run();
+        },
+        "truncated",
+        ["hash-mismatch", "seq-mismatch"],
+      ],
+    ];
+    for (const [name, tamper, code, consistent] of cases) {
+      copyFileSync(pristine, db);
+      rmSync(`${db}-wal`, { force: true });
+      rmSync(`${db}-shm`, { force: true });
+      raw(tamper);
+      const verified = await runCli(["trail", "verify", "--db", db, "--key", ledger.verifierKey, "--format", "json"], repo.root);
+      const report = JSON.parse(verified.stdout) as { ok: boolean; problems: { code: string }[] };
+      expect({ name, ok: report.ok, code: verified.code }).toEqual({ name, ok: false, code: 1 });
+      const codes = report.problems.map((p) => p.code);
+      expect({ name, codes }).toEqual({ name, codes: expect.arrayContaining([code]) as unknown });
+      // What the forger made consistent is not what gives them away.
+      expect({ name, consistent: codes.filter((c) => consistent.includes(c)) }).toEqual({ name, consistent: [] });
+    }
+  });
+
   it("catches a query row edited behind the record with --deep", async () => {
     await ingestAndAnchor(10);
     raw((sql) => sql.prepare("UPDATE events SET bits = bits | 2 WHERE seq = 3").run());
