@@ -16,6 +16,12 @@ import type { Handler } from "./operations-routes.js";
 
 /** How often manifests and the catalog are re-read from the trail repository (2–3 GraphQL queries). */
 const REFRESH_MS = 60_000;
+/**
+ * Exception records (gaps, silent sources) written per anchor round at most: a log that loses
+ * lines again and again must not push the app past GitHub's content-creation limits (about 80
+ * writes a minute, 500 an hour). The rest are written in later rounds; none is dropped.
+ */
+export const MAX_EXCEPTIONS_PER_ROUND = 10;
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: string) => void;
@@ -126,7 +132,9 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
       }
       // Attested sources that went silent, and gaps not yet on the record, become exceptions.
       const origin = await store.origin();
-      for (const gap of await store.gaps({ unreported: true })) {
+      let budget = MAX_EXCEPTIONS_PER_ROUND;
+      for (const gap of (await store.gaps({ unreported: true })).slice(0, budget)) {
+        budget--;
         const outcome = await appendRecords(octokit, evidence, {
           idempotencyKey: `trail-exception:${origin}:gap:${String(gap.id)}`,
           records: [() => ({ kind: "trail-exception", body: { origin, source: gap.source, instance: gap.instance, kind: gap.kind, detail: gap.detail.slice(0, 2000), detectedAt: new Date(gap.detectedMs).toISOString() }, observedAt: new Date().toISOString() })],
@@ -141,7 +149,8 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
           reported.delete(key);
           continue;
         }
-        if (reported.has(key)) continue;
+        if (reported.has(key) || budget <= 0) continue;
+        budget--;
         const since = row.lastReceivedAt ?? "never";
         const outcome = await appendRecords(octokit, evidence, {
           idempotencyKey: `trail-exception:${origin}:silent:${key}:${since}`,
