@@ -118,7 +118,8 @@ describe("the trail under faults, with Charter as a real process", () => {
     expect(new Set(afterRetry)).toEqual(new Set(batches.flat()));
     // The events stored before the kill kept their positions: retries only appended.
     expect(afterRetry.slice(0, afterKill.length)).toEqual(afterKill);
-  });
+    // Two app starts and some ten thousand events posted: more than the default on a busy machine.
+  }, 180_000);
 
   it("answers a flood of concurrent uploads with 429 and Retry-After, and keeps serving", async () => {
     const { db, token, start } = await setup();
@@ -169,5 +170,5 @@ describe("the trail under faults, with Charter as a real process", () => {
     expect(keys).toContain("after-flood");
     expect(keys.filter((k) => k.startsWith("slow-"))).toHaveLength(400);
     expect(keys.filter((k) => k.startsWith("flood-"))).toEqual([]);
-  });
+  }, 120_000);
 });

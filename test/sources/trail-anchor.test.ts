@@ -112,5 +112,6 @@ describe("anchoring the trail on the evidence branch from the running app", () =
     const tampered = await runCli(["trail", "verify", "--db", db, "--key", KEYS.verifierKey, "--format", "json"], clone);
     expect(tampered.code).toBe(1);
     expect((JSON.parse(tampered.stdout) as { problems: { code: string }[] }).problems.map((p) => p.code)).toContain("segment-root-mismatch");
-  });
+    // Two app starts and four seal rounds of a second each: more than the default on a busy machine.
+  }, 180_000);
 });

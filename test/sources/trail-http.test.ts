@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -203,12 +204,24 @@ describe("the trail's HTTP receivers in the running app", () => {
   it("refuses a body past the documented limit with 413, and a gzip bomb the same way", async () => {
     const big = await fetch(`${app.url}/api/trail/events`, { method: "POST", headers: { authorization: `Bearer ${gatewayToken}`, "content-type": "application/x-ndjson" }, body: "x".repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
-    // An OTLP body past its own limit (4 MiB), well-formed JSON all the same.
-    const spans = Array.from({ length: 20_000 }, (_, i) => ({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: (i + 1).toString(16).padStart(16, "0"), name: "execute_tool " + "x".repeat(200), startTimeUnixNano: "1700000000000000000" }));
+    // An OTLP upload that declares more than its limit (4 MiB) is answered before its body is
+    // read: the headers alone get the 413.
     const before = (await events()).length;
-    const oversized = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/json" }, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) });
+    const oversized = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/json", "content-length": String(4 * 1024 * 1024 + 1) } });
+      req.on("response", (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, body });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+      req.write('{"resourceSpans":[');
+    });
     expect(oversized.status).toBe(413);
-    expect(((await oversized.json()) as { error: string }).error).toContain(`${4 * 1024 * 1024} bytes`);
+    expect((JSON.parse(oversized.body) as { error: string }).error).toContain(`${4 * 1024 * 1024} bytes`);
     expect((await events()).length).toBe(before);
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
     const response = await fetch(`${app.url}/v1/traces`, { method: "POST", headers: { authorization: `Bearer ${triageToken}`, "content-type": "application/json", "content-encoding": "gzip" }, body: bomb });
