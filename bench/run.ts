@@ -11,6 +11,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   provision: () => import("./provision.bench.js"),
   audit: () => import("./audit.bench.js"),
   detect: () => import("./detect.bench.js"),
+  trail: () => import("./trail.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

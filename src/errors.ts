@@ -20,6 +20,9 @@ export type CharterErrorCode =
   | "LEDGER_REWRITTEN"
   | "MISSING_SECRET"
   | "REVOKED"
+  | "OVERLOADED"
+  | "UNAUTHORIZED"
+  | "INVALID_INPUT"
   | "INTERNAL";
 
 export class CharterError extends Error {

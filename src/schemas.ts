@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
  * truth for the formats. This file sits one level below the package root both as source (src/)
  * and compiled (dist/), so one relative URL serves both.
  */
-export type SchemaName = "agent-manifest" | "charter-policy" | "pull-request-snapshot" | "evidence-record" | "detection-settings";
+export type SchemaName = "agent-manifest" | "charter-policy" | "pull-request-snapshot" | "evidence-record" | "detection-settings" | "resource-catalog" | "trail-event";
 
 const cache = new Map<SchemaName, Record<string, unknown>>();
 

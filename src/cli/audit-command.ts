@@ -15,6 +15,7 @@ import { CharterError, isCharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { gitOutput } from "../git/run-git.js";
 import { EXIT, type CliIo } from "./io.js";
+import { auditActionsCommand, auditTraceCommand } from "./audit-actions-command.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 
 export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until TIME] [--agent ID] [--kind KIND] [--approver LOGIN]
@@ -22,6 +23,7 @@ export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until 
        charter audit agent ID --at TIME
        charter audit access-review [--at TIME]
        charter audit exceptions [--since TIME] [--until TIME] [--retro-days N] [--as-of TIME]
+       charter audit actions ... | charter audit trace TRACE_ID   (the action trail: charter audit actions --help)
   common options: [--format table|csv|json|md] [--limit N | --all] [--after CURSOR]
                   [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
 
@@ -67,8 +69,11 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
     io.out(AUDIT_HELP);
     return sub === undefined ? EXIT.error : EXIT.ok;
   }
+  // The action trail's questions read the trail store, not the ledger's index.
+  if (sub === "actions") return auditActionsCommand(rest, io);
+  if (sub === "trace") return auditTraceCommand(rest, io);
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
-    throw new CharterError("USAGE", `unknown audit command "${sub}"`, { hint: `Use one of: ${SUBCOMMANDS.join(", ")}.` });
+    throw new CharterError("USAGE", `unknown audit command "${sub}"`, { hint: `Use one of: ${SUBCOMMANDS.join(", ")}, actions, trace.` });
   }
   const { values, positionals } = parseArgs({
     args: rest,

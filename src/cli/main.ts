@@ -12,6 +12,7 @@ import { driftCommand } from "./drift-command.js";
 import { planCommand } from "./plan-command.js";
 import { syncCommand } from "./sync-command.js";
 import { tokenCommand } from "./token-command.js";
+import { trailCommand } from "./trail-command.js";
 import { EXIT, type CliIo } from "./io.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -30,6 +31,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   token: { run: tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
   jobs: { run: jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
   detect: { run: detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
+  trail: { run: trailCommand, summary: "the action trail: ingest, ingest tokens, status, seal, verify, prove" },
 };
 
 function help(): string {

@@ -10,7 +10,9 @@ export type EvidenceRecord =
   | RetroApprovalRecord
   | ProvisioningRecord
   | DriftRecord
-  | AccessReviewRecord;
+  | AccessReviewRecord
+  | TrailAnchorRecord
+  | TrailExceptionRecord;
 /**
  * A timestamp exactly as GitHub's API returned it; copied verbatim, never re-formatted.
  */
@@ -589,4 +591,108 @@ export interface AccessReviewEntry {
    * Whether unresolved drift was recorded for the agent.
    */
   drift: boolean;
+}
+/**
+ * Anchors sealed segments of the action trail: their ranges and Merkle roots, and the trail's signed checkpoint at the last of them. One record covers every segment sealed since the previous anchor, so anchoring costs one commit per interval whatever the event rate.
+ */
+export interface TrailAnchorRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "trail-anchor";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: TrailAnchorBody;
+}
+export interface TrailAnchorBody {
+  /**
+   * The trail's checkpoint origin (charter-trail/<id>).
+   */
+  origin: string;
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  segments: TrailSegment[];
+  /**
+   * The signed C2SP checkpoint of the trail at the last segment's toSeq.
+   */
+  checkpoint: string;
+  /**
+   * Per source and instance: events in the trail and the latest seen, at anchoring time.
+   */
+  coverage: TrailCoverage[];
+  /**
+   * Events per agent and data class in the anchored segments (null agent: unattributed; null class: all).
+   */
+  counts?: TrailCount[];
+}
+export interface TrailSegment {
+  index: number;
+  fromSeq: number;
+  toSeq: number;
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  root: string;
+}
+export interface TrailCoverage {
+  source: string;
+  instance: string;
+  attested: boolean;
+  events: number;
+  /**
+   * The latest observed time of the source's events.
+   */
+  lastEventAt: string | null;
+}
+export interface TrailCount {
+  agent: string | null;
+  dataClass: string | null;
+  events: number;
+}
+/**
+ * An attested source of the action trail went silent or lost events: actions on protected resources may be missing from the trail.
+ */
+export interface TrailExceptionRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "trail-exception";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: TrailExceptionBody;
+}
+export interface TrailExceptionBody {
+  origin: string;
+  source: string;
+  instance: string;
+  /**
+   * gap: lines were lost (a log truncated, removed or unreadable); silent: nothing arrived for longer than allowed.
+   */
+  kind: "gap" | "silent";
+  detail: string;
+  detectedAt: string;
 }

@@ -10,6 +10,8 @@ import type {
   GenesisBody,
   ProvisioningBody,
   RetroApprovalBody,
+  TrailAnchorBody,
+  TrailExceptionBody,
 } from "./evidence-record.generated.js";
 import { leafHash, rootOf, sha256 } from "./merkle.js";
 
@@ -22,6 +24,8 @@ export type {
   GenesisBody,
   ProvisioningBody,
   RetroApprovalBody,
+  TrailAnchorBody,
+  TrailExceptionBody,
 } from "./evidence-record.generated.js";
 
 /**
@@ -41,6 +45,8 @@ export interface BodyByKind {
   readonly provisioning: ProvisioningBody;
   readonly drift: DriftBody;
   readonly "access-review": AccessReviewBody;
+  readonly "trail-anchor": TrailAnchorBody;
+  readonly "trail-exception": TrailExceptionBody;
 }
 
 /** A record still to be appended: the ledger assigns seq and prev. */

@@ -18,6 +18,7 @@ import { handleRetroComment } from "./retro-approval.js";
 import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { IdentityCache } from "../manifest/inventory-identities.js";
+import type { TrailRuntime } from "./trail-runtime.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -44,6 +45,8 @@ export interface CharterAppOptions {
   readonly maxAttempts?: number;
   /** Where metrics are counted; one registry per app by default. */
   readonly metrics?: CharterMetrics;
+  /** The action trail: its receivers are served beside the webhooks and its periodic work runs here. */
+  readonly trail?: TrailRuntime;
 }
 
 interface WebhookPayload {
@@ -144,6 +147,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       observeOctokit(octokit, metrics);
       return octokit;
     };
+    if (options.trail !== undefined) runTrail(app, options.trail, authed, env.signingKey, appOptions);
 
     // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
     // through the job queue when there is one, else directly.
@@ -312,6 +316,49 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       },
     });
   };
+}
+
+/**
+ * Serves the trail's receivers and runs its periodic work (following logs, sealing, anchoring on
+ * the trail repository's evidence branch) once a second, one round at a time.
+ */
+function runTrail(app: Probot, trail: TrailRuntime, authed: (installationId: number) => Promise<ProbotOctokit>, signingKey: string | undefined, appOptions: ApplicationFunctionOptions | undefined): void {
+  const log = (level: "info" | "warn", fields: Record<string, unknown>, message: string): void => {
+    app.log[level](fields, message);
+  };
+  appOptions?.addHandler(trail.handler(log));
+  let target: { installationId: number; owner: string; repo: string; repositoryId: string; repositoryUrl: string } | null = null;
+  let running = false;
+  const round = async (): Promise<void> => {
+    let octokit: ProbotOctokit | null = null;
+    if (trail.repository !== null) {
+      try {
+        if (target === null) {
+          const appOctokit = await app.auth();
+          const { data: installation } = await appOctokit.rest.apps.getRepoInstallation({ owner: trail.repository.owner, repo: trail.repository.repo });
+          const client = await authed(installation.id);
+          const { data: repo } = await client.rest.repos.get({ owner: trail.repository.owner, repo: trail.repository.repo });
+          target = { installationId: installation.id, owner: trail.repository.owner, repo: trail.repository.repo, repositoryId: String(repo.id), repositoryUrl: repo.html_url };
+        }
+        octokit = await authed(target.installationId);
+      } catch (error) {
+        log("warn", { err: (error as Error).message, repository: `${trail.repository.owner}/${trail.repository.repo}` }, "charter: the trail repository cannot be reached; the trail keeps ingesting and anchors later");
+      }
+    }
+    await trail.tick(octokit, target === null ? null : { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, repositoryUrl: target.repositoryUrl }, signingKey, log);
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    round()
+      .catch((error: unknown) => {
+        log("warn", { err: error instanceof Error ? error.message : String(error) }, "charter: trail round failed; retried next second");
+      })
+      .finally(() => {
+        running = false;
+      });
+  }, trail.intervals.followMs);
+  timer.unref();
 }
 
 /** Whether the default branch's policy configures provisioning (1 GraphQL query). */

@@ -1,5 +1,6 @@
 import { openJobQueue } from "../jobs/open-queue.js";
 import { createCharterApp } from "./app.js";
+import { openTrailRuntime } from "./trail-runtime.js";
 
 /**
  * The app as configured from the environment (main.ts serves it for npm start; `probot run` can
@@ -15,6 +16,8 @@ const signingKey = process.env["CHARTER_SIGNING_KEY"] || undefined;
 // With one, every webhook is stored as a job before GitHub is answered (SQLite by default,
 // PostgreSQL with DATABASE_URL), so a crash or restart loses nothing.
 const jobs = appId === undefined ? undefined : openJobQueue(process.env);
+// The action trail's receivers and store (CHARTER_TRAIL=off turns them off).
+const trail = appId === undefined ? undefined : await openTrailRuntime(process.env);
 if (jobs) {
   const shutdown = (): void => {
     // Finish running jobs, then let the process end; a second signal ends it at once.
@@ -23,6 +26,7 @@ if (jobs) {
     void jobs
       .stop()
       .then(() => jobs.close())
+      .then(() => trail?.close())
       .finally(() => process.exit(0));
   };
   process.on("SIGTERM", shutdown);
@@ -30,4 +34,4 @@ if (jobs) {
 }
 
 const workers = process.env["CHARTER_WORKERS"] ? Number(process.env["CHARTER_WORKERS"]) : undefined;
-export default createCharterApp({ appId, signingKey, ...(jobs ? { jobs } : {}), ...(workers ? { workers } : {}) });
+export default createCharterApp({ appId, signingKey, ...(jobs ? { jobs } : {}), ...(workers ? { workers } : {}), ...(trail ? { trail } : {}) });

@@ -66,7 +66,9 @@ export type RuleCode =
   | "sigma/reference"
   | "sigma/limit"
   | "sigma/too-broad"
-  | "policy/check-without-source";
+  | "policy/check-without-source"
+  | "catalog/invalid-match"
+  | "catalog/duplicate-match";
 
 export interface Position {
   /** 1-based. */

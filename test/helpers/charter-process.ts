@@ -13,6 +13,7 @@ import { createNodeMiddleware, Probot } from "probot";
 import { createCharterApp } from "../../src/github/app.js";
 import type { RepositorySchedule } from "../../src/github/schedule.js";
 import { openJobQueue } from "../../src/jobs/open-queue.js";
+import { openTrailRuntime } from "../../src/github/trail-runtime.js";
 import { UnthrottledOctokit } from "../github-sim/probot-harness.js";
 
 /**
@@ -41,6 +42,8 @@ const jobs = openJobQueue(env, {
   sqlite: { backoff: { baseMs: 50, capMs: 500 }, pollIntervalMs: 20, leaseMs: 2_000 },
   postgres: { backoff: { baseMs: 50, capMs: 500 }, pollIntervalMs: 50, heartbeatMs: 300, staleAfterMs: 2_000, logger: new Logger(() => () => undefined) },
 });
+// The action trail, as npm start opens it, when the launcher gives it a store.
+const trail = env["CHARTER_TRAIL_DB"] || env["CHARTER_TRAIL_SCHEMA"] ? await openTrailRuntime(env) : undefined;
 let schedule: RepositorySchedule | undefined;
 const middleware = await createNodeMiddleware(
   createCharterApp({
@@ -53,6 +56,7 @@ const middleware = await createNodeMiddleware(
     scheduleIntervalMs: Number(env["SCHEDULE_INTERVAL_MS"] ?? 0),
     onSchedule: (s) => (schedule = s),
     workers: 4,
+    ...(trail ? { trail } : {}),
   }),
   { probot, webhooksPath: "/api/github/webhooks" },
 );
@@ -89,6 +93,7 @@ const stop = (): void => {
   void jobs
     .stop()
     .then(() => jobs.close())
+    .then(() => trail?.close())
     .then(
       () => process.exit(0),
       (error: unknown) => {

@@ -19,6 +19,8 @@ export interface PostgresServer {
   readonly url: string;
   /** URL of another database on the same server, as the superuser. */
   urlFor(database: string, user?: string, password?: string): string;
+  /** With `audit`: the directory the server writes its JSON logs (with pgaudit lines) into. */
+  readonly logDirectory: string | undefined;
   stop(): void;
 }
 
@@ -52,7 +54,29 @@ function run(bin: string, args: readonly string[], asPostgres: boolean): void {
   execFileSync(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /**
+   * Loads pgaudit and writes the JSON log the action trail follows: log_destination=jsonlog in
+   * UTC, session audit of reads, writes and DDL with one line per relation and no parameters,
+   * connection lines. The log directory belongs to the server; the tests read it as root.
+   */
+  readonly audit?: boolean;
+}
+
+/** The settings docs/providers.md tells operators to use, as server options. */
+export const PGAUDIT_SETTINGS = [
+  "shared_preload_libraries=pgaudit",
+  "log_destination=jsonlog",
+  "logging_collector=on",
+  "log_timezone=UTC",
+  "log_connections=on",
+  "pgaudit.log=read,write,ddl",
+  "pgaudit.log_relation=on",
+  "pgaudit.log_parameter=off",
+  "pgaudit.log_statement_once=off",
+];
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = binDir();
   const ids = postgresIds();
   const base = mkdtempSync(join(tmpdir(), "charter-pg-"));
@@ -83,6 +107,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   );
   rmSync(passwordFile);
   const port = await freePort();
+  const logDirectory = options.audit === true ? join(base, "log") : undefined;
+  if (logDirectory !== undefined) {
+    execFileSync("mkdir", ["-p", logDirectory]);
+    if (ids !== undefined) chownSync(logDirectory, ids.uid, ids.gid);
+  }
+  const audit = logDirectory === undefined ? "" : ` ${[...PGAUDIT_SETTINGS, `log_directory=${logDirectory}`, "log_filename=postgresql-%Y%m%d_%H%M%S.log"].map((o) => `-c ${o}`).join(" ")}`;
   run(
     join(bin, "pg_ctl"),
     [
@@ -92,7 +122,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       "-l",
       join(base, "server.log"),
       "-o",
-      `-c listen_addresses=127.0.0.1 -p ${String(port)} -k ${sockets} -c fsync=off -c max_connections=200`,
+      `-c listen_addresses=127.0.0.1 -p ${String(port)} -k ${sockets} -c fsync=off -c max_connections=200${audit}`,
       "start",
     ],
     asPostgres,
@@ -108,6 +138,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     password,
     url: urlFor("postgres"),
     urlFor,
+    logDirectory,
     stop() {
       if (stopped) return;
       stopped = true;

@@ -86,6 +86,14 @@ export function entryOf(record: EvidenceRecord): SiteEntry {
       return { ...base, title: `Drift: ${record.body.findings.length} finding(s)`, outcome: "drift", issue: record.body.issues[0] ?? null };
     case "access-review":
       return { ...base, title: `Access review of ${record.body.agents.length} agent(s)`, outcome: "snapshot" };
+    case "trail-anchor": {
+      const segments = record.body.segments;
+      const first = segments[0];
+      const last = segments.at(-1);
+      return { ...base, title: `Action trail anchored: segment${segments.length === 1 ? "" : "s"} ${first?.index ?? 0}–${last?.index ?? 0}, events ${first?.fromSeq ?? 0}–${last?.toSeq ?? 0}`, outcome: "anchored" };
+    }
+    case "trail-exception":
+      return { ...base, title: `Action trail source ${record.body.source}/${record.body.instance}: ${record.body.detail}`, outcome: record.body.kind === "silent" ? "source silent" : "events lost" };
   }
 }
 
@@ -103,7 +111,7 @@ export function advanceSiteState(state: SiteState, records: readonly EvidenceRec
     if (record.kind === "retro-approval" && record.body.outcome === "completed") {
       awaiting = awaiting.filter((e) => e.seq !== record.body.emergency.seq);
     }
-    if (record.kind === "exception") exceptions = [entry, ...exceptions].slice(0, LATEST);
+    if (record.kind === "exception" || record.kind === "trail-exception") exceptions = [entry, ...exceptions].slice(0, LATEST);
   }
   const populationMonths = [...new Set([...state.populationMonths, ...months])].sort();
   return { version: 1, counts, latest, awaitingRetroReview: awaiting, exceptions, populationMonths, controls: controls ?? state.controls };

@@ -5,13 +5,13 @@ import { CharterError } from "../../errors.js";
 import { applyPostgres } from "./apply.js";
 import { openConnections } from "./connections.js";
 import { diffPostgres } from "./diff.js";
-import { issueLease, type Lease, type LeaseRequest } from "./lease.js";
+import { issueLease, type Lease, type LeaseIssue, type LeaseRequest } from "./lease.js";
 import { observe } from "./observe.js";
 import type { PostgresObserved } from "./observed.js";
 import { roleNames } from "./role-names.js";
 
 export type { PostgresAction } from "./diff.js";
-export type { Lease, LeaseRequest } from "./lease.js";
+export type { Lease, LeaseIssue, LeaseRequest } from "./lease.js";
 export type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
 export { provisionerSetup, renderPsqlScript, type ProvisionerSetupOptions, type ProvisionerSetupScript } from "./provisioner-setup.js";
 export { identityRoleName, roleNames, type RoleNames } from "./role-names.js";
@@ -29,6 +29,8 @@ export interface PostgresProviderOptions {
   readonly databases?: readonly string[];
   /** Prefix of every role Charter creates; default `charter_` (`charter_managed`, `charter_agent_<id>`, `charter_lease_<random>`). */
   readonly rolePrefix?: string;
+  /** Told of every lease before it is created (the action trail remembers who each lease login is). */
+  readonly onLease?: (lease: LeaseIssue) => Promise<void>;
 }
 
 export interface PostgresProvider extends Provider<PostgresObserved> {
@@ -61,7 +63,7 @@ export function createPostgresProvider(options: PostgresProviderOptions): Postgr
     diff: (desired: readonly DesiredAgent[], observed: PostgresObserved, diffOptions: DiffOptions): ProviderDiff =>
       diffPostgres({ instance, names }, desired, observed, diffOptions),
     apply: (operations: readonly PlannedOperation[]): Promise<ProvisioningOperation[]> => applyPostgres({ names, connections }, operations),
-    issueLease: (agentId: string, request: LeaseRequest): Promise<Lease> => issueLease({ names, connections }, agentId, request),
+    issueLease: (agentId: string, request: LeaseRequest): Promise<Lease> => issueLease({ names, connections, instance, ...(options.onLease === undefined ? {} : { onIssue: options.onLease }) }, agentId, request),
     close: () => connections.close(),
   };
 }

@@ -24,9 +24,24 @@ export interface Lease {
   readonly connectionString: string;
 }
 
+/** A lease about to be created, as the action trail must remember it: lease names are random, and the role is dropped once expired. */
+export interface LeaseIssue {
+  readonly instance: string;
+  readonly username: string;
+  readonly agent: string;
+  readonly issuedAt: string;
+  readonly validUntil: string;
+}
+
 export interface LeaseContext {
   readonly names: RoleNames;
   readonly connections: Connections;
+  readonly instance?: string;
+  /**
+   * Told of every lease before its role exists, so that whatever the login does is attributed
+   * to the agent; when it fails, no lease is issued.
+   */
+  readonly onIssue?: (lease: LeaseIssue) => Promise<void>;
 }
 
 /**
@@ -73,6 +88,7 @@ export async function issueLease(ctx: LeaseContext, agentId: string, request: Le
   const password = randomBytes(24).toString("base64url");
   const connLimit = marker.maxConcurrentSessions ?? -1;
   const leaseComment = JSON.stringify({ charter: "charter/lease", agent: agentId, identity });
+  await ctx.onIssue?.({ instance: ctx.instance ?? "", username, agent: agentId, issuedAt: new Date(issuedAt).toISOString(), validUntil });
   await main.query(
     [
       "BEGIN",

@@ -6,7 +6,7 @@ import pg from "pg";
 import { parsePermission, type Permission } from "../../../src/manifest/permission.js";
 import type { DesiredAgent } from "../../../src/provision/provider.js";
 import { createPostgresProvider, provisionerSetup, type PostgresProvider } from "../../../src/providers/postgres/index.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres.js";
+import { type PostgresOptions, startPostgres, type PostgresServer } from "../../helpers/postgres.js";
 
 export const INSTANCE = "crm-prod";
 export const PROVISIONER = "charter_provisioner";
@@ -46,8 +46,8 @@ export function agent(id: string, permissions: readonly string[], overrides: Par
  * Starts a server, creates `databases` with the given DDL as superuser, then the provisioner
  * with grant options on exactly `grantable` (the permissions agents may be given).
  */
-export async function startCluster(databases: Readonly<Record<string, string>>, grantable: readonly string[]): Promise<Cluster> {
-  const server = await startPostgres();
+export async function startCluster(databases: Readonly<Record<string, string>>, grantable: readonly string[], options: PostgresOptions = {}): Promise<Cluster> {
+  const server = await startPostgres(options);
   const providers: PostgresProvider[] = [];
   const provisionerPassword = randomBytes(18).toString("base64url");
   const sqlAs = async <R extends pg.QueryResultRow>(database: string, user: string, password: string, text: string, values?: unknown[]): Promise<R[]> => {

@@ -1,0 +1,261 @@
+import { hash } from "node:crypto";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PrincipalBook } from "../src/trail/attribute.js";
+import type { IngestContext } from "../src/trail/decide.js";
+import type { SourceEvent } from "../src/trail/event.js";
+import { LocalClock } from "../src/trail/local-time.js";
+import { ManifestTimeline } from "../src/trail/manifest-timeline.js";
+import { parsePermission, type Permission } from "../src/manifest/permission.js";
+import { parseResourceCatalog } from "../src/trail/resource-catalog.js";
+import { verifyTrail } from "../src/trail/verify-trail.js";
+import { openSqliteTrail, type SqliteTrailStore } from "../src/sources/sqlite-trail-store.js";
+import { TrailIngestor } from "../src/sources/trail-ingestor.js";
+import { offHoursOrAll } from "../src/sources/trail-queries.js";
+import type { TrailStore } from "../src/sources/trail-store.js";
+import { median, report, round, time } from "./measure.js";
+
+const EVENTS = Number(process.env["CHARTER_BENCH_TRAIL_EVENTS"] ?? 20_000_000);
+const POSTGRES_EVENTS = Number(process.env["CHARTER_BENCH_TRAIL_POSTGRES_EVENTS"] ?? Math.min(EVENTS, 2_000_000));
+const AGENTS = 60;
+const BATCH = 5_000;
+const DAY_MS = 86_400_000;
+const END = Date.parse("2026-12-01T00:00:00Z");
+const START = END - 365 * DAY_MS;
+const ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "America/Los_Angeles"];
+const TABLES = ["customers", "orders", "invoices", "payments", "tickets", "events", "sessions", "products"];
+
+/**
+ * The action trail at the issue's scale (default 20 million events, 60 agents, 12 months):
+ *
+ *  trail/ingest       the whole ingest path (attribution, enrichment, chaining, durable SQLite
+ *                     commits) against SHA-256 of the same event bytes alone; events/s, bytes
+ *                     stored per event, peak memory
+ *  trail/seed-query   "customer data accessed outside allowed hours, last 12 months: how many,
+ *                     by which agents", against a scan of the same stored events; ≥ 3 samples
+ *  trail/verify       charter trail verify's work over every event against SHA-256 of the same bytes
+ *  trail/postgres     the seed query on the PostgreSQL store (CHARTER_BENCH_TRAIL_POSTGRES_EVENTS)
+ *
+ * Events are generated as pgaudit would report them: agents act mostly in their working hours,
+ * some at night and on weekends; a few principals are nobody's.
+ */
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "charter-trail-bench-"));
+  try {
+    const store = openSqliteTrail(join(dir, "trail.sqlite"));
+    const ctx = benchContext();
+    const ingest = await ingestAll(store, ctx, EVENTS);
+    const bytes = fileBytes(join(dir, "trail.sqlite"));
+    const sha = shaBaseline(store);
+    report({
+      bench: "trail/ingest",
+      events: EVENTS,
+      agents: AGENTS,
+      events_per_s: Math.round(EVENTS / (ingest.ms / 1000)),
+      ms: round(ingest.ms),
+      baseline: "SHA-256 of each event's stored bytes",
+      baseline_events_per_s: Math.round(sha.events / (sha.ms / 1000)),
+      ratio: round(ingest.ms / EVENTS / (sha.ms / sha.events), 2),
+      bytes_per_event: Math.round(bytes / EVENTS),
+      store_bytes: bytes,
+      peak_rss_mib: Math.round(ingest.peakRss / 1024 / 1024),
+    });
+
+    const since = END - 365 * DAY_MS;
+    const query = async (): Promise<number> => (await offHoursOrAll(store, { dataClass: "customer-pii", outsideHours: true, since, until: END })).total;
+    const samples: number[] = [];
+    let answer = 0;
+    for (let i = 0; i < 5; i++) samples.push(await time(async () => (answer = await query())));
+    const scan = await scanBaseline(store, since);
+    if (scan.total !== answer) throw new Error(`the seed query answered ${answer}, the scan ${scan.total}`);
+    report({
+      bench: "trail/seed-query",
+      events: EVENTS,
+      hits: answer,
+      agents_hit: scan.agents,
+      min_ms: round(Math.min(...samples), 2),
+      median_ms: round(median(samples), 2),
+      samples: samples.length,
+      baseline: "scan of the same stored events (SQLite, no index)",
+      baseline_ms: round(scan.ms),
+      ratio: round(scan.ms / median(samples), 1),
+    });
+
+    const verify = verifyAll(store);
+    report({ bench: "trail/verify", events: verify.events, ms: round(verify.ms), baseline: "SHA-256 of each event's stored bytes", baseline_ms: round(verify.shaMs), ratio: round(verify.ms / verify.shaMs, 2) });
+    await store.close();
+
+    if (process.env["CHARTER_BENCH_TRAIL_POSTGRES"] !== "0") await postgresFigure(ctx);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function permissions(raw: string[]): Permission[] {
+  return raw.flatMap((r) => {
+    const p = parsePermission(r);
+    return p.ok ? [p.permission] : [];
+  });
+}
+
+export function benchContext(): IngestContext {
+  const timeline = new ManifestTimeline();
+  const principals = new PrincipalBook();
+  for (let a = 0; a < AGENTS; a++) {
+    const agent = `agent-${String(a).padStart(2, "0")}`;
+    timeline.add({
+      agent,
+      seq: a + 1,
+      recordHash: "0".repeat(64),
+      commit: a.toString(16).padStart(40, "0"),
+      effectiveMs: START - DAY_MS,
+      pullRequest: a + 1,
+      decision: "approved",
+      approvers: ["owner"],
+      status: "active",
+      known: true,
+      permissions: permissions(TABLES.slice(0, 3 + (a % 5)).map((t) => `postgres:select:crm.public.${t}@crm-prod`)),
+      tools: [],
+      dataClasses: ["customer-pii"],
+      allowedHours: { timezone: ZONES[a % ZONES.length] ?? "UTC", days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", end: "18:00" },
+    });
+    principals.add({ principal: `charter_agent_agent_${String(a).padStart(2, "0")}`, instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
+  }
+  const catalog = parseResourceCatalog(
+    "catalog.yml",
+    new TextEncoder().encode(`apiVersion: charter/v1\nkind: ResourceCatalog\nresources:\n  - match: postgres:crm.public.customers\n    dataClasses: [customer-pii]\n  - match: postgres:crm.public.payments\n    dataClasses: [payment-card, customer-pii]\n  - match: postgres:crm.public.*\n    dataClasses: [internal]\n`),
+  );
+  if (!catalog.ok) throw new Error("bench catalog");
+  return { timeline, principals, catalog: catalog.catalog, clock: new LocalClock(), skewMs: 300_000 };
+}
+
+/** Event i of the synthetic trail, deterministic. */
+function sourceEvent(i: number, total: number): SourceEvent {
+  const a = (i * 7919) % AGENTS;
+  // Mostly business hours in the agent's zone (approximated in UTC offsets), some at any hour.
+  const base = START + Math.floor((i / total) * 365 * DAY_MS);
+  const observed = i % 10 < 8 ? base - (base % DAY_MS) + (8 + (i % 10)) * 3_600_000 - (a % ZONES.length) * 3_600_000 : base;
+  const unknown = i % 97 === 0;
+  return {
+    source: "pgaudit",
+    sourceInstance: "crm-prod",
+    attested: true,
+    sourceKey: `bench:${String(i)}`,
+    observedAt: new Date(observed).toISOString(),
+    principal: unknown ? "dba_bob" : `charter_agent_agent_${String(a).padStart(2, "0")}`,
+    claimedAgent: null,
+    tokenAgent: null,
+    action: i % 23 === 0 ? "update" : "select",
+    system: "postgres",
+    resource: `crm.public.${TABLES[i % TABLES.length] ?? ""}`,
+    instance: "crm-prod",
+    outcome: i % 41 === 0 ? "denied" : "allowed",
+    errorCode: i % 41 === 0 ? "42501" : null,
+    traceId: i % 50 === 0 ? hash("sha256", String(i), "hex").slice(0, 32) : null,
+    spanId: null,
+    tool: null,
+    model: null,
+    inputTokens: null,
+    outputTokens: null,
+    detail: { class: "read", command: "SELECT", statement: "1.1" },
+  };
+}
+
+async function ingestAll(store: TrailStore, ctx: IngestContext, total: number): Promise<{ ms: number; peakRss: number }> {
+  const ingestor = new TrailIngestor(store, () => ctx, { maxQueued: BATCH * 4, batchSize: BATCH });
+  let ms = 0;
+  let peakRss = process.memoryUsage().rss;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i += BATCH) {
+    const batch: SourceEvent[] = [];
+    for (let j = i; j < Math.min(total, i + BATCH); j++) batch.push(sourceEvent(j, total));
+    const start = process.hrtime.bigint();
+    inflight.push(ingestor.submit(batch));
+    if (inflight.length >= 2) await inflight.shift();
+    ms += Number(process.hrtime.bigint() - start) / 1e6;
+    if (i % (BATCH * 20) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  const start = process.hrtime.bigint();
+  await Promise.all(inflight);
+  await ingestor.close();
+  ms += Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
+}
+
+/** SHA-256 of each stored event's bytes, on a sample of up to a million events held in memory. */
+function shaBaseline(store: SqliteTrailStore): { events: number; ms: number } {
+  const lines: Buffer[] = [];
+  for (const [, , chunk] of store.iterateChunks()) {
+    let start = 0;
+    while (start < chunk.length && lines.length < 1_000_000) {
+      const end = chunk.indexOf(0x0a, start);
+      lines.push(chunk.subarray(start, end));
+      start = end + 1;
+    }
+    if (lines.length >= 1_000_000) break;
+  }
+  const begin = process.hrtime.bigint();
+  for (const line of lines) hash("sha256", line, "buffer");
+  return { events: lines.length, ms: Number(process.hrtime.bigint() - begin) / 1e6 };
+}
+
+async function scanBaseline(store: SqliteTrailStore, since: number): Promise<{ ms: number; total: number; agents: number }> {
+  const begin = process.hrtime.bigint();
+  const rows = await store.select(
+    "SELECT count(*) AS n, count(DISTINCT agent) AS a FROM events NOT INDEXED WHERE (classes & (SELECT 1 << CAST(value AS INTEGER) FROM meta WHERE key = 'class:customer-pii')) <> 0 AND ((bits >> 3) & 3) = 1 AND observed_ms >= ? AND observed_ms < ?",
+    [since, END],
+  );
+  return { ms: Number(process.hrtime.bigint() - begin) / 1e6, total: Number(rows[0]?.["n"] ?? 0), agents: Number(rows[0]?.["a"] ?? 0) };
+}
+
+function verifyAll(store: SqliteTrailStore): { events: number; ms: number; shaMs: number } {
+  let shaMs: number;
+  {
+    const begin = process.hrtime.bigint();
+    for (const [, , lines] of store.iterateChunks()) {
+      let start = 0;
+      while (start < lines.length) {
+        const end = lines.indexOf(0x0a, start);
+        hash("sha256", lines.subarray(start, end), "buffer");
+        start = end + 1;
+      }
+    }
+    shaMs = Number(process.hrtime.bigint() - begin) / 1e6;
+  }
+  const begin = process.hrtime.bigint();
+  const result = verifyTrail({ origin: "bench", verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: EVENTS });
+  const ms = Number(process.hrtime.bigint() - begin) / 1e6;
+  if (!result.ok) throw new Error(`verify found problems in an untouched trail: ${result.problems[0]?.message ?? ""}`);
+  return { events: result.events, ms, shaMs };
+}
+
+async function postgresFigure(ctx: IngestContext): Promise<void> {
+  const { startPostgres } = await import("../test/helpers/postgres.js");
+  const { openPostgresTrail } = await import("../src/sources/postgres-trail-store.js");
+  const server = await startPostgres();
+  try {
+    const store = await openPostgresTrail(server.url, "charter_trail");
+    const ingest = await ingestAll(store, ctx, POSTGRES_EVENTS);
+    const since = END - 365 * DAY_MS;
+    const samples: number[] = [];
+    let hits = 0;
+    for (let i = 0; i < 3; i++) samples.push(await time(async () => (hits = (await offHoursOrAll(store, { dataClass: "customer-pii", outsideHours: true, since, until: END })).total)));
+    report({ bench: "trail/postgres", events: POSTGRES_EVENTS, events_per_s: Math.round(POSTGRES_EVENTS / (ingest.ms / 1000)), hits, min_ms: round(Math.min(...samples), 2), median_ms: round(median(samples), 2), samples: samples.length });
+    await store.close();
+  } finally {
+    server.stop();
+  }
+}
+
+function fileBytes(path: string): number {
+  let n = 0;
+  for (const suffix of ["", "-wal"]) {
+    try {
+      n += statSync(path + suffix).size;
+    } catch {
+      // no WAL file
+    }
+  }
+  return n;
+}

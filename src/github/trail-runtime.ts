@@ -1,0 +1,181 @@
+import type { ProbotOctokit } from "probot";
+import { parseDuration } from "../manifest/duration.js";
+import { openTrailStore } from "../sources/open-trail-store.js";
+import { PgauditFollower } from "../sources/pgaudit-follower.js";
+import { TrailContext } from "../sources/trail-context.js";
+import { TrailIngestor } from "../sources/trail-ingestor.js";
+import { trailRoutes } from "../sources/trail-routes.js";
+import { anchorBody, sealPending } from "../sources/trail-sealer.js";
+import { statusRows } from "../sources/trail-status.js";
+import type { TrailStore } from "../sources/trail-store.js";
+import { CATALOG_PATH } from "../trail/resource-catalog.js";
+import { readBlobTexts } from "./blob-texts.js";
+import { appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
+import { githubLedgerSource } from "./github-ledger-source.js";
+import type { Handler } from "./operations-routes.js";
+
+/** How often manifests and the catalog are re-read from the trail repository (2–3 GraphQL queries). */
+const REFRESH_MS = 60_000;
+/**
+ * Exception records (gaps, silent sources) written per anchor round at most: a log that loses
+ * lines again and again must not push the app past GitHub's content-creation limits (about 80
+ * writes a minute, 500 an hour). The rest are written in later rounds; none is dropped.
+ */
+export const MAX_EXCEPTIONS_PER_ROUND = 10;
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: string) => void;
+
+/**
+ * The action trail inside the app (`npm start`): its store, the one ingest path, the HTTP
+ * receivers, the pgaudit followers, and the periodic work: refreshing what ingest decides
+ * against from the trail repository (manifests in force, resource catalog), sealing segments,
+ * anchoring them on that repository's evidence branch, and recording silent or gapped attested
+ * sources there as exceptions.
+ *
+ * Configuration (docs/operations.md): CHARTER_TRAIL=off turns it off; CHARTER_TRAIL_DB or
+ * DATABASE_URL choose the store; CHARTER_TRAIL_REPOSITORY=owner/repo names the repository whose
+ * manifests govern the agents and whose evidence branch anchors the trail;
+ * CHARTER_TRAIL_PGAUDIT_<INSTANCE>=path follows a PostgreSQL instance's JSON log (file or
+ * directory); CHARTER_TRAIL_SEAL_INTERVAL (1m), CHARTER_TRAIL_ANCHOR_INTERVAL (10m),
+ * CHARTER_TRAIL_SILENT_AFTER (1h), CHARTER_TRAIL_SKEW (300 s), CHARTER_TRAIL_MAX_QUEUED (events),
+ * CHARTER_TRAIL_MAX_BUFFERED (request bytes being read at once).
+ */
+export interface TrailRuntime {
+  readonly store: TrailStore;
+  readonly ingestor: TrailIngestor;
+  readonly context: TrailContext;
+  readonly followers: readonly PgauditFollower[];
+  readonly repository: { readonly owner: string; readonly repo: string } | null;
+  readonly handler: (log?: Log) => Handler;
+  /** One round of periodic work; `octokit` reaches the trail repository, when configured. */
+  tick(octokit: ProbotOctokit | null, target: Omit<EvidenceTarget, "signerKey"> | null, signerKey: string | undefined, log: Log): Promise<void>;
+  readonly intervals: { readonly sealMs: number; readonly anchorMs: number; readonly followMs: number; readonly silentAfterMs: number };
+  close(): Promise<void>;
+}
+
+export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefined> {
+  if (env["CHARTER_TRAIL"]?.trim() === "off") return undefined;
+  const store = await openTrailStore(env);
+  const skew = Number(env["CHARTER_TRAIL_SKEW"] ?? "");
+  const context = new TrailContext(Number.isFinite(skew) && skew > 0 ? { skewMs: skew * 1000 } : {});
+  await context.loadBindings(store);
+  const localDb = env["CHARTER_LOCAL_DB"]?.trim();
+  const maxQueued = Number(env["CHARTER_TRAIL_MAX_QUEUED"] ?? "");
+  const ingestor = new TrailIngestor(store, () => context.current(), Number.isSafeInteger(maxQueued) && maxQueued > 0 ? { maxQueued } : {});
+  const maxBuffered = Number(env["CHARTER_TRAIL_MAX_BUFFERED"] ?? "");
+  const followers = Object.entries(env)
+    .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_PGAUDIT_") && value)
+    .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
+  const repository = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(env["CHARTER_TRAIL_REPOSITORY"]?.trim() ?? "");
+  const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? parseDuration(fallback) ?? 60) * 1000;
+  const intervals = { sealMs: seconds("CHARTER_TRAIL_SEAL_INTERVAL", "1m"), anchorMs: seconds("CHARTER_TRAIL_ANCHOR_INTERVAL", "10m"), followMs: 1000, silentAfterMs: seconds("CHARTER_TRAIL_SILENT_AFTER", "1h") };
+  let lastSeal = 0;
+  let lastRefresh = 0;
+  let lastAnchor = 0;
+  const reported = new Set<string>();
+
+  const tick: TrailRuntime["tick"] = async (octokit, target, signerKey, log) => {
+    const now = Date.now();
+    if (localDb) {
+      try {
+        context.loadLocalTokens(localDb);
+      } catch (error) {
+        log("warn", { err: (error as Error).message }, "charter: trail could not read the local registry's tokens");
+      }
+    }
+    if (octokit !== null && target !== null && now - lastRefresh >= REFRESH_MS) {
+      lastRefresh = now;
+      try {
+        const source = await githubLedgerSource(octokit, target, target.branch ?? EVIDENCE_BRANCH);
+        await context.loadLedger(source);
+      } catch (error) {
+        log("warn", { err: (error as Error).message }, "charter: trail could not read the evidence branch for manifest versions");
+      }
+      try {
+        const text = (await readBlobTexts(octokit, target, "HEAD", [CATALOG_PATH])).get(CATALOG_PATH) ?? null;
+        context.loadCatalog(CATALOG_PATH, text === null ? null : new TextEncoder().encode(text));
+      } catch (error) {
+        // A catalog with errors is refused whole; the last good one stays in force.
+        log("warn", { err: (error as Error).message }, "charter: resource catalog not loaded");
+      }
+    }
+    for (const follower of followers) {
+      try {
+        await follower.catchUp();
+      } catch (error) {
+        log("warn", { err: (error as Error).message }, "charter: pgaudit follower failed; it retries on the next tick");
+      }
+    }
+    if (signerKey !== undefined && now - lastSeal >= intervals.sealMs) {
+      lastSeal = now;
+      const sealed = await sealPending(store, signerKey);
+      if (sealed.length > 0) log("info", { segments: sealed.map((s) => s.index), through: sealed.at(-1)?.toSeq }, "charter: trail segments sealed");
+    }
+    if (signerKey !== undefined && octokit !== null && target !== null && now - lastAnchor >= intervals.anchorMs) {
+      lastAnchor = now;
+      const evidence = { ...target, signerKey };
+      const next = await anchorBody(store);
+      if (next !== null) {
+        const first = next.segments[0] ?? 0;
+        const last = next.segments.at(-1) ?? 0;
+        const outcome = await appendRecords(octokit, evidence, {
+          idempotencyKey: `trail-anchor:${next.body.origin}:${String(first)}-${String(last)}`,
+          records: [() => ({ kind: "trail-anchor", body: next.body, observedAt: new Date().toISOString() })],
+          observedAt: () => new Date().toISOString(),
+          message: (seq) => `Evidence ${String(seq)}: action trail segments ${String(first)}–${String(last)} anchored`,
+        });
+        if (outcome.status === "appended") {
+          await store.markAnchored(next.segments, { seq: outcome.seq, sha256: outcome.sha256 });
+          log("info", { segments: next.segments.length, evidence: outcome.seq }, "charter: trail anchored on the evidence branch");
+        }
+      }
+      // Attested sources that went silent, and gaps not yet on the record, become exceptions.
+      const origin = await store.origin();
+      let budget = MAX_EXCEPTIONS_PER_ROUND;
+      for (const gap of (await store.gaps({ unreported: true })).slice(0, budget)) {
+        budget--;
+        const outcome = await appendRecords(octokit, evidence, {
+          idempotencyKey: `trail-exception:${origin}:gap:${String(gap.id)}`,
+          records: [() => ({ kind: "trail-exception", body: { origin, source: gap.source, instance: gap.instance, kind: gap.kind, detail: gap.detail.slice(0, 2000), detectedAt: new Date(gap.detectedMs).toISOString() }, observedAt: new Date().toISOString() })],
+          observedAt: () => new Date().toISOString(),
+          message: (seq) => `Evidence ${String(seq)}: action trail source ${gap.source}/${gap.instance} lost events`,
+        });
+        if (outcome.status === "appended") await store.markGapsReported([gap.id], outcome.seq);
+      }
+      for (const row of await statusRows(store, now, intervals.silentAfterMs)) {
+        const key = `${row.source}/${row.instance}`;
+        if (row.state !== "silent" || !row.attested) {
+          reported.delete(key);
+          continue;
+        }
+        if (reported.has(key) || budget <= 0) continue;
+        budget--;
+        const since = row.lastReceivedAt ?? "never";
+        const outcome = await appendRecords(octokit, evidence, {
+          idempotencyKey: `trail-exception:${origin}:silent:${key}:${since}`,
+          records: [() => ({ kind: "trail-exception", body: { origin, source: row.source, instance: row.instance, kind: "silent", detail: `nothing received since ${since} (allowed: ${String(intervals.silentAfterMs / 1000)} s)`, detectedAt: new Date(now).toISOString() }, observedAt: new Date().toISOString() })],
+          observedAt: () => new Date().toISOString(),
+          message: (seq) => `Evidence ${String(seq)}: action trail source ${key} silent`,
+        });
+        if (outcome.status !== "duplicate") log("warn", { source: key, since }, "charter: attested trail source silent; recorded as an exception");
+        reported.add(key);
+      }
+    }
+  };
+
+  return {
+    store,
+    ingestor,
+    context,
+    followers,
+    repository: repository === null ? null : { owner: repository[1] as string, repo: repository[2] as string },
+    handler: (log) => trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }), ...(Number.isSafeInteger(maxBuffered) && maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}) }),
+    tick,
+    intervals,
+    async close() {
+      await ingestor.close();
+      await store.close();
+    },
+  };
+}

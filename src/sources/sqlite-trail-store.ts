@@ -1,0 +1,920 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { CharterError } from "../errors.js";
+import type { BindingKind, PrincipalBinding } from "../trail/attribute.js";
+import { chainEvents } from "../trail/chain.js";
+import { GENESIS_HASH } from "../trail/event-bytes.js";
+import type { DecidedEvent } from "../trail/decide.js";
+import type { TrailSourceKind } from "../trail/event.js";
+import {
+  type AppendResult,
+  type Cell,
+  type ChainRow,
+  eventBits,
+  HOUR_MS,
+  type IngestToken,
+  MAX_DATA_CLASSES,
+  type NameKind,
+  type NewIngestToken,
+  resourceKey,
+  type Segment,
+  type SourceGap,
+  type SourcePosition,
+  type SourceStatusRow,
+  triState,
+  type TrailStore,
+} from "./trail-store.js";
+
+/**
+ * The trail in one SQLite file (WAL): the default store, with no server to run. The app ingests
+ * into it while `charter audit actions` and `charter trail verify` read it from other processes;
+ * WAL lets readers see the last committed state without blocking the writer. Every append is
+ * committed with synchronous=FULL before it resolves, which is what lets ingest acknowledge an
+ * event: acknowledged means on disk.
+ *
+ * Rows are kept narrow for the queries (names as dictionary ids, flags as bits, data classes as
+ * a bit mask) beside the event's stored bytes, which are the record the hash chain covers. An
+ * hourly rollup (data class, within hours, hour, agent → count), kept in the same transaction,
+ * answers the population questions ("how many off-hours reads of customer data in a year, by
+ * which agents") without reading the events.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS names (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  UNIQUE (kind, value)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  observed_ms INTEGER NOT NULL,
+  id BLOB NOT NULL,
+  agent INTEGER,
+  source INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  resource INTEGER,
+  principal INTEGER NOT NULL,
+  classes INTEGER NOT NULL,
+  bits INTEGER NOT NULL,
+  manifest_seq INTEGER,
+  trace BLOB
+);
+-- Redeliveries carry the time they were observed at, like the first delivery: keyed by time
+-- first, the dedupe index grows at its end (events arrive roughly in time order) instead of at
+-- random places, and it is the time index every query walks.
+CREATE UNIQUE INDEX IF NOT EXISTS events_time ON events (observed_ms, id);
+CREATE INDEX IF NOT EXISTS events_agent ON events (agent, observed_ms);
+-- The record: the stored bytes of consecutive events, one line each, with their chain hashes.
+CREATE TABLE IF NOT EXISTS chunks (
+  first_seq INTEGER PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  lines BLOB NOT NULL,
+  hashes BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_trace ON events (trace) WHERE trace IS NOT NULL;
+CREATE TABLE IF NOT EXISTS hourly (
+  class INTEGER NOT NULL,
+  within INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  agent INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (class, within, hour, agent)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS positions (
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  position TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (source, instance)
+);
+CREATE TABLE IF NOT EXISTS source_status (
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  attested INTEGER NOT NULL,
+  last_event_ms INTEGER,
+  last_received_ms INTEGER,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (source, instance)
+);
+CREATE TABLE IF NOT EXISTS source_gaps (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detected_ms INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  reported_seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS ingest_tokens (
+  id TEXT PRIMARY KEY NOT NULL,
+  secret_hash BLOB NOT NULL,
+  kind TEXT NOT NULL,
+  agent TEXT,
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  attested INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  revoked_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS principals (
+  principal TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  from_ms INTEGER NOT NULL,
+  until_ms INTEGER,
+  PRIMARY KEY (principal, instance, from_ms)
+);
+CREATE TABLE IF NOT EXISTS segments (
+  idx INTEGER PRIMARY KEY,
+  from_seq INTEGER NOT NULL,
+  to_seq INTEGER NOT NULL,
+  root TEXT NOT NULL,
+  checkpoint TEXT NOT NULL,
+  sealed_at TEXT NOT NULL,
+  anchor_seq INTEGER,
+  anchor_sha256 TEXT
+);
+CREATE TABLE IF NOT EXISTS tiles (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+`;
+
+export interface SqliteTrailOptions {
+  /** The trail's checkpoint origin when the file is created; default charter-trail/<random uuid>. */
+  readonly origin?: string;
+  /** Pages of SQLite cache, in KiB (negative) as the pragma takes it; default 64 MiB. */
+  readonly cacheKiB?: number;
+  /** Set false only for benchmarks that measure the engine, never for a trail that acknowledges events. */
+  readonly durable?: boolean;
+}
+
+/** Events per stored chunk: small enough that showing one event reads little, large enough to keep writes sequential. */
+const CHUNK_EVENTS = 256;
+const NEWLINE = Buffer.from("\n");
+
+/** The links of one chunk from seq `from` on. A chunk's lines end in a newline each; the bytes never contain one (JSON escapes it). */
+export function* splitChunk(
+  first: number,
+  lines: Buffer,
+  hashes: Buffer,
+  from = first,
+): IterableIterator<ChainRow> {
+  let start = 0;
+  for (let seq = first; start < lines.length; seq++) {
+    const end = lines.indexOf(0x0a, start);
+    const stop = end === -1 ? lines.length : end;
+    if (seq >= from) {
+      const i = seq - first;
+      yield {
+        seq,
+        bytes: lines.subarray(start, stop),
+        hash: hashes.subarray(i * 32, i * 32 + 32),
+      };
+    }
+    start = stop + 1;
+  }
+}
+
+export function openSqliteTrail(
+  path: string,
+  options: SqliteTrailOptions = {},
+): SqliteTrailStore {
+  return new SqliteTrailStore(path, options);
+}
+
+export class SqliteTrailStore implements TrailStore {
+  readonly dialect = "sqlite" as const;
+  readonly location: string;
+  readonly #db: Database.Database;
+  readonly #names = new Map<string, number>();
+  readonly #statements = new Map<string, Database.Statement>();
+  #origin: string;
+
+  constructor(path: string, options: SqliteTrailOptions = {}) {
+    this.location = path;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.#db = new Database(path);
+      this.#db.pragma("journal_mode = WAL");
+      this.#db.pragma(
+        `synchronous = ${options.durable === false ? "OFF" : "FULL"}`,
+      );
+      // The app ingests while the CLI reads or backfills from another process.
+      this.#db.pragma("busy_timeout = 10000");
+      this.#db.pragma(`cache_size = ${String(-(options.cacheKiB ?? 65_536))}`);
+      this.#db.exec(SCHEMA);
+      const row = this.#db
+        .prepare("SELECT value FROM meta WHERE key = 'origin'")
+        .get() as { value: string } | undefined;
+      if (row === undefined) {
+        this.#origin = options.origin ?? `charter-trail/${randomUUID()}`;
+        this.#db
+          .prepare(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('origin', ?)",
+          )
+          .run(this.#origin);
+        this.#origin = (
+          this.#db
+            .prepare("SELECT value FROM meta WHERE key = 'origin'")
+            .get() as { value: string }
+        ).value;
+      } else {
+        this.#origin = row.value;
+      }
+    } catch (cause) {
+      throw new CharterError(
+        "IO",
+        `cannot open the trail store ${path}: ${(cause as Error).message}`,
+        {
+          cause,
+          hint: "Check that the directory is writable, or set CHARTER_TRAIL_DB to another file.",
+        },
+      );
+    }
+  }
+
+  origin(): Promise<string> {
+    return Promise.resolve(this.#origin);
+  }
+
+  #prepared(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined)
+      this.#statements.set(sql, (statement = this.#db.prepare(sql)));
+    return statement;
+  }
+
+  /** A dictionary id, created inside the caller's transaction when new. */
+  #name(kind: NameKind, value: string): number {
+    const key = `${kind}\n${value}`;
+    const cached = this.#names.get(key);
+    if (cached !== undefined) return cached;
+    this.#prepared(
+      "INSERT OR IGNORE INTO names (kind, value) VALUES (?, ?)",
+    ).run(kind, value);
+    const row = this.#prepared(
+      "SELECT id FROM names WHERE kind = ? AND value = ?",
+    ).get(kind, value) as { id: number };
+    this.#names.set(key, row.id);
+    return row.id;
+  }
+
+  #classBit(name: string): bigint {
+    const id = this.#classIndex(name);
+    return 1n << BigInt(id);
+  }
+
+  /** Data classes get bit positions 0..61 in order of first appearance. */
+  #classIndex(name: string): number {
+    const key = `class-bit\n${name}`;
+    const cached = this.#names.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.#prepared("SELECT value FROM meta WHERE key = ?").get(
+      `class:${name}`,
+    ) as { value: string } | undefined;
+    let index: number;
+    if (row !== undefined) index = Number(row.value);
+    else {
+      const count = (
+        this.#prepared(
+          "SELECT count(*) AS n FROM meta WHERE key LIKE 'class:%'",
+        ).get() as { n: number }
+      ).n;
+      if (count >= MAX_DATA_CLASSES) {
+        throw new CharterError(
+          "LIMIT_EXCEEDED",
+          `the trail tells apart at most ${MAX_DATA_CLASSES} data classes; "${name}" would be one more`,
+          {
+            hint: "Use fewer, broader data classes in the resource catalog.",
+          },
+        );
+      }
+      index = count;
+      this.#prepared("INSERT INTO meta (key, value) VALUES (?, ?)").run(
+        `class:${name}`,
+        String(index),
+      );
+    }
+    this.#names.set(key, index);
+    return index;
+  }
+
+  append(
+    events: readonly DecidedEvent[],
+    positions: readonly SourcePosition[] = [],
+  ): Promise<AppendResult> {
+    const run = this.#db.transaction((): AppendResult => {
+      const seen = new Set<string>();
+      const fresh: DecidedEvent[] = [];
+      const exists = this.#prepared(
+        "SELECT 1 FROM events WHERE observed_ms = ? AND id = ?",
+      ).pluck();
+      for (const e of events) {
+        const key = `${e.observedAt}\n${e.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (
+          exists.get(Date.parse(e.observedAt), Buffer.from(e.id, "hex")) !==
+          undefined
+        )
+          continue;
+        fresh.push(e);
+      }
+      const tip = this.#tip();
+      const { chained } = chainEvents(tip, fresh);
+      const insert = this.#prepared(
+        "INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      const insertChunk = this.#prepared(
+        "INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES (?, ?, ?, ?)",
+      );
+      for (let i = 0; i < chained.length; i += CHUNK_EVENTS) {
+        const part = chained.slice(i, i + CHUNK_EVENTS);
+        const lines: Buffer[] = [];
+        for (const c of part) lines.push(c.bytes, NEWLINE);
+        insertChunk.run(
+          part[0]?.event.seq,
+          part.at(-1)?.event.seq,
+          Buffer.concat(lines),
+          Buffer.from(part.map((c) => c.event.hash).join(""), "hex"),
+        );
+      }
+      const hourly = new Map<string, number>();
+      const status = new Map<
+        string,
+        {
+          source: TrailSourceKind;
+          instance: string;
+          attested: boolean;
+          last: number;
+          received: number;
+          n: number;
+        }
+      >();
+      for (const { event: e } of chained) {
+        const observedMs = Date.parse(e.observedAt);
+        const receivedMs = Date.parse(e.receivedAt);
+        const agent = e.agent === null ? null : this.#name("agent", e.agent);
+        const resource = resourceKey(e);
+        let classes = 0n;
+        for (const c of e.dataClasses) classes |= this.#classBit(c);
+        insert.run(
+          e.seq,
+          observedMs,
+          Buffer.from(e.id, "hex"),
+          agent,
+          this.#name("source", `${e.source}/${e.sourceInstance}`),
+          this.#name("action", e.action),
+          resource === null ? null : this.#name("resource", resource),
+          this.#name("principal", e.principal),
+          classes,
+          eventBits(e),
+          e.manifestSeq,
+          e.traceId === null ? null : Buffer.from(e.traceId, "hex"),
+        );
+        const hour = Math.floor(observedMs / HOUR_MS);
+        const within = triState(e.withinHours);
+        const agentKey = agent ?? -1;
+        for (const cls of [
+          0,
+          ...e.dataClasses.map((c) => this.#classIndex(c) + 1),
+        ]) {
+          const key = `${cls}|${within}|${hour}|${agentKey}`;
+          hourly.set(key, (hourly.get(key) ?? 0) + 1);
+        }
+        const sk = `${e.source}\n${e.sourceInstance}`;
+        const s = status.get(sk);
+        if (s === undefined)
+          status.set(sk, {
+            source: e.source,
+            instance: e.sourceInstance,
+            attested: e.attested,
+            last: observedMs,
+            received: receivedMs,
+            n: 1,
+          });
+        else {
+          s.last = Math.max(s.last, observedMs);
+          s.received = Math.max(s.received, receivedMs);
+          s.n += 1;
+        }
+      }
+      const upsertHour = this.#prepared(
+        "INSERT INTO hourly (class, within, hour, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = n + excluded.n",
+      );
+      for (const [key, n] of hourly) {
+        const [cls, within, hour, agent] = key.split("|").map(Number);
+        upsertHour.run(cls, within, hour, agent, n);
+      }
+      const upsertStatus = this.#prepared(
+        `INSERT INTO source_status (source, instance, attested, last_event_ms, last_received_ms, events) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source, instance) DO UPDATE SET last_event_ms = max(coalesce(last_event_ms, 0), excluded.last_event_ms),
+           last_received_ms = max(coalesce(last_received_ms, 0), excluded.last_received_ms), events = events + excluded.events, attested = excluded.attested`,
+      );
+      for (const s of status.values())
+        upsertStatus.run(
+          s.source,
+          s.instance,
+          s.attested ? 1 : 0,
+          s.last,
+          s.received,
+          s.n,
+        );
+      const now = Date.now();
+      const savePosition = this.#prepared(
+        "INSERT INTO positions (source, instance, position, updated_ms) VALUES (?, ?, ?, ?) ON CONFLICT (source, instance) DO UPDATE SET position = excluded.position, updated_ms = excluded.updated_ms",
+      );
+      for (const p of positions)
+        savePosition.run(p.source, p.instance, p.position, now);
+      return {
+        stored: chained.map((c) => c.event),
+        duplicates: events.length - fresh.length,
+      };
+    });
+    try {
+      return Promise.resolve(run.immediate());
+    } catch (error) {
+      // Names created inside the rolled-back transaction do not exist: forget what was cached.
+      this.#names.clear();
+      return Promise.reject(
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    }
+  }
+
+  #tip(): { seq: number; hash: string } {
+    const row = this.#prepared(
+      "SELECT last_seq, hashes FROM chunks ORDER BY first_seq DESC LIMIT 1",
+    ).get() as { last_seq: number; hashes: Buffer } | undefined;
+    return row === undefined
+      ? { seq: 0, hash: GENESIS_HASH }
+      : {
+          seq: row.last_seq,
+          hash: row.hashes.subarray(row.hashes.length - 32).toString("hex"),
+        };
+  }
+
+  tip(): Promise<{ seq: number; hash: string }> {
+    return Promise.resolve(this.#tip());
+  }
+
+  position(source: TrailSourceKind, instance: string): Promise<string | null> {
+    const row = this.#prepared(
+      "SELECT position FROM positions WHERE source = ? AND instance = ?",
+    ).get(source, instance) as { position: string } | undefined;
+    return Promise.resolve(row?.position ?? null);
+  }
+
+  createToken(t: NewIngestToken): Promise<void> {
+    this.#prepared(
+      "INSERT INTO ingest_tokens (id, secret_hash, kind, agent, source, instance, attested, note, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      t.id,
+      t.secretHash,
+      t.kind,
+      t.agent,
+      t.source,
+      t.instance,
+      t.attested ? 1 : 0,
+      t.note,
+      t.createdMs,
+    );
+    return Promise.resolve();
+  }
+
+  findToken(id: string, secretHash: Buffer): Promise<IngestToken | null> {
+    const row = this.#prepared("SELECT * FROM ingest_tokens WHERE id = ?").get(
+      id,
+    ) as TokenRow | undefined;
+    if (
+      row === undefined ||
+      row.secret_hash.length !== secretHash.length ||
+      !row.secret_hash.equals(secretHash)
+    )
+      return Promise.resolve(null);
+    return Promise.resolve(tokenOf(row));
+  }
+
+  revokeToken(id: string, nowMs: number): Promise<boolean> {
+    return Promise.resolve(
+      this.#prepared(
+        "UPDATE ingest_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL",
+      ).run(nowMs, id).changes === 1,
+    );
+  }
+
+  listTokens(): Promise<IngestToken[]> {
+    return Promise.resolve(
+      (
+        this.#prepared(
+          "SELECT * FROM ingest_tokens ORDER BY created_ms, id",
+        ).all() as TokenRow[]
+      ).map(tokenOf),
+    );
+  }
+
+  addBindings(bindings: readonly PrincipalBinding[]): Promise<void> {
+    const insert = this.#prepared(
+      "INSERT INTO principals (principal, instance, agent, kind, from_ms, until_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (principal, instance, from_ms) DO UPDATE SET until_ms = excluded.until_ms",
+    );
+    this.#db
+      .transaction(() => {
+        for (const b of bindings)
+          insert.run(
+            b.principal,
+            b.instance ?? "",
+            b.agent,
+            b.kind,
+            b.fromMs,
+            b.untilMs,
+          );
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  bindings(): Promise<PrincipalBinding[]> {
+    const rows = this.#prepared(
+      "SELECT * FROM principals ORDER BY principal, from_ms",
+    ).all() as {
+      principal: string;
+      instance: string;
+      agent: string;
+      kind: BindingKind;
+      from_ms: number;
+      until_ms: number | null;
+    }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        principal: r.principal,
+        instance: r.instance === "" ? null : r.instance,
+        agent: r.agent,
+        kind: r.kind,
+        fromMs: r.from_ms,
+        untilMs: r.until_ms,
+      })),
+    );
+  }
+
+  readChain(from: number, count: number): Promise<ChainRow[]> {
+    const out: ChainRow[] = [];
+    for (const row of this.iterateChain(from)) {
+      if (out.length >= count) break;
+      out.push(row);
+    }
+    return Promise.resolve(out);
+  }
+
+  /** The stored links from seq `from` on, in order, read a chunk at a time (bounded memory). */
+  *iterateChain(from = 1): IterableIterator<ChainRow> {
+    const start = this.#prepared(
+      "SELECT coalesce(max(first_seq), 1) FROM chunks WHERE first_seq <= ?",
+    )
+      .pluck()
+      .get(from) as number;
+    const chunks = this.#db
+      .prepare(
+        "SELECT first_seq, lines, hashes FROM chunks WHERE first_seq >= ? ORDER BY first_seq",
+      )
+      .raw(true);
+    for (const [first, lines, hashes] of chunks.iterate(
+      start,
+    ) as IterableIterator<[number, Buffer, Buffer]>) {
+      yield* splitChunk(first, lines, hashes, from);
+    }
+  }
+
+  /** Chunks as stored, for verification: the fastest way through the record. */
+  *iterateChunks(): IterableIterator<[number, number, Buffer, Buffer]> {
+    yield* this.#db
+      .prepare(
+        "SELECT first_seq, last_seq, lines, hashes FROM chunks ORDER BY first_seq",
+      )
+      .raw(true)
+      .iterate() as IterableIterator<[number, number, Buffer, Buffer]>;
+  }
+
+  /** Query rows in seq order, for the deep check (classes as exact integers). */
+  *iterateRows(): Generator<{
+    seq: number;
+    observed_ms: number;
+    id: Buffer;
+    agent: number | null;
+    source: number;
+    action: number;
+    resource: number | null;
+    principal: number;
+    classes: bigint;
+    bits: number;
+    manifest_seq: number | null;
+    trace: Buffer | null;
+  }> {
+    // A connection of its own: one connection runs one statement at a time, and the chunks are being read beside it.
+    const db = new Database(this.location, { readonly: true });
+    try {
+      const statement = db
+        .prepare(
+          "SELECT seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace FROM events ORDER BY seq",
+        )
+        .safeIntegers(true);
+      for (const r of statement.iterate() as IterableIterator<
+        Record<string, unknown>
+      >) {
+        const n = (v: unknown): number | null =>
+          v === null ? null : Number(v);
+        yield {
+          seq: Number(r["seq"]),
+          observed_ms: Number(r["observed_ms"]),
+          id: r["id"] as Buffer,
+          agent: n(r["agent"]),
+          source: Number(r["source"]),
+          action: Number(r["action"]),
+          resource: n(r["resource"]),
+          principal: Number(r["principal"]),
+          classes: r["classes"] as bigint,
+          bits: Number(r["bits"]),
+          manifest_seq: n(r["manifest_seq"]),
+          trace: r["trace"] as Buffer | null,
+        };
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  leafHashes(from: number, to: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    const rows = this.#prepared(
+      "SELECT first_seq, last_seq, hashes FROM chunks WHERE last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
+    ).all(from, to) as {
+      first_seq: number;
+      last_seq: number;
+      hashes: Buffer;
+    }[];
+    for (const r of rows) {
+      for (
+        let seq = Math.max(from, r.first_seq);
+        seq <= Math.min(to, r.last_seq);
+        seq++
+      )
+        out.push(
+          r.hashes.subarray(
+            (seq - r.first_seq) * 32,
+            (seq - r.first_seq + 1) * 32,
+          ),
+        );
+    }
+    return Promise.resolve(out);
+  }
+
+  segments(): Promise<Segment[]> {
+    const rows = this.#prepared(
+      "SELECT * FROM segments ORDER BY idx",
+    ).all() as SegmentRow[];
+    return Promise.resolve(rows.map(segmentOf));
+  }
+
+  addSegment(
+    segment: Omit<Segment, "anchor">,
+    tiles: readonly { index: number; hash: Buffer }[],
+    frontier: string,
+  ): Promise<boolean> {
+    return Promise.resolve(
+      this.#db
+        .transaction((): boolean => {
+          const last = this.#prepared(
+            "SELECT idx, to_seq FROM segments ORDER BY idx DESC LIMIT 1",
+          ).get() as { idx: number; to_seq: number } | undefined;
+          if (
+            (last?.idx ?? -1) + 1 !== segment.index ||
+            (last?.to_seq ?? 0) + 1 !== segment.fromSeq
+          )
+            return false;
+          this.#prepared(
+            "INSERT INTO segments (idx, from_seq, to_seq, root, checkpoint, sealed_at) VALUES (?, ?, ?, ?, ?, ?)",
+          ).run(
+            segment.index,
+            segment.fromSeq,
+            segment.toSeq,
+            segment.root,
+            segment.checkpoint,
+            segment.sealedAt,
+          );
+          const tile = this.#prepared(
+            "INSERT OR REPLACE INTO tiles (idx, hash) VALUES (?, ?)",
+          );
+          for (const t of tiles) tile.run(t.index, t.hash);
+          this.#prepared(
+            "INSERT INTO meta (key, value) VALUES ('frontier', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          ).run(frontier);
+          return true;
+        })
+        .immediate(),
+    );
+  }
+
+  frontier(): Promise<string | null> {
+    const row = this.#prepared(
+      "SELECT value FROM meta WHERE key = 'frontier'",
+    ).get() as { value: string } | undefined;
+    return Promise.resolve(row?.value ?? null);
+  }
+
+  tiles(from: number, to: number): Promise<Map<number, Buffer>> {
+    const rows = this.#prepared(
+      "SELECT idx, hash FROM tiles WHERE idx BETWEEN ? AND ?",
+    ).all(from, to) as { idx: number; hash: Buffer }[];
+    return Promise.resolve(new Map(rows.map((r) => [r.idx, r.hash])));
+  }
+
+  markAnchored(
+    indexes: readonly number[],
+    anchor: { seq: number; sha256: string },
+  ): Promise<void> {
+    const update = this.#prepared(
+      "UPDATE segments SET anchor_seq = ?, anchor_sha256 = ? WHERE idx = ? AND anchor_seq IS NULL",
+    );
+    this.#db
+      .transaction(() => {
+        for (const i of indexes) update.run(anchor.seq, anchor.sha256, i);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  sourceStatus(): Promise<SourceStatusRow[]> {
+    const rows = this.#prepared(
+      `SELECT s.source, s.instance, s.attested, s.last_event_ms, s.last_received_ms, s.events, p.position,
+              (SELECT count(*) FROM source_gaps g WHERE g.source = s.source AND g.instance = s.instance) AS gaps,
+              (SELECT g.detail FROM source_gaps g WHERE g.source = s.source AND g.instance = s.instance ORDER BY g.id DESC LIMIT 1) AS last_gap
+         FROM source_status s LEFT JOIN positions p ON p.source = s.source AND p.instance = s.instance
+        UNION ALL
+       SELECT p.source, p.instance, 1, NULL, NULL, 0, p.position,
+              (SELECT count(*) FROM source_gaps g WHERE g.source = p.source AND g.instance = p.instance), NULL
+         FROM positions p WHERE NOT EXISTS (SELECT 1 FROM source_status s WHERE s.source = p.source AND s.instance = p.instance)
+        ORDER BY 1, 2`,
+    ).all() as {
+      source: TrailSourceKind;
+      instance: string;
+      attested: number;
+      last_event_ms: number | null;
+      last_received_ms: number | null;
+      events: number;
+      position: string | null;
+      gaps: number;
+      last_gap: string | null;
+    }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        source: r.source,
+        instance: r.instance,
+        attested: r.attested === 1,
+        lastEventMs: r.last_event_ms,
+        lastReceivedMs: r.last_received_ms,
+        events: r.events,
+        position: r.position,
+        gaps: r.gaps,
+        lastGapDetail: r.last_gap,
+      })),
+    );
+  }
+
+  recordGap(gap: SourceGap): Promise<void> {
+    this.#prepared(
+      "INSERT INTO source_gaps (source, instance, kind, detected_ms, detail) VALUES (?, ?, ?, ?, ?)",
+    ).run(gap.source, gap.instance, gap.kind, gap.detectedMs, gap.detail);
+    return Promise.resolve();
+  }
+
+  gaps(
+    options: { unreported?: boolean } = {},
+  ): Promise<(SourceGap & { id: number; reportedSeq: number | null })[]> {
+    const rows = this.#prepared(
+      `SELECT * FROM source_gaps${options.unreported === true ? " WHERE reported_seq IS NULL" : ""} ORDER BY id`,
+    ).all() as {
+      id: number;
+      source: TrailSourceKind;
+      instance: string;
+      kind: "gap" | "silent";
+      detected_ms: number;
+      detail: string;
+      reported_seq: number | null;
+    }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        id: r.id,
+        source: r.source,
+        instance: r.instance,
+        kind: r.kind,
+        detectedMs: r.detected_ms,
+        detail: r.detail,
+        reportedSeq: r.reported_seq,
+      })),
+    );
+  }
+
+  markGapsReported(ids: readonly number[], seq: number): Promise<void> {
+    const update = this.#prepared(
+      "UPDATE source_gaps SET reported_seq = ? WHERE id = ?",
+    );
+    this.#db
+      .transaction(() => {
+        for (const id of ids) update.run(seq, id);
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  select(
+    sql: string,
+    params: readonly Cell[] = [],
+  ): Promise<Record<string, unknown>[]> {
+    return Promise.resolve(
+      this.#prepared(sql).all(...params) as Record<string, unknown>[],
+    );
+  }
+
+  nameId(kind: NameKind, value: string): Promise<number | undefined> {
+    if (kind === "class") {
+      const row = this.#prepared("SELECT value FROM meta WHERE key = ?").get(
+        `class:${value}`,
+      ) as { value: string } | undefined;
+      return Promise.resolve(
+        row === undefined ? undefined : Number(row.value) + 1,
+      );
+    }
+    const row = this.#prepared(
+      "SELECT id FROM names WHERE kind = ? AND value = ?",
+    ).get(kind, value) as { id: number } | undefined;
+    return Promise.resolve(row?.id);
+  }
+
+  nameOf(kind: NameKind, id: number): Promise<string | undefined> {
+    const row = this.#prepared(
+      "SELECT value FROM names WHERE kind = ? AND id = ?",
+    ).get(kind, id) as { value: string } | undefined;
+    return Promise.resolve(row?.value);
+  }
+
+  close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+    return Promise.resolve();
+  }
+}
+
+interface TokenRow {
+  id: string;
+  secret_hash: Buffer;
+  kind: "agent" | "source";
+  agent: string | null;
+  source: TrailSourceKind;
+  instance: string;
+  attested: number;
+  note: string;
+  created_ms: number;
+  revoked_ms: number | null;
+}
+
+function tokenOf(r: TokenRow): IngestToken {
+  return {
+    id: r.id,
+    kind: r.kind,
+    agent: r.agent,
+    source: r.source,
+    instance: r.instance,
+    attested: r.attested === 1,
+    createdAt: new Date(r.created_ms).toISOString(),
+    revokedAt:
+      r.revoked_ms === null ? null : new Date(r.revoked_ms).toISOString(),
+    note: r.note,
+  };
+}
+
+interface SegmentRow {
+  idx: number;
+  from_seq: number;
+  to_seq: number;
+  root: string;
+  checkpoint: string;
+  sealed_at: string;
+  anchor_seq: number | null;
+  anchor_sha256: string | null;
+}
+
+function segmentOf(r: SegmentRow): Segment {
+  return {
+    index: r.idx,
+    fromSeq: r.from_seq,
+    toSeq: r.to_seq,
+    root: r.root,
+    checkpoint: r.checkpoint,
+    sealedAt: r.sealed_at,
+    anchor:
+      r.anchor_seq === null || r.anchor_sha256 === null
+        ? null
+        : { seq: r.anchor_seq, sha256: r.anchor_sha256 },
+  };
+}

@@ -1,0 +1,88 @@
+import { isCharterError } from "../errors.js";
+import type { LedgerSource } from "../audit/ledger-source.js";
+import { parseCanonical } from "../evidence/canonical-json.js";
+import type { EvidenceRecord, TrailAnchorBody } from "../evidence/evidence-record.generated.js";
+import { formatFrontier, parseFrontier, sealSegment, TILE_LEAVES } from "../trail/segments.js";
+import type { AnchoredCheckpoint, AnchoredSegment } from "../trail/verify-trail.js";
+import type { Segment, TrailStore } from "./trail-store.js";
+
+/** Events per segment at most: large enough that anchors stay few, small enough that a seal takes a second. */
+export const DEFAULT_SEGMENT_EVENTS = 1 << 20;
+
+/**
+ * Seals every stored event not yet in a segment, in segments of at most maxEvents, each with
+ * the signed checkpoint of the trail's tree at its end. Replicas sharing a store may race: the
+ * store accepts a segment only right after the last one, so the loser stops and nothing is
+ * sealed twice.
+ */
+export async function sealPending(store: TrailStore, signerKey: string, options: { readonly maxEvents?: number; readonly now?: () => Date } = {}): Promise<Segment[]> {
+  const maxEvents = options.maxEvents ?? DEFAULT_SEGMENT_EVENTS;
+  const origin = await store.origin();
+  const sealed: Segment[] = [];
+  for (;;) {
+    const segments = await store.segments();
+    const last = segments.at(-1);
+    const from = (last?.toSeq ?? 0) + 1;
+    const tip = await store.tip();
+    if (tip.seq < from) return sealed;
+    const frontier = parseFrontier(await store.frontier());
+    if (frontier.size !== from - 1) return sealed;
+    const to = Math.min(tip.seq, from + maxEvents - 1);
+    const tileStart = Math.floor((from - 1) / TILE_LEAVES) * TILE_LEAVES + 1;
+    const pending = tileStart < from ? await store.leafHashes(tileStart, from - 1) : [];
+    const segment = sealSegment({
+      origin,
+      index: (last?.index ?? -1) + 1,
+      frontier,
+      leaves: await store.leafHashes(from, to),
+      signerKey,
+      sealedAt: (options.now?.() ?? new Date()).toISOString(),
+      pendingTileLeaves: pending,
+    });
+    const stored = { index: segment.index, fromSeq: segment.fromSeq, toSeq: segment.toSeq, root: segment.root, checkpoint: segment.checkpoint, sealedAt: segment.sealedAt };
+    if (!(await store.addSegment(stored, segment.tiles, formatFrontier(segment.frontier)))) return sealed;
+    sealed.push({ ...stored, anchor: null });
+  }
+}
+
+/** At most this many segments per anchor record: the record stays small; the rest go in the next. */
+export const MAX_SEGMENTS_PER_ANCHOR = 1000;
+
+/** The body of the next anchor record: the sealed segments not yet anchored, oldest first, and the checkpoint at the last. */
+export async function anchorBody(store: TrailStore): Promise<{ body: TrailAnchorBody; segments: number[] } | null> {
+  const pending = (await store.segments()).filter((s) => s.anchor === null).slice(0, MAX_SEGMENTS_PER_ANCHOR);
+  const last = pending.at(-1);
+  if (last === undefined) return null;
+  const coverage = (await store.sourceStatus()).map((s) => ({ source: s.source, instance: s.instance, attested: s.attested, events: s.events, lastEventAt: s.lastEventMs === null ? null : new Date(s.lastEventMs).toISOString() }));
+  return {
+    body: {
+      origin: await store.origin(),
+      segments: pending.map((s) => ({ index: s.index, fromSeq: s.fromSeq, toSeq: s.toSeq, root: s.root })),
+      checkpoint: last.checkpoint,
+      coverage,
+    },
+    segments: pending.map((s) => s.index),
+  };
+}
+
+/** The trail's anchors on an evidence branch: every segment anchored for `origin`, and each anchor's checkpoint. */
+export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[] }> {
+  const segments: AnchoredSegment[] = [];
+  const checkpoints: AnchoredCheckpoint[] = [];
+  const size = await source.size();
+  for (let from = 0; from < size; from += 1000) {
+    for (const bytes of await source.read(from, Math.min(1000, size - from))) {
+      let record: EvidenceRecord;
+      try {
+        record = parseCanonical(bytes) as EvidenceRecord;
+      } catch (error) {
+        if (isCharterError(error)) continue;
+        throw error;
+      }
+      if (record.kind !== "trail-anchor" || record.body.origin !== origin) continue;
+      for (const s of record.body.segments) segments.push({ ...s, anchorSeq: record.seq });
+      checkpoints.push({ anchorSeq: record.seq, note: record.body.checkpoint });
+    }
+  }
+  return { segments, checkpoints };
+}

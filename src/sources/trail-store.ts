@@ -1,0 +1,189 @@
+import type { PrincipalBinding } from "../trail/attribute.js";
+import type { DecidedEvent } from "../trail/decide.js";
+import type { TrailEvent, TrailSourceKind } from "../trail/event.js";
+
+/**
+ * Where the trail lives: an embedded SQLite file by default, PostgreSQL when several ingest
+ * processes share one trail. Both keep the same facts; the pure core (src/trail) never sees
+ * either.
+ */
+
+/** Where a source has read up to, saved in the same transaction as the events read before it. */
+export interface SourcePosition {
+  readonly source: TrailSourceKind;
+  readonly instance: string;
+  /** The source's own notion of a position (a log file's identity and byte offset), as JSON. */
+  readonly position: string;
+}
+
+export interface AppendResult {
+  /** The events stored, in seq order. */
+  readonly stored: readonly TrailEvent[];
+  /** Events already in the trail (same source, instance and source key), not stored again. */
+  readonly duplicates: number;
+}
+
+export type IngestTokenKind = "agent" | "source";
+
+export interface IngestToken {
+  /** The public part of the token, shown in lists and logs. */
+  readonly id: string;
+  readonly kind: IngestTokenKind;
+  /** For agent tokens: the agent the telemetry is recorded under. */
+  readonly agent: string | null;
+  /** The source kind and instance its events are recorded as. */
+  readonly source: TrailSourceKind;
+  readonly instance: string;
+  /** Source tokens for infrastructure (a gateway, a proxy) are attested; agent tokens never. */
+  readonly attested: boolean;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly note: string;
+}
+
+export interface NewIngestToken {
+  readonly id: string;
+  /** SHA-256 of the secret part; the secret itself is never stored. */
+  readonly secretHash: Buffer;
+  readonly kind: IngestTokenKind;
+  readonly agent: string | null;
+  readonly source: TrailSourceKind;
+  readonly instance: string;
+  readonly attested: boolean;
+  readonly note: string;
+  readonly createdMs: number;
+}
+
+/** A stored link of the chain, as verification reads it. */
+export interface ChainRow {
+  readonly seq: number;
+  readonly hash: Buffer;
+  readonly bytes: Buffer;
+}
+
+/** A sealed range of the trail: seqs from..to, with the signed checkpoint of the trail's tree at size `to`. */
+export interface Segment {
+  readonly index: number;
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  /** The Merkle root of the whole trail at size toSeq, lowercase hex. */
+  readonly root: string;
+  /** The signed C2SP checkpoint note. */
+  readonly checkpoint: string;
+  readonly sealedAt: string;
+  /** The evidence record that anchors it, once anchored. */
+  readonly anchor: { readonly seq: number; readonly sha256: string } | null;
+}
+
+export interface SourceStatusRow {
+  readonly source: TrailSourceKind;
+  readonly instance: string;
+  readonly attested: boolean;
+  readonly lastEventMs: number | null;
+  readonly lastReceivedMs: number | null;
+  readonly events: number;
+  readonly position: string | null;
+  readonly gaps: number;
+  readonly lastGapDetail: string | null;
+}
+
+export interface SourceGap {
+  readonly source: TrailSourceKind;
+  readonly instance: string;
+  readonly kind: "gap" | "silent";
+  readonly detectedMs: number;
+  readonly detail: string;
+}
+
+export type Cell = string | number | bigint | Buffer | null;
+
+export interface TrailStore {
+  readonly dialect: "sqlite" | "postgres";
+  /** For messages: the file, or the PostgreSQL schema. */
+  readonly location: string;
+  /** The checkpoint origin of this trail (charter-trail/<id>), fixed when the trail is created. */
+  origin(): Promise<string>;
+  /**
+   * Stores events after the tip, in the order given, in one durable transaction: each is
+   * chained to the one before; an event whose (source, instance, source key) is stored already
+   * is left out. Positions are saved in the same transaction, so a source restarting from its
+   * saved position re-reads nothing that was stored and skips nothing that was not.
+   */
+  append(events: readonly DecidedEvent[], positions?: readonly SourcePosition[]): Promise<AppendResult>;
+  tip(): Promise<{ seq: number; hash: string }>;
+  position(source: TrailSourceKind, instance: string): Promise<string | null>;
+
+  createToken(token: NewIngestToken): Promise<void>;
+  /** The token with this public id and secret hash, revoked or not; null when none matches. */
+  findToken(id: string, secretHash: Buffer): Promise<IngestToken | null>;
+  revokeToken(id: string, nowMs: number): Promise<boolean>;
+  listTokens(): Promise<IngestToken[]>;
+
+  addBindings(bindings: readonly PrincipalBinding[]): Promise<void>;
+  bindings(): Promise<PrincipalBinding[]>;
+
+  /** Stored links from seq `from` on, at most `count`, in seq order. */
+  readChain(from: number, count: number): Promise<ChainRow[]>;
+  /** Leaf hashes of seqs from..to inclusive. */
+  leafHashes(from: number, to: number): Promise<Buffer[]>;
+  segments(): Promise<Segment[]>;
+  /** Stores a sealed segment; refused (false) when it does not start right after the last one. */
+  addSegment(segment: Omit<Segment, "anchor">, tiles: readonly { index: number; hash: Buffer }[], frontier: string): Promise<boolean>;
+  frontier(): Promise<string | null>;
+  /** Roots of the 4096-leaf subtrees, by index, for inclusion proofs. */
+  tiles(from: number, to: number): Promise<Map<number, Buffer>>;
+  markAnchored(indexes: readonly number[], anchor: { seq: number; sha256: string }): Promise<void>;
+
+  sourceStatus(): Promise<SourceStatusRow[]>;
+  recordGap(gap: SourceGap): Promise<void>;
+  gaps(options?: { unreported?: boolean }): Promise<(SourceGap & { id: number; reportedSeq: number | null })[]>;
+  markGapsReported(ids: readonly number[], seq: number): Promise<void>;
+
+  /** Read-only SQL for the audit queries, `?` placeholders. */
+  select(sql: string, params?: readonly Cell[]): Promise<Record<string, unknown>[]>;
+  /** Dictionary ids of names (agents, actions, resources, sources, data classes); undefined when never seen. */
+  nameId(kind: NameKind, value: string): Promise<number | undefined>;
+  nameOf(kind: NameKind, id: number): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+export type NameKind = "agent" | "source" | "action" | "resource" | "class" | "principal";
+
+/** Bit layout of events.bits: what every filter on the row reads without decoding the bytes. */
+export const BITS = {
+  attested: 1,
+  outcomeShift: 1,
+  withinShift: 3,
+  scopeShift: 5,
+  flagShift: 7,
+} as const;
+
+export const OUTCOME_CODE = { allowed: 0, denied: 1, error: 2 } as const;
+export const FLAG_BITS = { unattributed: 1, "agent-mismatch": 2, "clock-skew": 4, "resource-unmapped": 8 } as const;
+
+/** null → 0, false → 1, true → 2: a tri-state in two bits. */
+export function triState(value: boolean | null): number {
+  return value === null ? 0 : value ? 2 : 1;
+}
+
+export function eventBits(e: Pick<TrailEvent, "attested" | "outcome" | "withinHours" | "inScope" | "flags">): number {
+  let flags = 0;
+  for (const f of e.flags) flags |= FLAG_BITS[f];
+  return (
+    (e.attested ? BITS.attested : 0) |
+    (OUTCOME_CODE[e.outcome] << BITS.outcomeShift) |
+    (triState(e.withinHours) << BITS.withinShift) |
+    (triState(e.inScope) << BITS.scopeShift) |
+    (flags << BITS.flagShift)
+  );
+}
+
+/** The key the catalog and queries use for a resource: system:resource@instance. */
+export function resourceKey(e: Pick<TrailEvent, "system" | "resource" | "instance">): string | null {
+  if (e.system === null || e.resource === null) return null;
+  return `${e.system}:${e.resource}${e.instance === null ? "" : `@${e.instance}`}`;
+}
+
+/** Data classes a trail can tell apart: one bit each in a 63-bit mask. */
+export const MAX_DATA_CLASSES = 62;
+export const HOUR_MS = 3_600_000;
