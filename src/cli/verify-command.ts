@@ -2,19 +2,19 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { CharterError, isCharterError } from "../errors.js";
-import { parseCanonical } from "../evidence/canonical-json.js";
-import { checkCompleteness, firstRecordedCommit } from "../evidence/completeness.js";
-import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import { checkCompleteness, type Coverage } from "../evidence/completeness.js";
 import { cosignatureVerifier } from "../evidence/cosignature.js";
 import { CHECKPOINT_PATH, PUBLIC_KEY_PATH } from "../evidence/ledger.js";
 import { parseVerifierKey } from "../evidence/signed-note.js";
-import { type Anchor, chooseAnchor, type PinChange, type RecordedMerge, trustProblems, unapprovedPinChanges } from "../evidence/trust-anchor.js";
+import { type Anchor, chooseAnchor, type PinChange, trustProblems, unapprovedPinChanges } from "../evidence/trust-anchor.js";
 import { parseTrustFile, type RememberedLog, rememberLog } from "../evidence/trust-file.js";
-import { verifyLedger, type VerifyReport, type WitnessSighting } from "../evidence/verify.js";
+import { LedgerVerifier, type VerifyReport, type WitnessSighting } from "../evidence/verify.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { readBranchFiles } from "../git/branch-files.js";
+import { resolveCommit } from "../git/commit-reader.js";
 import { commitsChanging, defaultBranch, fileAt, firstParent, governedHistory } from "../git/governed-history.js";
 import { isRemoteSpec, withRemoteClone } from "../git/remote-clone.js";
+import { streamTreeFiles } from "../git/tree-stream.js";
 import { readWitnessNotes } from "../git/witness-tags.js";
 import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
 import { chooseFormat } from "./choose-format.js";
@@ -172,12 +172,14 @@ interface Problem {
 type Status = "verified" | "consistent-only" | "not-verified";
 
 async function verifyAt(root: string, options: Options, format: (typeof VERIFY_FORMATS)[number], io: CliIo): Promise<number> {
-  const { branch, read } = await readEvidenceBranch(root, options.branch);
+  const { branch, commit } = await findEvidenceBranch(root, options.branch);
+  const small = await readBranchFiles(root, commit, [CHECKPOINT_PATH, PUBLIC_KEY_PATH]);
   const text = (path: string): string | undefined => {
-    const file = read.files.find((f) => f.path === path);
+    const file = small.files.find((f) => f.path === path);
     return file ? new TextDecoder().decode(file.bytes) : undefined;
   };
   const checkpoint = text(CHECKPOINT_PATH) ?? "";
+  const published = text(PUBLIC_KEY_PATH)?.trim() || null;
   const defaultRef = options.defaultBranch ?? (await defaultBranch(root));
   const pin = defaultRef === null ? { key: null, problems: [] } : await pinnedKey(root, defaultRef);
 
@@ -190,13 +192,11 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
     given: options.keys,
     pinned: pin.key,
     remembered: remembered.key ?? null,
-    published: text(PUBLIC_KEY_PATH)?.trim() || null,
+    published,
     trustOnFirstUse: options.trustOnFirstUse,
   });
 
-  const records = read.files.filter((f) => f.path.startsWith("records/"));
-  const report = verifyLedger({
-    records,
+  const verifier = new LedgerVerifier({
     checkpoint,
     verifierKeys: anchor.keys,
     ...(options.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: options.trustedCheckpoint }),
@@ -205,9 +205,15 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
       : [],
     ...(options.witnesses.length === 0 ? {} : { witnesses: { keys: options.witnesses, min: options.minWitnesses, notes: await readWitnessNotes(root) } }),
   });
-  const unexpected = read.unexpected.map((path) => ({ path, code: "path-invalid" as const, message: `${path} is not a regular file (a link or submodule cannot be evidence)` }));
-  const completeness = await checkHistory(root, defaultRef, records);
-  const published = text(PUBLIC_KEY_PATH)?.trim() || null;
+  // The records stream through the verifier in log order, each read, parsed and checked once.
+  const unexpectedPaths = [...small.unexpected];
+  for await (const item of streamTreeFiles(root, commit, ["records/"])) {
+    if (item.kind === "file") verifier.add(item.path, item.bytes);
+    else unexpectedPaths.push(item.path);
+  }
+  const report = verifier.finish();
+  const unexpected = unexpectedPaths.map((path) => ({ path, code: "path-invalid" as const, message: `${path} is not a regular file (a link or submodule cannot be evidence)` }));
+  const completeness = await checkHistory(root, defaultRef, report.coverage);
   const trust = trustProblems({ anchor: anchor.anchor, origin: claimedOrigin, signedBy: report.signedBy, published, pinned: pin.key, remembered: remembered.key ?? null, trustFile: options.trustFile });
   const problems: Problem[] = [...report.problems, ...unexpected, ...completeness.problems, ...pin.problems, ...completeness.pinProblems, ...trust];
   const status: Status = problems.length > 0 ? "not-verified" : anchor.anchor === "none" ? "consistent-only" : "verified";
@@ -220,7 +226,7 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
   io.out(
     render(
       { ...report, problems },
-      { status, anchor: anchor.anchor, signer: signer ?? anchor.keys[0] ?? "", branch, defaultRef, commit: read.commit, checkpoint: text(CHECKPOINT_PATH), completeness: completeness.summary, trustFile: options.trustFile, rememberedSince: remembered.key?.since ?? null, witnesses: { required: options.minWitnesses, of: options.witnesses.length } },
+      { status, anchor: anchor.anchor, signer: signer ?? anchor.keys[0] ?? "", branch, defaultRef, commit, checkpoint: text(CHECKPOINT_PATH), completeness: completeness.summary, trustFile: options.trustFile, rememberedSince: remembered.key?.since ?? null, witnesses: { required: options.minWitnesses, of: options.witnesses.length } },
       format,
     ),
   );
@@ -254,36 +260,20 @@ function pinIn(bytes: Uint8Array): { ok: true; key: string | null } | { ok: fals
 }
 
 /** Reconciles the default branch's history with the records (see checkCompleteness), and the pinned key's changes with them. */
-async function checkHistory(
-  root: string,
-  branch: string | null,
-  files: readonly { path: string; bytes: Uint8Array }[],
-): Promise<{ problems: Problem[]; pinProblems: Problem[]; summary: string }> {
-  const records: EvidenceRecord[] = [];
-  for (const f of files) {
-    try {
-      records.push(parseCanonical(f.bytes) as EvidenceRecord);
-    } catch (error) {
-      // Unparseable records are already reported by the ledger check.
-      if (!isCharterError(error)) throw error;
-    }
-  }
-  records.sort((a, b) => a.seq - b.seq);
+async function checkHistory(root: string, branch: string | null, coverage: Coverage): Promise<{ problems: Problem[]; pinProblems: Problem[]; summary: string }> {
   if (branch === null) {
     return { problems: [{ code: "completeness-unchecked", message: "no default branch found to reconcile the records with; pass --default-branch" }], pinProblems: [], summary: "" };
   }
-  const first = firstRecordedCommit(records);
+  const first = coverage.first;
   if (first === null) return { problems: [], pinProblems: [], summary: `complete: no change recorded yet, nothing on ${branch} to reconcile` };
   const since = await firstParent(root, first);
   const history = since === null ? [] : await governedHistory(root, branch, since);
-  const result = checkCompleteness(records, history, since);
+  const result = checkCompleteness(coverage, history, since);
   const problems = result.uncovered.map((c) => ({
     code: "incomplete",
     message: `commit ${c.sha.slice(0, 12)} on ${branch} changed ${c.paths.slice(0, 3).join(", ")}${c.paths.length > 3 ? "…" : ""} but no change or exception record covers it`,
   }));
-  const merges = new Map<string, RecordedMerge>();
-  for (const r of records) if (r.kind === "change") merges.set(r.body.mergeSha.toLowerCase(), { seq: r.seq, decision: r.body.decision });
-  const pinProblems = since === null ? [] : unapprovedPinChanges(await pinChanges(root, branch, since), merges);
+  const pinProblems = since === null ? [] : unapprovedPinChanges(await pinChanges(root, branch, since), coverage);
   return { problems, pinProblems, summary: `complete: ${result.checked} governed commit${result.checked === 1 ? "" : "s"} on ${branch} since ${since?.slice(0, 12) ?? "the start"}, each recorded` };
 }
 
@@ -303,12 +293,12 @@ async function pinChanges(root: string, branch: string, since: string): Promise<
 }
 
 /** The evidence branch: as named, or its remote-tracking copy in a fresh clone. */
-async function readEvidenceBranch(root: string, name: string | undefined) {
+async function findEvidenceBranch(root: string, name: string | undefined): Promise<{ branch: string; commit: string }> {
   const candidates = name === undefined ? [DEFAULT_EVIDENCE_BRANCH, `origin/${DEFAULT_EVIDENCE_BRANCH}`] : name.includes("/") ? [name] : [name, `origin/${name}`];
   let last: unknown;
   for (const branch of candidates) {
     try {
-      return { branch, read: await readBranchFiles(root, branch, ["records/", CHECKPOINT_PATH, PUBLIC_KEY_PATH]) };
+      return { branch, commit: await resolveCommit(root, branch) };
     } catch (error) {
       if (!isCharterError(error) || error.code !== "NOT_FOUND") throw error;
       last = error;

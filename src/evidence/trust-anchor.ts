@@ -1,4 +1,5 @@
 import { CharterError } from "../errors.js";
+import type { RecordedMerge } from "./completeness.js";
 import type { RememberedKey } from "./trust-file.js";
 
 /**
@@ -80,20 +81,14 @@ export interface PinChange {
   readonly after: string | null;
 }
 
-/** What the ledger records about a merge commit: the change record's seq and decision. */
-export interface RecordedMerge {
-  readonly seq: number;
-  readonly decision: string;
-}
-
 /**
  * Each change to the pinned key since the ledger began must be the merge of a pull request the
  * ledger records as approved: a pin changed by a direct push or an administrator's bypass is
  * exactly the silent swap the pin exists to prevent.
  */
-export function unapprovedPinChanges(changes: readonly PinChange[], merges: ReadonlyMap<string, RecordedMerge>): TrustProblem[] {
+export function unapprovedPinChanges(changes: readonly PinChange[], merges: { merge(sha: string): RecordedMerge | undefined }): TrustProblem[] {
   return changes.flatMap((c) => {
-    const recorded = merges.get(c.sha.toLowerCase());
+    const recorded = merges.merge(c.sha);
     if (recorded?.decision === "approved") return [];
     const what = c.after === null ? "removed the pinned key" : c.before === null ? `pinned ${c.after}` : `changed the pinned key to ${c.after}`;
     return [

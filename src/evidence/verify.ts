@@ -2,9 +2,12 @@ import { isCharterError } from "../errors.js";
 import { parseCanonical } from "./canonical-json.js";
 import { type Checkpoint, parseCheckpoint } from "./checkpoint.js";
 import { openCosigned } from "./cosignature.js";
+import { Coverage } from "./completeness.js";
+import { FingerprintTable } from "./fingerprint-table.js";
 import { seqOfPath } from "./ledger.js";
-import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash } from "./merkle.js";
-import { type EvidenceRecord, filesRoot, recordHash, validateRecord } from "./record.js";
+import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash, sha256 } from "./merkle.js";
+import { type EvidenceRecord, filesRoot, validateRecord } from "./record.js";
+import { RecordIndex } from "./record-index.js";
 import { openNote, parseVerifierKey } from "./signed-note.js";
 
 /**
@@ -103,6 +106,8 @@ export interface VerifyReport {
   /** The verifier keys, of those given, whose signature on the branch's checkpoint verified. */
   readonly signedBy: readonly string[];
   readonly witnessed: readonly WitnessSighting[];
+  /** The commits the valid records cover, for reconciling the default branch's history. */
+  readonly coverage: Coverage;
   /**
    * Record problems in log order (so the first names the first bad record), then files under
    * records/ that are not record paths, then checkpoint, trusted-tree and witness problems.
@@ -116,12 +121,6 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
   const ordered = input.records.map((r) => ({ ...r, seq: seqOfPath(r.path) ?? -1 })).sort((a, b) => a.seq - b.seq);
   for (const r of ordered) verifier.add(r.path, r.bytes);
   return verifier.finish();
-}
-
-interface SeenRecord {
-  readonly hash: string;
-  readonly kind: EvidenceRecord["kind"];
-  readonly emergency: boolean;
 }
 
 interface OpenedCosignature {
@@ -156,9 +155,10 @@ export class LedgerVerifier {
   private prevHash: string | null = null;
   private prevObservedAt: { seq: number; at: string; ms: number } | null = null;
   private origin: string | null = null;
-  // What later records may refer back to: each seq's record hash and whether it was an emergency change.
-  private readonly seen = new Map<number, SeenRecord>();
-  private readonly changeKeys = new Map<string, number>();
+  // What later records may refer back to, and the merges recorded: typed arrays, under a hundred bytes a record.
+  private readonly seen = new RecordIndex();
+  private readonly changeKeys = new FingerprintTable();
+  private readonly coverage = new Coverage();
 
   constructor(options: VerifyOptions) {
     this.options = options;
@@ -197,7 +197,8 @@ export class LedgerVerifier {
     this.records += 1;
     this.frontier = appendLeaf(this.frontier, leafHash(bytes));
     if (this.rootsAt.has(this.records)) this.rootsAt.set(this.records, frontierRoot(this.frontier));
-    const hashHere = recordHash(bytes);
+    const digest = sha256(bytes);
+    const hashHere = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("hex");
     const prevExpected = this.prevHash;
     this.prevHash = hashHere;
 
@@ -227,7 +228,8 @@ export class LedgerVerifier {
     }
     if (record.kind === "genesis") this.origin = record.body.origin;
     checkBody(record, seq, path, this.seen, this.changeKeys, problems);
-    this.seen.set(seq, { hash: hashHere, kind: record.kind, emergency: record.kind === "change" && record.body.emergency.active });
+    this.seen.append(seq, digest, record.kind === "change" ? (record.body.emergency.active ? "emergency-change" : "change") : record.kind === "exception" ? "exception" : "other");
+    this.coverage.add(record);
     const ms = Date.parse(record.observedAt);
     if (this.prevObservedAt !== null && ms < this.prevObservedAt.ms) {
       problems.push({
@@ -269,6 +271,7 @@ export class LedgerVerifier {
       origin: this.origin,
       signedBy: this.signedBy,
       witnessed,
+      coverage: this.coverage,
       problems,
     };
   }
@@ -370,8 +373,8 @@ function checkBody(
   record: EvidenceRecord,
   seq: number,
   path: string,
-  seen: ReadonlyMap<number, SeenRecord>,
-  changeKeys: Map<string, number>,
+  seen: RecordIndex,
+  changeKeys: FingerprintTable,
   problems: Problem[],
 ): void {
   const at = { seq, path };
@@ -385,8 +388,7 @@ function checkBody(
       problems.push({ ...at, code: "files-root-mismatch", message: `record ${seq}'s files.root is not the Merkle root of its files.hashes` });
     }
   } else if (record.kind === "retro-approval") {
-    const target = seen.get(record.body.emergency.seq);
-    if (target?.hash !== record.body.emergency.sha256 || !target.emergency) {
+    if (seen.kindOf(record.body.emergency.seq, record.body.emergency.sha256) !== "emergency-change") {
       problems.push({
         ...at,
         code: "retro-reference-invalid",
@@ -395,8 +397,8 @@ function checkBody(
     }
   } else if (record.kind === "provisioning" && record.body.after !== null) {
     // Provisioning is evidence that deployment followed approval only if it names the approval.
-    const target = seen.get(record.body.after.seq);
-    if (target?.hash !== record.body.after.sha256 || (target.kind !== "change" && target.kind !== "exception")) {
+    const target = seen.kindOf(record.body.after.seq, record.body.after.sha256);
+    if (target !== "change" && target !== "emergency-change" && target !== "exception") {
       problems.push({
         ...at,
         code: "provisioning-reference-invalid",
