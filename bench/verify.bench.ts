@@ -1,50 +1,78 @@
-import { appendToLedger, checkpointFor, EMPTY_LEDGER } from "../src/evidence/ledger.js";
-import { sha256 } from "../src/evidence/merkle.js";
-import { generateSignerKey } from "../src/evidence/signed-note.js";
-import { verifyLedger } from "../src/evidence/verify.js";
-import { appendChanges, genesisBody, observedAt, ORIGIN } from "../test/evidence/ledger-fixture.js";
-import { compare, report, round, time } from "./measure.js";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeLargeLedger } from "../test/helpers/large-ledger.js";
+import { runMeasuredCli } from "../test/helpers/measured-cli.js";
+import { median, report, round, time } from "./measure.js";
 
-const RECORDS = Number(process.env["CHARTER_BENCH_RECORDS"] ?? 100_000);
+const SIZES = (process.env["CHARTER_BENCH_VERIFY_SIZES"] ?? "100000,300000").split(",").map(Number);
 const ROUNDS = 3;
 
 /**
- * `charter verify`'s core over a ledger of 100,000 change records (about 2.5 kB each, built in
- * memory with the real append function and signed once at the end), against the least any
- * verifier must do with the same bytes: SHA-256 each record once. Reports the ratio.
+ * The `charter verify` command itself, as an auditor runs it (built CLI, its own process, reading
+ * the branch from git), over generated ledgers of at least two sizes so that growth shows. The
+ * baseline is the least any verifier must do with the same bytes, measured in the same run: git
+ * reads every record blob (one ls-tree, one cat-file --batch) and SHA-256 hashes them. Reports the
+ * ratio of medians, min and median of each side, and the command's peak resident memory.
  */
 export async function run(): Promise<void> {
-  const keys = generateSignerKey(ORIGIN);
-  let records: { path: string; bytes: Uint8Array }[] = [];
-  let checkpoint = "";
-  const generateMs = await time(() => {
-    const genesis = appendToLedger(EMPTY_LEDGER, { kind: "genesis", body: genesisBody(keys.verifierKey), observedAt: observedAt(0) }, { signerKey: keys.signerKey });
-    const changes = appendChanges(genesis.tip, 1, RECORDS - 1);
-    records = [{ path: genesis.path, bytes: genesis.bytes }, ...changes.map((c) => ({ path: c.path, bytes: c.bytes }))];
-    checkpoint = checkpointFor(changes.at(-1)?.tip ?? genesis.tip, [keys.signerKey]);
-  });
-  const bytes = records.reduce((sum, r) => sum + r.bytes.length, 0);
+  for (const size of SIZES) {
+    const dir = mkdtempSync(join(tmpdir(), "charter-bench-verify-"));
+    try {
+      const repo = join(dir, "repo");
+      let ledger: Awaited<ReturnType<typeof writeLargeLedger>> | undefined;
+      const generateMs = await time(async () => {
+        ledger = await writeLargeLedger(repo, size);
+      });
+      if (!ledger) throw new Error("no ledger generated");
+      const key = ledger.verifierKey;
+      const charter: number[] = [];
+      const baseline: number[] = [];
+      let peakRssKb = 0;
+      for (let r = 0; r < ROUNDS; r++) {
+        const measured = await runMeasuredCli(["verify", "--key", key, "--trust-file", join(dir, `known-logs-${r}`), "--format", "json"], repo);
+        const json = JSON.parse(measured.stdout) as { ok: boolean; size: number; root: string };
+        if (measured.code !== 0 || !json.ok || json.size !== size || json.root !== ledger.root) throw new Error(`charter verify rejected the generated ledger: ${measured.stdout.slice(0, 500)}${measured.stderr}`);
+        charter.push(measured.ms);
+        peakRssKb = Math.max(peakRssKb, measured.peakRssKb);
+        baseline.push(await time(() => hashRecordBlobs(repo)));
+      }
+      const charterMs = median(charter);
+      const baselineMs = median(baseline);
+      report({
+        bench: "verify",
+        records: size,
+        bytes: ledger.bytes,
+        generate_ms: round(generateMs),
+        samples: ROUNDS,
+        charter_ms: round(charterMs),
+        charter_min_ms: round(Math.min(...charter)),
+        per_record_us: round((charterMs * 1000) / size, 2),
+        peak_rss_mb: round(peakRssKb / 1024),
+        baseline: "git ls-tree | git cat-file --batch | sha256sum over the same record blobs",
+        baseline_ms: round(baselineMs),
+        baseline_min_ms: round(Math.min(...baseline)),
+        ratio: round(charterMs / baselineMs, 3),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
 
-  const charter = { ok: false };
-  const result = await compare(
-    ROUNDS,
-    () => {
-      charter.ok = verifyLedger({ records, checkpoint, verifierKeys: [keys.verifierKey] }).ok;
-    },
-    () => {
-      for (const r of records) sha256(r.bytes);
-    },
-  );
-  if (!charter.ok) throw new Error("verifyLedger rejected the generated ledger");
-  report({
-    bench: "verify",
-    records: RECORDS,
-    bytes,
-    generate_ms: round(generateMs),
-    charter_ms: result.candidateMs,
-    per_record_us: round((result.candidateMs * 1000) / RECORDS, 2),
-    baseline: "SHA-256 of every record's bytes",
-    baseline_ms: result.baselineMs,
-    ratio: result.ratio,
+/** Reads every record blob of the evidence branch through git and hashes the bytes, in one pipeline. */
+function hashRecordBlobs(repo: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", "git ls-tree -r --full-tree charter-evidence records/ | cut -d' ' -f3 | cut -f1 | git cat-file --batch | sha256sum"], { cwd: repo, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`baseline pipeline failed (${String(code)}): ${stderr}`));
+    });
   });
 }

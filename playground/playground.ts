@@ -328,13 +328,15 @@ async function main(): Promise<void> {
     await settled("the merge");
     const workspace = mkdtempSync(join(tmpdir(), "charter-playground-"));
     const clone = join(workspace, "agents");
+    // The auditor's trust file stays in the run's directory, not in the home of whoever runs the playground.
+    const trustFile = ["--trust-file", join(workspace, "known-logs")];
     execFileSync("git", ["clone", "-q", sim.repoPath(repo), clone]);
     const log = execFileSync("git", ["-C", clone, "log", "--format=%s", "origin/charter-evidence"], { encoding: "utf8" }).trim().split("\n");
     say(`   the charter-evidence branch: ${log.length} commit${log.length === 1 ? "" : "s"}, latest "${log[0] ?? ""}"`);
     say(`   an auditor's clone: ${clone}`);
 
     step(9, "An auditor verifies the ledger offline, with the published key");
-    const verified = await runCli(["verify", "--key", keys.verifierKey], clone);
+    const verified = await runCli(["verify", "--key", keys.verifierKey, ...trustFile], clone);
     say(`   $ charter verify --key <published key>   → exit ${verified.code}`);
     say(`   ${verified.stdout.split("\n")[0] ?? ""}`);
 
@@ -488,7 +490,7 @@ async function main(): Promise<void> {
     const tallied = tally(ledger(sim, repo).filter((r): r is ChangeRecord => r.kind === "change" && numbers.includes(r.body.pullRequest.number)), numbers);
     say(`   change records for ${a}, ${b} and ${c}: expected ${String(tallied.expected)}, written ${String(tallied.written)}, duplicated ${String(tallied.duplicated)}, lost ${String(tallied.lost)}`);
     execFileSync("git", ["-C", clone, "fetch", "-q"]);
-    const resumed = await runCli(["verify", "--key", keys.verifierKey], clone);
+    const resumed = await runCli(["verify", "--key", keys.verifierKey, ...trustFile], clone);
     say(`   $ charter verify --key <published key>   → exit ${String(resumed.code)}`);
     say(`   ${resumed.stdout.split("\n")[0] ?? ""}`);
 
@@ -515,7 +517,7 @@ async function main(): Promise<void> {
     const stored = readFileSync(join(clone, recordFile), "utf8");
     writeFileSync(join(clone, recordFile), stored.replace('"mergedBy":"dana-support"', '"mergedBy":"someone-else"'));
     execFileSync("git", ["-C", clone, "-c", "user.name=x", "-c", "user.email=x@x.invalid", "commit", "-q", "-am", "edit"]);
-    const tampered = await runCli(["verify", "--branch", "tampered", "--key", keys.verifierKey], clone);
+    const tampered = await runCli(["verify", "--branch", "tampered", "--key", keys.verifierKey, ...trustFile], clone);
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
 

@@ -8,6 +8,7 @@ import { evidenceCommand } from "./evidence-command.js";
 import { jobsCommand } from "./jobs-command.js";
 import { verifyCommand } from "./verify-command.js";
 import { detectCommand } from "./detect-command.js";
+import { witnessCommand } from "./witness-command.js";
 import { driftCommand } from "./drift-command.js";
 import { planCommand } from "./plan-command.js";
 import { syncCommand } from "./sync-command.js";
@@ -23,7 +24,8 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   diff: { run: diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
   evaluate: { run: evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
   evidence: { run: evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
-  verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed" },
+  verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed by a key you trust" },
+  witness: { run: witnessCommand, summary: "as an independent witness, cosign the evidence log if it only grew since last time" },
   audit: { run: auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
   plan: { run: planCommand, summary: "what a sync would change in the credential providers (read-only)" },
   sync: { run: syncCommand, summary: "provision the manifests' identities and permissions, then verify" },

@@ -173,6 +173,57 @@ export function frontierRoot(frontier: Frontier): Hash {
   return acc ?? EMPTY_ROOT;
 }
 
+/**
+ * The consistency proof from the tree of `old.size` leaves to that tree extended by `added`
+ * (RFC 9162 §2.1.4.1), from the old tree's compact range and the new leaves alone: a witness that
+ * kept the compact range of the tree it last cosigned needs no earlier leaf. Every node the
+ * proof names lies wholly in the old tree, where it is a run of compact-range nodes, or wholly
+ * among the new leaves.
+ */
+export function consistencyProofFromFrontier(old: Frontier, added: readonly Hash[]): Hash[] {
+  const m = old.size;
+  const n = m + added.length;
+  if (m === 0 || added.length === 0) return [];
+  // The compact range: one perfect subtree per set bit of m, largest first.
+  const spans: { start: number; end: number }[] = [];
+  let start = 0;
+  for (let bit = 2 ** Math.floor(Math.log2(m)); bit >= 1; bit /= 2) {
+    if ((Math.floor(m / bit) & 1) === 0) continue;
+    spans.push({ start, end: start + bit });
+    start += bit;
+  }
+  if (spans.length !== old.nodes.length) throw new CharterError("INTERNAL", "frontier does not match its size");
+  const rangeRoot = (from: number, to: number): Hash => {
+    if (from >= m) return rootOf(added.slice(from - m, to - m));
+    const first = spans.findIndex((s) => s.start === from);
+    const last = spans.findIndex((s) => s.end === to);
+    if (first < 0 || last < first) throw new CharterError("INTERNAL", `no compact-range nodes span leaves ${from}..${to}`);
+    let acc = at(old.nodes, last);
+    for (let i = last - 1; i >= first; i--) acc = nodeHash(at(old.nodes, i), acc);
+    return acc;
+  };
+  const proof: Hash[] = [];
+  // SUBPROOF(m, D[start:end], whole), with absolute leaf offsets; m stays start + (relative m).
+  const sub = (from: number, to: number, whole: boolean): void => {
+    const size = to - from;
+    const rel = m - from;
+    if (rel === size) {
+      if (!whole) proof.push(rangeRoot(from, to));
+      return;
+    }
+    const k = largestPowerOfTwoBelow(size);
+    if (rel <= k) {
+      sub(from, from + k, whole);
+      proof.push(rangeRoot(from + k, to));
+    } else {
+      sub(from + k, to, false);
+      proof.push(rangeRoot(from, from + k));
+    }
+  };
+  sub(0, n, true);
+  return proof;
+}
+
 export function equalHashes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }

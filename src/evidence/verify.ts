@@ -1,15 +1,23 @@
 import { isCharterError } from "../errors.js";
 import { parseCanonical } from "./canonical-json.js";
-import { type Checkpoint, openCheckpoint } from "./checkpoint.js";
+import { type Checkpoint, parseCheckpoint } from "./checkpoint.js";
+import { openCosigned } from "./cosignature.js";
+import { Coverage } from "./completeness.js";
+import { FingerprintTable } from "./fingerprint-table.js";
 import { seqOfPath } from "./ledger.js";
-import { equalHashes, type Hash, leafHash, rootOf } from "./merkle.js";
-import { type EvidenceRecord, filesRoot, recordHash, validateRecord } from "./record.js";
+import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash, sha256 } from "./merkle.js";
+import { type EvidenceRecord, filesRoot, validateRecord } from "./record.js";
+import { RecordIndex } from "./record-index.js";
+import { openNote, parseVerifierKey } from "./signed-note.js";
 
 /**
  * Offline verification of an evidence ledger as read from the branch. Everything in the input
- * is attacker-controlled except the verifier keys and the trusted checkpoint the auditor
- * brings: the records and the branch's checkpoint are only believed once they hash and sign
- * up to those.
+ * is attacker-controlled except the verifier keys, the witness keys and the trees the auditor
+ * brings (a saved checkpoint, the trust file's): the records, the branch's checkpoint and the
+ * witness notes found beside it are only believed once they hash and sign up to those.
+ *
+ * Records are fed one at a time, in path order (which is log order), so a ledger of any length
+ * is checked holding the chain state and the Merkle frontier, not the records.
  */
 export type ProblemCode =
   | "path-invalid"
@@ -31,7 +39,10 @@ export type ProblemCode =
   | "checkpoint-size-mismatch"
   | "checkpoint-root-mismatch"
   | "trusted-checkpoint-invalid"
-  | "inconsistent-with-trusted";
+  | "inconsistent-with-trusted"
+  | "witness-cosignature-invalid"
+  | "witness-inconsistent"
+  | "witness-quorum";
 
 export interface Problem {
   readonly seq?: number;
@@ -40,14 +51,48 @@ export interface Problem {
   readonly message: string;
 }
 
-export interface VerifyInput {
-  readonly records: readonly { readonly path: string; readonly bytes: Uint8Array }[];
+/** A tree the auditor holds outside the branch: the log must still contain it. */
+export interface TrustedTree {
+  readonly origin: string;
+  readonly size: number;
+  readonly root: Hash;
+  /** Names the auditor's copy in messages, e.g. "the checkpoint you saved". */
+  readonly source: string;
+}
+
+export interface WitnessRequirement {
+  /** Witness verifier keys (type 0x04) the auditor trusts. */
+  readonly keys: readonly string[];
+  /** How many distinct witnesses must have cosigned a tree this log still contains. */
+  readonly min: number;
+  /** Cosigned checkpoint notes found beside the branch, with where each was found. */
+  readonly notes: readonly { readonly source: string; readonly note: string }[];
+}
+
+export interface VerifyOptions {
   /** The signed checkpoint note from the branch. */
   readonly checkpoint: string;
   /** Verifier key strings the auditor trusts (from the docs or configuration, not from the branch). */
   readonly verifierKeys: readonly string[];
-  /** A checkpoint the auditor saved earlier: the log must still contain that tree. */
+  /** A checkpoint the auditor saved earlier, as a signed note: the log must still contain that tree. */
   readonly trustedCheckpoint?: string;
+  /** Trees the auditor remembers unsigned (their own trust file). */
+  readonly trustedTrees?: readonly TrustedTree[];
+  readonly witnesses?: WitnessRequirement;
+}
+
+export interface VerifyInput extends VerifyOptions {
+  readonly records: readonly { readonly path: string; readonly bytes: Uint8Array }[];
+}
+
+/** A witness that cosigned a tree this log still contains. */
+export interface WitnessSighting {
+  readonly key: string;
+  /** The largest such tree it cosigned. */
+  readonly size: number;
+  /** POSIX seconds of that cosignature. */
+  readonly timestamp: number;
+  readonly source: string;
 }
 
 export interface VerifyReport {
@@ -56,47 +101,106 @@ export interface VerifyReport {
   readonly size: number;
   /** Merkle root over the records read, lowercase hex. */
   readonly root: string;
+  /** The log's name from its genesis record; null without one. */
+  readonly origin: string | null;
+  /** The verifier keys, of those given, whose signature on the branch's checkpoint verified. */
+  readonly signedBy: readonly string[];
+  readonly witnessed: readonly WitnessSighting[];
+  /** The commits the valid records cover, for reconciling the default branch's history. */
+  readonly coverage: Coverage;
   /**
    * Record problems in log order (so the first names the first bad record), then files under
-   * records/ that are not record paths, then checkpoint problems.
+   * records/ that are not record paths, then checkpoint, trusted-tree and witness problems.
    */
   readonly problems: readonly Problem[];
 }
 
+/** Verifies a whole ledger held in memory, in any order. */
 export function verifyLedger(input: VerifyInput): VerifyReport {
-  const problems: Problem[] = [];
-  const strays: Problem[] = [];
-  const ordered: { seq: number; path: string; bytes: Uint8Array }[] = [];
-  for (const { path, bytes } of input.records) {
-    const seq = seqOfPath(path);
-    if (seq === undefined) strays.push({ path, code: "path-invalid", message: `${path} is not a record path (records/NNN/NNN/NNNNNNNNN.json)` });
-    else ordered.push({ seq, path, bytes });
-  }
-  ordered.sort((a, b) => a.seq - b.seq);
+  const verifier = new LedgerVerifier(input);
+  const ordered = input.records.map((r) => ({ ...r, seq: seqOfPath(r.path) ?? -1 })).sort((a, b) => a.seq - b.seq);
+  for (const r of ordered) verifier.add(r.path, r.bytes);
+  return verifier.finish();
+}
 
-  const leaves: Hash[] = [];
-  let expected = 0;
-  let prevHash: string | null = null;
-  let prevObservedAt: { seq: number; at: string; ms: number } | null = null;
-  let origin: string | null = null;
-  // What later records may refer back to: each seq's record hash and whether it was an emergency change.
-  const seen = new Map<number, SeenRecord>();
-  const changeKeys = new Map<string, number>();
-  for (const { seq, path, bytes } of ordered) {
+interface OpenedCosignature {
+  readonly key: string;
+  readonly checkpoint: Checkpoint;
+  readonly timestamp: number;
+  readonly source: string;
+}
+
+/**
+ * The streaming verifier: construct it with what the auditor trusts and the branch's checkpoint,
+ * `add` each file under records/ in path order, then `finish`. The trees to compare against (a
+ * saved checkpoint, the trust file's, each witness's) are known before the first record, so the
+ * root at each of their sizes is taken as the frontier passes it.
+ */
+export class LedgerVerifier {
+  private readonly options: VerifyOptions;
+  private readonly recordProblems: Problem[] = [];
+  private readonly strays: Problem[] = [];
+  private readonly checkpointProblems: Problem[] = [];
+  private readonly trustedProblems: Problem[] = [];
+  private readonly witnessProblems: Problem[] = [];
+  private readonly checkpoint: Checkpoint | undefined;
+  private readonly signedBy: readonly string[];
+  private readonly trusted: TrustedTree[] = [];
+  private readonly cosigned: OpenedCosignature[] = [];
+  /** Sizes at which the root is needed, and the roots once reached. */
+  private readonly rootsAt = new Map<number, Hash | null>();
+  private frontier: Frontier = EMPTY_FRONTIER;
+  private expected = 0;
+  private records = 0;
+  private prevHash: string | null = null;
+  private prevObservedAt: { seq: number; at: string; ms: number } | null = null;
+  private origin: string | null = null;
+  // What later records may refer back to, and the merges recorded: typed arrays, under a hundred bytes a record.
+  private readonly seen = new RecordIndex();
+  private readonly changeKeys = new FingerprintTable();
+  private readonly coverage = new Coverage();
+
+  constructor(options: VerifyOptions) {
+    this.options = options;
+    const opened = openLogNote(options.checkpoint, options.verifierKeys, "checkpoint", this.checkpointProblems);
+    this.checkpoint = opened?.checkpoint;
+    this.signedBy = opened?.signedBy ?? [];
+    if (options.trustedCheckpoint !== undefined) {
+      const saved = openLogNote(options.trustedCheckpoint, options.verifierKeys, "trusted checkpoint", this.trustedProblems);
+      if (saved) this.trusted.push({ ...saved.checkpoint, source: "the checkpoint you saved" });
+    }
+    this.trusted.push(...(options.trustedTrees ?? []));
+    if (options.witnesses) this.openWitnessNotes(options.witnesses);
+    for (const tree of this.trusted) this.rootsAt.set(tree.size, null);
+    for (const c of this.cosigned) this.rootsAt.set(c.checkpoint.size, null);
+    if (this.rootsAt.has(0)) this.rootsAt.set(0, frontierRoot(EMPTY_FRONTIER));
+  }
+
+  /** One file under records/, in path order. */
+  add(path: string, bytes: Uint8Array): void {
+    const seq = seqOfPath(path);
+    if (seq === undefined) {
+      this.strays.push({ path, code: "path-invalid", message: `${path} is not a record path (records/NNN/NNN/NNNNNNNNN.json)` });
+      return;
+    }
+    const problems = this.recordProblems;
     const at = { seq, path };
-    if (seq < expected) {
-      // Only reachable when the same path was supplied twice: it is not part of the tree.
+    if (seq < this.expected) {
+      // A tree never lists a path twice, so this is input out of order: it is not part of the tree.
       problems.push({ ...at, code: "seq-duplicate", message: `record ${seq} appears more than once` });
-      continue;
+      return;
     }
-    if (seq > expected) {
-      problems.push({ ...at, code: "seq-gap", message: `records ${expected}${seq - 1 > expected ? `..${seq - 1}` : ""} are missing before record ${seq}: deleted` });
+    if (seq > this.expected) {
+      problems.push({ ...at, code: "seq-gap", message: `records ${this.expected}${seq - 1 > this.expected ? `..${seq - 1}` : ""} are missing before record ${seq}: deleted` });
     }
-    expected = seq + 1;
-    leaves.push(leafHash(bytes));
-    const hashHere = recordHash(bytes);
-    const prevExpected = prevHash;
-    prevHash = hashHere;
+    this.expected = seq + 1;
+    this.records += 1;
+    this.frontier = appendLeaf(this.frontier, leafHash(bytes));
+    if (this.rootsAt.has(this.records)) this.rootsAt.set(this.records, frontierRoot(this.frontier));
+    const digest = sha256(bytes);
+    const hashHere = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("hex");
+    const prevExpected = this.prevHash;
+    this.prevHash = hashHere;
 
     let record: EvidenceRecord;
     try {
@@ -104,13 +208,13 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
     } catch (error) {
       if (!isCharterError(error)) throw error;
       problems.push({ ...at, code: "not-canonical", message: `${path}: ${error.message.replace(/^charter: /, "")}` });
-      continue;
+      return;
     }
     const schemaProblems = validateRecord(record, path);
     const first = schemaProblems[0];
     if (first) {
       problems.push({ ...at, code: "schema-invalid", message: `${path}: ${first.pointer || "the record"}: ${first.message}` });
-      continue;
+      return;
     }
     if (record.seq !== seq) {
       problems.push({ ...at, code: "path-mismatch", message: `${path} holds record ${record.seq}: records were moved or reordered` });
@@ -122,48 +226,146 @@ export function verifyLedger(input: VerifyInput): VerifyReport {
         message: `record ${seq}'s prev does not match the hash of record ${seq - 1}: record ${seq - 1} was edited, or records were inserted, deleted or reordered`,
       });
     }
-    if (record.kind === "genesis") origin = record.body.origin;
-    checkBody(record, seq, path, seen, changeKeys, problems);
-    seen.set(seq, { hash: hashHere, kind: record.kind, emergency: record.kind === "change" && record.body.emergency.active });
+    if (record.kind === "genesis") this.origin = record.body.origin;
+    checkBody(record, seq, path, this.seen, this.changeKeys, problems);
+    this.seen.append(seq, digest, record.kind === "change" ? (record.body.emergency.active ? "emergency-change" : "change") : record.kind === "exception" ? "exception" : "other");
+    this.coverage.add(record);
     const ms = Date.parse(record.observedAt);
-    if (prevObservedAt !== null && ms < prevObservedAt.ms) {
+    if (this.prevObservedAt !== null && ms < this.prevObservedAt.ms) {
       problems.push({
         ...at,
         code: "backdated",
-        message: `record ${seq} was observed at ${record.observedAt}, before record ${prevObservedAt.seq} (${prevObservedAt.at}): a record may have been backdated or inserted`,
+        message: `record ${seq} was observed at ${record.observedAt}, before record ${this.prevObservedAt.seq} (${this.prevObservedAt.at}): a record may have been backdated or inserted`,
       });
     }
-    prevObservedAt = { seq, at: record.observedAt, ms };
+    this.prevObservedAt = { seq, at: record.observedAt, ms };
   }
-  problems.push(...strays);
-  if (ordered.length === 0) problems.push({ code: "empty-ledger", message: "no records were found: the ledger starts with a genesis record" });
 
-  const root = rootOf(leaves);
-  const checkpoint = openTrusted(input.checkpoint, input.verifierKeys, "checkpoint", problems);
-  if (checkpoint) {
-    if (origin !== null && checkpoint.origin !== origin) {
-      problems.push({ code: "checkpoint-origin-mismatch", message: `the checkpoint is for log "${checkpoint.origin}", but the genesis record names "${origin}"` });
+  finish(): VerifyReport {
+    const problems: Problem[] = [...this.recordProblems, ...this.strays];
+    if (this.records === 0) problems.push({ code: "empty-ledger", message: "no records were found: the ledger starts with a genesis record" });
+    const root = frontierRoot(this.frontier);
+    const checkpoint = this.checkpoint;
+    problems.push(...this.checkpointProblems);
+    if (checkpoint) {
+      if (this.origin !== null && checkpoint.origin !== this.origin) {
+        problems.push({ code: "checkpoint-origin-mismatch", message: `the checkpoint is for log "${checkpoint.origin}", but the genesis record names "${this.origin}"` });
+      }
+      if (checkpoint.size !== this.records) {
+        problems.push({
+          code: "checkpoint-size-mismatch",
+          message: `the checkpoint signs ${checkpoint.size} records, but ${this.records} were found: records were ${checkpoint.size > this.records ? "deleted" : "added"} without a new signature`,
+        });
+      } else if (!equalHashes(checkpoint.root, root)) {
+        problems.push({ code: "checkpoint-root-mismatch", message: "the records do not hash to the root the checkpoint signs: a record was edited" });
+      }
     }
-    if (checkpoint.size !== leaves.length) {
+    problems.push(...this.trustedProblems);
+    const origin = checkpoint?.origin ?? this.origin;
+    for (const tree of this.trusted) this.checkTrusted(tree, origin, problems);
+    const witnessed = this.options.witnesses ? this.judgeWitnesses(this.options.witnesses, origin, problems) : [];
+    return {
+      ok: problems.length === 0,
+      size: this.records,
+      root: Buffer.from(root).toString("hex"),
+      origin: this.origin,
+      signedBy: this.signedBy,
+      witnessed,
+      coverage: this.coverage,
+      problems,
+    };
+  }
+
+  private rootAt(size: number): Hash | null {
+    if (size === this.records) return frontierRoot(this.frontier);
+    return this.rootsAt.get(size) ?? null;
+  }
+
+  /**
+   * The log must still contain the tree the auditor holds: the root of its first `size` leaves is
+   * the exact test, with every leaf at hand; a consistency proof is only needed without them.
+   */
+  private checkTrusted(trusted: TrustedTree, origin: string | null, problems: Problem[]): void {
+    if (origin !== null && trusted.origin !== origin) {
+      problems.push({ code: "inconsistent-with-trusted", message: `${trusted.source} is for log "${trusted.origin}", not "${origin}"` });
+    } else if (trusted.size > this.records) {
       problems.push({
-        code: "checkpoint-size-mismatch",
-        message: `the checkpoint signs ${checkpoint.size} records, but ${leaves.length} were found: records were ${checkpoint.size > leaves.length ? "deleted" : "added"} without a new signature`,
+        code: "inconsistent-with-trusted",
+        message: `${trusted.source} covers ${trusted.size} records, but only ${this.records} exist: the log was truncated`,
       });
-    } else if (!equalHashes(checkpoint.root, root)) {
-      problems.push({ code: "checkpoint-root-mismatch", message: "the records do not hash to the root the checkpoint signs: a record was edited" });
+    } else {
+      const root = this.rootAt(trusted.size);
+      if (root === null || !equalHashes(root, trusted.root)) {
+        problems.push({
+          code: "inconsistent-with-trusted",
+          message: `the first ${trusted.size} records no longer hash to the root of ${trusted.source}: history was rewritten`,
+        });
+      }
     }
   }
-  if (input.trustedCheckpoint !== undefined) {
-    const trusted = openTrusted(input.trustedCheckpoint, input.verifierKeys, "trusted checkpoint", problems);
-    if (trusted) checkTrusted(trusted, checkpoint?.origin ?? origin, leaves, problems);
-  }
-  return { ok: problems.length === 0, size: leaves.length, root: Buffer.from(root).toString("hex"), problems };
-}
 
-interface SeenRecord {
-  readonly hash: string;
-  readonly kind: EvidenceRecord["kind"];
-  readonly emergency: boolean;
+  private openWitnessNotes(witnesses: WitnessRequirement): void {
+    const keyOf = new Map<string, string>();
+    for (const key of witnesses.keys) {
+      const [name = "", id = ""] = key.split("+");
+      keyOf.set(`${name}+${id}`, key);
+    }
+    for (const { source, note } of witnesses.notes) {
+      let opened: ReturnType<typeof openCosigned>;
+      try {
+        opened = openCosigned(note, witnesses.keys);
+      } catch (error) {
+        if (!isCharterError(error)) throw error;
+        // Notes nobody trusted signed are not evidence either way; a bad signature by a trusted witness is.
+        if (error.code === "INVALID_SIGNATURE") {
+          this.witnessProblems.push({ code: "witness-cosignature-invalid", message: `${source}: ${error.message.replace(/^charter: /, "")}` });
+        }
+        continue;
+      }
+      for (const c of opened.cosignatures) {
+        this.cosigned.push({ key: keyOf.get(`${c.name}+${c.keyId}`) ?? `${c.name}+${c.keyId}`, checkpoint: opened.checkpoint, timestamp: c.timestamp, source });
+      }
+    }
+  }
+
+  /**
+   * Each trusted witness's cosigned trees must be trees of this log: one it no longer contains
+   * (a larger size, or another root at that size) means the log was truncated or rewritten after
+   * the witness saw it. Enough distinct witnesses must have cosigned one it does contain.
+   */
+  private judgeWitnesses(witnesses: WitnessRequirement, origin: string | null, problems: Problem[]): WitnessSighting[] {
+    problems.push(...this.witnessProblems);
+    const best = new Map<string, WitnessSighting>();
+    for (const c of this.cosigned) {
+      // A witness may watch other logs too; its cosignature of another log says nothing about this one.
+      if (origin !== null && c.checkpoint.origin !== origin) continue;
+      if (c.checkpoint.size > this.records) {
+        problems.push({
+          code: "witness-inconsistent",
+          message: `${c.source}: witness ${c.key.split("+")[0] ?? ""} cosigned ${c.checkpoint.size} records, but only ${this.records} exist: the log was truncated after it was witnessed`,
+        });
+        continue;
+      }
+      const root = this.rootAt(c.checkpoint.size);
+      if (root === null || !equalHashes(root, c.checkpoint.root)) {
+        problems.push({
+          code: "witness-inconsistent",
+          message: `${c.source}: the first ${c.checkpoint.size} records no longer hash to the root witness ${c.key.split("+")[0] ?? ""} cosigned: history was rewritten after it was witnessed`,
+        });
+        continue;
+      }
+      const previous = best.get(c.key);
+      if (!previous || c.checkpoint.size > previous.size) best.set(c.key, { key: c.key, size: c.checkpoint.size, timestamp: c.timestamp, source: c.source });
+    }
+    const witnessed = [...best.values()].sort((a, b) => a.key.localeCompare(b.key));
+    if (witnessed.length < witnesses.min) {
+      problems.push({
+        code: "witness-quorum",
+        message: `${witnessed.length} of the ${witnesses.keys.length} witness${witnesses.keys.length === 1 ? "" : "es"} you trust cosigned a tree this log contains; ${witnesses.min} ${witnesses.min === 1 ? "is" : "are"} required (${witnesses.notes.length} cosignature tag${witnesses.notes.length === 1 ? "" : "s"} found; fetch new ones with git fetch origin 'refs/tags/charter-witness/*:refs/tags/charter-witness/*')`,
+      });
+    }
+    return witnessed;
+  }
 }
 
 /** Facts inside one record body that the rest of the log can contradict. */
@@ -171,8 +373,8 @@ function checkBody(
   record: EvidenceRecord,
   seq: number,
   path: string,
-  seen: ReadonlyMap<number, SeenRecord>,
-  changeKeys: Map<string, number>,
+  seen: RecordIndex,
+  changeKeys: FingerprintTable,
   problems: Problem[],
 ): void {
   const at = { seq, path };
@@ -186,8 +388,7 @@ function checkBody(
       problems.push({ ...at, code: "files-root-mismatch", message: `record ${seq}'s files.root is not the Merkle root of its files.hashes` });
     }
   } else if (record.kind === "retro-approval") {
-    const target = seen.get(record.body.emergency.seq);
-    if (target?.hash !== record.body.emergency.sha256 || !target.emergency) {
+    if (seen.kindOf(record.body.emergency.seq, record.body.emergency.sha256) !== "emergency-change") {
       problems.push({
         ...at,
         code: "retro-reference-invalid",
@@ -196,8 +397,8 @@ function checkBody(
     }
   } else if (record.kind === "provisioning" && record.body.after !== null) {
     // Provisioning is evidence that deployment followed approval only if it names the approval.
-    const target = seen.get(record.body.after.seq);
-    if (target?.hash !== record.body.after.sha256 || (target.kind !== "change" && target.kind !== "exception")) {
+    const target = seen.kindOf(record.body.after.seq, record.body.after.sha256);
+    if (target !== "change" && target !== "emergency-change" && target !== "exception") {
       problems.push({
         ...at,
         code: "provisioning-reference-invalid",
@@ -207,9 +408,22 @@ function checkBody(
   }
 }
 
-function openTrusted(note: string, keys: readonly string[], what: "checkpoint" | "trusted checkpoint", problems: Problem[]): Checkpoint | undefined {
+/** Opens a note the log signed, with the keys the auditor trusts; a failure becomes a problem. */
+function openLogNote(
+  note: string,
+  keys: readonly string[],
+  what: "checkpoint" | "trusted checkpoint",
+  problems: Problem[],
+): { checkpoint: Checkpoint; signedBy: string[] } | undefined {
   try {
-    return openCheckpoint(note, keys);
+    const opened = openNote(note, keys);
+    const checkpoint = parseCheckpoint(opened.text);
+    const signedBy = keys.filter((key) => {
+      const v = parseVerifierKey(key);
+      const id = Buffer.from(v.keyId).toString("hex");
+      return opened.verified.some((s) => s.name === v.name && s.keyId === id);
+    });
+    return { checkpoint, signedBy };
   } catch (error) {
     if (!isCharterError(error)) throw error;
     const reason = error.message.replace(/^charter: /, "");
@@ -217,25 +431,5 @@ function openTrusted(note: string, keys: readonly string[], what: "checkpoint" |
     else if (error.code === "INVALID_SIGNATURE" || error.code === "INVALID_KEY") problems.push({ code: "signature-invalid", message: `the checkpoint is not validly signed by a trusted key: ${reason}` });
     else problems.push({ code: "checkpoint-malformed", message: `the checkpoint is malformed: ${reason}` });
     return undefined;
-  }
-}
-
-/**
- * The log must still contain the tree the auditor saved. With every leaf at hand, the root of the
- * first `size` leaves is the exact test; a consistency proof is only needed without the leaves.
- */
-function checkTrusted(trusted: Checkpoint, origin: string | null, leaves: readonly Hash[], problems: Problem[]): void {
-  if (origin !== null && trusted.origin !== origin) {
-    problems.push({ code: "inconsistent-with-trusted", message: `the checkpoint you saved is for log "${trusted.origin}", not "${origin}"` });
-  } else if (trusted.size > leaves.length) {
-    problems.push({
-      code: "inconsistent-with-trusted",
-      message: `a checkpoint you saved covers ${trusted.size} records, but only ${leaves.length} exist: the log was truncated`,
-    });
-  } else if (!equalHashes(rootOf(leaves.slice(0, trusted.size)), trusted.root)) {
-    problems.push({
-      code: "inconsistent-with-trusted",
-      message: `the first ${trusted.size} records no longer hash to the root of the checkpoint you saved: history was rewritten`,
-    });
   }
 }

@@ -17,7 +17,9 @@ interface Waiter {
  */
 export class CatFileBatch {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting: Waiter[] = [];
+  // A queue read from `head`: Array.shift would move every pending read for each answer.
+  private waiting: Waiter[] = [];
+  private head = 0;
   private header = Buffer.alloc(0);
   private body: Buffer | undefined;
   private filled = 0;
@@ -75,7 +77,22 @@ export class CatFileBatch {
 
   private fail(error: Error): void {
     this.failure ??= error;
-    for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
+    const waiters = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    for (const waiter of waiters) waiter.reject(this.failure);
+  }
+
+  private next(): Waiter | undefined {
+    const waiter = this.waiting[this.head];
+    if (waiter === undefined) return undefined;
+    this.head += 1;
+    // Drop the answered front now and then, so the array does not grow with every read ever made.
+    if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    return waiter;
   }
 
   /**
@@ -95,7 +112,7 @@ export class CatFileBatch {
         if (this.filled === this.body.length + 1) {
           const body = this.body;
           this.body = undefined;
-          this.waiting.shift()?.resolve(body);
+          this.next()?.resolve(body);
         }
         continue;
       }
@@ -109,7 +126,7 @@ export class CatFileBatch {
       offset = newline + 1;
       const hit = /^[0-9a-f]+ [a-z]+ (\d+)$/.exec(line);
       if (!hit) {
-        this.waiting.shift()?.resolve(null);
+        this.next()?.resolve(null);
         continue;
       }
       this.body = Buffer.allocUnsafe(Number(hit[1]));

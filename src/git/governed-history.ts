@@ -48,3 +48,16 @@ export async function firstParent(repoRoot: string, commit: string): Promise<str
   const result = await runGit(repoRoot, ["rev-parse", "--verify", "--quiet", `${commit}^1`]);
   return result.code === 0 ? result.stdout.toString("utf8").trim() : null;
 }
+
+/** The default branch's first-parent commits after `since` that changed one path, oldest first. */
+export async function commitsChanging(repoRoot: string, branch: string, since: string, path: string): Promise<string[]> {
+  const head = await resolveCommit(repoRoot, branch);
+  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%H", `${since}..${head}`, "--", path]);
+  return output.toString("utf8").split("\n").filter((line) => /^[0-9a-f]{40,64}$/.test(line));
+}
+
+/** A file's bytes at a commit, or null when the commit does not have it. */
+export async function fileAt(repoRoot: string, commit: string, path: string): Promise<Uint8Array | null> {
+  const result = await runGit(repoRoot, ["cat-file", "blob", `${commit}:${path}`]);
+  return result.code === 0 ? Uint8Array.from(result.stdout) : null;
+}

@@ -84,6 +84,15 @@ export interface CharterPolicy {
       }[];
     };
   };
+  /**
+   * Trust anchors for the evidence ledger. Read by charter verify from the default branch; like the rest of this file, a change to it is a governance change, approved under the base branch's governance rule and recorded.
+   */
+  evidence?: {
+    /**
+     * The verifier key (C2SP signed-note, Ed25519: <name>+<key id>+<base64 key>) whose signature charter verify requires on the evidence branch's checkpoint. It must match CHARTER_SIGNING_KEY.
+     */
+    verifierKey: string;
+  };
 }
 export interface Rule {
   /**

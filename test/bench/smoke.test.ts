@@ -52,4 +52,24 @@ describe("npm run bench, at a small size", () => {
       expect(f.ratio).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it("runs charter verify as a process at two sizes against hashing the same blobs", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "verify"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_VERIFY_SIZES: "200,400" },
+    });
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; records: number; ratio: number; peak_rss_mb: number });
+    expect(figures.map((f) => [f.bench, f.records])).toEqual([
+      ["verify", 200],
+      ["verify", 400],
+    ]);
+    for (const f of figures) {
+      expect(f.ratio).toBeGreaterThan(0);
+      expect(f.peak_rss_mb).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });

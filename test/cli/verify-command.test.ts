@@ -36,14 +36,14 @@ describe("charter verify", () => {
     expect(result.stdout).toContain(ledger.checkpoint);
   });
 
-  it("finds the evidence branch in a fresh clone and says when it used the branch's own key", async () => {
+  it("finds the evidence branch in a fresh clone; with only the branch's own key it is consistent, not verified", async () => {
     const { repo: r } = evidenceRepo(2);
     const dir = mkdtempSync(join(tmpdir(), "charter-verify-"));
     dirs.push(dir);
     execFileSync("git", ["clone", "-q", r.root, join(dir, "clone")]);
     const result = await runCli(["verify", "--format", "json"], join(dir, "clone"));
-    expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, branch: "origin/charter-evidence", size: 3, keySource: "branch", problems: [] });
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, status: "consistent-only", branch: "origin/charter-evidence", size: 3, trust: { anchor: "none" }, problems: [] });
   });
 
   it("clones the repository itself when --repo is an address, and removes the clone", async () => {

@@ -116,6 +116,16 @@ describe("canonicalBytes and parseCanonical", () => {
     expectNotCanonical(() => parseCanonical(utf8(text)));
   });
 
+  it("reads integer-like keys in RFC 8785's order, not the order JavaScript enumerates them in", () => {
+    // JavaScript lists "9" before "10" whatever the text says; RFC 8785 sorts "10" first.
+    expect(parseCanonical(utf8('{"10":1,"9":2,"a":{"11":0,"2":0}}\n'))).toEqual({ 10: 1, 9: 2, a: { 2: 0, 11: 0 } });
+    expectNotCanonical(() => parseCanonical(utf8('{"9":2,"10":1}\n')));
+    expectNotCanonical(() => parseCanonical(utf8('{"a":1,"a":1}\n')));
+    expectNotCanonical(() => parseCanonical(utf8('{"b":1,"a":1}\n')));
+    // An escaped backslash before "ud": not a surrogate, and canonical.
+    expect(parseCanonical(utf8('{"a":"\\\\ud800"}\n'))).toEqual({ a: "\\ud800" });
+  });
+
   it("refuses malformed UTF-8", () => {
     expectNotCanonical(() => parseCanonical(Uint8Array.from([0x22, 0xc3, 0x28, 0x22, 0x0a])));
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   generateSignerKey,
   isValidKeyName,
+  keyIdFor,
   openNote,
   parseSignerKey,
   parseVerifierKey,
@@ -37,7 +38,7 @@ describe("known answers", () => {
   });
 
   it("opens Go's example note and the C2SP example note", () => {
-    expect(openNote(GO_NOTE, [GO_VERIFIER])).toEqual({ text: GO_TEXT, verified: [{ name: "PeterNeumann", keyId: "c74f20a3" }], unverified: [] });
+    expect(openNote(GO_NOTE, [GO_VERIFIER])).toEqual({ text: GO_TEXT, verified: [expect.objectContaining({ name: "PeterNeumann", keyId: "c74f20a3" })], unverified: [] });
     expect(openNote(SPEC_NOTE, [SPEC_VERIFIER]).text).toBe("This is an example message.\n");
   });
 });
@@ -115,5 +116,44 @@ describe("signNote and openNote", () => {
     expect(codeOf(() => generateSignerKey("has space"))).toBe("INVALID_KEY");
     expect(isValidKeyName("a+b")).toBe(false);
     expect(isValidKeyName("")).toBe(false);
+  });
+});
+
+// Unicode's White_Space property (PropList.txt, Unicode 15), which C2SP's "Unicode spaces" and Go's
+// unicode.IsSpace mean; written out here rather than derived, so the test does not share the
+// implementation's definition.
+const WHITE_SPACE = [
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
+  0x2029, 0x202f, 0x205f, 0x3000,
+];
+
+describe("key names follow C2SP signed-note", () => {
+  // A key whose key ID is right for its name: what an attacker who picks the name can always make.
+  const keyNamed = (name: string): string => {
+    const key = GO_VERIFIER.split("+")[2] ?? "";
+    return `${name}+${Buffer.from(keyIdFor(name, Buffer.from(key, "base64").subarray(1))).toString("hex")}+${key}`;
+  };
+
+  it("refuses a verifier key named with U+0085 NEXT LINE, which Go's verifier refuses (JavaScript's \\s does not match it)", () => {
+    expect(codeOf(() => parseVerifierKey(keyNamed("log\u0085example")))).toBe("INVALID_KEY");
+  });
+
+  it("refuses a note whose extra signature line names a key with U+0085, as Go does, instead of ignoring the line", () => {
+    const line = `\u2014 witness\u0085example ${Buffer.alloc(68, 7).toString("base64")}\n`;
+    expect(codeOf(() => openNote(GO_NOTE + line, [GO_VERIFIER]))).toBe("MALFORMED_NOTE");
+  });
+
+  it("refuses every Unicode white space character and accepts the invisible characters that are not white space, as Go does", () => {
+    for (const cp of WHITE_SPACE) expect(isValidKeyName(`a${String.fromCodePoint(cp)}b`), cp.toString(16)).toBe(false);
+    // Not White_Space: the byte order mark (which \\s matches), zero-width space and joiner, word joiner, Mongolian vowel separator.
+    for (const cp of [0xfeff, 0x200b, 0x200d, 0x2060, 0x180e]) expect(isValidKeyName(`a${String.fromCodePoint(cp)}b`), cp.toString(16)).toBe(true);
+    expect(parseVerifierKey(keyNamed("log\ufeffexample")).name).toBe("log\ufeffexample");
+  });
+
+  it("refuses a name that has no UTF-8 form and a key name with a control character, which no note can carry", () => {
+    expect(isValidKeyName("a\ud800b")).toBe(false);
+    expect(codeOf(() => parseVerifierKey(keyNamed("a\ud800b")))).toBe("INVALID_KEY");
+    expect(codeOf(() => parseVerifierKey(keyNamed("a\u0001b")))).toBe("INVALID_KEY");
+    expect(codeOf(() => generateSignerKey("a\u0085b"))).toBe("INVALID_KEY");
   });
 });
