@@ -3,6 +3,7 @@
 // is checked against @octokit/webhooks-schemas before it leaves.
 
 import { createHmac, randomUUID } from "node:crypto";
+import { request } from "node:http";
 import type { FaultInjector } from "./faults.js";
 import { assertWebhookPayload } from "./webhook-schema.js";
 
@@ -89,30 +90,46 @@ export class WebhookDispatcher {
       return;
     }
     try {
-      const response = await fetch(this.target, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "GitHub-Hookshot/github-sim",
-          "x-github-event": delivery.event,
-          "x-github-delivery": delivery.id,
-          "x-github-hook-id": String(this.hookId),
-          "x-github-hook-installation-target-id": String(this.appId),
-          "x-github-hook-installation-target-type": "integration",
-          "x-hub-signature": `sha1=${createHmac("sha1", this.secret).update(delivery.body).digest("hex")}`,
-          "x-hub-signature-256": signWebhook(this.secret, delivery.body),
-        },
-        body: delivery.body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      delivery.status = response.status;
-      delivery.responseBody = await response.text();
+      const answer = await post(this.target, delivery.body, {
+        "content-type": "application/json",
+        "user-agent": "GitHub-Hookshot/github-sim",
+        "x-github-event": delivery.event,
+        "x-github-delivery": delivery.id,
+        "x-github-hook-id": String(this.hookId),
+        "x-github-hook-installation-target-id": String(this.appId),
+        "x-github-hook-installation-target-type": "integration",
+        "x-hub-signature": `sha1=${createHmac("sha1", this.secret).update(delivery.body).digest("hex")}`,
+        "x-hub-signature-256": signWebhook(this.secret, delivery.body),
+      }, this.timeoutMs);
+      delivery.status = answer.status;
+      delivery.responseBody = answer.body;
       delivery.error = null;
     } catch (error: unknown) {
       delivery.status = null;
       delivery.error = error instanceof Error ? error.message : String(error);
     }
   }
+}
+
+/**
+ * One POST on a connection of its own, as GitHub opens one per delivery. A pooled keep-alive
+ * connection (fetch's default) can be closed by the server's idle timeout just as the next
+ * delivery is written on it, which fails that delivery with no answer on a slow machine.
+ */
+function post(target: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(target, { method: "POST", agent: false, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${String(timeoutMs)} ms`)));
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 function summarize(delivery: WebhookDelivery): DeliveryResult {
