@@ -151,6 +151,9 @@ const KIND_BY_ACTION: Readonly<Record<string, string>> = {
   "revoke-lease": "lifetime",
   "update-identity": "stale-identity",
   "drop-expired-lease": "expired-lease",
+  "set-rules": "acl-rules",
+  "revoke-password": "unknown-credential",
+  "end-expired-sessions": "lifetime",
 };
 
 /** Steps that remove an identity, in any provider's vocabulary: what they reveal depends on why it must go. */

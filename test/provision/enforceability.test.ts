@@ -69,7 +69,7 @@ describe("checkEnforceability", () => {
 
 describe("provisioning configuration", () => {
   it("applies defaults: local on, prune off, drift every hour", () => {
-    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [] });
+    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [] });
   });
 
   it("refuses an instance listed twice", () => {
