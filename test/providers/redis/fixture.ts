@@ -17,7 +17,7 @@ export interface RedisFixture {
   readonly admin: Redis;
   readonly provisionerUrl: string;
   provider(options?: { knownUsers?: readonly string[] }): RedisProvider;
-  /** A connection as an agent's user; ready check off, since the agent may not run INFO. */
+  /** A connection logged in as an agent's user (ready check off: the agent may not run INFO); rejects with the server's refusal. */
   connectAs(user: string, password: string): Promise<Redis>;
   stop(): Promise<void>;
 }
@@ -62,10 +62,12 @@ export async function startRedisFixture(): Promise<RedisFixture> {
         return provider;
       },
       async connectAs(user, secret) {
-        const client = new Redis({ host: "127.0.0.1", port: server.port, username: user, password: secret, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        // AUTH sent by hand: ioredis's own connect() resolves even when the server refuses the password.
+        const client = new Redis({ host: "127.0.0.1", port: server.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
         client.on("error", () => undefined);
         clients.push(client);
         await client.connect();
+        await client.call("AUTH", user, secret);
         return client;
       },
       async stop() {
