@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { CharterError } from "../../errors.js";
+import { redisUrlVariable as urlVariable } from "../../provision/config.js";
 
 /**
  * The provisioner's connection to one Redis server. It fails fast: no reconnect loop and no
@@ -17,14 +18,15 @@ export interface RedisConnection {
 }
 
 export function openConnection(instance: string, url: string): RedisConnection {
+  const variable = urlVariable(instance);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new CharterError("INVALID_CONFIG", `redis@${instance}: the connection string is not a URL`, { cause, hint: "Use redis://user:password@host:port/0." });
+    throw new CharterError("INVALID_CONFIG", `${variable} is not a URL`, { cause, hint: "Use redis://user:password@host:port/0." });
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new CharterError("INVALID_CONFIG", `redis@${instance}: the connection string has scheme ${parsed.protocol}, expected redis: or rediss:`, {
+    throw new CharterError("INVALID_CONFIG", `${variable} has scheme ${parsed.protocol}, expected redis: or rediss:`, {
       hint: "Use redis://user:password@host:port/0.",
     });
   }
@@ -85,37 +87,38 @@ function messageOf(error: unknown): string {
 
 function connectionError(instance: string, address: string, cause: unknown): CharterError {
   const message = messageOf(cause);
-  const variable = `CHARTER_REDIS_URL_${instance.toUpperCase().replaceAll("-", "_")}`;
+  const variable = urlVariable(instance);
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
-    return new CharterError("IO", `redis@${instance}: the server at ${address} refused the provisioner's user name or password`, {
+    return new CharterError("IO", `the Redis server at ${address} refused the user name or password in ${variable}`, {
       cause,
       hint: `Check the user and password in ${variable} against the provisioner's ACL user (docs/providers.md).`,
     });
   }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect/i.test(message)) {
-    return new CharterError("IO", `redis@${instance}: cannot connect to ${address} (${firstLine(message)})`, {
+    return new CharterError("IO", `cannot connect to the Redis server at ${address} (${firstLine(message)}); check the host and port in ${variable}`, {
       cause,
       hint: `Check the host and port in ${variable}, and that the server is running.`,
     });
   }
-  return new CharterError("IO", `redis@${instance}: cannot connect to ${address}: ${firstLine(message)}`, { cause, hint: `Check ${variable}.` });
+  return new CharterError("IO", `cannot connect to the Redis server at ${address}: ${firstLine(message)}`, { cause, hint: `Check ${variable}.` });
 }
 
+/** Messages say what to fix themselves: the engine wraps them in its own ("redis@<instance>: could not read the provider's state: …"). */
 function commandError(instance: string, command: string, cause: unknown): CharterError {
   const message = messageOf(cause);
   if (/unknown command/i.test(message) && command.toUpperCase() === "ACL") {
-    return new CharterError("INVALID_CONFIG", `redis@${instance}: the server has no ACL command; Charter needs Redis 7.0 or later with ACLs`, {
+    return new CharterError("INVALID_CONFIG", `the Redis server for instance ${instance} has no ACL command (older than Redis 6, or ACL renamed away); Charter needs Redis 7.0 or later`, {
       cause,
       hint: "Upgrade the server to Redis 7, or remove the instance from provisioning.providers.redis in .github/charter.yml.",
     });
   }
   if (/NOPERM/i.test(message)) {
-    return new CharterError("IO", `redis@${instance}: the provisioner may not run ${command.toUpperCase()}: ${firstLine(message)}`, {
+    return new CharterError("IO", `the provisioner's ACL user may not run ${command.toUpperCase()} (${firstLine(message)}); give it the rules docs/providers.md lists`, {
       cause,
       hint: "Give the provisioner's ACL user the rules docs/providers.md lists.",
     });
   }
-  return new CharterError("IO", `redis@${instance}: ${command.toUpperCase()} failed: ${firstLine(message)}`, { cause });
+  return new CharterError("IO", `${command.toUpperCase()} failed on the Redis server for instance ${instance}: ${firstLine(message)}`, { cause });
 }
 
 function firstLine(text: string): string {

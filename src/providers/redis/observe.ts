@@ -25,7 +25,7 @@ export async function observe(ctx: ObserveContext): Promise<RedisObserved> {
   const version = /redis_version:(\d+)\.(\d+)/.exec(info);
   const major = version === null ? 0 : Number(version[1]);
   if (major < MIN_MAJOR) {
-    throw new CharterError("INVALID_CONFIG", `redis@${ctx.instance}: the server at ${connection.address} runs Redis ${version === null ? "of an unknown version" : `${version[1] ?? ""}.${version[2] ?? ""}`}; Charter needs 7.0 or later (read/write key permissions)`, {
+    throw new CharterError("INVALID_CONFIG", `the Redis server at ${connection.address} runs Redis ${version === null ? "of an unknown version" : `${version[1] ?? ""}.${version[2] ?? ""}`}; Charter needs 7.0 or later (read/write key permissions)`, {
       hint: "Upgrade the server to Redis 7, or remove the instance from provisioning.providers.redis in .github/charter.yml.",
     });
   }
