@@ -52,6 +52,7 @@ export function diffRedis(ctx: DiffContext, desired: readonly DesiredAgent[], ob
   };
   const users = new Map(observed.users.map((u) => [u.name, u]));
   const claimed = new Set<string>();
+  const memo = memoized(observed);
 
   for (const agent of [...desired].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     if (!isSafeAgentId(agent.id)) {
@@ -74,7 +75,7 @@ export function diffRedis(ctx: DiffContext, desired: readonly DesiredAgent[], ob
       if (user !== undefined || marker !== undefined) deprovision(agent.id, name, user, op);
       continue;
     }
-    syncAgent(ctx, agent, name, user, observed, op, find);
+    syncAgent(ctx, agent, name, user, observed, memo, op, find);
   }
 
   for (const user of observed.users) {
@@ -97,7 +98,36 @@ export function diffRedis(ctx: DiffContext, desired: readonly DesiredAgent[], ob
   return { operations, findings };
 }
 
-function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: ObservedUser | undefined, observed: RedisObserved, op: Op, find: Find): void {
+/**
+ * A thousand agents share a handful of command sets (read, write, both) and users read back a
+ * handful of command rules: each is computed once per diff, not once per agent.
+ */
+interface Memo {
+  allowed(read: boolean, write: boolean): ReadonlySet<string>;
+  held(rules: string): ReadonlySet<string> | undefined;
+}
+
+function memoized(observed: RedisObserved): Memo {
+  const allowed = new Map<string, ReadonlySet<string>>();
+  const held = new Map<string, ReadonlySet<string> | undefined>();
+  return {
+    allowed(read, write) {
+      const key = `${String(read)}/${String(write)}`;
+      let set = allowed.get(key);
+      if (set === undefined) {
+        set = allowedCommands(observed.commands, { read, write });
+        allowed.set(key, set);
+      }
+      return set;
+    },
+    held(rules) {
+      if (!held.has(rules)) held.set(rules, evaluateCommands(observed.commands, rules));
+      return held.get(rules);
+    },
+  };
+}
+
+function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: ObservedUser | undefined, observed: RedisObserved, memo: Memo, op: Op, find: Find): void {
   const marker: IdentityMarker = { agent: agent.id, commit: agent.commit, manifestSha256: agent.manifestSha256, maxLifetimeSeconds: agent.maxLifetimeSeconds };
   const usable = agent.permissions.filter((p) => {
     if (p.system !== "redis" || p.instance !== ctx.instance) return false;
@@ -106,7 +136,7 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
     return problem === undefined;
   });
   const access = desiredAccess(usable);
-  const commands = allowedCommands(observed.commands, access);
+  const commands = memo.allowed(access.read, access.write);
   const rules = ruleArguments(commands, access.keys);
 
   if (user === undefined) {
@@ -119,7 +149,7 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
     op(agent.id, "update-identity", name, { type: "set-marker", user: name, marker: encodeMarker(marker) });
   }
 
-  const differences = ruleDifferences(user, observed, commands, access.keys);
+  const differences = ruleDifferences(user, memo, commands, access.keys);
   if (differences.length > 0) {
     if (sameApproval) find(agent.id, "acl-rules", `ACL user ${name} ${differences.join("; ")}; a sync resets its rules to the approved ones`);
     op(agent.id, "set-rules", name, { type: "set-rules", user: name, agent: agent.id, rules });
@@ -157,9 +187,9 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
 }
 
 /** What the user may do beyond or short of the approved rules, for people; empty when it matches. */
-function ruleDifferences(user: ObservedUser, observed: RedisObserved, commands: ReadonlySet<string>, keys: ReturnType<typeof desiredAccess>["keys"]): string[] {
+function ruleDifferences(user: ObservedUser, memo: Memo, commands: ReadonlySet<string>, keys: ReturnType<typeof desiredAccess>["keys"]): string[] {
   const out: string[] = [];
-  const held = evaluateCommands(observed.commands, user.commands);
+  const held = memo.held(user.commands);
   if (held === undefined) {
     out.push(`has command rules Charter does not write (${clip(user.commands)})`);
   } else {

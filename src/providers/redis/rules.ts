@@ -21,6 +21,8 @@ export interface CommandTable {
   readonly leaves: ReadonlyMap<string, Leaf>;
   /** Container command → its subcommands (`function` → `function|flush`, …). */
   readonly containers: ReadonlyMap<string, readonly string[]>;
+  /** Category (`@read`) → the leaves in it. */
+  readonly byCategory: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -54,7 +56,15 @@ export function parseCommandTable(reply: unknown): CommandTable {
     }
     containers.set(name, subs);
   }
-  return { leaves, containers };
+  const byCategory = new Map<string, string[]>();
+  for (const [name, leaf] of leaves) {
+    for (const category of leaf.categories) {
+      const list = byCategory.get(category);
+      if (list === undefined) byCategory.set(category, [name]);
+      else list.push(name);
+    }
+  }
+  return { leaves, containers, byCategory };
 }
 
 function stringList(value: unknown): string[] {
@@ -130,7 +140,7 @@ export function evaluateCommands(table: CommandTable, rules: string): Set<string
       else allowed.delete(name);
     };
     if (rest.startsWith("@")) {
-      for (const [name, leaf] of table.leaves) if (leaf.categories.has(rest)) set(name);
+      for (const name of table.byCategory.get(rest) ?? []) set(name);
       continue;
     }
     const subs = table.containers.get(rest);
