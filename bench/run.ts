@@ -9,6 +9,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   verify: () => import("./verify.bench.js"),
   append: () => import("./append.bench.js"),
   provision: () => import("./provision.bench.js"),
+  "provision-redis": () => import("./redis-provision.bench.js"),
   audit: () => import("./audit.bench.js"),
   detect: () => import("./detect.bench.js"),
   trail: () => import("./trail.bench.js"),

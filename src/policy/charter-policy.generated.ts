@@ -82,6 +82,23 @@ export interface CharterPolicy {
          */
         databases?: string[];
       }[];
+      /**
+       * Redis 7 servers, one per permission instance (the @instance of redis permissions). Charter keeps one ACL user per agent on each.
+       *
+       * @maxItems 50
+       */
+      redis?: {
+        /**
+         * The @instance name permissions use, e.g. cache-prod. Its connection URL is read from CHARTER_REDIS_URL_<INSTANCE> (upper case, - as _).
+         */
+        instance: string;
+        /**
+         * ACL users on this server that Charter does not manage and drift detection must not report (the provisioner's own user is always known). Default: [default].
+         *
+         * @maxItems 100
+         */
+        knownUsers?: string[];
+      }[];
     };
   };
   /**

@@ -1,8 +1,9 @@
 import { CharterError } from "../errors.js";
-import { postgresUrlVariable, PROVISIONING_ENV, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
+import { postgresUrlVariable, PROVISIONING_ENV, redisUrlVariable, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
 import { createLocalProvider } from "./local/index.js";
 import { createPostgresProvider } from "./postgres/index.js";
+import { createRedisProvider } from "./redis/index.js";
 
 /**
  * Opens the configured providers: the adapter between configuration (the policy's provisioning
@@ -29,6 +30,15 @@ export function openProviders(settings: ProvisioningSettings, secrets: ProviderS
         });
       }
       opened.push(createPostgresProvider({ instance, connectionString: url, ...(databases === undefined ? {} : { databases }) }));
+    }
+    for (const { instance, knownUsers } of settings.redis) {
+      const url = secrets.redisUrls.get(instance);
+      if (url === undefined) {
+        throw new CharterError("MISSING_SECRET", `${redisUrlVariable(instance)} is not set`, {
+          hint: `Set ${redisUrlVariable(instance)} to the provisioner's redis:// URL for instance ${instance} (docs/providers.md).`,
+        });
+      }
+      opened.push(createRedisProvider({ instance, url, knownUsers }));
     }
     return opened;
   } catch (error) {

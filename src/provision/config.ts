@@ -1,7 +1,7 @@
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CharterPolicy } from "../policy/charter-policy.generated.js";
-import { LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, type ProviderDescriptor } from "./routing.js";
+import { LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, type ProviderDescriptor } from "./routing.js";
 
 /**
  * Provisioning configuration: the `provisioning` section of .github/charter.yml (reviewed like
@@ -17,7 +17,12 @@ export const PROVISIONING_ENV = {
   signingKey: "CHARTER_TOKEN_SIGNING_KEY",
   /** Prefix of each PostgreSQL instance's connection URL variable; see postgresUrlVariable. */
   postgresUrlPrefix: "CHARTER_POSTGRES_URL_",
+  /** Prefix of each Redis instance's connection URL variable; see redisUrlVariable. */
+  redisUrlPrefix: "CHARTER_REDIS_URL_",
 } as const;
+
+/** ACL users a Redis instance holds besides Charter's unless its settings say otherwise. */
+export const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];
 
 export const DEFAULT_DRIFT_INTERVAL = "1h";
 export const DEFAULT_ISSUER = "charter";
@@ -28,12 +33,19 @@ export interface PostgresInstanceSettings {
   readonly databases: readonly string[] | undefined;
 }
 
+export interface RedisInstanceSettings {
+  readonly instance: string;
+  /** Users Charter does not manage and does not report; the provisioner's own user is always known. */
+  readonly knownUsers: readonly string[];
+}
+
 /** The non-secret settings, with defaults applied. */
 export interface ProvisioningSettings {
   readonly prune: boolean;
   readonly driftIntervalSeconds: number;
   readonly local: { readonly enabled: boolean; readonly issuer: string };
   readonly postgres: readonly PostgresInstanceSettings[];
+  readonly redis: readonly RedisInstanceSettings[];
 }
 
 /** Where each configured provider's secrets are, read from the environment. Never logged or recorded. */
@@ -42,6 +54,8 @@ export interface ProviderSecrets {
   readonly signingKeyPem: string | undefined;
   /** Connection URL per postgres instance; undefined when its variable is unset. */
   readonly postgresUrls: ReadonlyMap<string, string | undefined>;
+  /** Connection URL per redis instance; undefined when its variable is unset. */
+  readonly redisUrls: ReadonlyMap<string, string | undefined>;
 }
 
 export function provisioningSettings(policy: CharterPolicy | undefined): ProvisioningSettings {
@@ -52,19 +66,26 @@ export function provisioningSettings(policy: CharterPolicy | undefined): Provisi
     throw new CharterError("INVALID_CONFIG", `provisioning.driftInterval "${interval}" is not a duration`, { hint: "Write a whole number with s, m, h or d, e.g. 1h." });
   }
   const postgres = (section.providers?.postgres ?? []).map((p) => ({ instance: p.instance, databases: p.databases }));
-  const seen = new Set<string>();
-  for (const { instance } of postgres) {
-    if (seen.has(instance)) {
-      throw new CharterError("INVALID_CONFIG", `provisioning.providers.postgres lists instance "${instance}" twice`, { hint: "List each PostgreSQL instance once." });
-    }
-    seen.add(instance);
-  }
+  const redis = (section.providers?.redis ?? []).map((r) => ({ instance: r.instance, knownUsers: r.knownUsers ?? DEFAULT_KNOWN_REDIS_USERS }));
+  refuseDuplicates("postgres", postgres);
+  refuseDuplicates("redis", redis);
   return {
     prune: section.prune ?? false,
     driftIntervalSeconds,
     local: { enabled: section.providers?.local?.enabled ?? true, issuer: section.providers?.local?.issuer ?? DEFAULT_ISSUER },
     postgres,
+    redis,
   };
+}
+
+function refuseDuplicates(provider: string, instances: readonly { readonly instance: string }[]): void {
+  const seen = new Set<string>();
+  for (const { instance } of instances) {
+    if (seen.has(instance)) {
+      throw new CharterError("INVALID_CONFIG", `provisioning.providers.${provider} lists instance "${instance}" twice`, { hint: "List each instance once." });
+    }
+    seen.add(instance);
+  }
 }
 
 /** The configured providers as the enforceability check and routing see them: names and instances only. */
@@ -72,12 +93,18 @@ export function providerDescriptors(settings: ProvisioningSettings): ProviderDes
   const out: ProviderDescriptor[] = [];
   if (settings.local.enabled) out.push({ name: LOCAL_PROVIDER, instance: undefined, handles: localHandles });
   for (const p of settings.postgres) out.push({ name: POSTGRES_PROVIDER, instance: p.instance, handles: postgresHandles(p.instance, p.databases) });
+  for (const r of settings.redis) out.push({ name: REDIS_PROVIDER, instance: r.instance, handles: redisHandles(r.instance) });
   return out;
 }
 
 /** CHARTER_POSTGRES_URL_ and the instance in upper case with - as _: crm-prod → CHARTER_POSTGRES_URL_CRM_PROD. */
 export function postgresUrlVariable(instance: string): string {
   return PROVISIONING_ENV.postgresUrlPrefix + instance.toUpperCase().replaceAll("-", "_");
+}
+
+/** CHARTER_REDIS_URL_ and the instance in upper case with - as _: cache-prod → CHARTER_REDIS_URL_CACHE_PROD. */
+export function redisUrlVariable(instance: string): string {
+  return PROVISIONING_ENV.redisUrlPrefix + instance.toUpperCase().replaceAll("-", "_");
 }
 
 export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Record<string, string | undefined>>): ProviderSecrets {
@@ -89,5 +116,6 @@ export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Re
     localDatabasePath: present(PROVISIONING_ENV.localDatabase),
     signingKeyPem: present(PROVISIONING_ENV.signingKey),
     postgresUrls: new Map(settings.postgres.map((p) => [p.instance, present(postgresUrlVariable(p.instance))])),
+    redisUrls: new Map(settings.redis.map((r) => [r.instance, present(redisUrlVariable(r.instance))])),
   };
 }

@@ -1,8 +1,8 @@
 import { type Diagnostic, diagnostic, FILE_START, type RuleCode } from "../manifest/diagnostic.js";
 import { type Permission, parsePermission } from "../manifest/permission.js";
 import type { CheckedAgent } from "../manifest/validate.js";
-import { postgresUrlVariable } from "./config.js";
-import { LOCAL_PROVIDER, POSTGRES_PROVIDER, type ProviderDescriptor } from "./routing.js";
+import { postgresUrlVariable, redisUrlVariable } from "./config.js";
+import { LOCAL_PROVIDER, POSTGRES_PROVIDER, REDIS_PROVIDER, type ProviderDescriptor } from "./routing.js";
 
 const POLICY = ".github/charter.yml";
 
@@ -63,6 +63,13 @@ export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" |
 }
 
 function howToEnforce(permission: Permission, providers: readonly ProviderDescriptor[]): string {
+  if (permission.system === "redis") {
+    const known = providers.filter((p) => p.name === REDIS_PROVIDER).map((p) => `@${p.instance ?? ""}`);
+    if (permission.instance === undefined) {
+      return `Name the Redis server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @cache-prod"}), as listed under provisioning.providers.redis in ${POLICY}, or enable provisioning.providers.local.`;
+    }
+    return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
+  }
   if (permission.system !== "postgres") {
     return `Enable provisioning.providers.local in ${POLICY}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
   }

@@ -157,6 +157,9 @@ const KIND_BY_ACTION: Readonly<Record<string, string>> = {
   "drop-expired-lease": "expired-lease",
   "revoke-membership": "extra-membership",
   "revoke-default": "default-privilege",
+  "set-rules": "acl-rules",
+  "revoke-password": "unknown-credential",
+  "end-expired-sessions": "lifetime",
 };
 
 /** Steps that remove an identity, in any provider's vocabulary: what they reveal depends on why it must go. */

@@ -10,8 +10,10 @@ import type { Provider } from "./provider.js";
  *   postgres  a permission is enforced by the database itself: only the postgres provider
  *             configured for its @instance (and, when it lists databases, for its database).
  *             A postgres permission without an @instance names no server and is unenforceable.
- *   local     every other permission (http, redis, github): the registry signs tokens carrying
- *             them exactly, and tool gateways enforce what the verified token says.
+ *   redis     a permission naming the @instance of a configured Redis provider is enforced by
+ *             that server's ACL. Without such a provider, local tokens still carry it.
+ *   local     every permission that is not postgres (http, redis, github): the registry signs
+ *             tokens carrying them exactly, and tool gateways enforce what the verified token says.
  */
 
 /** What enforceability and routing need to know of a provider: no connection, no secret. */
@@ -19,6 +21,7 @@ export type ProviderDescriptor = Pick<Provider, "name" | "instance" | "handles">
 
 export const LOCAL_PROVIDER = "local";
 export const POSTGRES_PROVIDER = "postgres";
+export const REDIS_PROVIDER = "redis";
 
 export function localHandles(permission: Permission): boolean {
   return permission.system !== "postgres";
@@ -31,6 +34,10 @@ export function postgresHandles(instance: string, databases: readonly string[] |
     const database = permission.resource.split(".")[0] ?? "";
     return databases === undefined || databases.includes(database);
   };
+}
+
+export function redisHandles(instance: string): (permission: Permission) => boolean {
+  return (permission) => permission.system === "redis" && permission.instance === instance;
 }
 
 /** One name for a provider in maps, messages and CLI output: "local", "postgres@crm-prod". */

@@ -60,11 +60,11 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once("exit", resolve));
 }
 
-async function startOnce(bin: string, dir: string, password: string): Promise<RedisServer | undefined> {
+async function startOnce(bin: string, dir: string, password: string, args: readonly string[]): Promise<RedisServer | undefined> {
   const port = await freePort();
   const child = spawn(
     bin,
-    ["--bind", "127.0.0.1", "--port", String(port), "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", ""],
+    ["--bind", "127.0.0.1", "--port", String(port), "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", "", ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -99,14 +99,15 @@ async function startOnce(bin: string, dir: string, password: string): Promise<Re
   };
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `args` are further redis-server options, e.g. ["--rename-command", "ACL", ""] for a server without ACL commands. */
+export async function startRedis(options: { readonly args?: readonly string[] } = {}): Promise<RedisServer> {
   const bin = binary();
   const dir = mkdtempSync(join(tmpdir(), "charter-redis-"));
   // Hex, so that it needs no escaping in a URL or in the inline AUTH command.
   const password = randomBytes(16).toString("hex");
   try {
     for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-      const server = await startOnce(bin, dir, password);
+      const server = await startOnce(bin, dir, password, options.args ?? []);
       if (server !== undefined) return server;
     }
   } catch (error: unknown) {

@@ -5,7 +5,10 @@ import { closeProviders, openProviders } from "../../src/providers/open-provider
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../../src/provision/config.js";
 import { tempDir, type TempDir } from "../helpers/provisioning.js";
 
-const settings = provisioningSettings({ version: 1, provisioning: { providers: { postgres: [{ instance: "crm-prod", databases: ["crm"] }, { instance: "warehouse" }] } } });
+const settings = provisioningSettings({
+  version: 1,
+  provisioning: { providers: { postgres: [{ instance: "crm-prod", databases: ["crm"] }, { instance: "warehouse" }], redis: [{ instance: "cache-prod" }] } },
+});
 
 const permission = (raw: string): Permission => {
   const parsed = parsePermission(raw);
@@ -23,7 +26,12 @@ afterEach(() => {
 
 describe("openProviders", () => {
   it("opens the configured providers, which route permissions exactly as the pull request check does", async () => {
-    const env = { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://charter@127.0.0.1:1/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://charter@127.0.0.1:1/analytics" };
+    const env = {
+      CHARTER_LOCAL_DB: dir.file("local.db"),
+      CHARTER_POSTGRES_URL_CRM_PROD: "postgres://charter@127.0.0.1:1/crm",
+      CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://charter@127.0.0.1:1/analytics",
+      CHARTER_REDIS_URL_CACHE_PROD: "redis://charter-provisioner:x@127.0.0.1:1/0",
+    };
     const providers = openProviders(settings, providerSecrets(settings, env));
     try {
       const descriptors = providerDescriptors(settings);
@@ -34,6 +42,8 @@ describe("openProviders", () => {
         "postgres:select:analytics.events.signups@warehouse",
         "postgres:execute:crm.public.refund_order",
         "redis:read:cache:a:*@cache-prod",
+        "redis:read:cache:a:*@cache-staging",
+        "redis:read:cache:a:*",
         "github:contents:read:acme/app",
         "http:get:api.example.com/v1/a",
       ].map(permission);
@@ -46,13 +56,19 @@ describe("openProviders", () => {
   });
 
   it("names the missing variable instead of opening a partial set", () => {
-    for (const env of [{ CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://x@h/a" }, { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm" }]) {
+    const redis = { CHARTER_REDIS_URL_CACHE_PROD: "redis://p:x@h:6379/0" };
+    const postgres = { CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://x@h/a" };
+    for (const env of [
+      { ...postgres, ...redis },
+      { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", ...redis },
+      { CHARTER_LOCAL_DB: dir.file("local.db"), ...postgres },
+    ]) {
       try {
         openProviders(settings, providerSecrets(settings, env));
         expect.unreachable();
       } catch (error) {
         expect(isCharterError(error) && error.code).toBe("MISSING_SECRET");
-        expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE/);
+        expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE|CHARTER_REDIS_URL_CACHE_PROD/);
       }
     }
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isCharterError } from "../../src/errors.js";
 import { postgresUrlVariable, providerDescriptors, providerSecrets, provisioningSettings } from "../../src/provision/config.js";
 import { checkEnforceability } from "../../src/provision/enforceability.js";
+import { desiredState } from "../../src/provision/desired-state.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { lineOf } from "../helpers/manifests.js";
 import { agentTree, checkedAgents, manifestText } from "../helpers/provisioning.js";
@@ -52,6 +53,19 @@ describe("checkEnforceability", () => {
     expect(diagnostics.map((d) => d.rule)).toEqual(["provisioning/unavailable-provider"]);
   });
 
+  it("counts a redis permission as enforced once a Redis provider serves its instance, and otherwise says how to configure one", async () => {
+    const spec = { id: "cache-reader", permissions: ["redis:read:cache:customers:*@cache-prod", "redis:read:cache:orders:*@cache-staging", "redis:read:cache:x:*"] };
+    const agents = await checkedAgents(agentTree([spec]));
+    const diagnostics = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, redis: [{ instance: "cache-prod" }] } }));
+    expect(diagnostics.filter((d) => d.rule === "provisioning/unenforceable-permission").map((d) => d.pointer)).toEqual(["/tools/0/permissions/1", "/tools/0/permissions/2"]);
+    expect(diagnostics[0]?.fix).toContain("CHARTER_REDIS_URL_CACHE_STAGING");
+    expect(diagnostics[1]?.fix).toContain("configured: @cache-prod");
+    const none = checkEnforceability(agents, configured({ providers: { local: { enabled: false } } }));
+    expect(none.filter((d) => d.rule === "provisioning/unenforceable-permission")).toHaveLength(3);
+    const desired = desiredState(agents, "a".repeat(40), configured({ providers: { redis: [{ instance: "cache-prod" }] } }));
+    expect(desired.byProvider.get("redis@cache-prod")?.map((a) => [a.id, a.status, a.permissions.map((p) => p.raw)])).toEqual([["cache-reader", "active", ["redis:read:cache:customers:*@cache-prod"]]]);
+  });
+
   it("passes the repository's agents when every instance they name is configured, and ignores retired agents", async () => {
     const all = configured({
       providers: { postgres: ["crm-prod", "helpdesk-prod", "finance-prod", "warehouse"].map((instance) => ({ instance })) },
@@ -69,7 +83,20 @@ describe("checkEnforceability", () => {
 
 describe("provisioning configuration", () => {
   it("applies defaults: local on, prune off, drift every hour", () => {
-    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [] });
+    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [] });
+  });
+
+  it("reads redis instances with known users defaulting to the default user, and their URLs from CHARTER_REDIS_URL_<INSTANCE>", () => {
+    const settings = provisioningSettings({ version: 1, provisioning: { providers: { redis: [{ instance: "cache-prod" }, { instance: "queue-prod", knownUsers: ["app"] }] } } });
+    expect(settings.redis).toEqual([
+      { instance: "cache-prod", knownUsers: ["default"] },
+      { instance: "queue-prod", knownUsers: ["app"] },
+    ]);
+    expect([...providerSecrets(settings, { CHARTER_REDIS_URL_CACHE_PROD: "redis://p:x@cache:6379/0" }).redisUrls]).toEqual([
+      ["cache-prod", "redis://p:x@cache:6379/0"],
+      ["queue-prod", undefined],
+    ]);
+    expect(() => provisioningSettings({ version: 1, provisioning: { providers: { redis: [{ instance: "a" }, { instance: "a" }] } } })).toThrow(/lists instance "a" twice/);
   });
 
   it("refuses an instance listed twice", () => {

@@ -1,0 +1,26 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * `npm run bench -- provision-redis` at 20 agents, so that a change to the provider that breaks
+ * the benchmark fails the suite. The bench starts its own server. Nothing about its times is asserted.
+ */
+describe("the redis provision benchmark, at a small size", () => {
+  it("provisions, re-syncs to a no-op, and prints one well-formed JSON line", () => {
+    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "provision-redis"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, CHARTER_BENCH_REDIS_AGENTS: "20" },
+    });
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; agents: number; operations: number; ratio: number });
+    expect(figures).toHaveLength(1);
+    expect(figures[0]).toMatchObject({ bench: "provision/redis", agents: 20, operations: 20 });
+    expect(figures[0]?.ratio).toBeGreaterThan(0);
+  }, 120_000);
+});
