@@ -34,7 +34,7 @@ export type AgentChangeKind =
   | "runtime-changed"
   | "description-only";
 
-export type GovernanceChangeKind = "policy-changed" | "schema-changed" | "codeowners-changed" | "ci-workflow-changed" | "detection-changed";
+export type GovernanceChangeKind = "policy-changed" | "schema-changed" | "codeowners-changed" | "ci-workflow-changed" | "detection-changed" | "catalog-changed";
 
 export type ChangeKind = AgentChangeKind | GovernanceChangeKind;
 
@@ -66,7 +66,7 @@ export const AGENT_CHANGE_KINDS: readonly AgentChangeKind[] = [
   "description-only",
 ];
 
-export const GOVERNANCE_CHANGE_KINDS: readonly GovernanceChangeKind[] = ["policy-changed", "schema-changed", "codeowners-changed", "ci-workflow-changed", "detection-changed"];
+export const GOVERNANCE_CHANGE_KINDS: readonly GovernanceChangeKind[] = ["policy-changed", "schema-changed", "codeowners-changed", "ci-workflow-changed", "detection-changed", "catalog-changed"];
 
 export interface Change {
   readonly kind: ChangeKind;

@@ -38,8 +38,11 @@ ingest   runs the app's ingest path on a file (or standard input): backfill, or 
 token    ingest tokens for the HTTP receivers: one per agent for its telemetry (self-reported),
          one per infrastructure source (attested). The token is printed once; only its hash is
          kept. Revoke by its id (the 16 hex digits after charter_it_).
-status   per source and instance: events, the last one seen, the position reached, gaps, and
-         whether it has been silent longer than --silent-after (default 1h).
+status   per source and instance, including configured ones that never sent anything:
+         events, the last one seen, the position reached, gaps, and whether it has been silent
+         longer than its limit (the CHARTER_TRAIL_SILENT_AFTER the app runs with, 1h before the
+         app has run; --silent-after applies another). Exit 1 when a source is
+         silent or gapped.
 seal     seals the events not yet in a segment (the app does this on its own), signing the
          checkpoint with CHARTER_SIGNING_KEY.
 verify   offline: every stored event against its chain hash, the trail's Merkle tree against
@@ -99,6 +102,8 @@ export function repositoryRoot(io: CliIo, repo: string | undefined): string | nu
 }
 
 const SOURCES = ["pgaudit", "otlp", "events"] as const;
+/** The silence limit of a source no deployment configured one for. */
+const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
 
 async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
@@ -226,21 +231,29 @@ async function token(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function status(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, "silent-after": { type: "string", default: "1h" }, format: { type: "string", default: "table" } } });
-  const silentSeconds = parseDuration(values["silent-after"]);
-  if (silentSeconds === undefined) throw new CharterError("USAGE", `--silent-after ${JSON.stringify(values["silent-after"])} is not a duration`, { hint: "e.g. 30m, 1h, 1d" });
+  const { values } = parseArgs({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, "silent-after": { type: "string" }, format: { type: "string", default: "table" } } });
+  const given = values["silent-after"];
+  const silentSeconds = given === undefined ? undefined : parseDuration(given);
+  if (given !== undefined && silentSeconds === undefined) throw new CharterError("USAGE", `--silent-after ${JSON.stringify(given)} is not a duration`, { hint: "e.g. 30m, 1h, 1d" });
   return withStore(io, values.db, async (store) => {
-    const rows = await statusRows(store, Date.now(), silentSeconds * 1000);
+    // Without --silent-after, sources are judged by the limit the app judges them by.
+    const rows = await statusRows(store, Date.now(), DEFAULT_SILENT_AFTER_MS, silentSeconds === undefined ? undefined : silentSeconds * 1000);
     if (values.format === "json") {
       io.out(`${JSON.stringify({ trail: store.location, tip: await store.tip(), sources: rows }, null, 2)}\n`);
     } else {
       const tip = await store.tip();
       io.out(`Trail ${store.location}: ${tip.seq} events\n\n`);
       for (const r of rows) {
-        io.out(`${r.source}/${r.instance}  ${r.attested ? "attested" : "self-reported"}  ${r.events} events  last ${r.lastEventAt ?? "never"}  ${r.state}${r.position === null ? "" : `  at ${r.position}`}${r.gaps > 0 ? `  ${r.gaps} gap(s): ${r.lastGap ?? ""}` : ""}\n`);
+        const state =
+          r.state === "silent"
+            ? `silent since ${r.quietSince ?? "ever"}${r.lastReceivedAt === null ? " (configured, nothing received)" : ""}, limit ${String(r.silentAfterSeconds)} s`
+            : r.state === "waiting"
+              ? `waiting: configured ${r.configuredAt ?? ""}, nothing received yet`
+              : r.state;
+        io.out(`${r.source}/${r.instance}  ${r.attested ? "attested" : "self-reported"}  ${r.events} events  last ${r.lastEventAt ?? "never"}  ${state}${r.position === null ? "" : `  at ${r.position}`}${r.gaps > 0 ? `  ${r.gaps} gap(s): ${r.lastGap ?? ""}` : ""}\n`);
       }
-      if (rows.length === 0) io.out("No source has sent anything yet.\n");
+      if (rows.length === 0) io.out("No source is configured and none has sent anything yet.\n");
     }
-    return rows.some((r) => r.state !== "ok") ? EXIT.findings : EXIT.ok;
+    return rows.some((r) => r.state === "silent" || r.state === "gapped") ? EXIT.findings : EXIT.ok;
   });
 }

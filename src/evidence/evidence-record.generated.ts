@@ -190,7 +190,8 @@ export interface RecordedChange {
     | "schema-changed"
     | "codeowners-changed"
     | "ci-workflow-changed"
-    | "detection-changed";
+    | "detection-changed"
+    | "catalog-changed";
   agent?: string;
   path: string;
   pointer?: string;

@@ -1,10 +1,8 @@
+import { GOVERNED_PATHS } from "../change/governance-changes.js";
 import { isCharterError } from "../errors.js";
 import type { GovernedCommit } from "../evidence/completeness.js";
 import { resolveCommit } from "./commit-reader.js";
 import { gitOutput, runGit } from "./run-git.js";
-
-/** Where governed files live: agents and the governance files (see src/change/governance-changes.ts). */
-export const GOVERNED_PATHSPECS: readonly string[] = ["agents/", ".github/charter.yml", "schemas/", "CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".github/workflows/"];
 
 /**
  * The default branch's first-parent history after `since` (exclusive), oldest first, keeping
@@ -13,7 +11,7 @@ export const GOVERNED_PATHSPECS: readonly string[] = ["agents/", ".github/charte
  */
 export async function governedHistory(repoRoot: string, branch: string, since: string): Promise<GovernedCommit[]> {
   const head = await resolveCommit(repoRoot, branch);
-  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%x00%H", "--name-only", `${since}..${head}`, "--", ...GOVERNED_PATHSPECS]);
+  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%x00%H", "--name-only", `${since}..${head}`, "--", ...GOVERNED_PATHS]);
   const commits: GovernedCommit[] = [];
   for (const chunk of output.toString("utf8").split("\0").slice(1)) {
     const [sha = "", ...paths] = chunk.split("\n").filter((line) => line.trim() !== "");

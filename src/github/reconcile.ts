@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import { GOVERNED_PATHSPECS } from "../git/governed-history.js";
+import { GOVERNED_PATHS } from "../change/governance-changes.js";
 import { idempotencyKey, recordPath } from "../evidence/ledger.js";
 import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
@@ -46,7 +46,7 @@ const PAGE = 50;
 /** Commits per governed path per run (GitHub's largest page). */
 const HISTORY_PAGE = 100;
 /** Where the branch's history is filtered: a directory or a file, as GitHub's history(path:) takes it. */
-const GOVERNED_ROOTS = GOVERNED_PATHSPECS.map((spec) => spec.replace(/\/+$/, ""));
+const GOVERNED_ROOTS = GOVERNED_PATHS.map((spec) => spec.replace(/\/+$/, ""));
 
 /**
  * GitHub does not redeliver a webhook that failed to arrive, so the ledger is reconciled with

@@ -70,6 +70,10 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   const repository = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(env["CHARTER_TRAIL_REPOSITORY"]?.trim() ?? "");
   const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? parseDuration(fallback) ?? 60) * 1000;
   const intervals = { sealMs: seconds("CHARTER_TRAIL_SEAL_INTERVAL", "1m"), anchorMs: seconds("CHARTER_TRAIL_ANCHOR_INTERVAL", "10m"), followMs: 1000, silentAfterMs: seconds("CHARTER_TRAIL_SILENT_AFTER", "1h") };
+  // A followed log that never produces a line must still show, and go silent, in the status;
+  // `charter trail status` judges every source by the limit the app judges it by.
+  await store.declareSilenceLimit(intervals.silentAfterMs);
+  for (const follower of followers) await store.declareSource("pgaudit", follower.instance, true, intervals.silentAfterMs, Date.now());
   let lastSeal = 0;
   let lastRefresh = 0;
   let lastAnchor = 0;
@@ -151,10 +155,10 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
         }
         if (reported.has(key) || budget <= 0) continue;
         budget--;
-        const since = row.lastReceivedAt ?? "never";
+        const since = row.quietSince ?? "never";
         const outcome = await appendRecords(octokit, evidence, {
           idempotencyKey: `trail-exception:${origin}:silent:${key}:${since}`,
-          records: [() => ({ kind: "trail-exception", body: { origin, source: row.source, instance: row.instance, kind: "silent", detail: `nothing received since ${since} (allowed: ${String(intervals.silentAfterMs / 1000)} s)`, detectedAt: new Date(now).toISOString() }, observedAt: new Date().toISOString() })],
+          records: [() => ({ kind: "trail-exception", body: { origin, source: row.source, instance: row.instance, kind: "silent", detail: `nothing received since ${since}${row.lastReceivedAt === null ? " (configured then, never sent anything)" : ""} (allowed: ${String(row.silentAfterSeconds)} s)`, detectedAt: new Date(now).toISOString() }, observedAt: new Date().toISOString() })],
           observedAt: () => new Date().toISOString(),
           message: (seq) => `Evidence ${String(seq)}: action trail source ${key} silent`,
         });

@@ -5,6 +5,7 @@ import { diffAgents } from "../change/semantic-diff.js";
 import { isCharterError } from "../errors.js";
 import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
 import { checkDetectionFiles } from "../detect/check-detection-files.js";
+import { checkCatalogFile } from "../trail/check-catalog-file.js";
 import { providerDescriptors, provisioningSettings } from "../provision/config.js";
 import { checkEnforceability } from "../provision/enforceability.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
@@ -44,17 +45,18 @@ export interface Assessment extends Classification {
  */
 export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Assessment> {
   // Reads at base and head are started together so that batching readers can merge them.
-  const [classification, basePolicy, headPolicy, detection] = await Promise.all([
+  const [classification, basePolicy, headPolicy, detection, catalog] = await Promise.all([
     classifyChange(base, head, changedPaths),
     readPolicy(base),
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
     checkDetectionFiles(head, changedPaths),
+    checkCatalogFile(head, changedPaths),
   ]);
   // A policy the pull request proposes must be whole: its unsatisfiable parts are errors too.
   const headPolicyDiagnostics = [...(headPolicy?.diagnostics ?? []), ...(headPolicy?.problems ?? [])];
   const policy = basePolicy.policy ?? DEFAULT_POLICY;
-  // Detection rule problems are validation problems of the head, annotated on their lines like a manifest's.
-  const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...detection];
+  // Detection rule and catalog problems are validation problems of the head, annotated on their lines like a manifest's.
+  const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...detection, ...catalog];
   return {
     ...classification,
     head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: classification.head.ok && !unenforceable.some((d) => d.severity === "error"), diagnostics: [...classification.head.diagnostics, ...unenforceable] },

@@ -68,6 +68,11 @@ export class PgauditFollower {
     this.#options = options;
   }
 
+  /** The PostgreSQL instance it follows, as the permission vocabulary names it. */
+  get instance(): string {
+    return this.#options.instance;
+  }
+
   /** Reads what is new, up to one chunk; resolves once its events (and the new position) are stored. */
   async step(): Promise<StepResult> {
     if (this.#position === undefined) {

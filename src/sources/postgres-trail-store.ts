@@ -7,6 +7,7 @@ import { chainEvents } from "../trail/chain.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import { GENESIS_HASH } from "../trail/event-bytes.js";
 import type { TrailSourceKind } from "../trail/event.js";
+import { SOURCE_STATUS_SQL, type SourceStatusSql, sourceStatusRow } from "./source-status-sql.js";
 import { splitChunk } from "./sqlite-trail-store.js";
 import {
   type AppendResult,
@@ -50,6 +51,8 @@ function schemaSql(): string[] {
     "CREATE TABLE IF NOT EXISTS positions (source TEXT NOT NULL, instance TEXT NOT NULL, position TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (source, instance))",
     `CREATE TABLE IF NOT EXISTS source_status (source TEXT NOT NULL, instance TEXT NOT NULL, attested INTEGER NOT NULL, last_event_ms BIGINT,
       last_received_ms BIGINT, events BIGINT NOT NULL, PRIMARY KEY (source, instance))`,
+    `CREATE TABLE IF NOT EXISTS configured_sources (source TEXT NOT NULL, instance TEXT NOT NULL, attested INTEGER NOT NULL, configured_ms BIGINT NOT NULL,
+      silent_after_ms BIGINT NOT NULL, PRIMARY KEY (source, instance))`,
     `CREATE TABLE IF NOT EXISTS source_gaps (id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, instance TEXT NOT NULL, kind TEXT NOT NULL,
       detected_ms BIGINT NOT NULL, detail TEXT NOT NULL, reported_seq BIGINT)`,
     `CREATE TABLE IF NOT EXISTS ingest_tokens (id TEXT PRIMARY KEY, secret_hash BYTEA NOT NULL, kind TEXT NOT NULL, agent TEXT, source TEXT NOT NULL,
@@ -394,29 +397,24 @@ class PostgresTrailStore implements TrailStore {
     });
   }
 
-  sourceStatus(): Promise<SourceStatusRow[]> {
+  declareSource(source: TrailSourceKind, instance: string, attested: boolean, silentAfterMs: number, nowMs: number): Promise<void> {
     return this.#serial(async () => {
-      const rows = await this.#q<{ source: TrailSourceKind; instance: string; attested: number; last_event_ms: number | null; last_received_ms: number | null; events: number; position: string | null; gaps: number; last_gap: string | null }>(
-        `SELECT k.source, k.instance, coalesce(s.attested, 1) AS attested, s.last_event_ms, s.last_received_ms, coalesce(s.events, 0) AS events, p.position,
-                (SELECT count(*) FROM source_gaps g WHERE g.source = k.source AND g.instance = k.instance) AS gaps,
-                (SELECT g.detail FROM source_gaps g WHERE g.source = k.source AND g.instance = k.instance ORDER BY g.id DESC LIMIT 1) AS last_gap
-           FROM (SELECT source, instance FROM source_status UNION SELECT source, instance FROM positions) k
-           LEFT JOIN source_status s ON s.source = k.source AND s.instance = k.instance
-           LEFT JOIN positions p ON p.source = k.source AND p.instance = k.instance
-          ORDER BY k.source, k.instance`,
+      await this.#q(
+        `INSERT INTO configured_sources (source, instance, attested, configured_ms, silent_after_ms) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source, instance) DO UPDATE SET attested = excluded.attested, silent_after_ms = excluded.silent_after_ms`,
+        [source, instance, attested ? 1 : 0, nowMs, silentAfterMs],
       );
-      return rows.map((r) => ({
-        source: r.source,
-        instance: r.instance,
-        attested: Number(r.attested) === 1,
-        lastEventMs: r.last_event_ms === null ? null : Number(r.last_event_ms),
-        lastReceivedMs: r.last_received_ms === null ? null : Number(r.last_received_ms),
-        events: Number(r.events),
-        position: r.position,
-        gaps: Number(r.gaps),
-        lastGapDetail: r.last_gap,
-      }));
     });
+  }
+
+  declareSilenceLimit(silentAfterMs: number): Promise<void> {
+    return this.#serial(async () => {
+      await this.#q("INSERT INTO meta (key, value) VALUES ('silent_after_ms', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(silentAfterMs)]);
+    });
+  }
+
+  sourceStatus(): Promise<SourceStatusRow[]> {
+    return this.#serial(async () => (await this.#q<SourceStatusSql>(SOURCE_STATUS_SQL)).map(sourceStatusRow));
   }
 
   recordGap(gap: SourceGap): Promise<void> {

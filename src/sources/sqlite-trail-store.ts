@@ -26,6 +26,7 @@ import {
   triState,
   type TrailStore,
 } from "./trail-store.js";
+import { SOURCE_STATUS_SQL, type SourceStatusSql, sourceStatusRow } from "./source-status-sql.js";
 
 /**
  * The trail in one SQLite file (WAL): the default store, with no server to run. The app ingests
@@ -97,6 +98,14 @@ CREATE TABLE IF NOT EXISTS source_status (
   last_event_ms INTEGER,
   last_received_ms INTEGER,
   events INTEGER NOT NULL,
+  PRIMARY KEY (source, instance)
+);
+CREATE TABLE IF NOT EXISTS configured_sources (
+  source TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  attested INTEGER NOT NULL,
+  configured_ms INTEGER NOT NULL,
+  silent_after_ms INTEGER NOT NULL,
   PRIMARY KEY (source, instance)
 );
 CREATE TABLE IF NOT EXISTS source_gaps (
@@ -745,41 +754,22 @@ export class SqliteTrailStore implements TrailStore {
     return Promise.resolve();
   }
 
+  declareSource(source: TrailSourceKind, instance: string, attested: boolean, silentAfterMs: number, nowMs: number): Promise<void> {
+    this.#prepared(
+      `INSERT INTO configured_sources (source, instance, attested, configured_ms, silent_after_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (source, instance) DO UPDATE SET attested = excluded.attested, silent_after_ms = excluded.silent_after_ms`,
+    ).run(source, instance, attested ? 1 : 0, nowMs, silentAfterMs);
+    return Promise.resolve();
+  }
+
+  declareSilenceLimit(silentAfterMs: number): Promise<void> {
+    this.#prepared("INSERT INTO meta (key, value) VALUES ('silent_after_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(silentAfterMs));
+    return Promise.resolve();
+  }
+
   sourceStatus(): Promise<SourceStatusRow[]> {
-    const rows = this.#prepared(
-      `SELECT s.source, s.instance, s.attested, s.last_event_ms, s.last_received_ms, s.events, p.position,
-              (SELECT count(*) FROM source_gaps g WHERE g.source = s.source AND g.instance = s.instance) AS gaps,
-              (SELECT g.detail FROM source_gaps g WHERE g.source = s.source AND g.instance = s.instance ORDER BY g.id DESC LIMIT 1) AS last_gap
-         FROM source_status s LEFT JOIN positions p ON p.source = s.source AND p.instance = s.instance
-        UNION ALL
-       SELECT p.source, p.instance, 1, NULL, NULL, 0, p.position,
-              (SELECT count(*) FROM source_gaps g WHERE g.source = p.source AND g.instance = p.instance), NULL
-         FROM positions p WHERE NOT EXISTS (SELECT 1 FROM source_status s WHERE s.source = p.source AND s.instance = p.instance)
-        ORDER BY 1, 2`,
-    ).all() as {
-      source: TrailSourceKind;
-      instance: string;
-      attested: number;
-      last_event_ms: number | null;
-      last_received_ms: number | null;
-      events: number;
-      position: string | null;
-      gaps: number;
-      last_gap: string | null;
-    }[];
-    return Promise.resolve(
-      rows.map((r) => ({
-        source: r.source,
-        instance: r.instance,
-        attested: r.attested === 1,
-        lastEventMs: r.last_event_ms,
-        lastReceivedMs: r.last_received_ms,
-        events: r.events,
-        position: r.position,
-        gaps: r.gaps,
-        lastGapDetail: r.last_gap,
-      })),
-    );
+    const rows = this.#prepared(SOURCE_STATUS_SQL).all() as SourceStatusSql[];
+    return Promise.resolve(rows.map(sourceStatusRow));
   }
 
   recordGap(gap: SourceGap): Promise<void> {

@@ -85,6 +85,10 @@ export interface SourceStatusRow {
   readonly position: string | null;
   readonly gaps: number;
   readonly lastGapDetail: string | null;
+  /** When the deployment first configured the source (a followed log, a live ingest token); null when only its events tell of it. */
+  readonly configuredMs: number | null;
+  /** The silence limit the deployment configured for it (or for every source); null: the reader's default. */
+  readonly silentAfterMs: number | null;
 }
 
 export interface SourceGap {
@@ -134,6 +138,15 @@ export interface TrailStore {
   tiles(from: number, to: number): Promise<Map<number, Buffer>>;
   markAnchored(indexes: readonly number[], anchor: { seq: number; sha256: string }): Promise<void>;
 
+  /**
+   * Declares a source the deployment configures (a followed PostgreSQL log), so that one that
+   * never sends anything still appears, silent since it was configured. The first
+   * configuration time is kept; the silence limit is the latest.
+   */
+  declareSource(source: TrailSourceKind, instance: string, attested: boolean, silentAfterMs: number, nowMs: number): Promise<void>;
+  /** The deployment's silence limit, for the sources it did not declare (those known from tokens or events). */
+  declareSilenceLimit(silentAfterMs: number): Promise<void>;
+  /** Every source that sent events, saved a position, was declared or has a live ingest token. */
   sourceStatus(): Promise<SourceStatusRow[]>;
   recordGap(gap: SourceGap): Promise<void>;
   gaps(options?: { unreported?: boolean }): Promise<(SourceGap & { id: number; reportedSeq: number | null })[]>;

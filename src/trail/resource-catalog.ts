@@ -37,7 +37,7 @@ export type CatalogParse =
   | { readonly ok: true; readonly catalog: ResourceCatalog }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
-const MAX_CATALOG_BYTES = 1024 * 1024;
+export const MAX_CATALOG_BYTES = 1024 * 1024;
 
 /** Parses and validates a catalog file; every problem is a Diagnostic with its line. */
 export function parseResourceCatalog(file: string, bytes: Uint8Array): CatalogParse {
