@@ -93,9 +93,12 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     const alerts = await openAlertStore(env);
     const live = new LiveDetection(store, alerts, context.manifests);
     ingestor.onDurable(live.consume);
+    await live.begin();
     detection = { live, alerts, webhook };
   }
-  // Detection starts once the manifests in force are known (the first refresh), or at once without a trail repository.
+  // Detection starts once the manifests in force have been read (the first refresh, even a failed
+  // one: a trail repository without a ledger yet has no manifests to wait for), or at once
+  // without a trail repository. Events ingested meanwhile are detected from the store then.
   let detecting = false;
 
   const tick: TrailRuntime["tick"] = async (octokit, target, signerKey, log) => {
@@ -110,10 +113,10 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     let refreshed = repository === null;
     if (octokit !== null && target !== null && now - lastRefresh >= refreshMs) {
       lastRefresh = now;
+      refreshed = true;
       try {
         const source = await githubLedgerSource(octokit, target, target.branch ?? EVIDENCE_BRANCH);
         await context.loadLedger(source);
-        refreshed = true;
       } catch (error) {
         log("warn", { err: (error as Error).message }, "charter: trail could not read the evidence branch for manifest versions");
       }
@@ -123,7 +126,6 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
           for (const d of loaded.diagnostics.filter((x) => x.severity === "error").slice(0, 20)) log("warn", { file: d.file, line: d.line, rule: d.rule }, `charter: detection file left out: ${d.message}`);
           if (loaded.config !== undefined) await detection.live.configure(loaded.config);
         } catch (error) {
-          refreshed = false;
           log("warn", { err: (error as Error).message }, "charter: detection rules could not be read from the default branch; the ones in force stay");
         }
       }

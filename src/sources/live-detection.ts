@@ -73,6 +73,19 @@ export class LiveDetection {
     return this.#detector?.position ?? -1;
   }
 
+  /**
+   * Marks where detection begins when it has never run on this trail: the tip now, before this
+   * process ingests anything, so that events arriving while the manifests are still being read
+   * are detected once start() runs.
+   */
+  begin(): Promise<void> {
+    return this.#serial(async () => {
+      if ((await this.#alerts.snapshot()) !== null) return;
+      const empty = new Detector(this.#input()).snapshot();
+      await this.#alerts.record([], { ...empty, position: (await this.#trail.tip()).seq }, this.#now());
+    });
+  }
+
   /** Loads the saved state (or starts at the trail's tip) and catches up with the trail. */
   start(): Promise<void> {
     return this.#serial(async () => {
