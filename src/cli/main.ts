@@ -8,6 +8,7 @@ import { evidenceCommand } from "./evidence-command.js";
 import { jobsCommand } from "./jobs-command.js";
 import { verifyCommand } from "./verify-command.js";
 import { detectCommand } from "./detect-command.js";
+import { alertsCommand } from "./alerts-command.js";
 import { witnessCommand } from "./witness-command.js";
 import { driftCommand } from "./drift-command.js";
 import { planCommand } from "./plan-command.js";
@@ -34,6 +35,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   jobs: { run: jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
   detect: { run: detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
   trail: { run: trailCommand, summary: "the action trail: ingest, ingest tokens, status, seal, verify, prove" },
+  alerts: { run: alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
 };
 
 function help(): string {

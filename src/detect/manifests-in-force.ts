@@ -50,3 +50,34 @@ export function manifestCatalog(versions: readonly ManifestVersion[]): Manifests
 export function ownerHandles(manifest: AgentManifest | undefined): string[] {
   return (manifest?.owners ?? []).map((o) => (o.user !== undefined ? `@${o.user}` : `@${o.team ?? ""}`));
 }
+
+/**
+ * Manifests added as the ledger is read, change record by change record (live detection): the
+ * same lookup as manifestCatalog, kept current without rebuilding it on every refresh.
+ */
+export class ManifestHistory implements ManifestsInForce {
+  readonly #byAgent = new Map<string, ManifestVersion[]>();
+
+  /** Adds a version; versions of one agent arrive in seq order (the ledger's), others are sorted in. */
+  add(version: ManifestVersion): void {
+    const list = this.#byAgent.get(version.agent) ?? [];
+    list.push(version);
+    if (list.length > 1 && (list[list.length - 2]?.seq ?? 0) > version.seq) list.sort((a, b) => a.seq - b.seq);
+    this.#byAgent.set(version.agent, list);
+  }
+
+  at(agent: string, seq: number | null): AgentManifest | undefined {
+    const list = this.#byAgent.get(agent);
+    if (!list || list.length === 0) return undefined;
+    if (seq === null) return list[list.length - 1]?.manifest;
+    let found: AgentManifest | undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const v = list[i] as ManifestVersion;
+      if (v.seq <= seq) {
+        found = v.manifest;
+        break;
+      }
+    }
+    return found;
+  }
+}

@@ -19,6 +19,7 @@ import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { IdentityCache } from "../manifest/inventory-identities.js";
 import type { TrailRuntime } from "./trail-runtime.js";
+import { ALERT_ISSUE_JOB, ALERT_WEBHOOK_JOB, type AlertTarget, deliverWebhook, escalateIssue, type EscalationPayload, sweepEscalations } from "./alert-escalation.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -147,7 +148,17 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       observeOctokit(octokit, metrics);
       return octokit;
     };
-    if (options.trail !== undefined) runTrail(app, options.trail, authed, env.signingKey, appOptions);
+    const detection = options.trail?.detection ?? null;
+    if (detection !== null) {
+      router.onInternal(ALERT_ISSUE_JOB, async (context) => {
+        const payload = context.payload as unknown as EscalationPayload;
+        const repository = payload.repository;
+        if (repository === undefined) return;
+        const calls = await escalateIssue(context.octokit, detection.alerts, { owner: repository.owner.login, repo: repository.name, repositoryUrl: repository.html_url }, payload.escalationKey);
+        if (calls > 0) context.log.info({ calls }, "charter: alert escalated to its GitHub issue");
+      });
+    }
+    if (options.trail !== undefined) runTrail(app, options.trail, authed, env.signingKey, appOptions, jobs);
 
     // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
     // through the job queue when there is one, else directly.
@@ -282,6 +293,11 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
 
     const run = async (job: Job): Promise<void> => {
       const payload = job.payload as WebhookPayload;
+      if (job.event === ALERT_WEBHOOK_JOB) {
+        // No GitHub in it: the alert webhook needs no installation.
+        if (detection?.webhook) await deliverWebhook(detection.alerts, detection.webhook, (job.payload as EscalationPayload).escalationKey);
+        return;
+      }
       const installation = payload.installation?.id;
       const log = app.log.child({
         delivery: job.deliveryId,
@@ -322,7 +338,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
  * Serves the trail's receivers and runs its periodic work (following logs, sealing, anchoring on
  * the trail repository's evidence branch) once a second, one round at a time.
  */
-function runTrail(app: Probot, trail: TrailRuntime, authed: (installationId: number) => Promise<ProbotOctokit>, signingKey: string | undefined, appOptions: ApplicationFunctionOptions | undefined): void {
+function runTrail(app: Probot, trail: TrailRuntime, authed: (installationId: number) => Promise<ProbotOctokit>, signingKey: string | undefined, appOptions: ApplicationFunctionOptions | undefined, jobs: JobQueue | undefined): void {
   const log = (level: "info" | "warn", fields: Record<string, unknown>, message: string): void => {
     app.log[level](fields, message);
   };
@@ -346,6 +362,16 @@ function runTrail(app: Probot, trail: TrailRuntime, authed: (installationId: num
       }
     }
     await trail.tick(octokit, target === null ? null : { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, repositoryUrl: target.repositoryUrl }, signingKey, log);
+    if (trail.detection !== null) await escalate(trail.detection, octokit === null ? null : target, octokit);
+  };
+  // Alerts reach people through the durable queue (retried, shared by replicas); without one, directly and best effort.
+  const escalate = async (detection: NonNullable<TrailRuntime["detection"]>, to: AlertTarget | null, octokit: ProbotOctokit | null): Promise<void> => {
+    if (jobs !== undefined) {
+      await sweepEscalations(detection.alerts, jobs, to, detection.webhook !== null);
+      return;
+    }
+    if (to !== null && octokit !== null) for (const p of await detection.alerts.pending("issue")) await escalateIssue(octokit, detection.alerts, to, p.key);
+    if (detection.webhook !== null) for (const p of await detection.alerts.pending("webhook")) await deliverWebhook(detection.alerts, detection.webhook, p.key);
   };
   const timer = setInterval(() => {
     if (running) return;

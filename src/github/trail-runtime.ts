@@ -1,5 +1,8 @@
 import type { ProbotOctokit } from "probot";
 import { parseDuration } from "../manifest/duration.js";
+import type { AlertStore } from "../sources/alert-store.js";
+import { LiveDetection } from "../sources/live-detection.js";
+import { openAlertStore } from "../sources/open-alert-store.js";
 import { openTrailStore } from "../sources/open-trail-store.js";
 import { PgauditFollower } from "../sources/pgaudit-follower.js";
 import { TrailContext } from "../sources/trail-context.js";
@@ -9,13 +12,15 @@ import { anchorBody, sealPending } from "../sources/trail-sealer.js";
 import { statusRows } from "../sources/trail-status.js";
 import type { TrailStore } from "../sources/trail-store.js";
 import { CATALOG_PATH } from "../trail/resource-catalog.js";
+import { type AlertWebhook, alertWebhookFrom } from "./alert-escalation.js";
 import { readBlobTexts } from "./blob-texts.js";
+import { readDetectionConfig } from "./detection-config.js";
 import { appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
 import { githubLedgerSource } from "./github-ledger-source.js";
 import type { Handler } from "./operations-routes.js";
 
-/** How often manifests and the catalog are re-read from the trail repository (2–3 GraphQL queries). */
-const REFRESH_MS = 60_000;
+/** How often manifests, the catalog and detection/ are re-read from the trail repository (3–4 GraphQL queries); CHARTER_TRAIL_REFRESH_INTERVAL. */
+const DEFAULT_REFRESH = "1m";
 /**
  * Exception records (gaps, silent sources) written per anchor round at most: a log that loses
  * lines again and again must not push the app past GitHub's content-creation limits (about 80
@@ -39,13 +44,20 @@ type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: st
  * CHARTER_TRAIL_PGAUDIT_<INSTANCE>=path follows a PostgreSQL instance's JSON log (file or
  * directory); CHARTER_TRAIL_SEAL_INTERVAL (1m), CHARTER_TRAIL_ANCHOR_INTERVAL (10m),
  * CHARTER_TRAIL_SILENT_AFTER (1h), CHARTER_TRAIL_SKEW (300 s), CHARTER_TRAIL_MAX_QUEUED (events),
- * CHARTER_TRAIL_MAX_BUFFERED (request bytes being read at once).
+ * CHARTER_TRAIL_MAX_BUFFERED (request bytes being read at once), CHARTER_TRAIL_REFRESH_INTERVAL (1m).
+ *
+ * Live detection (docs/detection.md) runs on every durable event unless CHARTER_DETECTION=off,
+ * with the manifests of the trail repository's ledger and the rules of its default branch, and
+ * keeps its alerts and state beside the trail; CHARTER_ALERT_WEBHOOK_URL and
+ * CHARTER_ALERT_WEBHOOK_SECRET add the signed webhook to the GitHub issue escalation.
  */
 export interface TrailRuntime {
   readonly store: TrailStore;
   readonly ingestor: TrailIngestor;
   readonly context: TrailContext;
   readonly followers: readonly PgauditFollower[];
+  /** Live detection, its alert store and the webhook it escalates to; null with CHARTER_DETECTION=off. */
+  readonly detection: { readonly live: LiveDetection; readonly alerts: AlertStore; readonly webhook: AlertWebhook | null } | null;
   readonly repository: { readonly owner: string; readonly repo: string } | null;
   readonly handler: (log?: Log) => Handler;
   /** One round of periodic work; `octokit` reaches the trail repository, when configured. */
@@ -69,6 +81,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
   const repository = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(env["CHARTER_TRAIL_REPOSITORY"]?.trim() ?? "");
   const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? parseDuration(fallback) ?? 60) * 1000;
+  const refreshMs = seconds("CHARTER_TRAIL_REFRESH_INTERVAL", DEFAULT_REFRESH);
   const intervals = { sealMs: seconds("CHARTER_TRAIL_SEAL_INTERVAL", "1m"), anchorMs: seconds("CHARTER_TRAIL_ANCHOR_INTERVAL", "10m"), followMs: 1000, silentAfterMs: seconds("CHARTER_TRAIL_SILENT_AFTER", "1h") };
   // A followed log that never produces a line must still show, and go silent, in the status;
   // `charter trail status` judges every source by the limit the app judges it by.
@@ -78,6 +91,19 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   let lastRefresh = 0;
   let lastAnchor = 0;
   const reported = new Set<string>();
+  let detection: TrailRuntime["detection"] = null;
+  if (env["CHARTER_DETECTION"]?.trim() !== "off") {
+    const webhook = alertWebhookFrom(env);
+    const alerts = await openAlertStore(env);
+    const live = new LiveDetection(store, alerts, context.manifests);
+    ingestor.onDurable(live.consume);
+    await live.begin();
+    detection = { live, alerts, webhook };
+  }
+  // Detection starts once the manifests in force have been read (the first refresh, even a failed
+  // one: a trail repository without a ledger yet has no manifests to wait for), or at once
+  // without a trail repository. Events ingested meanwhile are detected from the store then.
+  let detecting = false;
 
   const tick: TrailRuntime["tick"] = async (octokit, target, signerKey, log) => {
     const now = Date.now();
@@ -88,13 +114,24 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
         log("warn", { err: (error as Error).message }, "charter: trail could not read the local registry's tokens");
       }
     }
-    if (octokit !== null && target !== null && now - lastRefresh >= REFRESH_MS) {
+    let refreshed = repository === null;
+    if (octokit !== null && target !== null && now - lastRefresh >= refreshMs) {
       lastRefresh = now;
+      refreshed = true;
       try {
         const source = await githubLedgerSource(octokit, target, target.branch ?? EVIDENCE_BRANCH);
         await context.loadLedger(source);
       } catch (error) {
         log("warn", { err: (error as Error).message }, "charter: trail could not read the evidence branch for manifest versions");
+      }
+      if (detection !== null) {
+        try {
+          const loaded = await readDetectionConfig(octokit, target);
+          for (const d of loaded.diagnostics.filter((x) => x.severity === "error").slice(0, 20)) log("warn", { file: d.file, line: d.line, rule: d.rule }, `charter: detection file left out: ${d.message}`);
+          if (loaded.config !== undefined) await detection.live.configure(loaded.config);
+        } catch (error) {
+          log("warn", { err: (error as Error).message }, "charter: detection rules could not be read from the default branch; the ones in force stay");
+        }
       }
       try {
         const text = (await readBlobTexts(octokit, target, "HEAD", [CATALOG_PATH])).get(CATALOG_PATH) ?? null;
@@ -102,6 +139,17 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
       } catch (error) {
         // A catalog with errors is refused whole; the last good one stays in force.
         log("warn", { err: (error as Error).message }, "charter: resource catalog not loaded");
+      }
+    }
+    if (detection !== null) {
+      try {
+        if (!detecting && refreshed) {
+          await detection.live.start();
+          detecting = true;
+          log("info", { position: detection.live.position }, "charter: live detection started");
+        } else if (detecting) await detection.live.tick();
+      } catch (error) {
+        log("warn", { err: (error as Error).message }, "charter: live detection failed; it catches up from the trail on the next tick");
       }
     }
     for (const follower of followers) {
@@ -173,12 +221,17 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     ingestor,
     context,
     followers,
+    detection,
     repository: repository === null ? null : { owner: repository[1] as string, repo: repository[2] as string },
     handler: (log) => trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }), ...(Number.isSafeInteger(maxBuffered) && maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}) }),
     tick,
     intervals,
     async close() {
       await ingestor.close();
+      if (detection !== null) {
+        await detection.live.close();
+        await detection.alerts.close();
+      }
       await store.close();
     },
   };

@@ -11,6 +11,9 @@ import { LocalClock } from "../trail/local-time.js";
 import { type ManifestRuntimeFacts, manifestRuntimeFacts, ManifestTimeline } from "../trail/manifest-timeline.js";
 import { parseResourceCatalog, ResourceCatalog } from "../trail/resource-catalog.js";
 import { CharterError } from "../errors.js";
+import { ManifestHistory } from "../detect/manifests-in-force.js";
+import { checkManifest } from "../manifest/check-manifest.js";
+import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import type { TrailStore } from "./trail-store.js";
 
 export const DEFAULT_SKEW_MS = 5 * 60_000;
@@ -24,6 +27,8 @@ export const DEFAULT_SKEW_MS = 5 * 60_000;
 export class TrailContext {
   readonly timeline = new ManifestTimeline();
   readonly principals = new PrincipalBook();
+  /** The approved manifests themselves, by change record: what live detection judges events against. */
+  readonly manifests = new ManifestHistory();
   #catalog = ResourceCatalog.empty();
   readonly #clock = new LocalClock();
   readonly #skewMs: number;
@@ -70,10 +75,20 @@ export class TrailContext {
         }
       }
       const objects = await source.objects([...wanted]);
-      const facts = new Map<string, ManifestRuntimeFacts | null>([...wanted].map((sha) => [sha, objects.has(sha) && recordHash(objects.get(sha) as Uint8Array) === sha ? manifestRuntimeFacts(objects.get(sha) as Uint8Array) : null]));
+      const verified = new Map<string, Uint8Array>();
+      for (const sha of wanted) {
+        const copy = objects.get(sha);
+        if (copy !== undefined && recordHash(copy) === sha) verified.set(sha, copy);
+      }
+      const facts = new Map<string, ManifestRuntimeFacts | null>([...wanted].map((sha) => [sha, verified.has(sha) ? manifestRuntimeFacts(verified.get(sha) as Uint8Array) : null]));
       for (const c of changes) {
         this.timeline.addChange(c.seq, c.hash, c.record, facts);
         for (const agent of c.record.body.changes.agents) {
+          const path = manifestPathOf(c.record, agent);
+          const copy = path === undefined ? undefined : verified.get(c.record.body.files.hashes[path] ?? "");
+          // A manifest that no longer validates (or was deleted) has no version here: detection announces it as missing.
+          const manifest = copy === undefined || path === undefined ? undefined : checkManifest(path, copy, DEFAULT_LIMITS).manifest;
+          if (manifest !== undefined) this.manifests.add({ agent, seq: c.seq, manifest });
           // The identity role's name is derived from the agent id: it stands for the agent on every instance.
           try {
             this.principals.add({ principal: identityRoleName(names, agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
