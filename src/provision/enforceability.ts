@@ -70,6 +70,9 @@ function howToEnforce(permission: Permission, providers: readonly ProviderDescri
     }
     return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
   }
+  if (permission.system === "github") {
+    return `Enable provisioning.providers.github in ${POLICY} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
+  }
   if (permission.system !== "postgres") {
     return `Enable provisioning.providers.local in ${POLICY}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
   }
