@@ -26,6 +26,8 @@ export const LOCAL_PROVIDER = "local";
 export const POSTGRES_PROVIDER = "postgres";
 export const REDIS_PROVIDER = "redis";
 export const GITHUB_PROVIDER = "github";
+/** GitHub installation tokens live exactly this long; the API cannot shorten them. */
+export const GITHUB_TOKEN_SECONDS = 3600;
 
 export function localHandles(permission: Permission): boolean {
   return permission.system !== "postgres";

@@ -133,6 +133,17 @@ describe("the github provider", () => {
     expect(on.filter((d) => d.rule === "provisioning/unenforceable-permission")).toEqual([]);
   });
 
+  it("fails a lifetime shorter than GitHub's hour when only the github provider enforces the permission", async () => {
+    const agents = await checkedAgents(agentTree([{ ...spec, maxLifetime: "15m" }]));
+    const alone = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(alone.map((d) => [d.pointer, d.rule])).toContainEqual(["/tools/0/permissions/0", "provisioning/unenforceable-permission"]);
+    expect(alone.find((d) => d.pointer === "/tools/0/permissions/0")?.message).toContain("lives one hour, but credentials.maxLifetime is 15m");
+    const withLocal = checkEnforceability(agents, configured({ providers: { github: { enabled: true } } }));
+    expect(withLocal).toEqual([]);
+    const hour = checkEnforceability(await checkedAgents(agentTree([{ ...spec, maxLifetime: "1h" }])), configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(hour.filter((d) => d.rule === "provisioning/unenforceable-permission")).toEqual([]);
+  });
+
   it("enforces nothing but github permissions", async () => {
     const agents = await checkedAgents(agentTree([{ id: "web", permissions: ["http:get:api.example.com/v1/orders"] }]));
     const diagnostics = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));

@@ -1,8 +1,9 @@
 import { CharterError } from "../../errors.js";
+import { GITHUB_TOKEN_SECONDS } from "../../provision/routing.js";
 import type { GithubTokenScope } from "./token-scope.js";
 
 /** GitHub never issues an installation token for longer than this, and it cannot be shortened. */
-export const GITHUB_TOKEN_LIFETIME_SECONDS = 3600;
+export const GITHUB_TOKEN_LIFETIME_SECONDS = GITHUB_TOKEN_SECONDS;
 
 export interface GithubAppClient {
   /** The REST API root, e.g. https://api.github.com. */
