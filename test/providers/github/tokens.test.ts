@@ -107,6 +107,32 @@ describe("GitHub installation tokens", () => {
   });
 });
 
+describe("an answer wider than asked for", () => {
+  it("is refused and its token never shown, whether it adds a permission or a repository", async () => {
+    await provision([READER]);
+    const widen = (change: (body: Record<string, unknown>) => void): typeof globalThis.fetch => async (input, init) => {
+      const response = await sim.fetch(input, init);
+      if (!(typeof input === "string" && input.endsWith("/access_tokens"))) return response;
+      // What a compromised or misconfigured API in between could answer: the real token, a wider scope.
+      const body = (await response.json()) as Record<string, unknown>;
+      change(body);
+      return new Response(JSON.stringify(body), { status: response.status, headers: { "content-type": "application/json" } });
+    };
+    const cases = [
+      widen((body) => (body["permissions"] = { ...(body["permissions"] as object), administration: "write" })),
+      widen((body) => (body["repository_selection"] = "all")),
+      widen((body) => (body["repositories"] = [...(body["repositories"] as object[]), { name: "billing" }])),
+    ];
+    for (const fetch of cases) {
+      let caught: unknown;
+      await issueGithubTokens(registry, "gh-reader", { ...app(), fetch }).catch((error: unknown) => (caught = error));
+      expect(isCharterError(caught) && caught.code).toBe("INVALID_RECORD");
+      expect((caught as Error).message).not.toMatch(/ghs_/);
+    }
+    expect(registry.tokens("gh-reader")).toEqual([]);
+  });
+});
+
 describe("an attacker's agent id or repository", () => {
   it("cannot name an agent the registry does not hold, a retired one, or a repository outside the approval", async () => {
     await provision([READER]);
