@@ -1,13 +1,15 @@
 import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
+import { GITHUB_TOKEN_LIFETIME_SECONDS, issueGithubTokens } from "../providers/github/index.js";
 import { issueToken, jwks, LocalRegistry, loadSigningKey } from "../providers/local/index.js";
-import { PROVISIONING_ENV, providerSecrets } from "../provision/config.js";
+import { PROVISIONING_ENV, type ProviderSecrets, providerSecrets, type ProvisioningSettings } from "../provision/config.js";
 import { EXIT, type CliIo } from "./io.js";
 import { chooseFormat } from "./choose-format.js";
 import { readWorkingTreeSettings } from "./provisioning-input.js";
 
 export const TOKEN_HELP = `Usage: charter token issue AGENT [--ttl DURATION] [--format text|json] [--root DIR]
+       charter token issue AGENT --github [--repo OWNER/REPO] [--format text|json] [--root DIR]
        charter token jwks [--root DIR]
 
 issue   prints a short-lived token for a provisioned agent on standard output, and nothing else:
@@ -16,6 +18,12 @@ issue   prints a short-lived token for a provisioned agent on standard output, a
         credentials.maxLifetime; --ttl (e.g. 15m) may only shorten that. The token is a
         secret: pass it to the agent, never log it.
         --format json prints { token, claims } instead.
+        --github mints GitHub installation access tokens instead, limited to exactly the
+        repositories and permissions of the agent's github permissions: one token per owner and
+        permission set (--format json prints them all as { tokens: [...] }; text prints the one
+        token, and --repo picks it when there are several). They live GitHub's one hour, so an
+        agent whose maxLifetime is shorter is refused. Needs provisioning.providers.github,
+        APP_ID and PRIVATE_KEY (the app's), and CHARTER_GITHUB_API_URL for GitHub Enterprise.
 jwks    prints the JSON Web Key Set tool gateways verify tokens with.
 
 Reads ${PROVISIONING_ENV.localDatabase} (the local registry, filled by charter sync) and
@@ -39,7 +47,7 @@ export async function tokenCommand(argv: readonly string[], io: CliIo): Promise<
     args: rest,
     allowPositionals: sub === "issue",
     strict: true,
-    options: { ttl: { type: "string" }, format: { type: "string", default: "text" }, root: { type: "string" } },
+    options: { ttl: { type: "string" }, format: { type: "string", default: "text" }, root: { type: "string" }, github: { type: "boolean", default: false }, repo: { type: "string" } },
   });
   const settings = await readWorkingTreeSettings(io.cwd, values.root);
   const secrets = providerSecrets(settings, process.env);
@@ -56,6 +64,8 @@ export async function tokenCommand(argv: readonly string[], io: CliIo): Promise<
     ttlSeconds = parseDuration(values.ttl);
     if (ttlSeconds === undefined) throw new CharterError("USAGE", `--ttl "${values.ttl}" is not a duration`, { hint: "Write a whole number with s, m, h or d, e.g. 15m." });
   }
+  if (values.github) return issueGithub(agent, values.repo, ttlSeconds, format, settings, secrets, io);
+  if (values.repo !== undefined) throw new CharterError("USAGE", "--repo goes with --github", { hint: "Run charter token issue AGENT --github --repo OWNER/REPO." });
   if (!settings.local.enabled) {
     throw new CharterError("INVALID_CONFIG", "the local provider is disabled in .github/charter.yml", { hint: "Tokens come from the local provider; enable provisioning.providers.local." });
   }
@@ -71,4 +81,42 @@ export async function tokenCommand(argv: readonly string[], io: CliIo): Promise<
     registry.close();
   }
   return EXIT.ok;
+}
+
+async function issueGithub(
+  agent: string,
+  repo: string | undefined,
+  ttlSeconds: number | undefined,
+  format: (typeof ISSUE_FORMATS)[number],
+  settings: ProvisioningSettings,
+  secrets: ProviderSecrets,
+  io: CliIo,
+): Promise<number> {
+  if (ttlSeconds !== undefined && ttlSeconds < GITHUB_TOKEN_LIFETIME_SECONDS) {
+    throw new CharterError("OUT_OF_RANGE", `--ttl ${ttlSeconds}s is shorter than the one hour GitHub installation tokens live`, { hint: "GitHub cannot shorten an installation token; leave out --ttl." });
+  }
+  if (!settings.github.enabled) {
+    throw new CharterError("INVALID_CONFIG", "the github provider is not enabled in .github/charter.yml", { hint: "Set provisioning.providers.github.enabled: true." });
+  }
+  for (const [name, value] of [[PROVISIONING_ENV.localDatabase, secrets.localDatabasePath], [PROVISIONING_ENV.githubAppId, secrets.githubAppId], [PROVISIONING_ENV.githubPrivateKey, secrets.githubPrivateKeyPem]] as const) {
+    if (value === undefined) throw new CharterError("MISSING_SECRET", `${name} is not set`, { hint: `GitHub tokens are cut from the local registry's approved permissions with the app's credentials; set ${name}.` });
+  }
+  const registry = LocalRegistry.open(secrets.localDatabasePath ?? "");
+  try {
+    const tokens = await issueGithubTokens(
+      registry,
+      agent,
+      { appId: secrets.githubAppId ?? "", privateKeyPem: secrets.githubPrivateKeyPem ?? "", apiUrl: secrets.githubApiUrl },
+      { single: format === "text", ...(repo === undefined ? {} : { repository: repo }) },
+    );
+    if (format === "json") {
+      const out = tokens.map((t) => ({ token: t.token, owner: t.owner, repositories: t.repositories, permissions: t.permissions, expiresAt: t.expiresAt.toISOString() }));
+      io.out(JSON.stringify({ tokens: out }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    io.out(tokens.map((t) => `${t.token}\n`).join(""));
+    return EXIT.ok;
+  } finally {
+    registry.close();
+  }
 }

@@ -83,6 +83,12 @@ export interface CharterPolicy {
         databases?: string[];
       }[];
       /**
+       * GitHub installation access tokens for github: permissions, minted by charter token issue --github with the app's credentials (APP_ID, PRIVATE_KEY; the API URL from CHARTER_GITHUB_API_URL), each scoped to exactly the approved repositories and permissions. Off unless enabled is true.
+       */
+      github?: {
+        enabled?: boolean;
+      };
+      /**
        * Redis 7 servers, one per permission instance (the @instance of redis permissions). Charter keeps one ACL user per agent on each.
        *
        * @maxItems 50

@@ -1,7 +1,7 @@
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CharterPolicy } from "../policy/charter-policy.generated.js";
-import { LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, type ProviderDescriptor } from "./routing.js";
+import { GITHUB_PROVIDER, githubHandles, LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, type ProviderDescriptor } from "./routing.js";
 
 /**
  * Provisioning configuration: the `provisioning` section of .github/charter.yml (reviewed like
@@ -19,7 +19,17 @@ export const PROVISIONING_ENV = {
   postgresUrlPrefix: "CHARTER_POSTGRES_URL_",
   /** Prefix of each Redis instance's connection URL variable; see redisUrlVariable. */
   redisUrlPrefix: "CHARTER_REDIS_URL_",
+  /** The GitHub App's id and RSA private key (PEM), as the app itself reads them. */
+  githubAppId: "APP_ID",
+  githubPrivateKey: "PRIVATE_KEY",
+  /**
+   * The REST API root (GitHub Enterprise Server: https://HOST/api/v3). From the environment, not
+   * the policy: a working tree's policy must not be able to send the app's signed JWT elsewhere.
+   */
+  githubApiUrl: "CHARTER_GITHUB_API_URL",
 } as const;
+
+export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 /** ACL users a Redis instance holds besides Charter's unless its settings say otherwise. */
 export const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];
@@ -46,6 +56,7 @@ export interface ProvisioningSettings {
   readonly local: { readonly enabled: boolean; readonly issuer: string };
   readonly postgres: readonly PostgresInstanceSettings[];
   readonly redis: readonly RedisInstanceSettings[];
+  readonly github: { readonly enabled: boolean };
 }
 
 /** Where each configured provider's secrets are, read from the environment. Never logged or recorded. */
@@ -56,6 +67,9 @@ export interface ProviderSecrets {
   readonly postgresUrls: ReadonlyMap<string, string | undefined>;
   /** Connection URL per redis instance; undefined when its variable is unset. */
   readonly redisUrls: ReadonlyMap<string, string | undefined>;
+  readonly githubAppId: string | undefined;
+  readonly githubPrivateKeyPem: string | undefined;
+  readonly githubApiUrl: string;
 }
 
 export function provisioningSettings(policy: CharterPolicy | undefined): ProvisioningSettings {
@@ -75,6 +89,7 @@ export function provisioningSettings(policy: CharterPolicy | undefined): Provisi
     local: { enabled: section.providers?.local?.enabled ?? true, issuer: section.providers?.local?.issuer ?? DEFAULT_ISSUER },
     postgres,
     redis,
+    github: { enabled: section.providers?.github?.enabled ?? false },
   };
 }
 
@@ -94,6 +109,7 @@ export function providerDescriptors(settings: ProvisioningSettings): ProviderDes
   if (settings.local.enabled) out.push({ name: LOCAL_PROVIDER, instance: undefined, handles: localHandles });
   for (const p of settings.postgres) out.push({ name: POSTGRES_PROVIDER, instance: p.instance, handles: postgresHandles(p.instance, p.databases) });
   for (const r of settings.redis) out.push({ name: REDIS_PROVIDER, instance: r.instance, handles: redisHandles(r.instance) });
+  if (settings.github.enabled) out.push({ name: GITHUB_PROVIDER, instance: undefined, handles: githubHandles });
   return out;
 }
 
@@ -117,5 +133,8 @@ export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Re
     signingKeyPem: present(PROVISIONING_ENV.signingKey),
     postgresUrls: new Map(settings.postgres.map((p) => [p.instance, present(postgresUrlVariable(p.instance))])),
     redisUrls: new Map(settings.redis.map((r) => [r.instance, present(redisUrlVariable(r.instance))])),
+    githubAppId: present(PROVISIONING_ENV.githubAppId),
+    githubPrivateKeyPem: present(PROVISIONING_ENV.githubPrivateKey),
+    githubApiUrl: present(PROVISIONING_ENV.githubApiUrl) ?? DEFAULT_GITHUB_API_URL,
   };
 }

@@ -1,8 +1,9 @@
 import { type Diagnostic, diagnostic, FILE_START, type RuleCode } from "../manifest/diagnostic.js";
+import { parseDuration } from "../manifest/duration.js";
 import { type Permission, parsePermission } from "../manifest/permission.js";
 import type { CheckedAgent } from "../manifest/validate.js";
 import { postgresUrlVariable, redisUrlVariable } from "./config.js";
-import { LOCAL_PROVIDER, POSTGRES_PROVIDER, REDIS_PROVIDER, type ProviderDescriptor } from "./routing.js";
+import { GITHUB_PROVIDER, GITHUB_TOKEN_SECONDS, LOCAL_PROVIDER, POSTGRES_PROVIDER, REDIS_PROVIDER, type ProviderDescriptor } from "./routing.js";
 
 const POLICY = ".github/charter.yml";
 
@@ -26,12 +27,23 @@ export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" |
     };
 
     const enforced: Permission[] = [];
+    const lifetime = parseDuration(manifest.credentials.maxLifetime);
     manifest.tools.forEach((tool, t) => {
       tool.permissions.forEach((raw, p) => {
         const parsed = parsePermission(raw);
         if (!parsed.ok) return;
-        if (providers.some((provider) => provider.handles(parsed.permission))) {
+        const handling = providers.filter((provider) => provider.handles(parsed.permission));
+        if (handling.length > 0 && !onlyGithubTooShort(handling, lifetime)) {
           enforced.push(parsed.permission);
+          return;
+        }
+        if (handling.length > 0) {
+          report(
+            `/tools/${t}/permissions/${p}`,
+            "provisioning/unenforceable-permission",
+            `"${raw}" needs a GitHub installation token, which lives one hour, but credentials.maxLifetime is ${manifest.credentials.maxLifetime}`,
+            `GitHub cannot shorten its tokens: set credentials.maxLifetime to at least 1h, or enable provisioning.providers.local in ${POLICY} for tokens tool gateways enforce.`,
+          );
           return;
         }
         report(`/tools/${t}/permissions/${p}`, "provisioning/unenforceable-permission", `no configured provider enforces "${raw}"`, howToEnforce(parsed.permission, providers));
@@ -62,6 +74,11 @@ export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" |
   return out;
 }
 
+/** GitHub's tokens live one hour and cannot be shortened: alone, the github provider cannot honour a shorter approval. */
+function onlyGithubTooShort(handling: readonly ProviderDescriptor[], lifetimeSeconds: number | undefined): boolean {
+  return handling.every((p) => p.name === GITHUB_PROVIDER) && lifetimeSeconds !== undefined && lifetimeSeconds < GITHUB_TOKEN_SECONDS;
+}
+
 function howToEnforce(permission: Permission, providers: readonly ProviderDescriptor[]): string {
   if (permission.system === "redis") {
     const known = providers.filter((p) => p.name === REDIS_PROVIDER).map((p) => `@${p.instance ?? ""}`);
@@ -69,6 +86,9 @@ function howToEnforce(permission: Permission, providers: readonly ProviderDescri
       return `Name the Redis server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @cache-prod"}), as listed under provisioning.providers.redis in ${POLICY}, or enable provisioning.providers.local.`;
     }
     return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
+  }
+  if (permission.system === "github") {
+    return `Enable provisioning.providers.github in ${POLICY} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
   }
   if (permission.system !== "postgres") {
     return `Enable provisioning.providers.local in ${POLICY}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;

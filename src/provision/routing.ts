@@ -12,6 +12,9 @@ import type { Provider } from "./provider.js";
  *             A postgres permission without an @instance names no server and is unenforceable.
  *   redis     a permission naming the @instance of a configured Redis provider is enforced by
  *             that server's ACL. Without such a provider, local tokens still carry it.
+ *   github    every github permission, when provisioning.providers.github is enabled: GitHub
+ *             itself enforces an installation token minted for exactly the approved repositories
+ *             and permissions. Nothing is synced; tokens are minted on demand (charter token issue).
  *   local     every permission that is not postgres (http, redis, github): the registry signs
  *             tokens carrying them exactly, and tool gateways enforce what the verified token says.
  */
@@ -22,6 +25,9 @@ export type ProviderDescriptor = Pick<Provider, "name" | "instance" | "handles">
 export const LOCAL_PROVIDER = "local";
 export const POSTGRES_PROVIDER = "postgres";
 export const REDIS_PROVIDER = "redis";
+export const GITHUB_PROVIDER = "github";
+/** GitHub installation tokens live exactly this long; the API cannot shorten them. */
+export const GITHUB_TOKEN_SECONDS = 3600;
 
 export function localHandles(permission: Permission): boolean {
   return permission.system !== "postgres";
@@ -38,6 +44,10 @@ export function postgresHandles(instance: string, databases: readonly string[] |
 
 export function redisHandles(instance: string): (permission: Permission) => boolean {
   return (permission) => permission.system === "redis" && permission.instance === instance;
+}
+
+export function githubHandles(permission: Permission): boolean {
+  return permission.system === "github";
 }
 
 /** One name for a provider in maps, messages and CLI output: "local", "postgres@crm-prod". */

@@ -56,6 +56,24 @@ describe("app authentication", () => {
   });
 });
 
+describe("installation token scope", () => {
+  test("a token minted for one repository and contents:read is refused a write, another repository and another permission", async () => {
+    await sim.createRepository({ owner: "acme", name: "scoped-other", files: { "c.txt": "c\n" } });
+    const now = Math.floor(Date.now() / 1000);
+    const app = restClient(sim, jwt(sim.privateKey, { iat: now - 30, exp: now + 540, iss: sim.appId }));
+    const minted = await app("POST", `/app/installations/${sim.installationOf(repo).id}/access_tokens`, { repositories: ["agents"], permissions: { contents: "read" } });
+    expect(minted.status).toBe(201);
+    expect(minted.body).toMatchObject({ permissions: { contents: "read" }, repository_selection: "selected", repositories: [{ full_name: "acme/agents" }] });
+    const api = restClient(sim, minted.body.token as string);
+    expect((await api("GET", "/repos/acme/agents/contents/a.txt")).status).toBe(200);
+    expect((await api("POST", "/repos/acme/agents/git/blobs", { content: "x", encoding: "utf-8" })).status).toBe(403);
+    expect((await api("GET", "/repos/acme/scoped-other/contents/c.txt")).status).toBe(404);
+    expect((await api("GET", "/repos/acme/agents/pulls")).status).toBe(403);
+    const unknown = await app("POST", `/app/installations/${sim.installationOf(repo).id}/access_tokens`, { repositories: ["not-installed"], permissions: { contents: "read" } });
+    expect(unknown.status).toBe(422);
+  });
+});
+
 describe("transport", () => {
   test("a GHES-style base URL and a real HTTP listener serve the same API", async () => {
     const token = sim.installationToken(repo);

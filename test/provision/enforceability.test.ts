@@ -83,7 +83,7 @@ describe("checkEnforceability", () => {
 
 describe("provisioning configuration", () => {
   it("applies defaults: local on, prune off, drift every hour", () => {
-    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [] });
+    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [], github: { enabled: false } });
   });
 
   it("reads redis instances with known users defaulting to the default user, and their URLs from CHARTER_REDIS_URL_<INSTANCE>", () => {
@@ -118,5 +118,35 @@ describe("provisioning configuration", () => {
       ["crm-prod", "postgres://p@db/crm"],
       ["helpdesk-prod", undefined],
     ]);
+  });
+});
+
+describe("the github provider", () => {
+  const spec = { id: "gh-reader", permissions: ["github:contents:read:acme/web-app"] };
+
+  it("enforces github permissions once enabled, with the local provider off", async () => {
+    const agents = await checkedAgents(agentTree([spec]));
+    const off = checkEnforceability(agents, configured({ providers: { local: { enabled: false } } }));
+    expect(off.map((d) => [d.pointer, d.rule])).toContainEqual(["/tools/0/permissions/0", "provisioning/unenforceable-permission"]);
+    expect(off.find((d) => d.pointer === "/tools/0/permissions/0")?.fix).toContain("provisioning.providers.github");
+    const on = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(on.filter((d) => d.rule === "provisioning/unenforceable-permission")).toEqual([]);
+  });
+
+  it("fails a lifetime shorter than GitHub's hour when only the github provider enforces the permission", async () => {
+    const agents = await checkedAgents(agentTree([{ ...spec, maxLifetime: "15m" }]));
+    const alone = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(alone.map((d) => [d.pointer, d.rule])).toContainEqual(["/tools/0/permissions/0", "provisioning/unenforceable-permission"]);
+    expect(alone.find((d) => d.pointer === "/tools/0/permissions/0")?.message).toContain("lives one hour, but credentials.maxLifetime is 15m");
+    const withLocal = checkEnforceability(agents, configured({ providers: { github: { enabled: true } } }));
+    expect(withLocal).toEqual([]);
+    const hour = checkEnforceability(await checkedAgents(agentTree([{ ...spec, maxLifetime: "1h" }])), configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(hour.filter((d) => d.rule === "provisioning/unenforceable-permission")).toEqual([]);
+  });
+
+  it("enforces nothing but github permissions", async () => {
+    const agents = await checkedAgents(agentTree([{ id: "web", permissions: ["http:get:api.example.com/v1/orders"] }]));
+    const diagnostics = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, github: { enabled: true } } }));
+    expect(diagnostics.map((d) => d.rule)).toContain("provisioning/unenforceable-permission");
   });
 });

@@ -2,7 +2,7 @@ import { LocalProvider } from "./local-provider.js";
 import { LocalRegistry } from "./registry.js";
 
 export { type AgentTokenClaims, type JwksInput, type TokenVerification, type VerifyOptions, verifyToken } from "./agent-token.js";
-export { type IssuedToken, issueToken, type IssueTokenOptions } from "./issue-token.js";
+export { activeIdentity, type IssuedToken, issueToken, type IssueTokenOptions } from "./issue-token.js";
 export { LocalProvider } from "./local-provider.js";
 export { LocalRegistry, MANAGED_BY, type StoredIdentity } from "./registry.js";
 export { type Ed25519Jwk, type Jwks, jwks, loadSigningKey, type SigningKey } from "./signing-key.js";
