@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "test/fixtures/", "test/**/generated/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "test/fixtures/", "test/**/generated/", "src/schema-types/*.validator.generated.ts"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,5 +1,5 @@
 import { canonicalBytes } from "../src/evidence/canonical-json.js";
-import type { ChangeBody, EvidenceRecord } from "../src/evidence/evidence-record.generated.js";
+import type { ChangeBody, EvidenceRecord } from "../src/schema-types/evidence-record.generated.js";
 import { idempotencyKey } from "../src/evidence/ledger.js";
 import { filesRoot, recordHash } from "../src/evidence/record.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";

@@ -20,7 +20,7 @@ import {
 } from "../src/audit/queries.js";
 import { openSqliteIndex } from "../src/audit/sqlite-index.js";
 import { updateIndex } from "../src/audit/update-index.js";
-import type { EvidenceRecord } from "../src/evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../src/schema-types/evidence-record.generated.js";
 import { median, report, round, time } from "./measure.js";
 import { syntheticLedger } from "./audit-ledger.js";
 

@@ -2,7 +2,7 @@ import { Detector } from "../src/detect/detector.js";
 import { manifestCatalog, type ManifestVersion } from "../src/detect/manifests-in-force.js";
 import { loadRules, type RuleSet } from "../src/detect/sigma/load-rules.js";
 import { resolveSettings } from "../src/detect/settings.js";
-import type { AgentManifest } from "../src/manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../src/schema-types/agent-manifest.generated.js";
 import type { TrailEvent, TrailSourceKind, TrailSystem } from "../src/trail/event.js";
 import { compare, report, round } from "./measure.js";
 

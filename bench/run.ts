@@ -11,6 +11,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   provision: () => import("./provision.bench.js"),
   "provision-redis": () => import("./redis-provision.bench.js"),
   audit: () => import("./audit.bench.js"),
+  startup: () => import("./startup.bench.js"),
   detect: () => import("./detect.bench.js"),
   trail: () => import("./trail.bench.js"),
 };

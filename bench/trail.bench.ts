@@ -99,7 +99,7 @@ function permissions(raw: string[]): Permission[] {
   });
 }
 
-export function benchContext(): IngestContext {
+function benchContext(): IngestContext {
   const timeline = new ManifestTimeline();
   const principals = new PrincipalBook();
   for (let a = 0; a < AGENTS; a++) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { run } from "../dist/cli/main.js";
+// The bundled CLI (scripts/bundle-cli.js): each command loads only what it uses.
+import { run } from "../dist/charter-cli/main.js";
 
 process.exitCode = await run(process.argv.slice(2), {
   cwd: process.cwd(),

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCanonical } from "../src/evidence/canonical-json.js";
-import type { ChangeRecord, DriftRecord, EvidenceRecord, ExceptionRecord, ProvisioningOperation, ProvisioningRecord } from "../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord, DriftRecord, EvidenceRecord, ExceptionRecord, ProvisioningOperation, ProvisioningRecord } from "../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
 import type { JobQueue, QueueStats } from "../src/jobs/job-queue.js";
 import { openJobQueue } from "../src/jobs/open-queue.js";

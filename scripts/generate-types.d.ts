@@ -4,3 +4,5 @@ export interface GeneratedTarget {
 }
 export declare const targets: readonly GeneratedTarget[];
 export declare function render(schemaPath: string): Promise<string>;
+export declare const validatorTargets: readonly GeneratedTarget[];
+export declare function renderValidator(schemaPath: string): Promise<string>;

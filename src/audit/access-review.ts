@@ -1,4 +1,4 @@
-import type { AccessReviewBody, RepositoryRef } from "../evidence/evidence-record.generated.js";
+import type { AccessReviewBody, RepositoryRef } from "../schema-types/evidence-record.generated.js";
 import type { AgentState } from "./agent-state.js";
 import type { AuditStore } from "./audit-store.js";
 import { currentAgents } from "./queries.js";
@@ -18,7 +18,7 @@ export interface AccessReviewContext {
  * provisioning run, and whether drift is unresolved. Pure: the app passes the agents from an
  * up-to-date index (buildAccessReview) and appends the result as a record.
  */
-export function accessReviewBody(context: AccessReviewContext, agents: readonly AgentState[]): AccessReviewBody {
+function accessReviewBody(context: AccessReviewContext, agents: readonly AgentState[]): AccessReviewBody {
   return {
     repository: { ...context.repository },
     commit: context.commit,

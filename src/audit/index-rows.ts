@@ -1,7 +1,8 @@
-import type { ChangeRecord, EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import type { ChangeRecord, EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { type AgentState, agentRow, type ManifestSource, unrecordedAgent } from "./agent-state.js";
+import { manifestPathOf } from "../evidence/manifest-path.js";
 import type { Row, TableName } from "./index-schema.js";
-import { instantOf } from "./instant.js";
+import { instantOf } from "../evidence/instant.js";
 import type { ManifestFacts } from "./manifest-facts.js";
 
 /** A record as read from the branch: its seq, the SHA-256 of its stored bytes, and its content. */
@@ -16,15 +17,6 @@ export type ManifestCopy = ManifestFacts | "absent" | "unreadable";
 
 /** Rows to insert, by table; the `agents` rows are upserts holding each touched agent's final state. */
 export type IndexRows = Map<TableName, Row[]>;
-
-/**
- * The manifest path of an agent in a change record's file hashes. Manifests sit at
- * agents/<id>/agent.yaml; the record names files by repository path.
- */
-export function manifestPathOf(record: ChangeRecord, agent: string): string | undefined {
-  const hashes = record.body.files.hashes;
-  return [`agents/${agent}/agent.yaml`, `agents/${agent}/agent.yml`].find((p) => hashes[p] !== undefined);
-}
 
 /** The manifest copies a record carries (by SHA-256): what must be read to index its agents. */
 export function manifestCopiesOf(record: EvidenceRecord): string[] {

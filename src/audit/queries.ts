@@ -1,7 +1,7 @@
 import { type AgentState, agentStateOf, jsonList, type ManifestSource } from "./agent-state.js";
 import type { AuditStore } from "./audit-store.js";
 import { type Cell, cellText, isIntegerColumn, primaryKey, TABLE_NAMES, TABLES } from "./index-schema.js";
-import { isoOf } from "./instant.js";
+import { isoOf } from "../evidence/instant.js";
 import { checkLimit, decodeCursor, type Page, type PageRequest, pageOf, type SortKey } from "./page-cursor.js";
 
 /** A record an answer rests on: trace it with charter evidence show --seq. */
@@ -295,6 +295,11 @@ function agentsAtQuery(store: AuditStore, atMs: number, after: string | undefine
   return { sql, params };
 }
 
+/** Whether any record of the ledger names this agent (deleted or not). */
+export async function knowsAgent(store: AuditStore, agent: string): Promise<boolean> {
+  return (await store.select("SELECT agent FROM agents WHERE agent = ? LIMIT 1", [agent])).length > 0;
+}
+
 /** Every agent the ledger knows and has not deleted, as the latest records leave it: the access review's population. */
 export async function currentAgents(store: AuditStore): Promise<AgentState[]> {
   return (await pageAgents(store, {})).rows;
@@ -550,6 +555,6 @@ export async function dumpIndex(store: AuditStore): Promise<Record<string, Cell[
 }
 
 /** Orders by UTF-16 code units, the same in every store and locale. */
-export function compareText(a: string, b: string): number {
+function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,10 +1,10 @@
 import type { AgentState } from "./agent-state.js";
-import { isoOf } from "./instant.js";
+import { isoOf } from "../evidence/instant.js";
 import type { AgentAtAnswer, AgentVersion, ChangeEntry, ExceptionEntry, RecordRef } from "./queries.js";
 import type { Report, ReportCell, ReportColumn } from "./report-format.js";
 
 /** How a line names a record: its seq and the first 12 hex digits of its SHA-256. */
-export function recordLabel(ref: RecordRef | null): string {
+function recordLabel(ref: RecordRef | null): string {
   return ref === null ? "" : `${ref.seq} ${ref.hash.slice(0, 12)}`;
 }
 
@@ -13,7 +13,7 @@ const col = (key: string, header: string, brief = true): ReportColumn => ({ key,
 const DAY_MS = 86_400_000;
 
 /** An emergency change's retro-review status, judged at `now`. */
-export function retroStatus(change: ChangeEntry, now: number, retroDays: number): string {
+function retroStatus(change: ChangeEntry, now: number, retroDays: number): string {
   if (!change.emergency) return "";
   if (change.retro?.outcome === "completed") return `completed (${recordLabel(change.retro)})`;
   if (change.retro !== null) return `overdue (${recordLabel(change.retro)})`;

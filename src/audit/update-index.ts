@@ -1,6 +1,6 @@
 import { CharterError, isCharterError } from "../errors.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { recordHash } from "../evidence/record.js";
 import { type AgentState, agentStateOf } from "./agent-state.js";
 import type { AuditStore } from "./audit-store.js";

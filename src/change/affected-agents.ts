@@ -1,8 +1,6 @@
 import { posix } from "node:path";
 import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
-
-/** Where manifests live: agents/<id>/agent.yaml, with everything the agent uses beside it. */
-export const AGENTS_ROOT = "agents";
+import { AGENTS_DIRECTORY } from "./governed-paths.js";
 
 /**
  * The agent directories a set of changed paths touches. Because an agent's prompt files must
@@ -10,7 +8,7 @@ export const AGENTS_ROOT = "agents";
  * manifest: this is what keeps the cost of checking a pull request independent of the size of
  * the repository.
  */
-export function affectedAgentDirectories(paths: Iterable<string>, root = AGENTS_ROOT): string[] {
+export function affectedAgentDirectories(paths: Iterable<string>, root = AGENTS_DIRECTORY): string[] {
   const dirs = new Set<string>();
   const prefix = root + "/";
   for (const path of paths) {

@@ -1,15 +1,15 @@
 import { posix } from "node:path";
-import type { AgentManifest, Owner } from "../manifest/agent-manifest.generated.js";
+import type { AgentManifest, Owner } from "../schema-types/agent-manifest.generated.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CheckedAgent } from "../manifest/validate.js";
 import type { AgentChangeKind, Change, Risk } from "./change-set.js";
-import { pointerSegment } from "./change-order.js";
+import { pointerSegment } from "../manifest/json-pointer.js";
 import { oneLine, plural, show } from "./display.js";
 import { diffPermissions } from "./permission-diff.js";
 import { sameValue } from "./same-value.js";
 
 /** Data whose exposure is a reportable incident: granting more access to it is critical. */
-export const SENSITIVE_DATA: readonly string[] = ["customer-pii", "employee-pii", "financial", "payment-card", "health", "credentials"];
+const SENSITIVE_DATA: readonly string[] = ["customer-pii", "employee-pii", "financial", "payment-card", "health", "credentials"];
 
 type Classification = AgentManifest["dataClassifications"][number];
 

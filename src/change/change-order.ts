@@ -2,11 +2,6 @@ import { AGENT_CHANGE_KINDS, type Change, GOVERNANCE_CHANGE_KINDS } from "./chan
 
 const KIND_RANK = new Map<string, number>([...AGENT_CHANGE_KINDS, ...GOVERNANCE_CHANGE_KINDS].map((kind, i) => [kind, i]));
 
-/** RFC 6901: "~" and "/" inside a key are escaped so a pointer stays unambiguous. */
-export function pointerSegment(key: string | number): string {
-  return String(key).replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
 /**
  * The one order every consumer sees (text output, JSON, evidence): agents by id, then kinds in
  * the order of AGENT_CHANGE_KINDS, then path and pointer, then summary. Governance changes come

@@ -1,4 +1,4 @@
-import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
 import { covers, type Permission, parsePermission } from "../manifest/permission.js";
 import type { Change, Risk } from "./change-set.js";
 import { compareText } from "./change-order.js";

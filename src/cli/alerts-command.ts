@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { timeOption } from "../audit/instant.js";
+import { timeOption } from "../evidence/instant.js";
 import { CharterError } from "../errors.js";
 import { ALERT_STATUSES, type AlertChange, type AlertStatus, type AlertStore, type StoredAlert } from "../sources/alert-store.js";
 import { openAlertStore } from "../sources/open-alert-store.js";

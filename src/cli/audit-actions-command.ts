@@ -1,5 +1,5 @@
-import { parseArgs } from "node:util";
-import { timeOption } from "../audit/instant.js";
+import { parseOptions } from "./parse-options.js";
+import { timeOption } from "../evidence/instant.js";
 import { csvCell } from "../audit/report-format.js";
 import { CharterError } from "../errors.js";
 import { countActions, type ActionFilter, offHoursOrAll, pageActions, traceEvents } from "../sources/trail-queries.js";
@@ -9,11 +9,11 @@ import { EXIT, type CliIo } from "./io.js";
 import { loadCliContext } from "./trail-context-loader.js";
 import { COMMON_OPTIONS, repositoryRoot, withStore } from "./trail-command.js";
 
-export const ACTIONS_HELP = `Usage: charter audit actions [--agent ID] [--since TIME] [--until TIME] [--resource PATTERN]
-                            [--data-class CLASS] [--action ACTION] [--outcome allowed|denied|error]
-                            [--outside-hours] [--out-of-scope] [--unattributed] [--source KIND[/INSTANCE]]
-                            [--attested-only] [--by-agent]
-                            [--format table|json|csv|ndjson] [--limit N | --all] [--after CURSOR] [--db PATH]
+const ACTIONS_HELP = `Usage: charter audit actions [--agent ID] [--since TIME] [--until TIME] [--resource PATTERN]
+                             [--data-class CLASS] [--action ACTION] [--outcome allowed|denied|error]
+                             [--outside-hours] [--out-of-scope] [--unattributed] [--source KIND[/INSTANCE]]
+                             [--attested-only] [--by-agent]
+                             [--format table|json|csv|ndjson] [--limit N | --all] [--after CURSOR] [--db PATH]
        charter audit trace TRACE_ID [--format table|json] [--db PATH] [--repo DIR]
 
 actions  what agents did, from the action trail, in observed-time order: every event matching
@@ -28,6 +28,8 @@ trace    one task reconstructed: the tool span and every SQL statement that carr
          change record in force, its approvers, and the outcome.
 
 Pages and cursors work as in the other audit reports (--limit, --after, --all).
+
+Exit status: 0 answered (an empty answer means none), 2 usage error, no trail, or internal error.
 `;
 
 const FORMATS = ["table", "json", "csv", "ndjson"] as const;
@@ -53,7 +55,7 @@ const COLUMNS: readonly [string, (e: TrailEvent) => string | number | null][] = 
 ];
 
 export async function auditActionsCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: [...argv],
     strict: true,
     options: {
@@ -76,7 +78,7 @@ export async function auditActionsCommand(argv: readonly string[], io: CliIo): P
       after: { type: "string" },
       all: { type: "boolean" },
     },
-  });
+  }, ACTIONS_HELP);
   if (values.help) {
     io.out(ACTIONS_HELP);
     return EXIT.ok;
@@ -191,7 +193,7 @@ function writer(format: string, io: CliIo): { rows: (events: readonly TrailEvent
 }
 
 export async function auditTraceCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, branch: { type: "string" }, format: { type: "string", default: "table" } } });
+  const { values, positionals } = parseOptions({ args: [...argv], allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, branch: { type: "string" }, format: { type: "string", default: "table" } } }, ACTIONS_HELP);
   if (values.help) {
     io.out(ACTIONS_HELP);
     return EXIT.ok;

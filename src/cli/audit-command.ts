@@ -1,31 +1,33 @@
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { AuditStore } from "../audit/audit-store.js";
 import { gitLedgerSource } from "../audit/git-ledger-source.js";
-import { timeOption } from "../audit/instant.js";
+import { timeOption } from "../evidence/instant.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { DEFAULT_POSTGRES_SCHEMA, openPostgresIndex } from "../audit/postgres-index.js";
 import type { Page, PageRequest } from "../audit/page-cursor.js";
-import { agentAt, countAgents, countAgentsAt, countChanges, countExceptions, pageAgents, pageAgentsAt, pageChanges, pageExceptions } from "../audit/queries.js";
+import { agentAt, countAgents, knowsAgent, countAgentsAt, countChanges, countExceptions, pageAgents, pageAgentsAt, pageChanges, pageExceptions } from "../audit/queries.js";
 import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type PageFooter, type Report, type ReportCell, type ReportFormat, reportWriter } from "../audit/report-format.js";
 import { accessReviewAtReport, accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
 import { openSqliteIndex } from "../audit/sqlite-index.js";
 import { updateIndex } from "../audit/update-index.js";
+import { AGENT_CHANGE_KINDS, GOVERNANCE_CHANGE_KINDS } from "../change/change-set.js";
 import { CharterError, isCharterError } from "../errors.js";
-import { findRepositoryRoot } from "../fs/find-manifests.js";
+import { dataClassifications } from "../manifest/data-classifications.js";
 import { gitOutput } from "../git/run-git.js";
 import { EXIT, type CliIo } from "./io.js";
 import { auditActionsCommand, auditTraceCommand } from "./audit-actions-command.js";
+import { parseOptions } from "./parse-options.js";
+import { gitRepository } from "./repository-option.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 
-export const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until TIME] [--agent ID] [--kind KIND] [--approver LOGIN]
-                            [--data-class CLASS] [--decision DECISION] [--emergency] [--retro-days N]
+const AUDIT_HELP = `Usage: charter audit changes [--since TIME] [--until TIME] [--agent ID] [--kind KIND] [--approver LOGIN]
+                             [--data-class CLASS] [--decision DECISION] [--emergency] [--retro-days N]
        charter audit agent ID --at TIME
        charter audit access-review [--at TIME]
        charter audit exceptions [--since TIME] [--until TIME] [--retro-days N] [--as-of TIME]
-       charter audit actions ... | charter audit trace TRACE_ID   (the action trail: charter audit actions --help)
-  common options: [--format table|csv|json|md] [--limit N | --all] [--after CURSOR]
-                  [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
+       the action trail's reports, actions and trace: see charter audit actions --help
+       common options: [--format table|csv|json|md] [--limit N | --all] [--after CURSOR]
+                       [--repo DIR] [--branch NAME] [--index PATH] [--rebuild]
 
 Answers audit requests from an index of the evidence ledger. Every run first brings the index
 up to the branch's tip, reading only records it has not seen; every line names the record(s) it
@@ -43,7 +45,9 @@ access-review  every agent that is not deleted: owners, permissions, data classe
 exceptions     admin bypasses, direct pushes, emergency changes without a completed retro-review
                --retro-days (default 7) after merge or flagged overdue, and unresolved drift.
 
-Times are ISO 8601 (2026-03-03, 2026-03-03T14:00:00Z); without a zone they are UTC.
+Times are ISO 8601 (2026-03-03, 2026-03-03T14:00:00Z); without a zone they are UTC. A filter
+value no record can hold (an unknown kind, data class or decision, an agent no record names) is
+an error that lists what exists: an empty answer always means none.
 
   --limit N      show N rows and the population's size; the line under them gives the cursor
                  of the next page. The table shows 100 rows unless told otherwise; CSV, JSON and
@@ -58,10 +62,38 @@ Times are ISO 8601 (2026-03-03, 2026-03-03T14:00:00Z); without a zone they are U
                  branch was rewritten).
 
 Run charter verify first: the index reads the branch, it does not verify it.
+
+Exit status: 0 answered (an empty answer means none), 2 usage error, a filter value no record can
+hold, no evidence branch, a rewritten branch without --rebuild, or internal error.
 `;
 
 const SUBCOMMANDS = ["changes", "agent", "access-review", "exceptions"] as const;
 const DECISIONS = ["approved", "pending", "blocked", "invalid"];
+const CHANGE_KINDS: readonly string[] = [...AGENT_CHANGE_KINDS, ...GOVERNANCE_CHANGE_KINDS];
+/** The manifest schema's agent id: a lowercase DNS label. */
+const AGENT_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** GitHub's logins: letters, digits and single hyphens, at most 39; apps end in [bot]. */
+const LOGIN = /^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}(\[bot\])?$/;
+
+/**
+ * A filter value that no record can hold would answer "0 rows", which reads as "none": such
+ * values are refused with the values that exist, so an answer of none always means none.
+ */
+function checkFilterValues(values: { readonly kind?: string | undefined; readonly "data-class"?: string | undefined; readonly decision?: string | undefined; readonly agent?: string | undefined; readonly approver?: string | undefined }): void {
+  const oneOf = (option: string, value: string | undefined, allowed: readonly string[]): void => {
+    if (value !== undefined && !allowed.includes(value)) throw new CharterError("USAGE", `--${option} ${JSON.stringify(value)} is not one that exists`, { hint: `Use one of: ${allowed.join(", ")}.` });
+  };
+  oneOf("kind", values.kind, CHANGE_KINDS);
+  oneOf("data-class", values["data-class"], dataClassifications());
+  oneOf("decision", values.decision, DECISIONS);
+  if (values.agent !== undefined && !AGENT_ID.test(values.agent)) {
+    throw new CharterError("USAGE", `--agent ${JSON.stringify(values.agent)} is not an agent id`, { hint: "Agent ids are lowercase DNS labels, as in agents/<id>/agent.yaml (e.g. support-triage)." });
+  }
+  const approver = values.approver?.replace(/^@/, "");
+  if (approver !== undefined && !LOGIN.test(approver)) {
+    throw new CharterError("USAGE", `--approver ${JSON.stringify(values.approver)} is not a GitHub login`, { hint: "Give the reviewer's login, e.g. --approver dana-support." });
+  }
+}
 
 export async function auditCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -75,7 +107,7 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
     throw new CharterError("USAGE", `unknown audit command "${sub}"`, { hint: `Use one of: ${SUBCOMMANDS.join(", ")}, actions, trace.` });
   }
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: rest,
     allowPositionals: sub === "agent",
     strict: true,
@@ -101,7 +133,7 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
       all: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, AUDIT_HELP);
   if (values.help) {
     io.out(AUDIT_HELP);
     return EXIT.ok;
@@ -110,11 +142,9 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
   const since = values.since === undefined ? undefined : timeOption(values.since, "--since");
   const until = values.until === undefined ? undefined : timeOption(values.until, "--until");
   const now = values["as-of"] === undefined ? Date.now() : timeOption(values["as-of"], "--as-of");
-  const retroDays = values["retro-days"] === undefined ? 7 : Number(values["retro-days"]);
-  if (!Number.isSafeInteger(retroDays) || retroDays < 0) throw new CharterError("USAGE", `--retro-days ${values["retro-days"] ?? ""} is not a number of days`, { hint: "Use a whole number, e.g. --retro-days 7." });
-  if (values.decision !== undefined && !DECISIONS.includes(values.decision)) {
-    throw new CharterError("USAGE", `unknown decision "${values.decision}"`, { hint: `Use one of: ${DECISIONS.join(", ")}.` });
-  }
+  const retroDays = values["retro-days"] === undefined ? 7 : /^\d{1,6}$/.test(values["retro-days"]) ? Number(values["retro-days"]) : Number.NaN;
+  if (Number.isNaN(retroDays)) throw new CharterError("USAGE", `--retro-days ${values["retro-days"] ?? ""} is not a number of days`, { hint: "Use a whole number, e.g. --retro-days 7." });
+  checkFilterValues(values);
   if (values.all === true && values.limit !== undefined) throw new CharterError("USAGE", "--all and --limit ask for different things", { hint: "Give one of them." });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && (!/^\d+$/.test(values.limit ?? "") || !Number.isSafeInteger(limit) || limit < 1)) {
@@ -129,6 +159,7 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
   if (sub === "agent") {
     agentId = positionals[0];
     if (agentId === undefined || positionals.length > 1) throw new CharterError("USAGE", "name one agent", { hint: "charter audit agent finance-reconciliation --at 2026-03-03" });
+    if (!AGENT_ID.test(agentId)) throw new CharterError("USAGE", `${JSON.stringify(agentId)} is not an agent id`, { hint: "Agent ids are lowercase DNS labels, as in agents/<id>/agent.yaml (e.g. support-triage)." });
     if (values.at === undefined) throw new CharterError("USAGE", "charter audit agent needs --at TIME", { hint: "charter audit agent finance-reconciliation --at 2026-03-03T12:00:00Z" });
     at = timeOption(values.at, "--at");
   } else if (values.at !== undefined) {
@@ -136,13 +167,17 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
     at = timeOption(values.at, "--at");
   }
 
-  const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
+  const root = await gitRepository(io.cwd, values.repo, "--repo");
   const { branch, source } = await openBranch(root, values.branch);
   let store: AuditStore | undefined;
   try {
     store = await openIndex(root, io.cwd, values.index);
     const updated = await updateIndex(store, source, { rebuild: values.rebuild === true });
     const footer: LedgerFooter = { branch, commit: source.commit, size: updated.size, tipHash: updated.lastHash, index: store.location };
+    const named = sub === "agent" ? agentId : values.agent;
+    if (named !== undefined && !(await knowsAgent(store, named))) {
+      throw new CharterError("NOT_FOUND", `no record of the ledger names an agent ${JSON.stringify(named)}`, { hint: "charter audit access-review lists the agents; deleted agents keep their records." });
+    }
     if (sub === "agent") {
       const answer = await agentAt(store, agentId ?? "", at ?? 0);
       io.out(format === "json" ? JSON.stringify({ report: "agent", ledger: footer, ...answer }, null, 2) + "\n" : formatReport(agentAtReport(answer), format, footer));

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
+import { parseOptions } from "./parse-options.js";
 import type { Alert } from "../detect/alert.js";
 import { Detector } from "../detect/detector.js";
 import type { Notice } from "../detect/hit.js";
@@ -18,7 +18,7 @@ import { chooseFormat } from "./choose-format.js";
 import { DETECT_FORMATS, type RuleHits, renderDetection } from "./detect-formats.js";
 import { EXIT, type CliIo } from "./io.js";
 
-export const DETECT_HELP = `Usage: charter detect --events FILE [--rules DIR] [--settings FILE] [--root DIR] [--format table|json]
+const DETECT_HELP = `Usage: charter detect --events FILE [--rules DIR] [--settings FILE] [--root DIR] [--format table|json]
 
 Runs Charter's detection engine over a file of trail events, exactly as it runs on live ingest:
 the built-in manifest rules, the learned baselines and the Sigma rules of the rules directory.
@@ -39,7 +39,7 @@ Exit status: 0 no alert, 1 alerts raised, 2 usage error, bad rules or bad events
 const MAX_EVENT_ERRORS = 20;
 
 export async function detectCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: [...argv],
     strict: true,
     options: {
@@ -50,7 +50,7 @@ export async function detectCommand(argv: readonly string[], io: CliIo): Promise
       format: { type: "string", default: "table" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, DETECT_HELP);
   if (values.help) {
     io.out(DETECT_HELP);
     return EXIT.ok;

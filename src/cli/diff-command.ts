@@ -1,13 +1,13 @@
-import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
-import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { withCommitPair } from "../git/commit-pair.js";
 import { classifyChange } from "../policy/assess-change.js";
 import { chooseFormat } from "./choose-format.js";
 import { DIFF_FORMATS, renderDiff } from "./diff-formats.js";
 import { EXIT, type CliIo } from "./io.js";
+import { parseOptions, usageOf } from "./parse-options.js";
+import { gitRepository } from "./repository-option.js";
 
-export const DIFF_HELP = `Usage: charter diff --base REF [--head REF] [--format text|json] [--root DIR]
+const DIFF_HELP = `Usage: charter diff --base REF [--head REF] [--format text|json] [--root DIR]
 
 Says what really changed for each agent between two commits: model, prompts (by content),
 tools, permissions (added, removed, widened, narrowed), owners, credentials, data
@@ -27,27 +27,30 @@ at head, 2 usage or internal error (such as an unknown revision).
 `;
 
 export async function diffCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    allowPositionals: false,
-    strict: true,
-    options: {
-      base: { type: "string" },
-      head: { type: "string", default: "HEAD" },
-      format: { type: "string", default: "text" },
-      root: { type: "string" },
-      help: { type: "boolean", short: "h" },
+  const { values } = parseOptions(
+    {
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        base: { type: "string" },
+        head: { type: "string", default: "HEAD" },
+        format: { type: "string", default: "text" },
+        root: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     },
-  });
+    DIFF_HELP,
+  );
   if (values.help) {
     io.out(DIFF_HELP);
     return EXIT.ok;
   }
   const format = chooseFormat(values.format, DIFF_FORMATS);
   if (values.base === undefined) {
-    throw new CharterError("USAGE", "missing --base", { hint: "Pass the commit to compare against, e.g. charter diff --base main." });
+    throw new CharterError("USAGE", "missing --base", { hint: `${usageOf(DIFF_HELP)}\nPass the commit to compare against, e.g. charter diff --base main.` });
   }
-  const root = values.root ?? findRepositoryRoot(io.cwd);
+  const root = await gitRepository(io.cwd, values.root, "--root");
 
   const baseRef = values.base;
   return withCommitPair(root, baseRef, values.head, async ({ base, head, paths }) => {

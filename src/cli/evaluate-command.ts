@@ -1,18 +1,19 @@
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
-import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { withCommitPair } from "../git/commit-pair.js";
 import { inventoryIdentitiesAt } from "../git/inventory-identities.js";
 import { IdentityCache } from "../manifest/inventory-identities.js";
-import { pullFactsFromRest } from "../github/rest-facts.js";
+import { pullFactsFromRest } from "../policy/rest-facts.js";
+import { checkRuntimeFiles } from "../detect/check-runtime-files.js";
 import { assessChange, decide } from "../policy/assess-change.js";
 import { chooseFormat } from "./choose-format.js";
 import { EVALUATION_FORMATS, renderEvaluation } from "./evaluation-formats.js";
 import { EXIT, type CliIo } from "./io.js";
+import { parseOptions, usageOf } from "./parse-options.js";
+import { gitRepository } from "./repository-option.js";
 import { readSnapshot } from "./snapshot-file.js";
 
-export const EVALUATE_HELP = `Usage: charter evaluate --base REF --head REF --pr SNAPSHOT.json [--format text|json] [--root DIR]
+const EVALUATE_HELP = `Usage: charter evaluate --base REF --head REF --pr SNAPSHOT.json [--format text|json] [--root DIR]
 
 Decides a pull request offline, with the same core as the GitHub App: the agents changed
 between two commits of a local clone, the policy in .github/charter.yml at --base (or the
@@ -30,28 +31,31 @@ Exit status: 0 approved, 1 pending, blocked or invalid, 2 usage or internal erro
 `;
 
 export async function evaluateCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    allowPositionals: false,
-    strict: true,
-    options: {
-      base: { type: "string" },
-      head: { type: "string" },
-      pr: { type: "string" },
-      format: { type: "string", default: "text" },
-      root: { type: "string" },
-      help: { type: "boolean", short: "h" },
+  const { values } = parseOptions(
+    {
+      args: [...argv],
+      allowPositionals: false,
+      strict: true,
+      options: {
+        base: { type: "string" },
+        head: { type: "string" },
+        pr: { type: "string" },
+        format: { type: "string", default: "text" },
+        root: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     },
-  });
+    EVALUATE_HELP,
+  );
   if (values.help) {
     io.out(EVALUATE_HELP);
     return EXIT.ok;
   }
   const format = chooseFormat(values.format, EVALUATION_FORMATS);
   for (const name of ["base", "head", "pr"] as const) {
-    if (values[name] === undefined) throw new CharterError("USAGE", `missing --${name}`, { hint: "Run charter evaluate --help for the options." });
+    if (values[name] === undefined) throw new CharterError("USAGE", `missing --${name}`, { hint: `${usageOf(EVALUATE_HELP)}\nRun charter evaluate --help for every option.` });
   }
-  const root = values.root ?? findRepositoryRoot(io.cwd);
+  const root = await gitRepository(io.cwd, values.root, "--root");
   const snapshotPath = values.pr ?? "";
   const snapshot = readSnapshot(resolve(io.cwd, snapshotPath), snapshotPath);
   if ("diagnostics" in snapshot) {
@@ -66,7 +70,7 @@ export async function evaluateCommand(argv: readonly string[], io: CliIo): Promi
     }
     // Every agent identity at base and at head, not only the changed agents': none may approve.
     const cache = new IdentityCache();
-    const [assessment, atBase, atHead] = await Promise.all([assessChange(base, head, paths), inventoryIdentitiesAt(base, cache), inventoryIdentitiesAt(head, cache)]);
+    const [assessment, atBase, atHead] = await Promise.all([assessChange(base, head, paths, checkRuntimeFiles), inventoryIdentitiesAt(base, cache), inventoryIdentitiesAt(head, cache)]);
     const evaluation = decide(assessment, facts, [...new Set([...atBase, ...atHead])]);
     const errors = [...assessment.head.diagnostics, ...assessment.policyDiagnostics].filter((d) => d.severity === "error");
     io.out(renderEvaluation(evaluation, { base: base.commit, head: head.commit }, errors, format));

@@ -1,15 +1,15 @@
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { CharterError } from "../errors.js";
 import type { DeadJob, JobQueue, QueueStats } from "../jobs/job-queue.js";
 import { openJobQueue, queueLocation } from "../jobs/open-queue.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
+import { parseOptions } from "./parse-options.js";
 
-export const JOBS_FORMATS = ["text", "json"] as const;
+const JOBS_FORMATS = ["text", "json"] as const;
 type Format = (typeof JOBS_FORMATS)[number];
 
-export const JOBS_HELP = `Usage: charter jobs [--format text|json]
+const JOBS_HELP = `Usage: charter jobs [--format text|json]
        charter jobs dead [--limit N] [--format text|json]
        charter jobs retry ID... | --all [--format text|json]
 
@@ -34,17 +34,20 @@ not a dead job; 2 usage or internal error.
 `;
 
 export async function jobsCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      limit: { type: "string" },
-      all: { type: "boolean" },
-      format: { type: "string", default: "text" },
-      help: { type: "boolean", short: "h" },
+  const { values, positionals } = parseOptions(
+    {
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        limit: { type: "string" },
+        all: { type: "boolean" },
+        format: { type: "string", default: "text" },
+        help: { type: "boolean", short: "h" },
+      },
     },
-  });
+    JOBS_HELP,
+  );
   if (values.help) {
     io.out(JOBS_HELP);
     return EXIT.ok;

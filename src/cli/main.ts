@@ -1,41 +1,30 @@
 import { readFileSync } from "node:fs";
 import { CharterError } from "../errors.js";
 import { describeError } from "./describe-error.js";
-import { auditCommand } from "./audit-command.js";
-import { diffCommand } from "./diff-command.js";
-import { evaluateCommand } from "./evaluate-command.js";
-import { evidenceCommand } from "./evidence-command.js";
-import { jobsCommand } from "./jobs-command.js";
-import { verifyCommand } from "./verify-command.js";
-import { detectCommand } from "./detect-command.js";
-import { alertsCommand } from "./alerts-command.js";
-import { witnessCommand } from "./witness-command.js";
-import { driftCommand } from "./drift-command.js";
-import { planCommand } from "./plan-command.js";
-import { syncCommand } from "./sync-command.js";
-import { tokenCommand } from "./token-command.js";
-import { trailCommand } from "./trail-command.js";
 import { EXIT, type CliIo } from "./io.js";
-import { validateCommand } from "./validate-command.js";
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
-  validate: { run: validateCommand, summary: "validate agent manifests and their prompt files" },
-  diff: { run: diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
-  evaluate: { run: evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
-  evidence: { run: evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
-  verify: { run: verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed by a key you trust" },
-  witness: { run: witnessCommand, summary: "as an independent witness, cosign the evidence log if it only grew since last time" },
-  audit: { run: auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
-  plan: { run: planCommand, summary: "what a sync would change in the credential providers (read-only)" },
-  sync: { run: syncCommand, summary: "provision the manifests' identities and permissions, then verify" },
-  drift: { run: driftCommand, summary: "report where the credential providers differ from the manifests" },
-  token: { run: tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
-  jobs: { run: jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
-  detect: { run: detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
-  trail: { run: trailCommand, summary: "the action trail: ingest, ingest tokens, status, seal, verify, prove" },
-  alerts: { run: alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
+/**
+ * Each command's module is imported only when that command runs, so a command pays for the
+ * dependencies it uses and nothing else (charter --help loads none of them; validate no git,
+ * database or GitHub code).
+ */
+const COMMANDS: Readonly<Record<string, { load: () => Promise<Command>; summary: string }>> = {
+  validate: { load: async () => (await import("./validate-command.js")).validateCommand, summary: "validate agent manifests and their prompt files" },
+  diff: { load: async () => (await import("./diff-command.js")).diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
+  evaluate: { load: async () => (await import("./evaluate-command.js")).evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
+  evidence: { load: async () => (await import("./evidence-command.js")).evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
+  verify: { load: async () => (await import("./verify-command.js")).verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed" },
+  audit: { load: async () => (await import("./audit-command.js")).auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
+  plan: { load: async () => (await import("./plan-command.js")).planCommand, summary: "what a sync would change in the credential providers (read-only)" },
+  sync: { load: async () => (await import("./sync-command.js")).syncCommand, summary: "provision the manifests' identities and permissions, then verify" },
+  drift: { load: async () => (await import("./drift-command.js")).driftCommand, summary: "report where the credential providers differ from the manifests" },
+  token: { load: async () => (await import("./token-command.js")).tokenCommand, summary: "issue a short-lived agent token, or print the JWKS to verify tokens" },
+  jobs: { load: async () => (await import("./jobs-command.js")).jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
+  detect: { load: async () => (await import("./detect-command.js")).detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
+  trail: { load: async () => (await import("./trail-command.js")).trailCommand, summary: "the action trail: ingest, ingest tokens, status, seal, verify, prove" },
+    alerts: { load: async () => (await import("./alerts-command.js")).alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
 };
 
 function help(): string {
@@ -74,7 +63,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     const command = COMMANDS[name];
     if (!command) throw new CharterError("USAGE", `unknown command "${name}"`, { hint: "Run charter --help for the list of commands." });
-    return await command.run(rest, io);
+    return await (await command.load())(rest, io);
   } catch (error) {
     io.err(describeError(error));
     return EXIT.error;

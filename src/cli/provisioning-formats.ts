@@ -1,4 +1,4 @@
-import type { DriftFinding, Escalation, ProvisioningOperation } from "../evidence/evidence-record.generated.js";
+import type { DriftFinding, Escalation, ProvisioningOperation } from "../schema-types/evidence-record.generated.js";
 import type { SyncPlan, SyncResult } from "../provision/engine.js";
 
 /** Text and JSON renderings of plan, sync and drift. Operations never carry secrets (see engine.ts). */

@@ -1,6 +1,6 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
 import { CharterError } from "../errors.js";
-import { findManifests, findRepositoryRoot } from "../fs/find-manifests.js";
+import { findManifests } from "../fs/find-manifests.js";
 import { WorkingTreeReader } from "../fs/working-tree-reader.js";
 import { CommitReader, resolveCommit } from "../git/commit-reader.js";
 import { gitOutput, splitNul } from "../git/run-git.js";
@@ -8,11 +8,13 @@ import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
 import type { RepoReader } from "../manifest/repo-reader.js";
 import { type CheckedAgent, validateManifests } from "../manifest/validate.js";
-import type { CharterPolicy } from "../policy/charter-policy.generated.js";
-import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
-import { closeProviders, openProviders } from "../providers/open-providers.js";
+import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
+import { parsePolicy } from "../policy/load-policy.js";
+import { AGENTS_DIRECTORY, POLICY_PATH } from "../change/governed-paths.js";
+import { closeProviders, type OpenOptions, openProviders } from "../providers/open-providers.js";
 import { providerSecrets, provisioningSettings, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
+import { gitRepository, workingRoot } from "./repository-option.js";
 
 /** Options shared by plan, sync and drift. */
 export const PROVISIONING_OPTIONS = {
@@ -46,7 +48,7 @@ export interface ProvisioningInput {
  * `charter validate` rejects.
  */
 export async function readProvisioningInput(cwd: string, options: { root?: string | undefined; ref?: string | undefined }): Promise<ProvisioningInput> {
-  const root = options.root === undefined ? findRepositoryRoot(cwd) : resolve(cwd, options.root);
+  const root = await gitRepository(cwd, options.root, "--root");
   if (options.ref !== undefined) {
     const reader = await CommitReader.open(root, options.ref);
     try {
@@ -73,7 +75,7 @@ async function readWith(root: string, commit: string, reader: RepoReader, files:
 
 /** Only the provisioning settings, from the working tree's policy: for commands that read no manifests. */
 export async function readWorkingTreeSettings(cwd: string, rootOption: string | undefined): Promise<ProvisioningSettings> {
-  const root = rootOption === undefined ? findRepositoryRoot(cwd) : resolve(cwd, rootOption);
+  const root = workingRoot(cwd, rootOption, "--root");
   return provisioningSettings(await readPolicy(new WorkingTreeReader(root)));
 }
 
@@ -89,19 +91,28 @@ async function readPolicy(reader: RepoReader): Promise<CharterPolicy | undefined
 
 /** agents/<id>/agent.yaml paths in a commit's tree. */
 async function manifestsAt(root: string, commit: string): Promise<string[]> {
-  const paths = splitNul(await gitOutput(root, ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", "agents/"]));
+  const paths = splitNul(await gitOutput(root, ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", `${AGENTS_DIRECTORY}/`]));
   return paths.filter((p) => {
     const parts = p.split("/");
     return parts.length === 3 && MANIFEST_FILE_NAMES.includes(parts[2] ?? "");
   }).sort();
 }
 
-/** Opens the configured providers from the process environment, runs `use`, and closes them whatever happens. */
-export async function withProviders<T>(settings: ProvisioningSettings, use: (providers: readonly Provider[]) => Promise<T>): Promise<T> {
-  const providers = openProviders(settings, providerSecrets(settings, process.env));
+/**
+ * Opens the configured providers from the process environment, runs `use`, and closes them
+ * whatever happens. Read-only commands (plan, drift) open them for reading: they create nothing.
+ */
+export async function withProviders<T>(settings: ProvisioningSettings, access: Omit<OpenOptions, "now">, use: (providers: readonly Provider[]) => Promise<T>): Promise<T> {
+  const providers = openProviders(settings, providerSecrets(settings, process.env), access);
   try {
     return await use(providers);
   } finally {
     await closeProviders(providers);
   }
+}
+
+/** The configured local registry's path when the file does not exist yet (nothing has synced there). */
+export function missingLocalRegistry(settings: ProvisioningSettings): string | undefined {
+  const path = settings.local.enabled ? providerSecrets(settings, process.env).localDatabasePath : undefined;
+  return path !== undefined && !existsSync(path) ? path : undefined;
 }

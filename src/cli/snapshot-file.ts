@@ -1,11 +1,12 @@
 import { readFileSync, statSync } from "node:fs";
 import { CharterError } from "../errors.js";
-import { checkRunFactsFromGraph, commitFactsFromGraph, type GraphCheckSuite, type GraphPullRequestCommit } from "../github/graph-facts.js";
-import { checkRunFactsFromRest, commitFactsFromRest, type RestCheckRun, type RestCommit, type RestFacts } from "../github/rest-facts.js";
+import { checkRunFactsFromGraph, commitFactsFromGraph, type GraphCheckSuite, type GraphPullRequestCommit } from "../policy/graph-facts.js";
+import { checkRunFactsFromRest, commitFactsFromRest, type RestCheckRun, type RestCommit, type RestFacts } from "../policy/rest-facts.js";
 import type { Diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { type ParsedYaml, parseYaml } from "../manifest/parse-yaml.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
+import { validate as snapshotValidator } from "../schema-types/pull-request-snapshot.validator.generated.js";
 import { positionAt } from "../manifest/text-position.js";
 import type { RepositoryPermission } from "../policy/pull-facts.js";
 
@@ -59,7 +60,7 @@ export function readSnapshot(path: string, displayPath: string): { facts: RestFa
       return positioned?.locate(pointer, prefer) ?? { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } };
     },
   };
-  const errors = validateAgainstSchema("pull-request-snapshot", displayPath, parsed);
+  const errors = validateAgainstSchema(snapshotValidator, displayPath, parsed);
   if (errors.length > 0) return { diagnostics: errors };
   const snapshot = value as Snapshot;
   const jobs = new Map<number, Set<number>>();

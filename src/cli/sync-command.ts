@@ -1,12 +1,12 @@
-import { parseArgs } from "node:util";
 import { desiredState } from "../provision/desired-state.js";
 import { sync } from "../provision/engine.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
+import { parseOptions } from "./parse-options.js";
 import { PROVISIONING_FORMATS, renderSync } from "./provisioning-formats.js";
 import { PROVISIONING_OPTIONS, PROVISIONING_OPTIONS_HELP, readProvisioningInput, withProviders } from "./provisioning-input.js";
 
-export const SYNC_HELP = `Usage: charter sync [--ref REV] [--prune] [--root DIR] [--format text|json]
+const SYNC_HELP = `Usage: charter sync [--ref REV] [--prune] [--root DIR] [--format text|json]
 
 Makes every configured provider hold exactly what the manifests approve: creates identities,
 grants and revokes permissions, sets credential lifetimes, deprovisions retired agents (always)
@@ -21,14 +21,14 @@ internal error.
 `;
 
 export async function syncCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], allowPositionals: false, strict: true, options: PROVISIONING_OPTIONS });
+  const { values } = parseOptions({ args: [...argv], allowPositionals: false, strict: true, options: PROVISIONING_OPTIONS }, SYNC_HELP);
   if (values.help) {
     io.out(SYNC_HELP);
     return EXIT.ok;
   }
   const format = chooseFormat(values.format, PROVISIONING_FORMATS);
   const input = await readProvisioningInput(io.cwd, values);
-  const result = await withProviders(input.settings, (providers) =>
+  const result = await withProviders(input.settings, { access: "write" }, (providers) =>
     sync(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
   );
   io.out(renderSync(result, format));

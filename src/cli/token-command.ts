@@ -1,14 +1,15 @@
-import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import { GITHUB_TOKEN_LIFETIME_SECONDS, issueGithubTokens } from "../providers/github/index.js";
 import { issueToken, jwks, LocalRegistry, loadSigningKey } from "../providers/local/index.js";
 import { PROVISIONING_ENV, type ProviderSecrets, providerSecrets, type ProvisioningSettings } from "../provision/config.js";
 import { EXIT, type CliIo } from "./io.js";
+import { parseOptions } from "./parse-options.js";
 import { chooseFormat } from "./choose-format.js";
 import { readWorkingTreeSettings } from "./provisioning-input.js";
 
-export const TOKEN_HELP = `Usage: charter token issue AGENT [--ttl DURATION] [--format text|json] [--root DIR]
+const TOKEN_HELP = `Usage: charter token issue AGENT [--ttl DURATION] [--format text|json] [--root DIR]
        charter token issue AGENT --github [--repo OWNER/REPO] [--format text|json] [--root DIR]
        charter token jwks [--root DIR]
 
@@ -43,12 +44,19 @@ export async function tokenCommand(argv: readonly string[], io: CliIo): Promise<
     return sub === undefined ? EXIT.error : EXIT.ok;
   }
   if (sub !== "issue" && sub !== "jwks") throw new CharterError("USAGE", `unknown token command "${sub}"`, { hint: "Use charter token issue AGENT or charter token jwks." });
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: sub === "issue",
-    strict: true,
-    options: { ttl: { type: "string" }, format: { type: "string", default: "text" }, root: { type: "string" }, github: { type: "boolean", default: false }, repo: { type: "string" } },
-  });
+  const { values, positionals } = parseOptions(
+    {
+      args: rest,
+      allowPositionals: sub === "issue",
+      strict: true,
+      options: { ttl: { type: "string" }, format: { type: "string", default: "text" }, root: { type: "string" }, github: { type: "boolean", default: false }, repo: { type: "string" }, help: { type: "boolean", short: "h" } },
+    },
+    TOKEN_HELP,
+  );
+  if (values.help) {
+    io.out(TOKEN_HELP);
+    return EXIT.ok;
+  }
   const settings = await readWorkingTreeSettings(io.cwd, values.root);
   const secrets = providerSecrets(settings, process.env);
   if (sub === "jwks") {
@@ -73,6 +81,10 @@ export async function tokenCommand(argv: readonly string[], io: CliIo): Promise<
     throw new CharterError("MISSING_SECRET", `${PROVISIONING_ENV.localDatabase} is not set`, { hint: `Set ${PROVISIONING_ENV.localDatabase} to the local registry's SQLite file, as used by charter sync.` });
   }
   const key = loadSigningKey(secrets.signingKeyPem);
+  // Issuing writes the token's id to the registry; a registry that does not exist has no agents to issue for.
+  if (!existsSync(secrets.localDatabasePath)) {
+    throw new CharterError("NOT_FOUND", `the local registry ${secrets.localDatabasePath} does not exist`, { hint: `Check ${PROVISIONING_ENV.localDatabase}; charter sync creates the registry and provisions the agents.` });
+  }
   const registry = LocalRegistry.open(secrets.localDatabasePath);
   try {
     const issued = issueToken(registry, key, agent, { issuer: settings.local.issuer, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseOptions } from "./parse-options.js";
 import { CharterError } from "../errors.js";
 import { describeProblems, EVENTS_LIMITS, parseEventLines } from "../sources/events-format.js";
 import { createIngestToken } from "../sources/ingest-tokens.js";
@@ -23,7 +23,7 @@ export const TRAIL_HELP = `Usage: charter trail ingest --source pgaudit|otlp|eve
        charter trail seal
        charter trail verify [--branch NAME] [--key VERIFIER_KEY] [--deep]
        charter trail prove SEQ|ID
-  common options: [--db PATH] [--repo DIR]
+       common options: [--db PATH] [--repo DIR]
 
 The action trail: every action agents take on protected resources, attributed to the agent,
 stamped with the authorization in force, hash-chained and sealed into signed segments anchored
@@ -55,6 +55,9 @@ prove    prints one event with its inclusion proof against the signed checkpoint
 DATABASE_URL set and no --db, the PostgreSQL schema CHARTER_TRAIL_SCHEMA (default charter_trail).
 --repo is the clone whose evidence branch and resource catalog ingest and verify read
 (default: the repository around the working directory).
+
+Exit status: 0 done, 1 verify found the trail altered or status found a silent source or a gap,
+2 usage error, no trail, or internal error.
 `;
 
 export async function trailCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -62,6 +65,11 @@ export async function trailCommand(argv: readonly string[], io: CliIo): Promise<
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
     io.out(TRAIL_HELP);
     return sub === undefined ? EXIT.error : EXIT.ok;
+  }
+  // One help for every subcommand, before any of them acts on its other arguments.
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(TRAIL_HELP);
+    return EXIT.ok;
   }
   switch (sub) {
     case "ingest":
@@ -107,12 +115,12 @@ const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
 
 async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: [...argv],
     allowPositionals: true,
     strict: true,
     options: { ...COMMON_OPTIONS, source: { type: "string" }, instance: { type: "string" }, agent: { type: "string" }, attested: { type: "boolean" }, branch: { type: "string" } },
-  });
+  }, TRAIL_HELP);
   if (values.help) {
     io.out(TRAIL_HELP);
     return EXIT.ok;
@@ -197,12 +205,12 @@ function readInput(file: string, io: CliIo): string {
 
 async function token(argv: readonly string[], io: CliIo): Promise<number> {
   const [action, ...rest] = argv;
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: rest,
     allowPositionals: action === "revoke",
     strict: true,
     options: { ...COMMON_OPTIONS, agent: { type: "string" }, source: { type: "string" }, note: { type: "string" }, format: { type: "string", default: "text" } },
-  });
+  }, TRAIL_HELP);
   return withStore(io, values.db, async (store) => {
     if (action === "create") {
       if ((values.agent === undefined) === (values.source === undefined)) throw new CharterError("USAGE", "name either --agent ID (an agent's telemetry) or --source NAME (an infrastructure source)", { hint: "charter trail token create --agent support-triage" });
@@ -231,10 +239,10 @@ async function token(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function status(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, "silent-after": { type: "string" }, format: { type: "string", default: "table" } } });
-  const given = values["silent-after"];
-  const silentSeconds = given === undefined ? undefined : parseDuration(given);
-  if (given !== undefined && silentSeconds === undefined) throw new CharterError("USAGE", `--silent-after ${JSON.stringify(given)} is not a duration`, { hint: "e.g. 30m, 1h, 1d" });
+    const { values } = parseOptions({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, "silent-after": { type: "string" }, format: { type: "string", default: "table" } } }, TRAIL_HELP);
+    const given = values["silent-after"];
+    const silentSeconds = given === undefined ? undefined : parseDuration(given);
+    if (given !== undefined && silentSeconds === undefined) throw new CharterError("USAGE", `--silent-after ${JSON.stringify(given)} is not a duration`, { hint: "e.g. 30m, 1h, 1d" });
   return withStore(io, values.db, async (store) => {
     // Without --silent-after, sources are judged by the limit the app judges them by.
     const rows = await statusRows(store, Date.now(), DEFAULT_SILENT_AFTER_MS, silentSeconds === undefined ? undefined : silentSeconds * 1000);

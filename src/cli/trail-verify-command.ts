@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseOptions } from "./parse-options.js";
 import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { CharterError } from "../errors.js";
 import { PUBLIC_KEY_PATH } from "../evidence/ledger.js";
@@ -12,11 +12,11 @@ import { eventFromBytes, GENESIS_HASH } from "../trail/event-bytes.js";
 import { inclusionProofFor } from "../trail/segments.js";
 import { type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
 import { EXIT, type CliIo } from "./io.js";
-import { COMMON_OPTIONS, repositoryRoot, withStore } from "./trail-command.js";
+import { COMMON_OPTIONS, repositoryRoot, TRAIL_HELP, withStore } from "./trail-command.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 
 export async function trailSealCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS } });
+  const { values } = parseOptions({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS } }, TRAIL_HELP);
   const key = process.env["CHARTER_SIGNING_KEY"]?.trim();
   if (!key) throw new CharterError("MISSING_SECRET", "CHARTER_SIGNING_KEY is not set", { hint: "Seal with the evidence ledger's signer key (the app's CHARTER_SIGNING_KEY)." });
   return withStore(io, values.db, async (store) => {
@@ -35,7 +35,7 @@ async function evidenceRef(root: string, name: string | undefined): Promise<stri
 }
 
 export async function trailVerifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, branch: { type: "string" }, key: { type: "string", multiple: true }, deep: { type: "boolean" }, format: { type: "string", default: "text" } } });
+  const { values } = parseOptions({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS, branch: { type: "string" }, key: { type: "string", multiple: true }, deep: { type: "boolean" }, format: { type: "string", default: "text" } } }, TRAIL_HELP);
   const root = repositoryRoot(io, values.repo);
   if (root === null) throw new CharterError("USAGE", "charter trail verify needs a clone with the evidence branch", { hint: "Run it inside the clone, or pass --repo DIR." });
   const ref = await evidenceRef(root, values.branch);
@@ -98,7 +98,7 @@ function renderReport(report: TrailVerifyReport, location: string, origin: strin
 }
 
 export async function trailProveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, format: { type: "string", default: "json" } } });
+  const { values, positionals } = parseOptions({ args: [...argv], allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, format: { type: "string", default: "json" } } }, TRAIL_HELP);
   const wanted = positionals[0];
   if (wanted === undefined || positionals.length > 1) throw new CharterError("USAGE", "name one event: its seq, or its 32-hex-digit id", { hint: "charter audit actions lists both." });
   return withStore(io, values.db, async (store) => {

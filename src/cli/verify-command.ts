@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CharterError, isCharterError } from "../errors.js";
 import { checkCompleteness, type Coverage } from "../evidence/completeness.js";
 import { cosignatureVerifier } from "../evidence/cosignature.js";
@@ -9,22 +8,24 @@ import { parseVerifierKey } from "../evidence/signed-note.js";
 import { type Anchor, chooseAnchor, type PinChange, trustProblems, unapprovedPinChanges } from "../evidence/trust-anchor.js";
 import { parseTrustFile, type RememberedLog, rememberLog } from "../evidence/trust-file.js";
 import { LedgerVerifier, type VerifyReport, type WitnessSighting } from "../evidence/verify.js";
-import { findRepositoryRoot } from "../fs/find-manifests.js";
 import { readBranchFiles } from "../git/branch-files.js";
 import { resolveCommit } from "../git/commit-reader.js";
 import { commitsChanging, defaultBranch, fileAt, firstParent, governedHistory } from "../git/governed-history.js";
 import { isRemoteSpec, withRemoteClone } from "../git/remote-clone.js";
 import { streamTreeFiles } from "../git/tree-stream.js";
 import { readWitnessNotes } from "../git/witness-tags.js";
-import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
+import { parsePolicy } from "../policy/load-policy.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
 import { readTrustFile, trustFilePath, writeTrustFile } from "./trust-file-store.js";
+import { parseOptions } from "./parse-options.js";
+import { gitRepository } from "./repository-option.js";
 
-export const VERIFY_FORMATS = ["text", "json"] as const;
+const VERIFY_FORMATS = ["text", "json"] as const;
 export const DEFAULT_EVIDENCE_BRANCH = "charter-evidence";
 
-export const VERIFY_HELP = `Usage: charter verify [--repo DIR|URL] [--branch NAME] [--key KEY]... [--trust-on-first-use] [--trust-file FILE]
+const VERIFY_HELP = `Usage: charter verify [--repo DIR|URL] [--branch NAME] [--key KEY]... [--trust-on-first-use] [--trust-file FILE]
                       [--trusted-checkpoint FILE] [--witness KEY]... [--min-witnesses N] [--default-branch REF] [--format text|json]
 
 Verifies the evidence ledger on a clone, offline: every record is canonical JSON and matches
@@ -67,7 +68,7 @@ record and why), 2 usage or internal error, 3 internally consistent only (no key
 `;
 
 export async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: [...argv],
     allowPositionals: false,
     strict: true,
@@ -84,7 +85,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       format: { type: "string", default: "text" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, VERIFY_HELP);
   if (values.help) {
     io.out(VERIFY_HELP);
     return EXIT.ok;
@@ -92,8 +93,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
   const format = chooseFormat(values.format, VERIFY_FORMATS);
   const options = checkOptions(values, io.cwd);
   if (values.repo !== undefined && isRemoteSpec(values.repo)) return withRemoteClone(values.repo, (root) => verifyAt(root, options, format, io));
-  const root = values.repo === undefined ? findRepositoryRoot(io.cwd) : resolve(io.cwd, values.repo);
-  return verifyAt(root, options, format, io);
+  return verifyAt(await gitRepository(io.cwd, values.repo, "--repo"), options, format, io);
 }
 
 interface Options {

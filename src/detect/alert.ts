@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import type { TrailEvent } from "../trail/event.js";
 
 export type Severity = "low" | "medium" | "high" | "critical";
 
-export const SEVERITY_ORDER: readonly Severity[] = ["low", "medium", "high", "critical"];
+const SEVERITY_ORDER: readonly Severity[] = ["low", "medium", "high", "critical"];
 
 /**
  * How serious touching a class of data is. An alert's severity is the higher of its rule's own
@@ -86,10 +85,6 @@ export interface Alert {
 }
 
 export const MAX_ALERT_EVENTS = 50;
-
-export function eventRef(event: TrailEvent): EventRef {
-  return { id: event.id, seq: event.seq, traceId: event.traceId, observedAt: event.observedAt };
-}
 
 /** sha256 over the alert's identity parts, each length-prefixed so that no two part lists collide. */
 export function alertId(parts: readonly string[]): string {

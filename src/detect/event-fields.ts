@@ -1,4 +1,4 @@
-import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
 import type { TrailEvent } from "../trail/event.js";
 
 /**

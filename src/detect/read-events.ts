@@ -8,7 +8,7 @@ import type { TrailEvent, TrailFlag, TrailOutcome, TrailSourceKind, TrailSystem,
  */
 export type EventParse = { readonly ok: true; readonly event: TrailEvent } | { readonly ok: false; readonly message: string };
 
-export const MAX_EVENT_LINE_BYTES = 64 * 1024;
+const MAX_EVENT_LINE_BYTES = 64 * 1024;
 const MAX_TEXT = 8 * 1024;
 const MAX_DETAIL_KEYS = 64;
 

@@ -3,7 +3,8 @@ import type { Diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { parseYaml } from "../manifest/parse-yaml.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
-import type { DetectionSettings, Price } from "./detection-settings.generated.js";
+import { validate as detectionSettingsValidator } from "../schema-types/detection-settings.validator.generated.js";
+import type { DetectionSettings, Price } from "../schema-types/detection-settings.generated.js";
 
 /** Where the repository keeps detection: rules under rules/, settings beside them. */
 export const DETECTION_DIR = "detection/";
@@ -46,7 +47,7 @@ export function parseSettings(bytes: Uint8Array, file = SETTINGS_FILE): Settings
   if (!decoded.ok) return { ok: false, diagnostics: decoded.diagnostics };
   const parsed = parseYaml(file, decoded.text, DEFAULT_LIMITS);
   if (!parsed.ok) return { ok: false, diagnostics: parsed.diagnostics };
-  const errors = validateAgainstSchema("detection-settings", file, parsed.parsed);
+  const errors = validateAgainstSchema(detectionSettingsValidator, file, parsed.parsed);
   if (errors.length > 0) return { ok: false, diagnostics: errors };
   return { ok: true, settings: resolveSettings(parsed.parsed.value as DetectionSettings) };
 }

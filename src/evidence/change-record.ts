@@ -4,7 +4,7 @@ import type { Evaluation, ResultNode } from "../policy/result.js";
 import { idempotencyKey } from "./ledger.js";
 import { sha256 } from "./merkle.js";
 import { type ChangeBody, filesRoot } from "./record.js";
-import type { JsonValue, RecordedApproval, RecordedCheck, RecordedResultNode, RollbackTarget } from "./evidence-record.generated.js";
+import type { JsonValue, RecordedApproval, RecordedCheck, RecordedResultNode, RollbackTarget } from "../schema-types/evidence-record.generated.js";
 
 /** The merged pull request as re-read from the API at merge time: GitHub's values, verbatim. */
 export interface MergedPullRequest {

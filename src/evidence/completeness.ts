@@ -1,4 +1,4 @@
-import type { EvidenceRecord } from "./evidence-record.generated.js";
+import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { FingerprintTable } from "./fingerprint-table.js";
 
 export interface GovernedCommit {

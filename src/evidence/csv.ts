@@ -3,7 +3,7 @@
  * requests (titles, reasons), so a cell that a spreadsheet would run as a formula is prefixed
  * with a quote: the population an auditor samples from must not be able to execute anything.
  */
-export function csvCell(value: string | number | boolean | null): string {
+function csvCell(value: string | number | boolean | null): string {
   let text = value === null ? "" : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;

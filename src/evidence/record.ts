@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../manifest/diagnostic.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
+import { validate as evidenceRecordValidator } from "../schema-types/evidence-record.validator.generated.js";
 import { canonicalBytes } from "./canonical-json.js";
 import type {
   AccessReviewBody,
@@ -12,7 +13,7 @@ import type {
   RetroApprovalBody,
   TrailAnchorBody,
   TrailExceptionBody,
-} from "./evidence-record.generated.js";
+} from "../schema-types/evidence-record.generated.js";
 import { leafHash, rootOf, sha256 } from "./merkle.js";
 
 export type {
@@ -26,7 +27,7 @@ export type {
   RetroApprovalBody,
   TrailAnchorBody,
   TrailExceptionBody,
-} from "./evidence-record.generated.js";
+} from "../schema-types/evidence-record.generated.js";
 
 /**
  * The evidence record envelope. The format is schemas/evidence-record.schema.json; the types
@@ -59,7 +60,7 @@ export function validateRecord(value: unknown, file: string): Diagnostic[] {
   // Stored records are a single line of JSON: every problem is placed at its start, and the
   // JSON Pointer in the diagnostic says where inside the record it is.
   const start = { line: 1, column: 1 };
-  return validateAgainstSchema("evidence-record", file, { value, locate: () => ({ start, end: start }) });
+  return validateAgainstSchema(evidenceRecordValidator, file, { value, locate: () => ({ start, end: start }) });
 }
 
 /** SHA-256 of stored record bytes, in lowercase hex: what the next record's `prev` holds. */

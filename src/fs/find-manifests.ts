@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { AGENTS_DIRECTORY } from "../change/governed-paths.js";
 import { CharterError } from "../errors.js";
 import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
 
@@ -20,7 +21,7 @@ export function findRepositoryRoot(start: string): string {
  * given; a directory is searched for agent.yaml files. With no arguments: <root>/agents.
  */
 export function findManifests(root: string, args: readonly string[], cwd: string): string[] {
-  const targets = args.length > 0 ? args.map((a) => resolve(cwd, a)) : [join(root, "agents")];
+  const targets = args.length > 0 ? args.map((a) => resolve(cwd, a)) : [join(root, AGENTS_DIRECTORY)];
   const found = new Set<string>();
   for (const target of targets) {
     const rel = relative(root, target);

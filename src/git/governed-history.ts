@@ -1,8 +1,9 @@
-import { GOVERNED_PATHS } from "../change/governance-changes.js";
+import { GOVERNED_PATHSPECS } from "../change/governed-paths.js";
 import { isCharterError } from "../errors.js";
 import type { GovernedCommit } from "../evidence/completeness.js";
 import { resolveCommit } from "./commit-reader.js";
 import { gitOutput, runGit } from "./run-git.js";
+
 
 /**
  * The default branch's first-parent history after `since` (exclusive), oldest first, keeping
@@ -11,7 +12,7 @@ import { gitOutput, runGit } from "./run-git.js";
  */
 export async function governedHistory(repoRoot: string, branch: string, since: string): Promise<GovernedCommit[]> {
   const head = await resolveCommit(repoRoot, branch);
-  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%x00%H", "--name-only", `${since}..${head}`, "--", ...GOVERNED_PATHS]);
+  const output = await gitOutput(repoRoot, ["log", "--first-parent", "-m", "--reverse", "--format=%x00%H", "--name-only", `${since}..${head}`, "--", ...GOVERNED_PATHSPECS]);
   const commits: GovernedCommit[] = [];
   for (const chunk of output.toString("utf8").split("\0").slice(1)) {
     const [sha = "", ...paths] = chunk.split("\n").filter((line) => line.trim() !== "");

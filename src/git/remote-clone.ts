@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CharterError } from "../errors.js";
-import { runGit } from "./run-git.js";
+import { firstLine, runGit } from "./run-git.js";
 
 /** Whether a --repo value names a remote (https, ssh, git or file URL, or scp-like user@host:path) rather than a directory. */
 export function isRemoteSpec(spec: string): boolean {
@@ -21,7 +21,7 @@ export async function withRemoteClone<T>(url: string, fn: (root: string) => Prom
     const target = join(dir, "repo.git");
     const result = await runGit(dir, ["clone", "--quiet", "--bare", "--", url, target]);
     if (result.code !== 0) {
-      throw new CharterError("NOT_FOUND", `could not clone ${url}: ${result.stderr.trim().split("\n").at(-1) ?? "git failed"}`, {
+      throw new CharterError("NOT_FOUND", `could not clone ${url}: ${firstLine(result.stderr) || "git failed"}`, {
         hint: "Check the address and your access to it, or clone it yourself and pass the directory with --repo.",
       });
     }

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { CharterError } from "../errors.js";
 
 /**
@@ -30,11 +31,7 @@ export function runGit(cwd: string, args: readonly string[]): Promise<GitResult>
     execFile("git", args, { cwd, env: gitEnvironment(), encoding: "buffer", maxBuffer: MAX_OUTPUT, windowsHide: true }, (error, stdout, stderr) => {
       const code = (error as { code?: unknown } | null)?.code;
       if (error && typeof code !== "number") {
-        reject(
-          code === "ENOENT"
-            ? new CharterError("IO", "git is not installed or not on PATH", { hint: "Install git; charter diff reads commits with it.", cause: error })
-            : new CharterError("IO", `git ${args[0] ?? ""} failed: ${error.message}`, { cause: error }),
-        );
+        reject(cannotRun(cwd, args, error));
         return;
       }
       resolve({ code: typeof code === "number" ? code : 0, stdout, stderr: stderr.toString("utf8") });
@@ -42,15 +39,37 @@ export function runGit(cwd: string, args: readonly string[]): Promise<GitResult>
   });
 }
 
-/** Runs git and returns its output; a non-zero exit is an IO error quoting git's first line. */
+/**
+ * Why git could not start. Node reports a missing working directory exactly as a missing
+ * program (ENOENT), so the directory is looked at before blaming git.
+ */
+function cannotRun(cwd: string, args: readonly string[], error: Error & { code?: unknown }): CharterError {
+  if (error.code === "ENOENT" && !existsSync(cwd)) {
+    return new CharterError("NOT_FOUND", `${cwd}: no such directory`, { hint: "Check the path given with --root or --repo.", cause: error });
+  }
+  if (error.code === "ENOENT") {
+    return new CharterError("IO", "git is not installed or not on PATH", { hint: "Install git: Charter reads commits and the evidence branch with it.", cause: error });
+  }
+  return new CharterError("IO", `git ${args[0] ?? ""} failed: ${error.message}`, { cause: error });
+}
+
+/** Runs git and returns its output; a non-zero exit is an IO error quoting git's own reason. */
 export async function gitOutput(cwd: string, args: readonly string[]): Promise<Buffer> {
   const result = await runGit(cwd, args);
   if (result.code !== 0) throw new CharterError("IO", `git ${args[0] ?? ""} failed: ${firstLine(result.stderr)}`);
   return result.stdout;
 }
 
+/**
+ * The line of git's error output that says what went wrong: its first "fatal:" or "error:" line
+ * (without the prefix), else its first line. git often adds advice after the reason ("Please
+ * make sure you have the correct access rights / and the repository exists."), which alone
+ * reads as nonsense.
+ */
 export function firstLine(text: string): string {
-  return text.trim().split("\n", 1)[0] ?? "";
+  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const reason = lines.find((line) => /^(fatal|error): /.test(line));
+  return (reason ?? lines[0] ?? "").replace(/^(fatal|error): /, "");
 }
 
 /** Splits NUL-terminated output (-z) into records. */

@@ -7,12 +7,15 @@ import { observeOctokit } from "./octokit-metrics.js";
 import { operationsHandler } from "./operations-routes.js";
 import { DeliveryLog } from "./delivery-log.js";
 import { ControlsObserver } from "./controls.js";
+import { evidenceTarget } from "./evidence-writer.js";
 import { KeyedQueue } from "./keyed-queue.js";
+import { evidenceLane, laneOfEvent, pullRequestLane } from "./lanes.js";
 import { runDrift } from "./drift-run.js";
 import { findMissedEvents } from "./reconcile.js";
 import { auditIndexOpener, runAccessReview } from "./access-review-run.js";
 import { parseDuration } from "../manifest/duration.js";
-import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
+import { parsePolicy } from "../policy/load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import { type KnownRepository, RepositorySchedule } from "./schedule.js";
 import { handleRetroComment } from "./retro-approval.js";
 import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
@@ -56,19 +59,6 @@ interface WebhookPayload {
   readonly repository?: { readonly id: number; readonly name: string; readonly html_url: string; readonly owner: { readonly login: string } | null };
   readonly pull_request?: { readonly number: number; readonly merged?: boolean };
   readonly issue?: { readonly number: number };
-}
-
-/**
- * The job key, which orders work: everything that appends to a repository's ledger (merges,
- * pushes, retro-review comments) runs one at a time per repository, in arrival order; a pull
- * request's evaluations run in order per pull request; unrelated work runs in parallel.
- */
-export function jobKey(name: string, payload: WebhookPayload): string {
-  const repo = payload.repository ? `${payload.repository.owner?.login ?? ""}/${payload.repository.name}` : "-";
-  const merged = name === "pull_request" && payload.action === "closed" && payload.pull_request?.merged === true;
-  if (merged || name === "push" || name === "issue_comment") return `${repo}:evidence`;
-  if (payload.pull_request) return `${repo}#${payload.pull_request.number}`;
-  return `${repo}:${name}`;
 }
 
 const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
@@ -169,7 +159,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       // missing (its job dead-lettered, say) shows it in the log and in charter jobs dead.
       const deliveryId = `reconcile:${missing}:${repository.repositoryId}:${String(number)}:${mergeSha}`;
       if (jobs) {
-        await jobs.enqueue({ key: jobKey("pull_request", payload), deliveryId, event: "pull_request", payload });
+        await jobs.enqueue({ key: laneOfEvent("pull_request", payload), deliveryId, event: "pull_request", payload });
         return;
       }
       await router.dispatch(new Context({ id: deliveryId, name: "pull_request", payload } as never, octokit, app.log.child({ delivery: deliveryId })));
@@ -204,7 +194,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
               commit,
             };
             const deliveryId = `reconcile:direct-push:${repository.repositoryId}:${commit.sha}`;
-            if (jobs) await jobs.enqueue({ key: jobKey("push", payload), deliveryId, event: DIRECT_PUSH_BACKFILL, payload });
+            if (jobs) await jobs.enqueue({ key: evidenceLane(repository), deliveryId, event: DIRECT_PUSH_BACKFILL, payload });
             else await router.dispatch(new Context({ id: deliveryId, name: DIRECT_PUSH_BACKFILL, payload } as never, octokit, app.log.child({ delivery: deliveryId })));
           }
           return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
@@ -212,8 +202,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         "access-review": async (repository) => {
           if (!env.signingKey) return { nextInSeconds: accessReviewSeconds };
           const octokit = await authed(repository.installationId);
-          const target = { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey: env.signingKey, repositoryUrl: repository.repositoryUrl };
-          const appended = await queue.run(`${repository.owner}/${repository.repo}:evidence`, () =>
+          const target = evidenceTarget(repository, env.signingKey);
+          const appended = await queue.run(evidenceLane(repository), () =>
             runAccessReview(octokit, target, { openIndex: openAuditIndex, now, periodSeconds: accessReviewSeconds }),
           );
           if (appended?.status === "appended") app.log.info({ repository: `${repository.owner}/${repository.repo}`, evidence: appended }, "charter: access review recorded");
@@ -222,8 +212,8 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         drift: async (repository) => {
           if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };
           const octokit = await authed(repository.installationId);
-          const target = { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey: env.signingKey, repositoryUrl: repository.repositoryUrl };
-          const run = await queue.run(`${repository.owner}/${repository.repo}:evidence`, () => runDrift(octokit, target, env.provisioning));
+          const target = evidenceTarget(repository, env.signingKey);
+          const run = await queue.run(evidenceLane(repository), () => runDrift(octokit, target, env.provisioning));
           metrics.driftFindings.set({ repository: `${repository.owner}/${repository.repo}` }, run.findings?.length ?? 0);
           if (run.findings && run.findings.length > 0) {
             app.log.warn({ repository: `${repository.owner}/${repository.repo}`, findings: run.findings.length, issues: run.issues, evidence: run.evidence }, "charter: drift from the approved state");
@@ -287,7 +277,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       metrics.webhooksReceived.inc({ event: context.name });
       note(payload);
       if (!router.wants(context.name, payload.action)) return;
-      const stored = await jobs.enqueue({ key: jobKey(context.name, payload), deliveryId: context.id, event: context.name, payload });
+      const stored = await jobs.enqueue({ key: laneOfEvent(context.name, payload), deliveryId: context.id, event: context.name, payload });
       context.log.info({ delivery: context.id, event: context.name, stored }, stored ? "charter: webhook stored as a job" : "charter: delivery already stored");
     });
 
@@ -417,7 +407,7 @@ function routes(env: HandlerEnvironment): EventRouter {
 
   const check = async (context: Context, refs: readonly PullRequestRef[]): Promise<void> => {
     for (const ref of refs) {
-      const key = `${ref.owner}/${ref.repo}#${ref.number}`;
+      const key = pullRequestLane(ref);
       const report = await queue.run(key, () => checkPullRequest(context.octokit, ref, env));
       context.log.info(
         { delivery: context.id, pullRequest: key, sha: report.headSha, conclusion: report.outcome.conclusion, requests: report.requests },

@@ -53,7 +53,7 @@ export class ControlsObserver {
  * check that any source may satisfy is satisfied by a workflow job of that name, which a pull
  * request can add itself. Without its own app id (a trial without APP_ID) Charter cannot tell.
  */
-export async function observeControls(octokit: ProbotOctokit, target: ControlsTarget, now: Date, appId: number | undefined): Promise<ControlsStatus> {
+async function observeControls(octokit: ProbotOctokit, target: ControlsTarget, now: Date, appId: number | undefined): Promise<ControlsStatus> {
   const notes: string[] = [];
   const [defaultBranch, defaultRules, evidenceBranch, evidenceRules] = await Promise.all([
     readBranch(octokit, target, target.defaultBranch),
@@ -98,7 +98,7 @@ export async function observeControls(octokit: ProbotOctokit, target: ControlsTa
   return { checkedAt: now.toISOString(), defaultBranch: target.defaultBranch, checkRequired, evidenceBranch: target.evidenceBranch, evidenceProtected, notes };
 }
 
-export function controlsHealthy(status: ControlsStatus): boolean {
+function controlsHealthy(status: ControlsStatus): boolean {
   return status.checkRequired === true && status.evidenceProtected === true;
 }
 

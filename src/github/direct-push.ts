@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { affectedAgentDirectories } from "../change/affected-agents.js";
-import { governanceKind } from "../change/governance-changes.js";
+import { isGoverned } from "../change/governed-paths.js";
 import type { ExceptionBody } from "../evidence/record.js";
 import { readBranchHead } from "./branch-writer.js";
 import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget, markersAt } from "./evidence-writer.js";
@@ -33,10 +33,6 @@ export interface UnrecordedCommit {
   readonly governedRoots: readonly string[];
 }
 
-/** Paths whose change needs an approved pull request: agents and the governance files. */
-export function isGoverned(path: string): boolean {
-  return path.startsWith("agents/") || governanceKind(path) !== undefined;
-}
 
 /**
  * The marker of one commit recorded in a direct-push exception. Every such exception marks each

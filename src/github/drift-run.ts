@@ -1,20 +1,21 @@
 import { createHash } from "node:crypto";
 import type { ProbotOctokit } from "probot";
 import { canonicalText } from "../evidence/canonical-json.js";
-import type { DriftFinding } from "../evidence/evidence-record.generated.js";
+import type { DriftFinding } from "../schema-types/evidence-record.generated.js";
 import { parseInventory } from "../evidence/site/inventory.js";
 import { INVENTORY_JSON_PATH } from "../evidence/site/site-paths.js";
-import { parsePolicy, POLICY_PATH } from "../policy/load-policy.js";
+import { parsePolicy } from "../policy/load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import { closeProviders, openProviders } from "../providers/open-providers.js";
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../provision/config.js";
 import { desiredState } from "../provision/desired-state.js";
 import { detectDrift } from "../provision/engine.js";
-import { agentsFromInventory } from "../provision/inventory-agents.js";
+import { agentsFromInventory } from "../evidence/site/inventory-agents.js";
 import { driftBody } from "../provision/provisioning-record.js";
 import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
 import type { ProvisioningEnvironment } from "./provision-merge.js";
 
-export const DRIFT_LABEL = "charter-drift";
+const DRIFT_LABEL = "charter-drift";
 
 export interface DriftRun {
   /** Undefined when the repository does not configure provisioning or has no inventory yet. */
@@ -63,7 +64,7 @@ export async function runDrift(octokit: ProbotOctokit, target: EvidenceTarget, e
   const inventoryText = repository?.inventory?.__typename === "Blob" ? (repository.inventory.text ?? null) : null;
   if (inventoryText === null) return { ...none, intervalSeconds: settings.driftIntervalSeconds };
 
-  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now });
+  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "read", missing: "empty" });
   let findings: DriftFinding[];
   try {
     const desired = desiredState(agentsFromInventory(parseInventory(inventoryText)), head, providerDescriptors(settings));

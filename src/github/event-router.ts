@@ -1,5 +1,7 @@
-import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { Context } from "probot";
+
+/** The webhook event names Probot knows, from its own Context type (its dependency @octokit/webhooks declares them). */
+type EventName = Context["name"];
 
 type Handler = (context: Context) => Promise<void>;
 
@@ -11,7 +13,7 @@ type Handler = (context: Context) => Promise<void>;
 export class EventRouter {
   private readonly handlers = new Map<string, Handler[]>();
 
-  on<E extends EmitterWebhookEventName>(events: E | readonly E[], handler: (context: Context<E>) => Promise<void>): void {
+  on<E extends EventName>(events: E | readonly E[], handler: (context: Context<E>) => Promise<void>): void {
     for (const event of typeof events === "string" ? [events] : events) {
       this.handlers.set(event, [...(this.handlers.get(event) ?? []), handler]);
     }

@@ -18,15 +18,42 @@ export const EVIDENCE_BRANCH = "charter-evidence";
 const MAX_ATTEMPTS = 40;
 const MAX_PAUSE_MS = 2_000;
 
-export interface EvidenceTarget {
+/** Where a repository's evidence branch is: all that reading it takes. */
+export interface EvidenceBranch {
   readonly owner: string;
   readonly repo: string;
+  readonly branch?: string;
+}
+
+/** An evidence branch to append to: the repository's identity, and the key that signs. */
+export interface EvidenceTarget extends EvidenceBranch {
   readonly repositoryId: string;
   /** Signer key string (Go note format) from configuration; never logged. */
   readonly signerKey: string;
-  readonly branch?: string;
   /** The repository's web address, for links on the branch's pages; github.com's when absent. */
   readonly repositoryUrl?: string;
+}
+
+/** A repository as webhook payloads carry it. */
+export interface PayloadRepository {
+  readonly id: number;
+  readonly name: string;
+  readonly html_url: string;
+  readonly owner: { readonly login: string };
+}
+
+/** A repository as the schedule knows it (see KnownRepository). */
+export interface RepositoryIdentity {
+  readonly owner: string;
+  readonly repo: string;
+  readonly repositoryId: string;
+  readonly repositoryUrl: string;
+}
+
+/** The one way an append's target is built, from a webhook's repository or a scheduled one. */
+export function evidenceTarget(repository: PayloadRepository | RepositoryIdentity, signerKey: string): EvidenceTarget {
+  if ("repositoryId" in repository) return { owner: repository.owner, repo: repository.repo, repositoryId: repository.repositoryId, signerKey, repositoryUrl: repository.repositoryUrl };
+  return { owner: repository.owner.login, repo: repository.name, repositoryId: String(repository.id), signerKey, repositoryUrl: repository.html_url };
 }
 
 export type AppendOutcome =
@@ -175,7 +202,7 @@ export async function appendRecords(octokit: ProbotOctokit, target: EvidenceTarg
  */
 async function readState(
   octokit: ProbotOctokit,
-  target: EvidenceTarget,
+  target: EvidenceBranch,
   head: string,
   markers: readonly string[],
   pagePaths: readonly string[] = [],
@@ -202,7 +229,7 @@ export interface RecordedEvent {
  * queries (the marker, then the record and the inventory). Null when the event is not recorded
  * or was recorded before markers named their record.
  */
-export async function findRecorded(octokit: ProbotOctokit, target: EvidenceTarget, idempotencyKey: string): Promise<RecordedEvent | null> {
+export async function findRecorded(octokit: ProbotOctokit, target: EvidenceBranch, idempotencyKey: string): Promise<RecordedEvent | null> {
   const head = await readBranchHead(octokit, target.owner, target.repo, target.branch ?? EVIDENCE_BRANCH);
   if (head === null) return null;
   return (await recordedAt(octokit, target, head, [idempotencyKey])).get(idempotencyKey) ?? null;
@@ -214,7 +241,7 @@ export async function findRecorded(octokit: ProbotOctokit, target: EvidenceTarge
  * every named record with the inventory. A key whose marker is missing, empty (written before
  * markers named their record) or unreadable maps to null.
  */
-export async function recordedAt(octokit: ProbotOctokit, target: EvidenceTarget, head: string, keys: readonly string[]): Promise<Map<string, RecordedEvent | null>> {
+export async function recordedAt(octokit: ProbotOctokit, target: EvidenceBranch, head: string, keys: readonly string[]): Promise<Map<string, RecordedEvent | null>> {
   const markers = await readBlobTexts(octokit, target, head, keys.map(markerPath));
   const named = new Map<string, { seq: number; sha256: string }>();
   for (const key of keys) {
@@ -238,7 +265,7 @@ export async function recordedAt(octokit: ProbotOctokit, target: EvidenceTarget,
 }
 
 /** Which of these idempotency keys already have their marker at one commit (1 GraphQL query per hundred keys). */
-export async function markersAt(octokit: ProbotOctokit, target: EvidenceTarget, head: string, keys: readonly string[]): Promise<Set<string>> {
+export async function markersAt(octokit: ProbotOctokit, target: EvidenceBranch, head: string, keys: readonly string[]): Promise<Set<string>> {
   const markers = await readBlobTexts(octokit, target, head, keys.map(markerPath));
   return new Set(keys.filter((key) => markers.get(markerPath(key)) !== null));
 }

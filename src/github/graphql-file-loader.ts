@@ -19,9 +19,9 @@ type BlobResult = { readonly __typename: string; readonly text?: string | null; 
 // Git's mode for a symbolic link (0o120000), as GitHub's GraphQL API reports it.
 const SYMLINK_MODE = 40960;
 /** Aliases per query: well inside GitHub's GraphQL node and complexity limits. */
-export const GRAPHQL_BATCH = 100;
+const GRAPHQL_BATCH = 100;
 /** File text per query, so that one response stays a few megabytes however large the files. */
-export const GRAPHQL_TEXT_BYTES = 4 * 1024 * 1024;
+const GRAPHQL_TEXT_BYTES = 4 * 1024 * 1024;
 
 // One listing reaches three levels below the directory asked for: agents/<id>/, its prompts/
 // folder and one folder below that, which is where an agent's files live.

@@ -1,12 +1,13 @@
 import type { Context } from "probot";
-import { POLICY_PATH } from "../policy/load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import type { ControlsStatus } from "../evidence/site/site-state.js";
 import { type ControlsObserver, type ControlsTarget, warnAboutControls } from "./controls.js";
 import { backfillDirectPush, recordDirectPush, type UnrecordedCommit } from "./direct-push.js";
 import { idempotencyKey } from "../evidence/ledger.js";
-import { EVIDENCE_BRANCH, findRecorded } from "./evidence-writer.js";
+import { EVIDENCE_BRANCH, evidenceTarget, findRecorded } from "./evidence-writer.js";
 import { provisionChange, type ProvisioningEnvironment } from "./provision-merge.js";
 import type { KeyedQueue } from "./keyed-queue.js";
+import { evidenceLane, pullRequestLane } from "./lanes.js";
 import type { IdentityCache } from "../manifest/inventory-identities.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
 import { recordMerge } from "./record-merge.js";
@@ -24,11 +25,6 @@ export interface HandlerEnvironment {
   readonly identities: IdentityCache;
 }
 
-/** Evidence appends of one repository run one at a time in this process; the compare-and-swap then only races other replicas. */
-function evidenceKey(owner: string, repo: string): string {
-  return `${owner}/${repo}:evidence`;
-}
-
 /**
  * A merged pull request: re-read and re-evaluated (never the webhook's copy), its decision frozen
  * into the evidence ledger, and for an emergency change a retro-review issue.
@@ -36,19 +32,19 @@ function evidenceKey(owner: string, repo: string): string {
 export async function handleMerged(context: Context<"pull_request.closed">, env: HandlerEnvironment): Promise<void> {
   const { repository, pull_request } = context.payload;
   const ref: PullRequestRef = { owner: repository.owner.login, repo: repository.name, number: pull_request.number };
-  const report = await env.queue.run(`${ref.owner}/${ref.repo}#${ref.number}`, () => checkPullRequest(context.octokit, ref, env));
+  const report = await env.queue.run(pullRequestLane(ref), () => checkPullRequest(context.octokit, ref, env));
   const evaluation = report.evaluation;
   if (!evaluation) return;
   const signingKey = env.signingKey;
   if (signingKey && evaluation.changeSet.changes.length > 0) {
     const controls = await observeControlsSafely(context, env, { owner: ref.owner, repo: ref.repo, defaultBranch: repository.default_branch, evidenceBranch: EVIDENCE_BRANCH });
-    const target = { ...ref, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url };
+    const target = evidenceTarget(repository, signingKey);
     const mergeSha = report.pullRequest.merge_commit_sha;
     const assessment = evaluation.decision === "approved" && mergeSha ? report.assessment : undefined;
     // The record and the provisioning that follows it run as one turn of the repository's
     // evidence queue: drift detection, which takes the same turn, must never see an approved
     // change whose credentials have not been provisioned yet and report it as drift.
-    const { outcome, provisioned } = await env.queue.run(evidenceKey(ref.owner, ref.repo), async () => {
+    const { outcome, provisioned } = await env.queue.run(evidenceLane(ref), async () => {
       const outcome = await recordMerge(context.octokit, target, report, env.now, controls);
       context.log.info({ delivery: context.id, pullRequest: ref.number, evidence: outcome }, "charter: merge recorded in the evidence ledger");
       if (assessment === undefined || !mergeSha) return { outcome, provisioned: undefined };
@@ -104,10 +100,10 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
 
   const signingKey = env.signingKey;
   if (signingKey && branch === repository.default_branch) {
-    const outcome = await env.queue.run(evidenceKey(owner, repository.name), () =>
+    const outcome = await env.queue.run(evidenceLane({ owner, repo: repository.name }), () =>
       recordDirectPush(
         context.octokit,
-        { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url },
+        evidenceTarget({ ...repository, owner: { login: owner } }, signingKey),
         { after: context.payload.after, pusher: context.payload.pusher.name, commits },
         env.now,
       ),
@@ -119,7 +115,7 @@ export async function handlePush(context: Context<"push">, env: HandlerEnvironme
   const open = await context.octokit.paginate(context.octokit.rest.pulls.list, { owner, repo: repository.name, state: "open", base: branch, per_page: 100 });
   context.log.info({ delivery: context.id, branch, pullRequests: open.length }, "charter: policy changed; re-evaluating open pull requests");
   for (const pr of open) {
-    await env.queue.run(`${owner}/${repository.name}#${pr.number}`, () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env));
+    await env.queue.run(pullRequestLane({ owner, repo: repository.name, number: pr.number }), () => checkPullRequest(context.octokit, { owner, repo: repository.name, number: pr.number }, env));
   }
 }
 
@@ -141,8 +137,8 @@ export async function handleDirectPushBackfill(context: Context, env: HandlerEnv
   const signingKey = env.signingKey;
   if (!signingKey) return;
   const owner = repository.owner.login;
-  const outcome = await env.queue.run(evidenceKey(owner, repository.name), () =>
-    backfillDirectPush(context.octokit, { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url }, commit, env.now),
+  const outcome = await env.queue.run(evidenceLane({ owner, repo: repository.name }), () =>
+    backfillDirectPush(context.octokit, evidenceTarget(repository, signingKey), commit, env.now),
   );
   if (outcome.status === "appended") context.log.warn({ delivery: context.id, commit: commit.sha, evidence: outcome }, "charter: direct push found by reconciliation recorded as an exception");
   else context.log.info({ delivery: context.id, commit: commit.sha }, "charter: direct push already recorded");

@@ -1,4 +1,4 @@
-import { AGENTS_ROOT } from "../change/affected-agents.js";
+import { AGENTS_DIRECTORY } from "../change/governed-paths.js";
 import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
 import { type IdentityCache, type ManifestBlob } from "../manifest/inventory-identities.js";
 import type { GraphqlFileLoader } from "./graphql-file-loader.js";
@@ -35,14 +35,14 @@ export interface InventoryIdentities {
  */
 export async function readInventoryIdentities(loader: GraphqlFileLoader, commit: string, cache: IdentityCache): Promise<InventoryIdentities> {
   const tree = await loader.field<{ readonly entries?: readonly Listed[] } | null>("inventory", INVENTORY_SELECTION, {
-    inventoryTree: { type: "String!", value: `${commit}:${AGENTS_ROOT}` },
+    inventoryTree: { type: "String!", value: `${commit}:${AGENTS_DIRECTORY}` },
   });
   const blobs: ManifestBlob[] = [];
   for (const dir of tree?.entries ?? []) {
     if (dir.type !== "tree") continue;
     for (const file of dir.object?.entries ?? []) {
       if (file.type === "blob" && file.mode !== SYMLINK_MODE && file.oid && MANIFEST_FILE_NAMES.includes(file.name)) {
-        blobs.push({ path: `${AGENTS_ROOT}/${dir.name}/${file.name}`, oid: file.oid });
+        blobs.push({ path: `${AGENTS_DIRECTORY}/${dir.name}/${file.name}`, oid: file.oid });
       }
     }
   }

@@ -156,7 +156,7 @@ function braces(key: string): string {
 }
 
 /** In label values a backslash, a double quote and a line feed are escaped (format 0.0.4). */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
 

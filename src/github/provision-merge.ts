@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import type { RecordRef } from "../evidence/evidence-record.generated.js";
+import type { RecordRef } from "../schema-types/evidence-record.generated.js";
 import { closeProviders, openProviders } from "../providers/open-providers.js";
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../provision/config.js";
 import { desiredState } from "../provision/desired-state.js";
@@ -46,7 +46,7 @@ export async function provisionChange(
   if (options.changeJustAppended !== true && (await alreadyRecorded(octokit, target, key))) return { status: "duplicate", requests: 2 };
 
   const settings = provisioningSettings(assessment.policy);
-  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now });
+  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "write" });
   try {
     const scope = new Set([...assessment.base.agents, ...assessment.head.agents].map((a) => a.id));
     const desired = desiredState(assessment.head.agents, mergeSha, providerDescriptors(settings));

@@ -6,7 +6,7 @@ import {
   type GraphCheckSuite,
   type GraphPullRequestCommit,
   PULL_COMMITS_SELECTION,
-} from "./graph-facts.js";
+} from "../policy/graph-facts.js";
 import type { GraphqlFileLoader } from "./graphql-file-loader.js";
 
 /** Pages of 100 commits read at most: beyond that Charter fails closed and asks for a split. */

@@ -1,7 +1,8 @@
 import type { ProbotOctokit } from "probot";
 import { affectedAgentDirectories } from "../change/affected-agents.js";
-import { governanceKind } from "../change/governance-changes.js";
-import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
+import { governanceKind } from "../change/governed-paths.js";
+import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
+import { checkRuntimeFiles } from "../detect/check-runtime-files.js";
 import { type Assessment, assessChange, decide } from "../policy/assess-change.js";
 import type { RepoReader } from "../manifest/repo-reader.js";
 import type { Evaluation } from "../policy/result.js";
@@ -15,7 +16,7 @@ import { readPullFacts } from "./pull-facts-reader.js";
 import { readPullGraph } from "./pull-graph.js";
 
 /** GitHub's pull-request files endpoint lists at most this many files. */
-export const MAX_LISTED_FILES = 3000;
+const MAX_LISTED_FILES = 3000;
 const FILES_PER_PAGE = 100;
 const DEFAULT_RETRO_REVIEW_DAYS = 3;
 
@@ -143,7 +144,7 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   const loader = new GraphqlFileLoader(octokit, owner, repo);
   const headReader = loader.at(pr.head.sha);
   const [assessment, graph, inventory] = await Promise.all([
-    assessChange(loader.at(pr.base.sha), headReader, paths),
+    assessChange(loader.at(pr.base.sha), headReader, paths, checkRuntimeFiles),
     readPullGraph(loader, number, pr.head.sha),
     // The head's inventory differs from the base's only in the directories the pull request
     // changes, whose manifests the assessment reads at head: together they are every identity.

@@ -1,9 +1,9 @@
 import type { ProbotOctokit } from "probot";
-import { GOVERNED_PATHS } from "../change/governance-changes.js";
+import { GOVERNED_ROOTS } from "../change/governed-paths.js";
 import { idempotencyKey, recordPath } from "../evidence/ledger.js";
 import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { readBlobTexts } from "./blob-texts.js";
 import { readBranchHead } from "./branch-writer.js";
 import { directPushKey, type UnrecordedCommit } from "./direct-push.js";
@@ -45,8 +45,6 @@ const FIRST_LOOK_MS = 24 * 60 * 60 * 1000;
 const PAGE = 50;
 /** Commits per governed path per run (GitHub's largest page). */
 const HISTORY_PAGE = 100;
-/** Where the branch's history is filtered: a directory or a file, as GitHub's history(path:) takes it. */
-const GOVERNED_ROOTS = GOVERNED_PATHS.map((spec) => spec.replace(/\/+$/, ""));
 
 /**
  * GitHub does not redeliver a webhook that failed to arrive, so the ledger is reconciled with
@@ -81,7 +79,6 @@ export async function findMissedEvents(
   options: { readonly branch?: string; readonly provisioning?: boolean } = {},
 ): Promise<MissedEvents> {
   const branch = options.branch ?? EVIDENCE_BRANCH;
-  const evidence = { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, signerKey: "", branch };
   // Everything below is read at this one commit of the evidence branch.
   const head = await readBranchHead(octokit, target.owner, target.repo, branch);
   const tipText = head === null ? null : ((await readBlobTexts(octokit, target, head, [TIP_PATH])).get(TIP_PATH) ?? null);
@@ -105,10 +102,10 @@ export async function findMissedEvents(
   if (head === null) {
     for (const merge of merges) keep(merge, "change");
   } else if (options.provisioning !== true) {
-    marked = await markersAt(octokit, evidence, head, [...merges.map((m) => m.key), ...pushKeys]);
+    marked = await markersAt(octokit, target, head, [...merges.map((m) => m.key), ...pushKeys]);
     for (const merge of merges) if (!marked.has(merge.key)) keep(merge, "change");
   } else {
-    const records = await recordedAt(octokit, evidence, head, merges.map((m) => m.key));
+    const records = await recordedAt(octokit, target, head, merges.map((m) => m.key));
     const approved: { merge: (typeof merges)[number]; provisioning: string }[] = [];
     for (const merge of merges) {
       const found = records.get(merge.key) ?? null;
@@ -119,7 +116,7 @@ export async function findMissedEvents(
       const record = parseCanonical(new TextEncoder().encode(found.record)) as EvidenceRecord;
       if (record.kind === "change" && record.body.decision === "approved") approved.push({ merge, provisioning: provisioningKey(target.repositoryId, found) });
     }
-    marked = await markersAt(octokit, evidence, head, [...approved.map((a) => a.provisioning), ...pushKeys]);
+    marked = await markersAt(octokit, target, head, [...approved.map((a) => a.provisioning), ...pushKeys]);
     for (const { merge, provisioning } of approved) if (!marked.has(provisioning)) keep(merge, "provisioning");
   }
   return {

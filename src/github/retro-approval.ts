@@ -1,12 +1,13 @@
 import type { Context } from "probot";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { idempotencyKey } from "../evidence/ledger.js";
 import { recordHash } from "../evidence/record.js";
 import { parseInventory } from "../evidence/site/inventory.js";
 import { approvalCommenters, assessRetroReview, isApprovalComment } from "../policy/retro-review.js";
-import { appendRecords, EVIDENCE_BRANCH, type EvidenceTarget, findRecorded } from "./evidence-writer.js";
+import { appendRecords, EVIDENCE_BRANCH, evidenceTarget, findRecorded } from "./evidence-writer.js";
 import { GraphqlFileLoader } from "./graphql-file-loader.js";
+import { evidenceLane } from "./lanes.js";
 import type { HandlerEnvironment } from "./handlers.js";
 import { readInventoryIdentities } from "./inventory-identities.js";
 import { isActiveMember } from "./pull-facts-reader.js";
@@ -31,10 +32,10 @@ export async function handleRetroComment(context: Context<"issue_comment.created
   const marker = MARKER.exec(issue.body ?? "");
   if (!marker || issue.user.type !== "Bot") return;
   const owner = repository.owner.login;
-  const target: EvidenceTarget = { owner, repo: repository.name, repositoryId: String(repository.id), signerKey: signingKey, repositoryUrl: repository.html_url };
+  const target = evidenceTarget(repository, signingKey);
   const [, pr, mergeSha, dueDate] = marker;
 
-  await env.queue.run(`${owner}/${repository.name}:evidence`, async () => {
+  await env.queue.run(evidenceLane({ owner, repo: repository.name }), async () => {
     const found = await findRecorded(context.octokit, target, idempotencyKey(repository.id, Number(pr), mergeSha ?? ""));
     if (found === null || recordHash(new TextEncoder().encode(found.record)) !== found.sha256) {
       context.log.warn({ delivery: context.id, issue: issue.number }, "charter: retro-review names a change that is not in the evidence ledger");

@@ -18,7 +18,7 @@ export type ScheduledTask = (repository: KnownRepository) => Promise<{ readonly 
  * Scheduled runs take seconds (a few GitHub requests, an audit index update), so fifteen minutes
  * leaves room for rate-limit waits while keeping a dead replica's tasks from waiting long.
  */
-export const SCHEDULE_LEASE_MS = 15 * 60 * 1000;
+const SCHEDULE_LEASE_MS = 15 * 60 * 1000;
 
 /**
  * Periodic work per repository (reconciliation, drift detection, access review): each repository

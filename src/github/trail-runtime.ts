@@ -26,7 +26,7 @@ const DEFAULT_REFRESH = "1m";
  * lines again and again must not push the app past GitHub's content-creation limits (about 80
  * writes a minute, 500 an hour). The rest are written in later rounds; none is dropped.
  */
-export const MAX_EXCEPTIONS_PER_ROUND = 10;
+const MAX_EXCEPTIONS_PER_ROUND = 10;
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: string) => void;

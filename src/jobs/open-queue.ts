@@ -10,7 +10,7 @@ import { SqliteJobQueue, type SqliteQueueOptions } from "./sqlite-queue.js";
  *  - otherwise the embedded SQLite file CHARTER_QUEUE_DB (default .charter/queue.sqlite, relative
  *    to the working directory), for exactly one app process.
  */
-export const DEFAULT_QUEUE_DB = ".charter/queue.sqlite";
+const DEFAULT_QUEUE_DB = ".charter/queue.sqlite";
 
 export interface OpenQueueOptions {
   /** Resolves a relative CHARTER_QUEUE_DB (default: the process's working directory). */

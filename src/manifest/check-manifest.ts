@@ -1,10 +1,11 @@
-import type { AgentManifest } from "./agent-manifest.generated.js";
+import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
 import { decodeText } from "./decode.js";
 import type { Diagnostic } from "./diagnostic.js";
 import type { Limits } from "./limits.js";
 import { lintContext } from "./lints/lint-context.js";
 import { MANIFEST_LINTS } from "./lints/index.js";
 import { type ParsedYaml, parseYaml } from "./parse-yaml.js";
+import { validate as agentManifestValidator } from "../schema-types/agent-manifest.validator.generated.js";
 import { validateAgainstSchema } from "./schema-validator.js";
 import { scanForSecrets } from "./secrets.js";
 
@@ -28,7 +29,7 @@ export function checkManifest(file: string, bytes: Uint8Array, limits: Limits): 
   const result = parseYaml(file, decoded.text, limits);
   if (!result.ok) return { diagnostics: [...diagnostics, ...result.diagnostics], manifest: undefined, parsed: undefined };
 
-  const schemaErrors = validateAgainstSchema("agent-manifest", file, result.parsed);
+  const schemaErrors = validateAgainstSchema(agentManifestValidator, file, result.parsed);
   diagnostics.push(...schemaErrors);
 
   // Until the schema passes, the value is only partly an AgentManifest: each lint declares the

@@ -88,7 +88,7 @@ function fail(d: Diagnostic): DecodeResult {
 }
 
 /** Offset of the first byte that does not belong to a well-formed UTF-8 sequence. */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
+function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i] ?? 0;

@@ -126,10 +126,3 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
   if (a.file !== b.file) return a.file < b.file ? -1 : 1;
   return a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0);
 }
-
-/** Encodes path segments as an RFC 6901 JSON Pointer. */
-export function toPointer(segments: readonly (string | number)[]): string {
-  let out = "";
-  for (const segment of segments) out += "/" + String(segment).replaceAll("~", "~0").replaceAll("/", "~1");
-  return out;
-}

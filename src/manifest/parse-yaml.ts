@@ -11,6 +11,7 @@ import {
   type YAMLError,
 } from "yaml";
 import { type Diagnostic, diagnostic, type RuleCode, type Span } from "./diagnostic.js";
+import { pointerSegments } from "./json-pointer.js";
 import type { Limits } from "./limits.js";
 
 export interface ParsedYaml {
@@ -143,7 +144,7 @@ function locateInDocument(doc: Document.Parsed, lineCounter: LineCounter, pointe
   let node: unknown = doc.contents;
   let keyNode: unknown = undefined;
   let best: Span = span(lineCounter, 0, 0);
-  const segments = pointer === "" ? [] : pointer.slice(1).split("/").map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+  const segments = pointerSegments(pointer);
   for (const segment of segments) {
     const here = rangeSpan(lineCounter, prefer === "key" && keyNode !== undefined ? keyNode : node);
     if (here) best = here;

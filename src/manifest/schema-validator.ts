@@ -1,33 +1,20 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormatsPlugin from "ajv-formats";
-import type { FormatsPlugin } from "ajv-formats";
-import { loadSchema, type SchemaName } from "../schemas.js";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { type Diagnostic, diagnostic, type RuleCode } from "./diagnostic.js";
+import { pointerSegment, pointerSegments } from "./json-pointer.js";
 import type { ParsedYaml } from "./parse-yaml.js";
 
-// ajv-formats is CommonJS with a default export; under NodeNext its default import is the module
-// namespace's `default`, which TypeScript cannot see through.
-const addFormats = addFormatsPlugin as unknown as FormatsPlugin;
-
-const compiled = new Map<SchemaName, ValidateFunction>();
-
-function validatorFor(name: SchemaName): ValidateFunction {
-  let validate = compiled.get(name);
-  if (!validate) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: false, discriminator: true });
-    addFormats(ajv, ["date", "date-time", "uri"]);
-    validate = ajv.compile(loadSchema(name));
-    compiled.set(name, validate);
-  }
-  return validate;
-}
+/**
+ * A schema's validator, as ajv compiled it at generation time (src/schema-types/*.validator.generated.ts,
+ * with allErrors and verbose errors): no process pays for compiling a schema, and each caller
+ * imports only the validator of the schema it reads.
+ */
+export type SchemaValidator = ValidateFunction;
 
 /**
  * Validates parsed data against one of Charter's schemas and turns ajv's errors into positioned
  * Diagnostics that say what is allowed instead of how the schema is written.
  */
-export function validateAgainstSchema(name: SchemaName, file: string, parsed: ParsedYaml): Diagnostic[] {
-  const validate = validatorFor(name);
+export function validateAgainstSchema(validate: SchemaValidator, file: string, parsed: ParsedYaml): Diagnostic[] {
   if (validate(parsed.value)) return [];
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
@@ -58,13 +45,13 @@ function translate(file: string, parsed: ParsedYaml, error: ErrorObject): Diagno
         "schema/unknown-key",
         `unknown key "${key}"${at ? ` in ${where}` : ""}; allowed: ${allowed.join(", ")}`,
         "Remove the key or correct its spelling.",
-        `${at}/${escape(key)}`,
+        `${at}/${pointerSegment(key)}`,
         "key",
       );
     }
     case "required": {
       const key = String(params["missingProperty"]);
-      return make("schema/required", `missing required key "${key}"${at ? ` in ${where}` : ""}`, `Add "${key}" (see the manifest reference in README.md).`, `${at}/${escape(key)}`, "key");
+      return make("schema/required", `missing required key "${key}"${at ? ` in ${where}` : ""}`, `Add "${key}" (see the manifest reference in README.md).`, `${at}/${pointerSegment(key)}`, "key");
     }
     case "type":
       return make("schema/type", `${where} must be ${article(String(params["type"]))}`, "Change the value's type.");
@@ -105,7 +92,7 @@ function translate(file: string, parsed: ParsedYaml, error: ErrorObject): Diagno
     case "discriminator": {
       // A record-like document whose tag names no known variant: report the tag itself.
       const tag = String(params["tag"]);
-      return make("schema/enum", `${tag} ${show(params["tagValue"])} is not one this schema defines`, `Use one of the ${tag}s in the schema.`, `${at}/${escape(tag)}`);
+      return make("schema/enum", `${tag} ${show(params["tagValue"])} is not one this schema defines`, `Use one of the ${tag}s in the schema.`, `${at}/${pointerSegment(tag)}`);
     }
     case "propertyNames":
       return make("schema/pattern", `${where} has an invalid key "${String(params["propertyName"])}"`, "Keys are lowercase words with hyphens.");
@@ -115,17 +102,12 @@ function translate(file: string, parsed: ParsedYaml, error: ErrorObject): Diagno
   }
 }
 
-function escape(key: string): string {
-  return key.replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
 /** "/tools/0/permissions/2" → "tools[0].permissions[2]", the way a reader names it. */
-export function describe(pointer: string): string {
+function describe(pointer: string): string {
   // The same validator serves manifests, the policy file, snapshots and evidence records.
   if (pointer === "") return "the document";
   let out = "";
-  for (const raw of pointer.slice(1).split("/")) {
-    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+  for (const seg of pointerSegments(pointer)) {
     out += /^\d+$/.test(seg) ? `[${seg}]` : out === "" ? seg : `.${seg}`;
   }
   return out;

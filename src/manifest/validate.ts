@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import type { AgentManifest } from "./agent-manifest.generated.js";
+import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
 import { checkManifest } from "./check-manifest.js";
 import { decodeText } from "./decode.js";
 import { compareDiagnostics, type Diagnostic, diagnostic, FILE_START } from "./diagnostic.js";

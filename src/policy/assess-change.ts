@@ -1,20 +1,19 @@
 import { affectedAgentDirectories, manifestCandidates } from "../change/affected-agents.js";
 import type { ChangeSet } from "../change/change-set.js";
-import { governanceKind } from "../change/governance-changes.js";
+import { governanceKind } from "../change/governed-paths.js";
 import { diffAgents } from "../change/semantic-diff.js";
 import { isCharterError } from "../errors.js";
 import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
-import { checkDetectionFiles } from "../detect/check-detection-files.js";
-import { checkCatalogFile } from "../trail/check-catalog-file.js";
 import { providerDescriptors, provisioningSettings } from "../provision/config.js";
 import { checkEnforceability } from "../provision/enforceability.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import type { RepoReader } from "../manifest/repo-reader.js";
 import { sha256Hex, validateManifests, type ValidationReport } from "../manifest/validate.js";
-import type { CharterPolicy } from "./charter-policy.generated.js";
+import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import { DEFAULT_POLICY } from "./default-policy.js";
 import { evaluatePolicy, type PolicyAgent } from "./evaluate.js";
-import { parsePolicy, POLICY_PATH } from "./load-policy.js";
+import { parsePolicy } from "./load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import type { PullFacts } from "./pull-facts.js";
 import type { Evaluation } from "./result.js";
 
@@ -39,24 +38,32 @@ export interface Assessment extends Classification {
 }
 
 /**
+ * Checks the head's copies of governed files that a layer above the policy owns: the detection
+ * rules and settings and the resource catalog (detect/check-runtime-files.ts), which the policy may not import since
+ * detection reads the trail, whose records build on the evidence that freezes the policy's
+ * evaluations. Its problems are validation problems of the head.
+ */
+export type HeadFileCheck = (head: RepoReader, changedPaths: readonly string[]) => Promise<Diagnostic[]>;
+
+/**
  * Reads and classifies a change between two commits: the agents its paths touch, validated at
  * base and head, the semantic change set, and the policy from the base. The GitHub App and
- * `charter evaluate` both call this with their own readers, so they cannot disagree.
+ * `charter evaluate` both call this with their own readers and the same head file check, so they
+ * cannot disagree.
  */
-export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[]): Promise<Assessment> {
+export async function assessChange(base: RepoReader, head: RepoReader, changedPaths: readonly string[], checkHeadFiles: HeadFileCheck): Promise<Assessment> {
   // Reads at base and head are started together so that batching readers can merge them.
-  const [classification, basePolicy, headPolicy, detection, catalog] = await Promise.all([
+  const [classification, basePolicy, headPolicy, headFiles] = await Promise.all([
     classifyChange(base, head, changedPaths),
     readPolicy(base),
     changedPaths.includes(POLICY_PATH) ? readPolicy(head) : Promise.resolve(undefined),
-    checkDetectionFiles(head, changedPaths),
-    checkCatalogFile(head, changedPaths),
+    checkHeadFiles(head, changedPaths),
   ]);
   // A policy the pull request proposes must be whole: its unsatisfiable parts are errors too.
   const headPolicyDiagnostics = [...(headPolicy?.diagnostics ?? []), ...(headPolicy?.problems ?? [])];
   const policy = basePolicy.policy ?? DEFAULT_POLICY;
   // Detection rule and catalog problems are validation problems of the head, annotated on their lines like a manifest's.
-  const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...detection, ...catalog];
+  const unenforceable = [...enforceabilityDiagnostics(policy, classification.head), ...headFiles];
   return {
     ...classification,
     head: unenforceable.length === 0 ? classification.head : { ...classification.head, ok: classification.head.ok && !unenforceable.some((d) => d.severity === "error"), diagnostics: [...classification.head.diagnostics, ...unenforceable] },

@@ -1,4 +1,4 @@
-import type { CharterPolicy } from "./charter-policy.generated.js";
+import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 
 /**
  * The rules that apply when the base branch has no .github/charter.yml: secure by default.

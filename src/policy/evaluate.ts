@@ -1,11 +1,11 @@
 import type { Change, ChangeSet } from "../change/change-set.js";
 import { RISK_ORDER } from "../change/change-set.js";
-import type { AgentManifest, Owner } from "../manifest/agent-manifest.generated.js";
+import type { AgentManifest, Owner } from "../schema-types/agent-manifest.generated.js";
 import { assignApprovers } from "./approver-assignment.js";
-import type { CharterPolicy, Requirement, RequiredCheck, Rule, Selector } from "./charter-policy.generated.js";
+import type { CharterPolicy, Requirement, RequiredCheck, Rule, Selector } from "../schema-types/charter-policy.generated.js";
 import { type Contributors, contributorsOf } from "./contributors.js";
 import { sectionContent } from "./description-sections.js";
-import { POLICY_PATH } from "./load-policy.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import type { CheckRunFact, PullFacts, RepositoryPermission } from "./pull-facts.js";
 import { checkFix, checkSpec, type CheckSource, describePoster, describeSource, fromSource } from "./required-checks.js";
 import { type CheckedRun, combine, type CountedApproval, type Decision, type Evaluation, type Missing, type ResultNode, type Status } from "./result.js";

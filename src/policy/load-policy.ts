@@ -3,10 +3,10 @@ import { type Diagnostic, diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { type ParsedYaml, parseYaml } from "../manifest/parse-yaml.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
-import type { CharterPolicy, Requirement } from "./charter-policy.generated.js";
+import { validate as charterPolicyValidator } from "../schema-types/charter-policy.validator.generated.js";
+import type { CharterPolicy, Requirement } from "../schema-types/charter-policy.generated.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import { checkFix, checkSpec } from "./required-checks.js";
-
-export const POLICY_PATH = ".github/charter.yml";
 
 export type PolicyLoad =
   | {
@@ -27,7 +27,7 @@ export function parsePolicy(bytes: Uint8Array, file = POLICY_PATH): PolicyLoad {
   if (!decoded.ok) return { ok: false, diagnostics: decoded.diagnostics };
   const parsed = parseYaml(file, decoded.text, DEFAULT_LIMITS);
   if (!parsed.ok) return { ok: false, diagnostics: parsed.diagnostics };
-  const errors = validateAgainstSchema("charter-policy", file, parsed.parsed);
+  const errors = validateAgainstSchema(charterPolicyValidator, file, parsed.parsed);
   if (errors.length > 0) return { ok: false, diagnostics: errors };
   const policy = parsed.parsed.value as CharterPolicy;
   return { ok: true, policy, problems: policyProblems(policy, parsed.parsed, file) };

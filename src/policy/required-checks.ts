@@ -1,10 +1,10 @@
-import type { RequiredCheck } from "./charter-policy.generated.js";
+import type { RequiredCheck } from "../schema-types/charter-policy.generated.js";
 import type { CheckRunFact } from "./pull-facts.js";
 
 /** GitHub Actions posts every workflow's jobs as this app; which workflow is told by the check suite. */
 export const GITHUB_ACTIONS_SLUG = "github-actions";
 /** GitHub Actions' app id on github.com. */
-export const GITHUB_ACTIONS_APP_ID = 15368;
+const GITHUB_ACTIONS_APP_ID = 15368;
 
 export type CheckSource = { readonly app: string | number } | { readonly workflow: string };
 

@@ -1,4 +1,4 @@
-import type { RecordedApproval } from "../evidence/evidence-record.generated.js";
+import type { RecordedApproval } from "../schema-types/evidence-record.generated.js";
 import { isBot } from "./reviews.js";
 
 /**

@@ -6,12 +6,25 @@ import { createPostgresProvider } from "./postgres/index.js";
 import { createRedisProvider } from "./redis/index.js";
 
 /**
+ * How a caller uses the providers: "write" syncs; "read" only observes (plan, drift) and creates
+ * nothing, so a mistyped registry path never becomes a new, empty registry. Reading, a local
+ * registry that does not exist is an error, or with `missing: "empty"` read as empty (in memory).
+ */
+export type ProviderAccess = "read" | "write";
+
+export interface OpenOptions {
+  readonly access: ProviderAccess;
+  readonly missing?: "error" | "empty";
+  readonly now?: () => Date;
+}
+
+/**
  * Opens the configured providers: the adapter between configuration (the policy's provisioning
  * section and the environment's secrets) and the pure engine, which only ever sees Provider
  * objects. It lives beside the providers, not in src/provision, so that the engine never
  * depends on a database driver. The caller closes what it gets (see closeProviders).
  */
-export function openProviders(settings: ProvisioningSettings, secrets: ProviderSecrets, options: { readonly now?: () => Date } = {}): Provider[] {
+export function openProviders(settings: ProvisioningSettings, secrets: ProviderSecrets, options: OpenOptions): Provider[] {
   const opened: Provider[] = [];
   try {
     if (settings.local.enabled) {
@@ -20,7 +33,8 @@ export function openProviders(settings: ProvisioningSettings, secrets: ProviderS
           hint: `Set ${PROVISIONING_ENV.localDatabase} to the path of the local registry's SQLite file, or disable provisioning.providers.local in .github/charter.yml.`,
         });
       }
-      opened.push(createLocalProvider({ databasePath: secrets.localDatabasePath, ...(options.now === undefined ? {} : { now: options.now }) }));
+      const access = options.access === "write" ? "write" : (options.missing ?? "error") === "error" ? "read" : "read-or-empty";
+      opened.push(createLocalProvider({ databasePath: secrets.localDatabasePath, access, ...(options.now === undefined ? {} : { now: options.now }) }));
     }
     for (const { instance, databases } of settings.postgres) {
       const url = secrets.postgresUrls.get(instance);

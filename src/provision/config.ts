@@ -1,6 +1,6 @@
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
-import type { CharterPolicy } from "../policy/charter-policy.generated.js";
+import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import { GITHUB_PROVIDER, githubHandles, LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, type ProviderDescriptor } from "./routing.js";
 
 /**

@@ -82,7 +82,7 @@ export function desiredState(agents: readonly CheckedAgent[], commit: string, pr
 }
 
 /** Every distinct permission of an agent's tools, in manifest order. */
-export function manifestPermissions(agent: Pick<CheckedAgent, "file" | "manifest">): Permission[] {
+function manifestPermissions(agent: Pick<CheckedAgent, "file" | "manifest">): Permission[] {
   const seen = new Map<string, Permission>();
   for (const tool of agent.manifest.tools) {
     for (const raw of tool.permissions) {

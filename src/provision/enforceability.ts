@@ -2,10 +2,9 @@ import { type Diagnostic, diagnostic, FILE_START, type RuleCode } from "../manif
 import { parseDuration } from "../manifest/duration.js";
 import { type Permission, parsePermission } from "../manifest/permission.js";
 import type { CheckedAgent } from "../manifest/validate.js";
+import { POLICY_PATH } from "../change/governed-paths.js";
 import { postgresUrlVariable, redisUrlVariable } from "./config.js";
 import { GITHUB_PROVIDER, GITHUB_TOKEN_SECONDS, LOCAL_PROVIDER, POSTGRES_PROVIDER, REDIS_PROVIDER, type ProviderDescriptor } from "./routing.js";
-
-const POLICY = ".github/charter.yml";
 
 /**
  * Fail closed: lists every permission of an active agent that no configured provider can
@@ -42,7 +41,7 @@ export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" |
             `/tools/${t}/permissions/${p}`,
             "provisioning/unenforceable-permission",
             `"${raw}" needs a GitHub installation token, which lives one hour, but credentials.maxLifetime is ${manifest.credentials.maxLifetime}`,
-            `GitHub cannot shorten its tokens: set credentials.maxLifetime to at least 1h, or enable provisioning.providers.local in ${POLICY} for tokens tool gateways enforce.`,
+            `GitHub cannot shorten its tokens: set credentials.maxLifetime to at least 1h, or enable provisioning.providers.local in ${POLICY_PATH} for tokens tool gateways enforce.`,
           );
           return;
         }
@@ -58,8 +57,8 @@ export function checkEnforceability(agents: readonly Pick<CheckedAgent, "file" |
         "provisioning/unavailable-provider",
         `credentials.provider is "${issuer}" but no ${issuer} provider is configured`,
         issuer === LOCAL_PROVIDER
-          ? `Enable provisioning.providers.local in ${POLICY}, or issue this agent's credentials from another provider.`
-          : `Configure the server under provisioning.providers.${issuer} in ${POLICY}, or set credentials.provider to local.`,
+          ? `Enable provisioning.providers.local in ${POLICY_PATH}, or issue this agent's credentials from another provider.`
+          : `Configure the server under provisioning.providers.${issuer} in ${POLICY_PATH}, or set credentials.provider to local.`,
       );
     } else if (issuer !== LOCAL_PROVIDER && !enforced.some((p) => configured.some((c) => c.handles(p)))) {
       // A postgres credential is a login on a server; with no permission there, no server is named.
@@ -83,23 +82,23 @@ function howToEnforce(permission: Permission, providers: readonly ProviderDescri
   if (permission.system === "redis") {
     const known = providers.filter((p) => p.name === REDIS_PROVIDER).map((p) => `@${p.instance ?? ""}`);
     if (permission.instance === undefined) {
-      return `Name the Redis server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @cache-prod"}), as listed under provisioning.providers.redis in ${POLICY}, or enable provisioning.providers.local.`;
+      return `Name the Redis server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @cache-prod"}), as listed under provisioning.providers.redis in ${POLICY_PATH}, or enable provisioning.providers.local.`;
     }
-    return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
+    return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY_PATH} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
   }
   if (permission.system === "github") {
-    return `Enable provisioning.providers.github in ${POLICY} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
+    return `Enable provisioning.providers.github in ${POLICY_PATH} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
   }
   if (permission.system !== "postgres") {
-    return `Enable provisioning.providers.local in ${POLICY}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
+    return `Enable provisioning.providers.local in ${POLICY_PATH}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
   }
   if (permission.instance === undefined) {
     const known = providers.filter((p) => p.name === POSTGRES_PROVIDER).map((p) => `@${p.instance ?? ""}`);
-    return `Name the server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @crm-prod"}), as listed under provisioning.providers.postgres in ${POLICY}.`;
+    return `Name the server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @crm-prod"}), as listed under provisioning.providers.postgres in ${POLICY_PATH}.`;
   }
   if (providers.some((p) => p.name === POSTGRES_PROVIDER && p.instance === permission.instance)) {
     const database = permission.resource.split(".")[0] ?? "";
-    return `Instance ${permission.instance} does not list database "${database}": add it to that instance's databases in ${POLICY}, or correct the permission.`;
+    return `Instance ${permission.instance} does not list database "${database}": add it to that instance's databases in ${POLICY_PATH}, or correct the permission.`;
   }
-  return `Add { instance: ${permission.instance} } under provisioning.providers.postgres in ${POLICY} and set ${postgresUrlVariable(permission.instance)}, or correct the instance name.`;
+  return `Add { instance: ${permission.instance} } under provisioning.providers.postgres in ${POLICY_PATH} and set ${postgresUrlVariable(permission.instance)}, or correct the instance name.`;
 }

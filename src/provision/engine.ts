@@ -1,5 +1,5 @@
 import { CharterError } from "../errors.js";
-import type { DriftFinding, Escalation, ProvisioningOperation } from "../evidence/evidence-record.generated.js";
+import type { DriftFinding, Escalation, ProvisioningOperation } from "../schema-types/evidence-record.generated.js";
 import type { DesiredState } from "./desired-state.js";
 import type { DiffOptions, PlannedOperation, Provider } from "./provider.js";
 import { redactSecrets } from "./redact.js";
@@ -12,7 +12,7 @@ import { providerKey } from "./routing.js";
  */
 
 /** The name used for problems that belong to no provider (a permission nobody enforces). */
-export const ENGINE = "charter";
+const ENGINE = "charter";
 
 export interface SyncPlan {
   /** What a sync would do, in order, without payloads. */

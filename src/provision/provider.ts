@@ -1,4 +1,4 @@
-import type { DriftFinding, ProvisioningOperation } from "../evidence/evidence-record.generated.js";
+import type { DriftFinding, ProvisioningOperation } from "../schema-types/evidence-record.generated.js";
 import type { Permission } from "../manifest/permission.js";
 
 /**

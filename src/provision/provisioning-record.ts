@@ -1,4 +1,4 @@
-import type { DriftBody, DriftFinding, ProvisioningBody, RecordRef, RepositoryRef } from "../evidence/evidence-record.generated.js";
+import type { DriftBody, DriftFinding, ProvisioningBody, RecordRef, RepositoryRef } from "../schema-types/evidence-record.generated.js";
 import type { SyncResult } from "./engine.js";
 import { redactSecrets } from "./redact.js";
 

@@ -1,4 +1,5 @@
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
+import { validate as trailEventValidator } from "../schema-types/trail-event.validator.generated.js";
 import type { SourceEvent, TrailOutcome, TrailSystem } from "../trail/event.js";
 
 /**
@@ -81,7 +82,7 @@ export function parseEventLines(text: string, origin: EventsOrigin): EventsParse
       continue;
     }
     const start = { line, column: 1 };
-    const schemaProblems = validateAgainstSchema("trail-event", "event", { value, locate: () => ({ start, end: start }) });
+    const schemaProblems = validateAgainstSchema(trailEventValidator, "event", { value, locate: () => ({ start, end: start }) });
     if (schemaProblems.length > 0) {
       for (const p of schemaProblems.slice(0, 5)) problems.push({ line, pointer: p.pointer, message: p.message });
       continue;

@@ -58,11 +58,6 @@ export async function authenticate(store: TrailStore, header: string | undefined
   return token === null || token.revokedAt !== null ? null : token;
 }
 
-/** The token's public id, for a message; never the secret. */
-export function tokenIdOf(token: string): string | undefined {
-  return TOKEN.exec(token)?.[1];
-}
-
 function digest(secret: string): Buffer {
   return createHash("sha256").update(secret, "utf8").digest();
 }

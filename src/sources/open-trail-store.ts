@@ -11,8 +11,8 @@ import type { LeaseIssue } from "../providers/postgres/lease.js";
  *  - otherwise the SQLite file CHARTER_TRAIL_DB (default .charter/trail.sqlite under the working
  *    directory), for one app process, read by the CLI from other processes while it ingests.
  */
-export const DEFAULT_TRAIL_DB = ".charter/trail.sqlite";
-export const DEFAULT_TRAIL_SCHEMA = "charter_trail";
+const DEFAULT_TRAIL_DB = ".charter/trail.sqlite";
+const DEFAULT_TRAIL_SCHEMA = "charter_trail";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

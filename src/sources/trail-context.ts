@@ -1,7 +1,7 @@
 import type { LedgerSource } from "../audit/ledger-source.js";
-import { manifestPathOf } from "../audit/index-rows.js";
+import { manifestPathOf } from "../evidence/manifest-path.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { ChangeRecord, EvidenceRecord } from "../evidence/evidence-record.generated.js";
+import type { ChangeRecord, EvidenceRecord } from "../schema-types/evidence-record.generated.js";
 import { recordHash } from "../evidence/record.js";
 import { LocalRegistry } from "../providers/local/registry.js";
 import { identityRoleName, roleNames } from "../providers/postgres/role-names.js";
@@ -16,7 +16,7 @@ import { checkManifest } from "../manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import type { TrailStore } from "./trail-store.js";
 
-export const DEFAULT_SKEW_MS = 5 * 60_000;
+const DEFAULT_SKEW_MS = 5 * 60_000;
 
 /**
  * What ingest decides against, kept current by its loaders: the manifests in force over time

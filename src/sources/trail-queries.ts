@@ -174,7 +174,7 @@ export async function traceEvents(store: TrailStore, traceId: string): Promise<T
 }
 
 /** Events from their stored bytes, in the order of the seqs given; each chunk is read once. */
-export async function eventsBySeq(store: TrailStore, seqs: readonly number[]): Promise<TrailEvent[]> {
+async function eventsBySeq(store: TrailStore, seqs: readonly number[]): Promise<TrailEvent[]> {
   const bySeq = new Map<number, TrailEvent>();
   const wanted = new Set(seqs);
   const chunkFirsts = new Set<number>();

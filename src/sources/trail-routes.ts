@@ -7,8 +7,8 @@ import { OTLP_LIMITS, parseOtlpTraces } from "./otlp.js";
 import type { TrailIngestor } from "./trail-ingestor.js";
 import type { AppendResult, TrailStore } from "./trail-store.js";
 
-export const EVENTS_PATH = "/api/trail/events";
-export const OTLP_TRACES_PATH = "/v1/traces";
+const EVENTS_PATH = "/api/trail/events";
+const OTLP_TRACES_PATH = "/v1/traces";
 
 export interface TrailRoutesDeps {
   readonly store: TrailStore;
@@ -23,7 +23,7 @@ export interface TrailRoutesDeps {
   readonly maxBufferedBytes?: number;
 }
 
-export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 128 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 

@@ -1,13 +1,13 @@
 import { isCharterError } from "../errors.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord, TrailAnchorBody } from "../evidence/evidence-record.generated.js";
+import type { EvidenceRecord, TrailAnchorBody } from "../schema-types/evidence-record.generated.js";
 import { formatFrontier, parseFrontier, sealSegment, TILE_LEAVES } from "../trail/segments.js";
 import type { AnchoredCheckpoint, AnchoredSegment } from "../trail/verify-trail.js";
 import type { Segment, TrailStore } from "./trail-store.js";
 
 /** Events per segment at most: large enough that anchors stay few, small enough that a seal takes a second. */
-export const DEFAULT_SEGMENT_EVENTS = 1 << 20;
+const DEFAULT_SEGMENT_EVENTS = 1 << 20;
 
 /**
  * Seals every stored event not yet in a segment, in segments of at most maxEvents, each with
@@ -46,7 +46,7 @@ export async function sealPending(store: TrailStore, signerKey: string, options:
 }
 
 /** At most this many segments per anchor record: the record stays small; the rest go in the next. */
-export const MAX_SEGMENTS_PER_ANCHOR = 1000;
+const MAX_SEGMENTS_PER_ANCHOR = 1000;
 
 /** The body of the next anchor record: the sealed segments not yet anchored, oldest first, and the checkpoint at the last. */
 export async function anchorBody(store: TrailStore): Promise<{ body: TrailAnchorBody; segments: number[] } | null> {

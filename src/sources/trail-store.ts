@@ -172,7 +172,7 @@ export const BITS = {
 } as const;
 
 export const OUTCOME_CODE = { allowed: 0, denied: 1, error: 2 } as const;
-export const FLAG_BITS = { unattributed: 1, "agent-mismatch": 2, "clock-skew": 4, "resource-unmapped": 8 } as const;
+const FLAG_BITS = { unattributed: 1, "agent-mismatch": 2, "clock-skew": 4, "resource-unmapped": 8 } as const;
 
 /** null → 0, false → 1, true → 2: a tri-state in two bits. */
 export function triState(value: boolean | null): number {

@@ -25,7 +25,7 @@ export function emptyContext(principals: PrincipalDirectory, timeline: ManifestT
 export type DecidedEvent = Omit<UnchainedEvent, "seq">;
 
 /** An action the permission vocabulary has no word for, so no manifest can have approved it (CREATE, DROP, ALTER...). */
-export const UNGRANTABLE = "ungrantable";
+const UNGRANTABLE = "ungrantable";
 
 const PG_TABLE_ACTIONS = new Set(["select", "insert", "update", "delete", "truncate", "references", "trigger"]);
 // A trail names the same few resources over and over; parsing each once is enough.
@@ -132,7 +132,7 @@ function isoOf(ms: number): string {
  * that the vocabulary names (a connection, a tool call), undefined when the resource cannot be
  * mapped (dynamic SQL, a name outside the grammar).
  */
-export function permissionOf(e: Pick<SourceEvent, "system" | "action" | "resource" | "instance">): Permission | typeof UNGRANTABLE | null | undefined {
+function permissionOf(e: Pick<SourceEvent, "system" | "action" | "resource" | "instance">): Permission | typeof UNGRANTABLE | null | undefined {
   if (e.system === null || e.system === "tool") return null;
   // A statement that touches no relation (SELECT 1, SET, BEGIN) needs no permission.
   if (e.resource === null) return e.action === "connect" || e.system === "postgres" ? null : undefined;

@@ -1,6 +1,6 @@
-import { manifestPathOf } from "../audit/index-rows.js";
-import { instantOf } from "../audit/instant.js";
-import type { ChangeRecord } from "../evidence/evidence-record.generated.js";
+import { manifestPathOf } from "../evidence/manifest-path.js";
+import { instantOf } from "../evidence/instant.js";
+import type { ChangeRecord } from "../schema-types/evidence-record.generated.js";
 import { decodeText } from "../manifest/decode.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { parseYaml } from "../manifest/parse-yaml.js";

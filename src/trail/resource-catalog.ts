@@ -3,6 +3,7 @@ import { type Diagnostic, diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
 import { parseYaml } from "../manifest/parse-yaml.js";
 import { validateAgainstSchema } from "../manifest/schema-validator.js";
+import { validate as resourceCatalogValidator } from "../schema-types/resource-catalog.validator.generated.js";
 import type { TrailSystem } from "./event.js";
 
 /**
@@ -20,7 +21,7 @@ import type { TrailSystem } from "./event.js";
  *     - match: postgres:crm.public.*          # every table of crm.public, on every instance
  *       dataClasses: [internal]
  */
-export const CATALOG_PATH = ".github/charter-resources.yml";
+export { CATALOG_PATH } from "../change/governed-paths.js";
 
 export interface CatalogEntry {
   readonly match: string;
@@ -45,7 +46,7 @@ export function parseResourceCatalog(file: string, bytes: Uint8Array): CatalogPa
   if (!decoded.ok) return { ok: false, diagnostics: decoded.diagnostics };
   const parsed = parseYaml(file, decoded.text, { ...DEFAULT_LIMITS, maxNodes: 100_000 });
   if (!parsed.ok) return { ok: false, diagnostics: parsed.diagnostics };
-  const schemaProblems = validateAgainstSchema("resource-catalog", file, parsed.parsed);
+  const schemaProblems = validateAgainstSchema(resourceCatalogValidator, file, parsed.parsed);
   if (schemaProblems.length > 0) return { ok: false, diagnostics: schemaProblems };
   const value = parsed.parsed.value as { resources: { match: string; dataClasses: string[] }[] };
   const diagnostics: Diagnostic[] = [];

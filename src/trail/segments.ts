@@ -94,7 +94,7 @@ export async function inclusionProofFor(index: number, size: number, tree: TreeR
 }
 
 /** MTH of leaves [start, end) (0-based), from tiles where a whole aligned tile range is covered. */
-export async function subtreeRoot(start: number, end: number, tree: TreeReader): Promise<Hash> {
+async function subtreeRoot(start: number, end: number, tree: TreeReader): Promise<Hash> {
   const n = end - start;
   if (n >= TILE_LEAVES && start % TILE_LEAVES === 0 && isPowerOfTwo(n)) {
     const first = start / TILE_LEAVES;

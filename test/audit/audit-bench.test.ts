@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runGroup } from "../helpers/child-processes.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
+/** Under the test\'s own timeout, so that a hung run is killed with its process group and reported. */
+const TIMEOUT_MS = 110_000;
 
 /**
  * The audit benchmark at a small size, so that it cannot rot between full runs: it builds the
@@ -10,12 +12,14 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
  * (it throws when they differ). Nothing about its timings is asserted.
  */
 describe("npm run bench -- audit, at 2,000 records", () => {
-  it("prints the build figure and one figure per query, each with a ratio", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "audit"], {
+  it("prints the build figure and one figure per query, each with a ratio", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "audit"], {
       cwd: root,
-      encoding: "utf8",
+      timeoutMs: TIMEOUT_MS,
       env: { ...process.env, CHARTER_BENCH_AUDIT_RECORDS: "2000" },
-    });
+    })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")

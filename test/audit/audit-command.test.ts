@@ -145,6 +145,28 @@ describe("charter audit", () => {
     expect(exceptions.rows.map((r) => r["seq"])).toEqual([4, 5, 8, 11, 14]);
   });
 
+  it("refuses filter values no record can hold, listing the ones that exist, instead of answering 0 of 0", async () => {
+    for (const [args, message, listed] of [
+      [["changes", "--kind", "not-a-kind"], '--kind "not-a-kind" is not one that exists', "permission-added"],
+      [["changes", "--data-class", "bogus"], '--data-class "bogus" is not one that exists', "customer-pii"],
+      [["changes", "--decision", "maybe"], '--decision "maybe" is not one that exists', "approved, pending, blocked, invalid"],
+      [["changes", "--agent", "Not An Id"], '--agent "Not An Id" is not an agent id', "lowercase DNS labels"],
+      [["changes", "--agent", "no-such-agent"], 'no record of the ledger names an agent "no-such-agent"', "access-review lists the agents"],
+      [["agent", "no-such-agent", "--at", "2025-03-05"], 'no record of the ledger names an agent "no-such-agent"', "access-review lists the agents"],
+      [["changes", "--approver", "bob smith"], '--approver "bob smith" is not a GitHub login', "login"],
+      [["changes", "--retro-days", ""], "--retro-days  is not a number of days", "whole number"],
+    ] as const) {
+      const result = await audit(...args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stdout, args.join(" ")).toBe("");
+      expect(result.stderr, args.join(" ")).toContain(message);
+      expect(result.stderr, args.join(" ")).toContain(listed);
+    }
+    // Values that exist but match nothing still answer, with their count.
+    expect((await json("changes", "--kind", "tool-removed")).rows).toEqual([]);
+    expect((await json("changes", "--data-class", "health")).rows).toEqual([]);
+  });
+
   it("reports usage errors with a hint", async () => {
     for (const args of [
       ["changes", "--since", "March 3rd"],

@@ -2,7 +2,7 @@ import { appendToLedger, EMPTY_LEDGER, idempotencyKey, type LedgerAppend, type L
 import { sha256 } from "../../src/evidence/merkle.js";
 import type { ChangeBody, NewRecord } from "../../src/evidence/record.js";
 import { filesRoot, recordHash } from "../../src/evidence/record.js";
-import type { RecordedChange } from "../../src/evidence/evidence-record.generated.js";
+import type { RecordedChange } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { changeBody, genesisBody, ORIGIN, REPOSITORY } from "../evidence/ledger-fixture.js";
 import { type TempRepo, tempRepo } from "../helpers/temp-repo.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DriftRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { DriftRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { unrecordedAgent } from "../../src/audit/agent-state.js";
 import { indexRows } from "../../src/audit/index-rows.js";
 

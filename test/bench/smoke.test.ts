@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runGroup } from "../helpers/child-processes.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
+/** Under the test\'s own timeout, so that a hung run is killed with its process group and reported. */
+const TIMEOUT_MS = 110_000;
 
 /**
  * The benchmarks run at full size only with `npm run bench`; here they run small, so that a
@@ -10,12 +12,14 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
  * being found the next time someone measures. Nothing about their figures is asserted.
  */
 describe("npm run bench, at a small size", () => {
-  it("prints one well-formed JSON line per figure", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "validate", "check-run", "evaluate"], {
+  it("prints one well-formed JSON line per figure", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "validate", "check-run", "evaluate"], {
       cwd: root,
-      encoding: "utf8",
+      timeoutMs: TIMEOUT_MS,
       env: { ...process.env, CHARTER_BENCH_AGENTS: "40", CHARTER_BENCH_EVALUATE_AGENTS: "40" },
-    });
+    })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")
@@ -24,24 +28,43 @@ describe("npm run bench, at a small size", () => {
     for (const f of figures) expect(f.ratio).toBeGreaterThan(0);
   }, 120_000);
 
-  it("counts the requests of an evidence append on a fresh and a grown ledger", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "append"], {
+  it("counts the requests of an evidence append on a fresh and a grown ledger", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "append"], {
       cwd: root,
-      encoding: "utf8",
+      timeoutMs: TIMEOUT_MS,
       env: { ...process.env, CHARTER_BENCH_LEDGER: "200", CHARTER_BENCH_APPENDS: "2" },
-    });
+    })
+    ).stdout;
     const figure = JSON.parse(out.trim()) as { bench: string; requestsPerAppend: number; baselineRequestsPerAppend: number };
     expect(figure.bench).toBe("evidence-append");
     expect(figure.requestsPerAppend).toBeGreaterThan(0);
     expect(figure.baselineRequestsPerAppend).toBeGreaterThan(0);
   }, 120_000);
 
-  it("measures the detection engine's throughput and its latency at a sustained rate", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "detect"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_DETECT_EVENTS: "2000", CHARTER_BENCH_DETECT_SECONDS: "0.2" },
-    });
+  it("times the CLI's start-up against node -e 0, with min and median of each", async () => {
+    const out = (await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "startup"], { cwd: root, timeoutMs: TIMEOUT_MS, env: { ...process.env, CHARTER_BENCH_STARTUP_SAMPLES: "3" } })).stdout;
+    const figures = out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { bench: string; samples: number; min_ms: number; median_ms: number; baseline_min_ms: number; ratio: number; ratio_median: number });
+    expect(figures.map((f) => f.bench)).toEqual(["startup/help", "startup/validate"]);
+    for (const f of figures) {
+      expect(f.samples).toBe(3);
+      expect(f.min_ms).toBeLessThanOrEqual(f.median_ms);
+      expect(f.baseline_min_ms).toBeGreaterThan(0);
+      expect(f.ratio).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
+  it("measures the detection engine's throughput and its latency at a sustained rate", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "detect"], {
+        cwd: root,
+        timeoutMs: TIMEOUT_MS,
+        env: { ...process.env, CHARTER_BENCH_DETECT_EVENTS: "2000", CHARTER_BENCH_DETECT_SECONDS: "0.2" },
+      })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")
@@ -53,12 +76,14 @@ describe("npm run bench, at a small size", () => {
     }
   }, 120_000);
 
-  it("runs charter verify as a process at two sizes against hashing the same blobs", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "verify"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_VERIFY_SIZES: "200,400" },
-    });
+  it("runs charter verify as a process at two sizes against hashing the same blobs", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "verify"], {
+        cwd: root,
+        timeoutMs: TIMEOUT_MS,
+        env: { ...process.env, CHARTER_BENCH_VERIFY_SIZES: "200,400" },
+      })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")
@@ -73,12 +98,14 @@ describe("npm run bench, at a small size", () => {
     }
   }, 120_000);
 
-  it("ingests, asks the seed query, scans and verifies the trail, on SQLite and PostgreSQL", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "trail"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_TRAIL_EVENTS: "20000", CHARTER_BENCH_TRAIL_POSTGRES_EVENTS: "5000" },
-    });
+  it("ingests, asks the seed query, scans and verifies the trail, on SQLite and PostgreSQL", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "trail"], {
+        cwd: root,
+        timeoutMs: TIMEOUT_MS,
+        env: { ...process.env, CHARTER_BENCH_TRAIL_EVENTS: "20000", CHARTER_BENCH_TRAIL_POSTGRES_EVENTS: "5000" },
+      })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")

@@ -156,11 +156,11 @@ describe("charter diff", () => {
   it.each([
     [["diff", "--base", "no-such-branch"], /^charter: unknown revision "no-such-branch": no such commit in this repository\nCheck the spelling, or fetch it first/],
     [["diff", "--base", "HEAD", "--head", "v9.9.9"], /unknown revision "v9\.9\.9"/],
-    [["diff", "--base", "--output=x"], /Option '--base' argument is ambiguous/],
+    [["diff", "--base", "--output=x"], /^charter: --base needs a value\nA value that starts with "-" is written --base=VALUE\.\nUsage: charter diff /],
     [["diff", "--base=--output=x"], /"--output=x" is not a revision/],
     [["diff"], /missing --base/],
     [["diff", "--base", "HEAD", "--format", "github"], /unknown format "github"/],
-    [["diff", "--base", "HEAD", "extra"], /Unexpected argument 'extra'/],
+    [["diff", "--base", "HEAD", "extra"], /^charter: unexpected argument "extra"\nUsage: charter diff /],
   ])("exits 2 with a clear message and no stack trace for %j", async (args, message) => {
     history(agentFiles("sample-agent", VALID_MANIFEST), {});
     const result = await runCli(args, repo?.root ?? "");

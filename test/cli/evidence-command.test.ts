@@ -30,7 +30,7 @@ describe("charter evidence export", () => {
     ]);
     const csv = await runCli(["evidence", "export"], r.root);
     const lines = csv.stdout.trimEnd().split("\r\n");
-    expect(lines[0]).toBe("seq,kind,pullRequest,title,url,author,mergedBy,mergedAt,decision,emergency,agents,changes,maxRisk,approvers,checks,path,sha256");
+    expect(lines[0]).toBe("seq,kind,pullRequest,title,url,author,mergedBy,mergedAt,recordedAt,decision,exception,reason,emergency,agents,changes,maxRisk,approvers,checks,commits,path,sha256");
     expect(lines).toHaveLength(4);
     expect(lines[1]).toContain(",Raise support-triage's temperature (#1),");
   });

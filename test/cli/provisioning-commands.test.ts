@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyToken } from "../../src/providers/local/index.js";
 import { agentTree, manifestText, signingKeyPem, tempDir, type TempDir } from "../helpers/provisioning.js";
@@ -33,8 +35,9 @@ afterEach(() => {
 
 describe("charter plan, sync and drift", () => {
   it("plan shows the work, sync applies it and converges, and then nothing is left", async () => {
+    // Before the first sync there is no registry yet: plan says so and reads it as empty.
     const plan = await runCli(["plan"], repo.root);
-    expect(plan).toMatchObject({ code: 0, stderr: "" });
+    expect(plan).toMatchObject({ code: 0, stderr: expect.stringContaining("does not exist yet: planned as if it were empty") as string });
     expect(plan.stdout).toContain("5 operations, 0 findings");
     expect(plan.stdout).toContain("local  review  grant  http:post:api.example.com/v1/comments");
 
@@ -49,18 +52,45 @@ describe("charter plan, sync and drift", () => {
     expect(await runCli(["drift"], repo.root)).toMatchObject({ code: 0, stdout: expect.stringContaining("no drift") as string });
   });
 
-  it("drift exits 2 when the providers differ from the manifests, and --ref reads an earlier commit", async () => {
+  it("drift exits 1 when the providers differ from the manifests, and --ref reads an earlier commit", async () => {
     await runCli(["sync"], repo.root);
     repo.write({ "agents/helper/agent.yaml": manifestText({ id: "helper", status: "retired" }) });
     repo.commitAll("retire helper");
 
     const drift = await runCli(["drift", "--format", "json"], repo.root);
-    expect(drift.code).toBe(2);
+    expect(drift.code).toBe(1);
     expect(JSON.parse(drift.stdout)).toMatchObject({ drift: true, findings: [{ provider: "local", agent: "helper", kind: "retired-identity" }] });
     expect((await runCli(["drift", "--ref", "HEAD~1"], repo.root)).code).toBe(0);
 
     expect((await runCli(["sync"], repo.root)).code).toBe(0);
     expect((await runCli(["drift"], repo.root)).code).toBe(0);
+  });
+
+  it("plan and drift create nothing: a registry path that does not exist is not read as an empty registry", async () => {
+    const mistyped = state.file("typo/local.db");
+    process.env["CHARTER_LOCAL_DB"] = mistyped;
+
+    const drift = await runCli(["drift"], repo.root);
+    expect(drift.code).toBe(2);
+    expect(drift.stderr).toContain(`the local registry ${mistyped} does not exist`);
+    expect(drift.stdout).toBe("");
+
+    const plan = await runCli(["plan"], repo.root);
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toContain(`the local registry ${mistyped} does not exist yet: planned as if it were empty`);
+    expect(plan.stdout).toContain("5 operations, 0 findings");
+
+    const token = await runCli(["token", "issue", "review"], repo.root);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toContain("does not exist");
+
+    expect(existsSync(dirname(mistyped))).toBe(false);
+    // sync is the command that creates it.
+    expect((await runCli(["sync"], repo.root)).code).toBe(0);
+    expect(existsSync(mistyped)).toBe(true);
+    const before = readFileSync(mistyped);
+    expect(await runCli(["drift"], repo.root)).toMatchObject({ code: 0, stdout: expect.stringContaining("no drift") as string });
+    expect(readFileSync(mistyped).equals(before)).toBe(true);
   });
 
   it("refuses to provision invalid manifests or without the configured providers' secrets", async () => {
@@ -76,24 +106,25 @@ describe("charter plan, sync and drift", () => {
 
     delete process.env["CHARTER_LOCAL_DB"];
     const noDb = await runCli(["drift"], repo.root);
-    expect(noDb.code).toBe(1);
+    expect(noDb.code).toBe(2);
     expect(noDb.stderr).toContain("CHARTER_LOCAL_DB is not set");
   });
 
   it("reports an unreachable provider without its password", async () => {
     repo.write({ ".github/charter.yml": "version: 1\nprovisioning:\n  providers:\n    postgres:\n      - instance: crm-prod\n" });
     process.env["CHARTER_POSTGRES_URL_CRM_PROD"] = "postgres://charter:pa55-unreachable@127.0.0.1:1/crm";
-    for (const command of ["plan", "drift"]) {
-      const result = await runCli([command], repo.root);
-      // plan fails like every command (2); drift keeps 2 for drift found, so its errors are 1.
-      expect(result.code).toBe(command === "drift" ? 1 : 2);
-      expect(result.stderr).toContain("postgres@crm-prod: could not read the provider's state");
-      expect(result.stderr).not.toContain("pa55-unreachable");
-    }
+    // The sync writes the local registry (and fails on PostgreSQL), so drift has a registry to read.
     const synced = await runCli(["sync", "--format", "json"], repo.root);
     expect(synced.code).toBe(1);
     expect(synced.stdout).not.toContain("pa55-unreachable");
     expect(JSON.parse(synced.stdout)).toMatchObject({ outcome: "failed", verification: { escalations: [{ provider: "postgres", instance: "crm-prod", agent: "*" }] } });
+    for (const command of ["plan", "drift"]) {
+      const result = await runCli([command], repo.root);
+      // A check that could not run is 2 for every command; for drift, 1 means drift was found.
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("postgres@crm-prod: could not read the provider's state");
+      expect(result.stderr).not.toContain("pa55-unreachable");
+    }
   });
 
   it("escalates a permission nothing enforces: sync is incomplete and exits 1", async () => {

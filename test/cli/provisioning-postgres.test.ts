@@ -67,7 +67,7 @@ describe("charter sync with the local and PostgreSQL providers", () => {
     repo.write({ "agents/support-triage/agent.yaml": manifestText({ ...TRIAGE, status: "retired" }) });
     repo.commitAll("retire support-triage");
     const drift = await runCli(["drift", "--format", "json"], repo.root);
-    expect(drift.code).toBe(2);
+    expect(drift.code).toBe(1);
     const kinds = (JSON.parse(drift.stdout) as { findings: { provider: string; kind: string }[] }).findings.map((f) => `${f.provider} ${f.kind}`);
     expect(new Set(kinds)).toEqual(new Set(["local retired-identity", "postgres retired-identity"]));
 
@@ -85,7 +85,7 @@ describe("charter sync with the local and PostgreSQL providers", () => {
     try {
       const fix = 'SET ROLE "postgres"; REVOKE SELECT ON TABLE "public"."orders" FROM "charter_managed"; RESET ROLE;';
       const drift = await runCli(["drift"], repo.root);
-      expect(drift.code).toBe(2);
+      expect(drift.code).toBe(1);
       expect(drift.stdout).toContain("postgres@crm-prod  every agent  foreign-grant  SELECT on table crm.public.orders is granted to charter_managed");
       expect(drift.stdout).toContain("[via charter_managed]");
       expect(drift.stdout).toContain(`      fix: ${fix}\n`);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { runGroup } from "../helpers/child-processes.js";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { agentFiles, lineOf, mutate, VALID_MANIFEST } from "../helpers/manifests.js";
@@ -79,7 +79,7 @@ describe("charter validate", () => {
 
   it.each([
     [["validate", "--format", "xml"], /unknown format "xml"/],
-    [["validate", "--nope"], /Unknown option '--nope'/],
+    [["validate", "--nope"], /^charter: unknown option --nope\nUsage: charter validate /],
     [["validate", "agents/missing"], /agents\/missing: no such file or directory/],
     [["frobnicate"], /unknown command "frobnicate"/],
   ])("exits 2 with a clear message for %j", async (args, message) => {
@@ -102,17 +102,17 @@ describe("charter validate", () => {
 describe("the installed binary", () => {
   const bin = fileURLToPath(new URL("../../bin/charter.js", import.meta.url));
 
-  it("runs validate from the built package with the same exit codes", () => {
+  it("runs validate from the built package with the same exit codes", async () => {
     repo = tempRepo(agentFiles("sample-agent", BROKEN));
-    const failed = spawnSync(process.execPath, [bin, "validate", "--format", "json"], { cwd: repo.root, encoding: "utf8" });
-    expect(failed.status).toBe(1);
+    const failed = await runGroup(process.execPath, [bin, "validate", "--format", "json"], { cwd: repo.root, timeoutMs: 20_000, allowFailure: true });
+    expect(failed.code).toBe(1);
     expect((JSON.parse(failed.stdout) as { ok: boolean }).ok).toBe(false);
     repo.write(agentFiles("sample-agent", VALID_MANIFEST));
-    expect(execFileSync(process.execPath, [bin, "validate"], { cwd: repo.root, encoding: "utf8" })).toBe("ok: 1 agent, 2 files checked\n");
+    expect((await runGroup(process.execPath, [bin, "validate"], { cwd: repo.root, timeoutMs: 20_000 })).stdout).toBe("ok: 1 agent, 2 files checked\n");
   });
 
-  it("prints help", () => {
-    const out = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+  it("prints help", async () => {
+    const out = (await runGroup(process.execPath, [bin, "--help"], { timeoutMs: 20_000 })).stdout;
     expect(out).toMatch(/^Usage: charter <command>/);
     expect(out).toContain("validate");
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Detector } from "../../src/detect/detector.js";
 import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
 import { parseSettings, resolveSettings } from "../../src/detect/settings.js";
-import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
 import type { TrailEvent } from "../../src/trail/event.js";
 import { trailEvent } from "./trail-events.js";
 

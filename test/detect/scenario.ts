@@ -1,5 +1,5 @@
 import type { ManifestVersion } from "../../src/detect/manifests-in-force.js";
-import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
 import { covers, parsePermission, type Permission } from "../../src/manifest/permission.js";
 import type { TrailEvent, TrailSourceKind, TrailSystem, Weekday } from "../../src/trail/event.js";
 
@@ -35,8 +35,8 @@ export interface Scenario {
   readonly agents: readonly string[];
 }
 
-export const START = Date.parse("2026-03-02T00:00:00Z");
-export const DAYS = 30;
+const START = Date.parse("2026-03-02T00:00:00Z");
+const DAYS = 30;
 const DAY = 86_400_000;
 const CATALOG: Readonly<Record<string, readonly string[]>> = {
   "crm.public.customers": ["customer-pii"],

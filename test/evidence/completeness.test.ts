@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkCompleteness, Coverage } from "../../src/evidence/completeness.js";
-import type { EvidenceRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { buildLedger } from "./ledger-fixture.js";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { ledger } from "../helpers/evidence-branch.js";
 
 export { ledger };

@@ -3,7 +3,7 @@
 // REDIS_URL. Probot then loads the installed ioredis and backs Octokit's throttling with Bottleneck
 // limiters kept in Redis; this reads Redis itself to show that both processes paced their requests
 // through the same limiters, and the simulator's ledger to show that the work still got done.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { GitHubSimulator } from "../github-sim/index.js";
+import { spawnGroup } from "../helpers/child-processes.js";
 import { startRedis } from "../helpers/redis.js";
 import { waitFor } from "../jobs/wait-for.js";
 import { AGENTS, approvedPullRequest, changeRecords, tally } from "./fault-fixture.js";
@@ -104,18 +105,18 @@ async function startReplica(sim: GitHubSimulator, simUrl: string, redisUrl: stri
     CHARTER_QUEUE_DB: join(dir, "queue.sqlite"),
   };
   delete env["DATABASE_URL"];
-  const child = spawn(join(root, "node_modules/.bin/tsx"), [join(root, "src/github/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  // tsx loaded into node itself (no wrapper process), in a process group stopped as a whole; from
+  // its absolute address, since the replica runs in a directory with no node_modules.
+  const replica = spawnGroup(process.execPath, ["--import", import.meta.resolve("tsx"), join(root, "src/github/main.ts")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const { child } = replica;
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
+    await replica.kill();
     rmSync(dir, { recursive: true, force: true });
   });
   let output = "";
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes(`Listening on http://127.0.0.1:${String(port)}`)) resolve();
     });

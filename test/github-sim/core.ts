@@ -25,7 +25,7 @@ import { pullRequestPayload, pushPayload, type Payload, type PayloadSource, type
 import { WebhookDispatcher, type DeliveryResult } from "./webhooks.js";
 
 /** What a new installation may do unless a test says otherwise: everything Charter asks for. */
-export const DEFAULT_PERMISSIONS: Readonly<Record<string, PermissionLevel>> = {
+const DEFAULT_PERMISSIONS: Readonly<Record<string, PermissionLevel>> = {
   actions: "read",
   checks: "write",
   contents: "write",

@@ -1,7 +1,8 @@
 // One long-lived `git cat-file --batch` per repository. GraphQL lookups batch dozens of
 // `object(expression:)` reads per query; a process per read would cost ~3 ms each on 2 cores.
 
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawnGroup } from "../helpers/child-processes.js";
 
 export interface RawObject {
   readonly sha: string;
@@ -21,7 +22,8 @@ export class GitObjectReader {
   private failure: Error | null = null;
 
   constructor(gitDir: string) {
-    this.child = spawn("git", ["--git-dir", gitDir, "cat-file", "--batch"], { stdio: "pipe" });
+    // With stdio "pipe" every stream exists; spawnGroup types the child for any stdio.
+    this.child = spawnGroup("git", ["--git-dir", gitDir, "cat-file", "--batch"], { stdio: "pipe" }).child as ChildProcessWithoutNullStreams;
     this.child.stdout.on("data", (chunk: Buffer) => {
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
       this.drain();

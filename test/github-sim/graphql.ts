@@ -37,7 +37,7 @@ const PULL_COMMIT_LIMIT = 250;
 let schema: GraphQLSchema | undefined;
 
 /** GitHub's SDL defines two fields twice, so it only builds with assumeValidSDL (see stack.md). */
-export function githubSchema(): GraphQLSchema {
+function githubSchema(): GraphQLSchema {
   if (!schema) {
     const sdlPath = fileURLToPath(new URL("schema.graphql", import.meta.resolve("@octokit/graphql-schema")));
     schema = buildSchema(readFileSync(sdlPath, "utf8"), { assumeValidSDL: true });
@@ -516,7 +516,7 @@ function formatError(error: GraphQLError): Record<string, unknown> {
 }
 
 /** Parses and validates; null document means the errors are GitHub's refusal of the request. */
-export function checkDocument(query: unknown): { document: DocumentNode | null; errors: Record<string, unknown>[] } {
+function checkDocument(query: unknown): { document: DocumentNode | null; errors: Record<string, unknown>[] } {
   if (typeof query !== "string" || query.trim() === "") {
     return { document: null, errors: [{ message: "A query attribute must be specified and must be a string." }] };
   }

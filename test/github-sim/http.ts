@@ -37,7 +37,7 @@ export function errorBody(status: number, message: string, documentationUrl: str
   return { message, ...extra, documentation_url: documentationUrl, status: String(status) };
 }
 
-export function readPaging(query: Readonly<Record<string, unknown>>): { perPage: number; page: number } {
+function readPaging(query: Readonly<Record<string, unknown>>): { perPage: number; page: number } {
   const perPage = Number(query["per_page"] ?? 30);
   const page = Number(query["page"] ?? 1);
   // GitHub silently caps per_page at 100 and treats page < 1 as the first page.

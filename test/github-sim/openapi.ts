@@ -198,7 +198,7 @@ function fieldOf(error: ErrorObject): string {
   return field.join(".");
 }
 
-export function toGithubErrors(operationId: string, errors: readonly ErrorObject[]): ValidationErrorItem[] {
+function toGithubErrors(operationId: string, errors: readonly ErrorObject[]): ValidationErrorItem[] {
   const resource = resourceOf(operationId);
   return errors.map((error) => {
     const field = fieldOf(error);

@@ -233,7 +233,7 @@ export interface CheckRun {
 }
 
 /** GitHub Actions' app id on github.com. */
-export const GITHUB_ACTIONS_APP_ID = 15368;
+const GITHUB_ACTIONS_APP_ID = 15368;
 
 /** GitHub formats every timestamp as ISO 8601 in UTC with second precision: 2024-05-01T12:00:00Z. */
 export function githubTimestamp(date: Date): string {

@@ -34,7 +34,7 @@ export interface DeliveryResult {
 /** GitHub stops waiting for a webhook answer after ten seconds. */
 export const GITHUB_DELIVERY_TIMEOUT_MS = 10_000;
 
-export function signWebhook(secret: string, body: string): string {
+function signWebhook(secret: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 

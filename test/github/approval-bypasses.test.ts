@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChangeRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { ledger } from "../helpers/evidence-branch.js";

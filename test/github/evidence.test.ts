@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { ChangeRecord, EvidenceRecord, ExceptionRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ChangeRecord, EvidenceRecord, ExceptionRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { appendChangeRecord } from "../../src/github/evidence-writer.js";
 import { loadTemplates, syntheticAgent } from "../../bench/seed-repository.js";

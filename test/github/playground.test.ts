@@ -1,16 +1,16 @@
-import { execFileSync, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runGroup, spawnGroup } from "../helpers/child-processes.js";
 import { waitFor } from "../jobs/wait-for.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 describe("npm run playground", () => {
-  it("shows red, waiting, a stale approval, green; then provisioning, drift and retirement against real PostgreSQL, and an interrupted Charter that loses nothing", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["playground/playground.ts"], { cwd: root, encoding: "utf8" });
+  it("shows red, waiting, a stale approval, green; then provisioning, drift and retirement against real PostgreSQL, and an interrupted Charter that loses nothing", async () => {
+    const { stdout: out } = await runGroup(process.execPath, ["--import", "tsx", "playground/playground.ts"], { cwd: root, timeoutMs: 290_000 });
     const red = out.indexOf('✖ check run "Charter": failure');
     const waiting = out.indexOf('… check run "Charter": action_required — Waiting: Needs 1 more approval from @acme/support-eng, @dana-support (support-triage)');
     const security = out.indexOf("Waiting: Needs 1 more approval from @acme/security", waiting);
@@ -86,19 +86,24 @@ describe("npm run playground", () => {
   }, 300_000);
 
   it("stops Charter's process and the PostgreSQL servers on Ctrl-C", async () => {
-    const playground = spawn(process.execPath, ["--import", "tsx", "playground/playground.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const playground = spawnGroup(process.execPath, ["--import", "tsx", "playground/playground.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    playground.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    playground.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => playground.once("exit", (code) => { resolve(code); }));
-    await waitFor(() => out.includes("── 3.") || playground.exitCode !== null, "the playground to start Charter", 120_000);
-    const charter = Number(/process (\d+), listening at/.exec(out)?.[1]);
-    const ports = [...out.matchAll(/postgres:\/\/127\.0\.0\.1:(\d+)\//g)].map((m) => Number(m[1]));
-    expect(charter).toBeGreaterThan(0);
-    expect(ports).toHaveLength(2);
-
-    playground.kill("SIGINT");
-    expect(await exited).toBe(130);
+    playground.child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    playground.child.stderr?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    let charter: number;
+    let ports: number[];
+    try {
+      await waitFor(() => out.includes("── 3.") || playground.child.exitCode !== null, "the playground to start Charter", 120_000);
+      charter = Number(/process (\d+), listening at/.exec(out)?.[1]);
+      ports = [...out.matchAll(/postgres:\/\/127\.0\.0\.1:(\d+)\//g)].map((m) => Number(m[1]));
+      expect(charter).toBeGreaterThan(0);
+      expect(ports).toHaveLength(2);
+      // Ctrl-C reaches the playground alone here: it is the playground that must stop the rest.
+      playground.child.kill("SIGINT");
+      expect((await playground.exited).code).toBe(130);
+    } finally {
+      await playground.kill();
+    }
     expect(out).toContain("Interrupted: stopping Charter's process and the PostgreSQL servers.");
     expect(alive(charter)).toBe(false);
     for (const port of ports) expect(await listening(port)).toBe(false);

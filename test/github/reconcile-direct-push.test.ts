@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { ExceptionRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { ExceptionRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { findMissedEvents } from "../../src/github/reconcile.js";
 import type { RepositorySchedule } from "../../src/github/schedule.js";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RetroApprovalRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { RetroApprovalRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import type { Issue } from "../github-sim/state.js";
 import { runCli } from "../cli/run-cli.js";

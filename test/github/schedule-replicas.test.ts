@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Logger } from "graphile-worker";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DriftRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { DriftRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { createCharterApp } from "../../src/github/app.js";
 import type { KnownRepository, RepositorySchedule } from "../../src/github/schedule.js";

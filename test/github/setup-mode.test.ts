@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { spawnGroup } from "../helpers/child-processes.js";
 import { freePort } from "../helpers/free-port.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -16,7 +16,7 @@ describe("npm start without credentials", () => {
     expect(command).toBe("node");
     const port = await freePort();
     const env: Record<string, string> = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", PORT: String(port), NO_SMEE_SETUP: "true", LOG_LEVEL: "warn" };
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: "ignore" });
+    const app = spawnGroup(process.execPath, args, { cwd: root, env, stdio: "ignore" });
     try {
       let html = "";
       for (let attempt = 0; attempt < 100 && html === ""; attempt++) {
@@ -37,7 +37,7 @@ describe("npm start without credentials", () => {
         redirect_url: `http://127.0.0.1:${port}/probot/setup`,
       });
     } finally {
-      child.kill("SIGTERM");
+      await app.stop();
     }
   });
 });

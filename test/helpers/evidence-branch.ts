@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
-import type { EvidenceRecord } from "../../src/evidence/evidence-record.generated.js";
+import type { EvidenceRecord } from "../../src/schema-types/evidence-record.generated.js";
 import type { GitHubSimulator } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onProcessExit } from "./child-processes.js";
 import { freePort } from "./free-port.js";
 
 export interface PostgresServer {
@@ -64,7 +65,7 @@ export interface PostgresOptions {
 }
 
 /** The settings docs/providers.md tells operators to use, as server options. */
-export const PGAUDIT_SETTINGS = [
+const PGAUDIT_SETTINGS = [
   "shared_preload_libraries=pgaudit",
   "log_destination=jsonlog",
   "logging_collector=on",
@@ -131,6 +132,12 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const urlFor = (database: string, user = "postgres", pass = password): string =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${host}:${String(port)}/${encodeURIComponent(database)}`;
   let stopped = false;
+  // pg_ctl's server leaves pg_ctl's process group: if this process ends before stop() (a failed
+  // or timed-out test), the server is stopped on the way out.
+  const release = onProcessExit(() => {
+    run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], asPostgres);
+    rmSync(base, { recursive: true, force: true });
+  });
   return {
     host,
     port,
@@ -142,6 +149,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     stop() {
       if (stopped) return;
       stopped = true;
+      release();
       try {
         run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"], asPostgres);
       } finally {

@@ -2,12 +2,13 @@
 // persistence (nothing is saved, no append-only file), its working directory a temporary one that
 // stop() removes, a random password so that the URL has the shape operators use. Redis, unlike
 // initdb, runs as root without complaint, so it runs as whoever runs the tests.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnGroup } from "./child-processes.js";
 import { freePort } from "./free-port.js";
 
 export interface RedisServer {
@@ -55,21 +56,17 @@ async function answersPing(port: number, password: string): Promise<boolean> {
   });
 }
 
-async function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((resolve) => child.once("exit", resolve));
-}
-
 async function startOnce(bin: string, dir: string, password: string, args: readonly string[]): Promise<RedisServer | undefined> {
   const port = await freePort();
-  const child = spawn(
+  const server = spawnGroup(
     bin,
     ["--bind", "127.0.0.1", "--port", String(port), "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", "", ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  const { child } = server;
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await answersPing(port, password))) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -78,7 +75,7 @@ async function startOnce(bin: string, dir: string, password: string, args: reado
       throw new Error(`redis-server exited (${String(child.exitCode ?? child.signalCode)}) before answering: ${output}`);
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
+      await server.kill();
       throw new Error(`redis-server did not answer PING on port ${String(port)}: ${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -92,8 +89,7 @@ async function startOnce(bin: string, dir: string, password: string, args: reado
     async stop() {
       if (stopped) return;
       stopped = true;
-      child.kill("SIGKILL");
-      await exited(child);
+      await server.kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };

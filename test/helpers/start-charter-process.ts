@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { GitHubSimulator } from "../github-sim/index.js";
+import { spawnGroup } from "./child-processes.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const ENTRY = "test/helpers/charter-process.ts";
@@ -44,7 +45,7 @@ export interface CharterProcessOptions {
 
 /** Starts Charter (charter-process.ts) as its own process; resolves once it listens. */
 export async function startCharterProcess(sim: GitHubSimulator, options: CharterProcessOptions): Promise<CharterProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+  const app = spawnGroup(process.execPath, ["--import", "tsx", ENTRY], {
     cwd: root,
     env: {
       ...options.env,
@@ -58,15 +59,14 @@ export async function startCharterProcess(sim: GitHubSimulator, options: Charter
     // stdin stays open for the child's lifetime: it stops when this process ends (charter-process.ts).
     stdio: ["pipe", "pipe", "pipe"],
   });
+  const { child } = app;
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
+  child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
-  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening (\S+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
@@ -84,16 +84,7 @@ export async function startCharterProcess(sim: GitHubSimulator, options: Charter
       const response = await fetch(`${url}${SCHEDULE_TICK_PATH}${query}`, { method: "POST" });
       if (!response.ok) throw new Error(`charter process: scheduled work failed (${String(response.status)}): ${await response.text()}`);
     },
-    async kill() {
-      if (!gone()) child.kill("SIGKILL");
-      await exited;
-    },
-    async stop(graceMs = 15_000) {
-      if (gone()) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
+    kill: () => app.kill(),
+    stop: (graceMs = 15_000) => app.stop(graceMs),
   };
 }

@@ -6,7 +6,7 @@ import { validateManifests, type ValidationReport } from "../../src/manifest/val
  * A RepoReader over an in-memory map: the seam the core defines, filled with plain data.
  * Symlinks are entries of kind "symlink"; tests of the on-disk reader use real files.
  */
-export class MapReader implements RepoReader {
+class MapReader implements RepoReader {
   constructor(private readonly files: Readonly<Record<string, string | Uint8Array | RepoEntry>>) {}
 
   read(paths: readonly string[], maxBytes: number): Promise<ReadonlyMap<string, RepoEntry>> {

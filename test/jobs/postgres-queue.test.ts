@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnGroup } from "../helpers/child-processes.js";
 import { join } from "node:path";
 import { Logger } from "graphile-worker";
 import pg from "pg";
@@ -99,13 +99,15 @@ describe("PostgresJobQueue with two replicas on one database", () => {
     try {
       await survivor.enqueue({ key: "acme/web", deliveryId: "append-1", event: "pull_request", payload: { merged: true } });
 
-      const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "postgres-worker-process.ts"), url], { stdio: ["ignore", "pipe", "pipe"] });
+      const replica = spawnGroup(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "postgres-worker-process.ts"), url], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => { resolve(signal); }));
-      await waitFor(() => stdout.includes("claimed append-1") || child.exitCode !== null, "the other replica to claim the job");
-      child.kill("SIGKILL");
-      expect(await exited).toBe("SIGKILL");
+      replica.child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      try {
+        await waitFor(() => stdout.includes("claimed append-1") || replica.child.exitCode !== null, "the other replica to claim the job");
+      } finally {
+        await replica.kill();
+      }
+      expect((await replica.exited).signal).toBe("SIGKILL");
       expect((await survivor.stats()).running).toBe(1);
 
       const seen: Job[] = [];

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnGroup } from "../helpers/child-processes.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,19 +23,22 @@ describe("SqliteJobQueue", () => {
 
 /** Runs the worker fixture until it prints `line`, then kills it with SIGKILL. */
 async function runUntilThenKill(path: string, mode: "enqueue" | "claim", line: string): Promise<void> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "sqlite-worker-process.ts"), path, mode], {
+  const worker = spawnGroup(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures", "sqlite-worker-process.ts"), path, mode], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const { child } = worker;
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => { resolve(signal); }));
-  await waitFor(() => stdout.includes(line) || child.exitCode !== null, `the worker process to print "${line}"`);
-  expect(stderr).toBe("");
-  expect(stdout).toContain(line);
-  child.kill("SIGKILL");
-  expect(await exited).toBe("SIGKILL");
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    await waitFor(() => stdout.includes(line) || child.exitCode !== null, `the worker process to print "${line}"`);
+    expect(stderr).toBe("");
+    expect(stdout).toContain(line);
+  } finally {
+    await worker.kill();
+  }
+  expect((await worker.exited).signal).toBe("SIGKILL");
 }
 
 describe("SqliteJobQueue after a crash", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CharterPolicy } from "../../src/policy/charter-policy.generated.js";
+import type { CharterPolicy } from "../../src/schema-types/charter-policy.generated.js";
 import { DEFAULT_POLICY } from "../../src/policy/default-policy.js";
 import { change, changeSet, checkRun, commit, evaluate, facts, flatten, HEAD, manifest, review, text } from "./policy-fixtures.js";
 

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ChangeKind } from "../../src/change/change-set.js";
-import type { Owner } from "../../src/manifest/agent-manifest.generated.js";
-import type { CharterPolicy, Requirement, Rule } from "../../src/policy/charter-policy.generated.js";
+import type { Owner } from "../../src/schema-types/agent-manifest.generated.js";
+import type { CharterPolicy, Requirement, Rule } from "../../src/schema-types/charter-policy.generated.js";
 import type { PolicyAgent } from "../../src/policy/evaluate.js";
 import type { CheckRunFact, CommitFact, GitPerson, PullFacts, RepositoryPermission, ReviewFact } from "../../src/policy/pull-facts.js";
 import type { CountedApproval, Evaluation } from "../../src/policy/result.js";

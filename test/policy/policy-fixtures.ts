@@ -1,6 +1,6 @@
 import type { Change, ChangeKind, ChangeSet, Risk } from "../../src/change/change-set.js";
-import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
-import type { CharterPolicy } from "../../src/policy/charter-policy.generated.js";
+import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
+import type { CharterPolicy } from "../../src/schema-types/charter-policy.generated.js";
 import { type EvaluationInput, evaluatePolicy, type PolicyAgent } from "../../src/policy/evaluate.js";
 import type { CheckRunFact, CommitFact, GitPerson, PullFacts, ReviewFact } from "../../src/policy/pull-facts.js";
 import type { Evaluation, ResultNode } from "../../src/policy/result.js";

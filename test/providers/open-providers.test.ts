@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCharterError } from "../../src/errors.js";
 import { parsePermission, type Permission } from "../../src/manifest/permission.js";
@@ -32,7 +34,7 @@ describe("openProviders", () => {
       CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://charter@127.0.0.1:1/analytics",
       CHARTER_REDIS_URL_CACHE_PROD: "redis://charter-provisioner:x@127.0.0.1:1/0",
     };
-    const providers = openProviders(settings, providerSecrets(settings, env));
+    const providers = openProviders(settings, providerSecrets(settings, env), { access: "write" });
     try {
       const descriptors = providerDescriptors(settings);
       expect(providers.map((p) => [p.name, p.instance])).toEqual(descriptors.map((d) => [d.name, d.instance]));
@@ -64,12 +66,28 @@ describe("openProviders", () => {
       { CHARTER_LOCAL_DB: dir.file("local.db"), ...postgres },
     ]) {
       try {
-        openProviders(settings, providerSecrets(settings, env));
+        openProviders(settings, providerSecrets(settings, env), { access: "write" });
         expect.unreachable();
       } catch (error) {
         expect(isCharterError(error) && error.code).toBe("MISSING_SECRET");
         expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE|CHARTER_REDIS_URL_CACHE_PROD/);
       }
     }
+  });
+
+  it("opened for reading, creates no registry: a missing one is an error, or empty when asked, and the path stays missing", async () => {
+    const localOnly = provisioningSettings({ version: 1, provisioning: { providers: { local: { enabled: true } } } });
+    const path = dir.file("not-yet/local.db");
+    const secrets = providerSecrets(localOnly, { CHARTER_LOCAL_DB: path });
+    expect(() => openProviders(localOnly, secrets, { access: "read" })).toThrow(/the local registry .* does not exist/);
+    const empty = openProviders(localOnly, secrets, { access: "read", missing: "empty" });
+    try {
+      expect(await empty[0]?.observe()).toEqual([]);
+    } finally {
+      await closeProviders(empty);
+    }
+    expect(existsSync(dirname(path))).toBe(false);
+    await closeProviders(openProviders(localOnly, secrets, { access: "write" }));
+    expect(existsSync(path)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DriftFinding, ProvisioningOperation } from "../../src/evidence/evidence-record.generated.js";
+import type { DriftFinding, ProvisioningOperation } from "../../src/schema-types/evidence-record.generated.js";
 import { isCharterError } from "../../src/errors.js";
 import type { Permission } from "../../src/manifest/permission.js";
 import { LocalProvider, LocalRegistry } from "../../src/providers/local/index.js";

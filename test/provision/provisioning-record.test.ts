@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ProvisioningOperation } from "../../src/evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../src/schema-types/evidence-record.generated.js";
 import { validateRecord } from "../../src/evidence/record.js";
 import type { Permission } from "../../src/manifest/permission.js";
 import { issueToken, LocalProvider, LocalRegistry, loadSigningKey } from "../../src/providers/local/index.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Alert } from "../../src/detect/alert.js";
 import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
-import type { AgentManifest } from "../../src/manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
 import { checkManifest } from "../../src/manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../../src/manifest/limits.js";
 import type { AlertStore } from "../../src/sources/alert-store.js";

@@ -63,7 +63,7 @@ export function version(over: Partial<ManifestVersion> & { permissionStrings?: s
   };
 }
 
-export const CATALOG = `apiVersion: charter/v1
+const CATALOG = `apiVersion: charter/v1
 kind: ResourceCatalog
 resources:
   - match: postgres:crm.public.customers@crm-prod
@@ -74,7 +74,7 @@ resources:
     dataClasses: [internal]
 `;
 
-export function catalog(text = CATALOG): ResourceCatalog {
+function catalog(text = CATALOG): ResourceCatalog {
   const parsed = parseResourceCatalog("catalog.yml", new TextEncoder().encode(text));
   if (!parsed.ok) throw new Error(parsed.diagnostics.map((d) => d.message).join("; "));
   return parsed.catalog;

@@ -14,7 +14,7 @@ const MAX_IDENTITIES = 50_000;
  * A request is an action on a resource system (PostgreSQL, Redis, HTTP, GitHub). Tool spans and
  * model calls describe the agent's intent and would count the same work twice.
  */
-export function isRequest(ctx: EventContext): boolean {
+function isRequest(ctx: EventContext): boolean {
   const system = ctx.event.system;
   return system !== null && system !== "tool";
 }

@@ -20,7 +20,7 @@ export interface LinearRegex {
 export type RegexCompile = { readonly ok: true; readonly regex: LinearRegex } | { readonly ok: false; readonly offset: number; readonly message: string };
 
 /** Instructions a compiled pattern may have; counted repetitions are what make programs grow. */
-export const MAX_PROGRAM = 4_000;
+const MAX_PROGRAM = 4_000;
 
 const enum Op {
   Set,

@@ -31,7 +31,7 @@ export interface RegexFlags {
 
 export type RegexParse = { readonly ok: true; readonly node: RegexNode; readonly flags: RegexFlags } | { readonly ok: false; readonly offset: number; readonly message: string };
 
-export const REGEX_LIMITS = {
+const REGEX_LIMITS = {
   /** Longest pattern, in UTF-16 code units. */
   maxPatternLength: 1_000,
   /** Deepest group nesting. */
@@ -329,7 +329,7 @@ function literal(code: number): RegexNode {
 }
 
 /** Sorts and merges ranges so that membership is a short scan. */
-export function normalize(ranges: readonly number[]): number[] {
+function normalize(ranges: readonly number[]): number[] {
   const pairs: [number, number][] = [];
   for (let i = 0; i + 1 < ranges.length; i += 2) pairs.push([ranges[i] ?? 0, ranges[i + 1] ?? 0]);
   pairs.sort((a, b) => a[0] - b[0]);

@@ -37,7 +37,7 @@ function isV4Mapped(a: Uint8Array): boolean {
   return a[10] === 0xff && a[11] === 0xff;
 }
 
-export function parseIp(text: string): Uint8Array | undefined {
+function parseIp(text: string): Uint8Array | undefined {
   if (text.length === 0 || text.length > 45) return undefined;
   return text.includes(":") ? parseV6(text) : parseV4(text);
 }

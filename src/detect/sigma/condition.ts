@@ -14,7 +14,7 @@ export type Condition =
 
 export type ConditionParse = { readonly ok: true; readonly condition: Condition; readonly used: ReadonlySet<string> } | { readonly ok: false; readonly offset: number; readonly message: string; readonly fix: string };
 
-export const CONDITION_LIMITS = { maxLength: 4_000, maxDepth: 32, maxTokens: 500 } as const;
+const CONDITION_LIMITS = { maxLength: 4_000, maxDepth: 32, maxTokens: 500 } as const;
 
 const SUPPORTED = "Conditions use selection names with and, or, not, parentheses, and 1 of / all of a name pattern or them.";
 

@@ -5,7 +5,7 @@ import { firstAtOrAfter, insertByTime, mapEntries, seenList } from "../builtin/t
 import type { CorrelationRule } from "./load-rules.js";
 
 /** Groups kept per correlation; past this, the least recently active are forgotten first. */
-export const MAX_GROUPS = 10_000;
+const MAX_GROUPS = 10_000;
 
 type GroupState =
   /** event_count: matching events in the window. */

@@ -1,4 +1,5 @@
-import { type Diagnostic, diagnostic, type RuleCode, type Severity, type Span, toPointer } from "../../manifest/diagnostic.js";
+import { type Diagnostic, diagnostic, type RuleCode, type Severity, type Span } from "../../manifest/diagnostic.js";
+import { toPointer } from "../../manifest/json-pointer.js";
 import type { ParsedYaml } from "../../manifest/parse-yaml.js";
 
 /** Collects positioned problems for one YAML document of a rule file. */

@@ -57,9 +57,9 @@ const SYSTEMS: readonly TrailSystem[] = ["postgres", "redis", "http", "github", 
 const SOURCES: readonly TrailSourceKind[] = ["pgaudit", "otlp", "events", "redis-acl", "squid", "github-token"];
 const CORRELATION_TYPES: readonly CorrelationType[] = ["event_count", "value_count", "temporal", "temporal_ordered"];
 /** Longest correlation window: state is kept for this long per group. */
-export const MAX_TIMESPAN_MS = 7 * 86_400_000;
+const MAX_TIMESPAN_MS = 7 * 86_400_000;
 /** Highest event_count / value_count threshold: each group keeps up to this many events. */
-export const MAX_THRESHOLD = 10_000;
+const MAX_THRESHOLD = 10_000;
 
 /**
  * Validates one YAML document of a rule file and compiles it. Problems are collected with their
@@ -338,7 +338,7 @@ function compileCorrelation(
 }
 
 /** `30s`, `10m`, `1h`, `2d` (Sigma's timespan form), at most MAX_TIMESPAN_MS. */
-export function parseTimespan(value: unknown): number | undefined {
+function parseTimespan(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
   const m = /^(\d{1,6})([smhd])$/.exec(value);
   if (!m) return undefined;

@@ -24,7 +24,7 @@ export const SELECTION_LIMITS = {
   maxValueLength: 4_096,
 } as const;
 
-export const SUPPORTED_MODIFIERS: readonly string[] = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cidr", "gt", "gte", "lt", "lte", "exists", "cased", "neq", "fieldref"];
+const SUPPORTED_MODIFIERS: readonly string[] = ["contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cidr", "gt", "gte", "lt", "lte", "exists", "cased", "neq", "fieldref"];
 const UNSUPPORTED_MODIFIERS = new Set(["base64", "base64offset", "wide", "utf16", "utf16le", "utf16be", "windash", "expand", "minute", "hour", "day", "week", "month", "year"]);
 const TYPE_MODIFIERS = new Set(["contains", "startswith", "endswith", "re", "cidr", "gt", "gte", "lt", "lte", "exists", "fieldref", "neq"]);
 

@@ -32,12 +32,6 @@ function tokens(value: string): number[] {
   return out;
 }
 
-/** The value without its escapes, when it has no wildcard at all. */
-export function plainText(value: string): string | undefined {
-  const t = tokens(value);
-  return t.some((c) => c < 0) ? undefined : String.fromCharCode(...t);
-}
-
 export function compileText(value: string, mode: StringMode, caseInsensitive: boolean): TextMatcher {
   const raw = tokens(caseInsensitive ? value.toLowerCase() : value);
   if (mode === "contains" || mode === "endswith") raw.unshift(STAR);

@@ -1,4 +1,4 @@
-import type { EvidenceRecord } from "../evidence-record.generated.js";
+import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
 import type { NewRecord } from "../record.js";
 import { mdCode, mdLink, mdText } from "./markdown.js";
 import { agentPagePath, INVENTORY_MD_PATH, pagePath, README_PATH } from "./site-paths.js";

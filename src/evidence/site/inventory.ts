@@ -1,5 +1,5 @@
 import { CharterError } from "../../errors.js";
-import type { AgentManifest } from "../../manifest/agent-manifest.generated.js";
+import type { AgentManifest } from "../../schema-types/agent-manifest.generated.js";
 import { csvTable } from "../csv.js";
 import { agentPagePath, INVENTORY_MD_PATH, README_PATH } from "./site-paths.js";
 import { mdCode, mdLink, mdTable, mdText } from "./markdown.js";

@@ -1,4 +1,4 @@
-import type { ChangeBody, EvidenceRecord, ExceptionBody, RecordedResultNode } from "../evidence-record.generated.js";
+import type { ChangeBody, EvidenceRecord, ExceptionBody, RecordedResultNode } from "../../schema-types/evidence-record.generated.js";
 import { objectPath } from "../ledger.js";
 import { mdCode, mdLink, mdTable, mdText, mdUrl } from "./markdown.js";
 import { agentPagePath, pagePath, README_PATH } from "./site-paths.js";

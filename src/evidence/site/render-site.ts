@@ -1,7 +1,7 @@
 import { csvLine, csvTable } from "../csv.js";
-import type { EvidenceRecord } from "../evidence-record.generated.js";
+import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
 import type { NewRecord } from "../record.js";
-import { inPopulation, POPULATION_COLUMNS, populationRow } from "../population.js";
+import { inPopulation, POPULATION_COLUMNS, populationRow, populationTime } from "../population.js";
 import { agentsOf, appendAgentHistory } from "./agent-page.js";
 import { applyInventory, type InventoryUpdate, inventoryCsv, inventoryJson, inventoryMarkdown, parseInventory } from "./inventory.js";
 import { renderReadme } from "./readme.js";
@@ -41,7 +41,7 @@ export interface SiteUpdate {
 }
 
 function populationMonth(record: NewRecord): string {
-  return monthOf(record.kind === "change" ? record.body.mergedAt : record.observedAt);
+  return monthOf(populationTime(record));
 }
 
 /** The existing files an append of these records rewrites (their content does not depend on seq). */

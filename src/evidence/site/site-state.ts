@@ -1,5 +1,5 @@
 import { CharterError } from "../../errors.js";
-import type { EvidenceRecord } from "../evidence-record.generated.js";
+import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
 
 /**
  * What the README index needs to know about the whole log, kept in site.json so that an append
@@ -46,7 +46,7 @@ export interface ControlsStatus {
 
 const LATEST = 20;
 
-export const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null };
+const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null };
 
 export function parseSiteState(text: string | null): SiteState {
   if (text === null) return EMPTY_SITE_STATE;
@@ -63,7 +63,7 @@ export function parseSiteState(text: string | null): SiteState {
   return { ...EMPTY_SITE_STATE, ...state };
 }
 
-export function entryOf(record: EvidenceRecord): SiteEntry {
+function entryOf(record: EvidenceRecord): SiteEntry {
   const base = { seq: record.seq, kind: record.kind, time: record.observedAt, pullRequest: null, issue: null };
   switch (record.kind) {
     case "genesis":

@@ -1,4 +1,4 @@
-import type { AgentManifest } from "../agent-manifest.generated.js";
+import type { AgentManifest } from "../../schema-types/agent-manifest.generated.js";
 import { type Diagnostic, diagnostic, type RuleCode, type Severity } from "../diagnostic.js";
 import type { ParsedYaml } from "../parse-yaml.js";
 

@@ -1,4 +1,4 @@
-import type { DriftFinding } from "../../evidence/evidence-record.generated.js";
+import type { DriftFinding } from "../../schema-types/evidence-record.generated.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, ProviderDiff } from "../../provision/provider.js";
 import { MANAGED_BY, type StoredIdentity } from "./registry.js";
 

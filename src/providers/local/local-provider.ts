@@ -1,4 +1,4 @@
-import type { ProvisioningOperation } from "../../evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../schema-types/evidence-record.generated.js";
 import type { Permission } from "../../manifest/permission.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, Provider, ProviderDiff } from "../../provision/provider.js";
 import { localHandles } from "../../provision/routing.js";

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CharterError } from "../../errors.js";
@@ -75,11 +75,25 @@ interface IdentityRow {
   unrevoked_tokens: number;
 }
 
+/**
+ * "write" creates the file when missing; "read" never creates or writes, and a missing file is an
+ * error; "read-or-empty" reads a missing file as an empty registry, still creating nothing.
+ */
+export type RegistryAccess = "write" | "read" | "read-or-empty";
+
 export class LocalRegistry {
   private constructor(private readonly db: Database.Database) {}
 
-  /** Opens (creating if needed) the registry at `path`. */
-  static open(path: string): LocalRegistry {
+  /** Opens the registry at `path`, creating it (and its directory) when opened for writing. */
+  static open(path: string, options: { readonly access?: RegistryAccess } = {}): LocalRegistry {
+    const access = options.access ?? "write";
+    if (access !== "write" && path !== ":memory:") {
+      if (existsSync(path)) return LocalRegistry.openReadOnly(path);
+      if (access === "read-or-empty") return LocalRegistry.open(":memory:");
+      throw new CharterError("NOT_FOUND", `the local registry ${path} does not exist`, {
+        hint: "Check CHARTER_LOCAL_DB: charter plan and charter drift only read the registry; charter sync (or the app, on a merge) creates it.",
+      });
+    }
     let db: Database.Database;
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -108,6 +122,29 @@ export class LocalRegistry {
       db.close();
       if (error instanceof CharterError) throw error;
       throw new CharterError("IO", `cannot prepare the local registry ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    return new LocalRegistry(db);
+  }
+
+  private static openReadOnly(path: string): LocalRegistry {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (error) {
+      throw new CharterError("IO", `cannot open the local registry ${path}: ${(error as Error).message}`, { hint: "Set CHARTER_LOCAL_DB to a readable registry file.", cause: error });
+    }
+    try {
+      db.pragma("busy_timeout = 5000");
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version !== SCHEMA_VERSION) {
+        throw new CharterError("INVALID_CONFIG", version === 0 ? `${path} is not a local registry (it has none of its tables)` : `the local registry ${path} has schema version ${version}; this Charter knows ${SCHEMA_VERSION}`, {
+          hint: version === 0 ? "Point CHARTER_LOCAL_DB at the file charter sync writes." : "Upgrade Charter, or point CHARTER_LOCAL_DB at another file.",
+        });
+      }
+    } catch (error) {
+      db.close();
+      if (error instanceof CharterError) throw error;
+      throw new CharterError("IO", `cannot read the local registry ${path}: ${(error as Error).message}`, { cause: error });
     }
     return new LocalRegistry(db);
   }

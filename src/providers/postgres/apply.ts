@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ProvisioningOperation } from "../../evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../schema-types/evidence-record.generated.js";
 import type { PlannedOperation } from "../../provision/provider.js";
 import type { Connections } from "./connections.js";
 import type { RoleNames } from "./role-names.js";

@@ -1,4 +1,4 @@
-import type { DriftFinding } from "../../evidence/evidence-record.generated.js";
+import type { DriftFinding } from "../../schema-types/evidence-record.generated.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, ProviderDiff } from "../../provision/provider.js";
 import { removeAttribute, revokeAsGrantor, revokeMembership } from "./fixes.js";
 import { describeGrant, grantKey, grantsFor, permissionProblem, type Grant } from "./grants.js";

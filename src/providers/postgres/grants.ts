@@ -73,7 +73,7 @@ export function describeGrant(g: Grant): string {
 }
 
 /** "table crm.public.customers", "function crm.billing.refund(integer)", "parameter work_mem". */
-export function describeObject(o: Pick<Grant, "database" | "kind" | "path" | "args">): string {
+function describeObject(o: Pick<Grant, "database" | "kind" | "path" | "args">): string {
   const word = o.kind === "foreign-data-wrapper" ? "foreign-data wrapper" : o.kind.replaceAll("-", " ");
   return `${word} ${objectLocation(o)}`;
 }

@@ -1,6 +1,6 @@
 import type { Permission } from "../../manifest/permission.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, Provider, ProviderDiff } from "../../provision/provider.js";
-import type { ProvisioningOperation } from "../../evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../schema-types/evidence-record.generated.js";
 import { CharterError } from "../../errors.js";
 import { applyPostgres } from "./apply.js";
 import { openConnections } from "./connections.js";

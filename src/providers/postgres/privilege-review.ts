@@ -18,7 +18,7 @@ import type { PostgresAction, Step } from "./steps.js";
  */
 
 /** The agent name of findings and steps that concern every agent on the server. */
-export const EVERY_AGENT = "*";
+const EVERY_AGENT = "*";
 
 export interface FindingInput {
   readonly agent: string;

@@ -12,10 +12,10 @@ import { CharterError } from "../../errors.js";
 const AGENT_ID = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ROLE_PREFIX = /^[a-z][a-z0-9_]{0,19}$/;
 /** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; a longer name would silently collide. */
-export const MAX_ROLE_NAME = 63;
+const MAX_ROLE_NAME = 63;
 const HASH_CHARS = 8;
 
-export const DEFAULT_ROLE_PREFIX = "charter_";
+const DEFAULT_ROLE_PREFIX = "charter_";
 
 export interface RoleNames {
   readonly prefix: string;

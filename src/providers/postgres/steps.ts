@@ -31,8 +31,6 @@ export type Step =
   | { readonly type: "drop-owned"; readonly database: string; readonly roles: readonly string[] }
   | { readonly type: "drop-role"; readonly role: string };
 
-export type StepType = Step["type"];
-
 const TYPES: readonly string[] = [
   "create-marker",
   "create-identity",

@@ -1,4 +1,4 @@
-import type { ProvisioningOperation } from "../../evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../schema-types/evidence-record.generated.js";
 import type { PlannedOperation } from "../../provision/provider.js";
 import type { RedisConnection } from "./connection.js";
 import { parseLease } from "./metadata.js";

@@ -2,7 +2,7 @@ import { CharterError } from "../../errors.js";
 import type { Permission } from "../../manifest/permission.js";
 import type { DesiredAgent, DiffOptions, PlannedOperation, Provider, ProviderDiff } from "../../provision/provider.js";
 import { redisHandles } from "../../provision/routing.js";
-import type { ProvisioningOperation } from "../../evidence/evidence-record.generated.js";
+import type { ProvisioningOperation } from "../../schema-types/evidence-record.generated.js";
 import { applyRedis } from "./apply.js";
 import { openConnection } from "./connection.js";
 import { diffRedis } from "./diff.js";

@@ -32,7 +32,7 @@ export function suiteSummary(runs: readonly CheckRun[]): {
 }
 
 /** The minimal pull request form check runs and suites embed. */
-export function checkPullRequests(urls: Urls, repo: Repository, pulls: readonly PullRequest[]) {
+function checkPullRequests(urls: Urls, repo: Repository, pulls: readonly PullRequest[]) {
   const repoRef = { id: repo.id, url: `${urls.api}/repos/${repo.fullName}`, name: repo.name };
   return pulls.map((pull) => ({
     url: `${urls.api}/repos/${repo.fullName}/pulls/${pull.issue.number}`,

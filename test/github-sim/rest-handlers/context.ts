@@ -2,7 +2,7 @@
 
 import type { Credential, InstallationToken } from "../auth.js";
 import type { SimCore } from "../core.js";
-import { HttpError, notFound, type SimResponse } from "../http.js";
+import { notFound, type SimResponse } from "../http.js";
 import type { Account, Repository } from "../state.js";
 
 export interface RestContext {
@@ -50,7 +50,3 @@ export function actor(context: RestContext): Account {
   return context.core.state.app.bot;
 }
 
-export function requireCommit(found: string | null, message: string): string {
-  if (found === null) throw new HttpError(422, message, { record: true });
-  return found;
-}

@@ -8,7 +8,7 @@ import type { PullRequest } from "../state.js";
 import { actor, param, repoFor, type RestContext, type RestHandler } from "./context.js";
 
 /** GitHub lists at most 3000 files of a pull request, and at most 250 commits. */
-export const PULL_FILE_LIMIT = 3000;
+const PULL_FILE_LIMIT = 3000;
 const PULL_COMMIT_LIMIT = 250;
 
 function pullFor(context: RestContext): PullRequest {

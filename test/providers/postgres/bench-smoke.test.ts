@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runGroup } from "../../helpers/child-processes.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
+/** Under the test\'s own timeout, so that a hung run is killed with its process group and reported. */
+const TIMEOUT_MS = 170_000;
 
 interface Spread {
   min: number;
@@ -15,12 +17,14 @@ interface Spread {
  * times is asserted; their shape is (min and median of at least three samples per side).
  */
 describe("the provision benchmark, at small sizes", () => {
-  it("provisions, re-syncs to a no-op, reads the catalogs, and prints one well-formed JSON line per size", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "provision"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_PROVISION_AGENTS: "10,20", CHARTER_BENCH_PROVISION_TABLES: "20,60" },
-    });
+  it("provisions, re-syncs to a no-op, reads the catalogs, and prints one well-formed JSON line per size", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "provision"], {
+        cwd: root,
+        timeoutMs: TIMEOUT_MS,
+        env: { ...process.env, CHARTER_BENCH_PROVISION_AGENTS: "10,20", CHARTER_BENCH_PROVISION_TABLES: "20,60" },
+      })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { DriftFinding } from "../../../src/evidence/evidence-record.generated.js";
+import type { DriftFinding } from "../../../src/schema-types/evidence-record.generated.js";
 import { openConnections } from "../../../src/providers/postgres/connections.js";
 import type { PostgresProvider } from "../../../src/providers/postgres/index.js";
 import { observe } from "../../../src/providers/postgres/observe.js";

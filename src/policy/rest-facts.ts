@@ -1,4 +1,4 @@
-import type { Actor, CheckRunFact, CommitFact, GitPerson, PullFacts, RepositoryPermission, ReviewFact, ReviewState } from "../policy/pull-facts.js";
+import type { Actor, CheckRunFact, CommitFact, GitPerson, PullFacts, RepositoryPermission, ReviewFact, ReviewState } from "./pull-facts.js";
 
 /**
  * The fields Charter reads from GitHub's REST representations, typed structurally so that the

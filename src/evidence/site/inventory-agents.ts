@@ -1,6 +1,6 @@
-import type { AgentManifest } from "../manifest/agent-manifest.generated.js";
-import type { CheckedAgent } from "../manifest/validate.js";
-import type { Inventory } from "../evidence/site/inventory.js";
+import type { AgentManifest } from "../../schema-types/agent-manifest.generated.js";
+import type { CheckedAgent } from "../../manifest/validate.js";
+import type { Inventory } from "./inventory.js";
 
 /**
  * The approved state as the evidence branch's inventory records it, in the shape the desired

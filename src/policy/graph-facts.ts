@@ -1,4 +1,4 @@
-import type { CheckRunFact, CommitFact, GitPerson } from "../policy/pull-facts.js";
+import type { CheckRunFact, CommitFact, GitPerson } from "./pull-facts.js";
 
 /**
  * GitHub's GraphQL shapes for a pull request's commits and its head commit's check suites, and
@@ -40,7 +40,7 @@ export interface GraphCheckSuite {
 }
 
 /** GitHub's GitActorConnection and check run connections take at most this many per page. */
-export const GRAPH_PAGE = 100;
+const GRAPH_PAGE = 100;
 
 const ACTOR = "name email user { login }";
 /** PullRequest.commits with every author and the committer; `$commitCursor` pages through them. */
