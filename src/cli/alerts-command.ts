@@ -9,10 +9,10 @@ import { trailLocation } from "../sources/open-trail-store.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
 
-export const ALERTS_FORMATS = ["table", "json"] as const;
+const ALERTS_FORMATS = ["table", "json"] as const;
 type Format = (typeof ALERTS_FORMATS)[number];
 
-export const ALERTS_HELP = `Usage: charter alerts list [--agent ID] [--rule ID] [--status open|acknowledged|resolved] [--since TIME] [--limit N]
+const ALERTS_HELP = `Usage: charter alerts list [--agent ID] [--rule ID] [--status open|acknowledged|resolved] [--since TIME] [--limit N]
        charter alerts show ID
        charter alerts ack ID [--by LOGIN] [--reason TEXT]
        charter alerts resolve ID --reason TEXT [--by LOGIN]

@@ -16,7 +16,7 @@ import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 
-export const WITNESS_HELP = `Usage: charter witness --repo URL|DIR --state DIR --key-file FILE [--log-key KEY] [--branch NAME] [--format text|json]
+const WITNESS_HELP = `Usage: charter witness --repo URL|DIR --state DIR --key-file FILE [--log-key KEY] [--branch NAME] [--format text|json]
        charter witness keygen NAME --key-file FILE
 
 Run by a party independent of the log's operator (the audit firm, a second team): fetches the

@@ -261,7 +261,7 @@ export function hasControlCharacters(text: string): boolean {
   return false;
 }
 
-export function hasLoneSurrogate(text: string): boolean {
+function hasLoneSurrogate(text: string): boolean {
   // In a /u pattern a well-formed pair is one code point, so only a lone surrogate matches.
   return /\p{Cs}/u.test(text);
 }

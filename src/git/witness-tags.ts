@@ -14,7 +14,7 @@ import { firstLine, gitOutput, runGit } from "./run-git.js";
  * the cosignatures without anyone copying them onto the branch. Tags never move: each cosignature
  * is a new tag, and the old ones stay as the record of what each witness saw.
  */
-export const WITNESS_TAG_PREFIX = "refs/tags/charter-witness/";
+const WITNESS_TAG_PREFIX = "refs/tags/charter-witness/";
 // A witness cosigning hourly for five years leaves about 44,000 tags; beyond this it is an attack on the verifier.
 const MAX_WITNESS_TAGS = 200_000;
 

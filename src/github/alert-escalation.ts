@@ -9,7 +9,7 @@ import { EVIDENCE_BRANCH } from "./evidence-writer.js";
 
 export const ALERT_ISSUE_JOB = "charter.alert-issue";
 export const ALERT_WEBHOOK_JOB = "charter.alert-webhook";
-export const ALERT_LABEL = "charter-alert";
+const ALERT_LABEL = "charter-alert";
 /** Alerts per issue comment or webhook message; more are sent in further ones. */
 const PER_MESSAGE = 50;
 
@@ -128,7 +128,7 @@ export async function deliverWebhook(alerts: AlertStore, webhook: AlertWebhook, 
 }
 
 /** The message a webhook receives; exported for the documentation's example and the tests' receiver. */
-export function webhookMessage(batch: readonly StoredAlert[]): { text: string; blocks: unknown[]; charter: { alerts: Alert[] } } {
+function webhookMessage(batch: readonly StoredAlert[]): { text: string; blocks: unknown[]; charter: { alerts: Alert[] } } {
   const first = batch[0]?.alert;
   const who = first === undefined ? "" : first.agent === null ? `unattributed principal ${first.principal}` : `agent ${first.agent}`;
   const text = `Charter alert: ${first?.rule.title ?? ""} (${first?.severity ?? ""}) by ${who}${batch.length > 1 ? ` — ${String(batch.length)} alerts` : ""}`;

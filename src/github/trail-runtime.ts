@@ -15,7 +15,7 @@ import { CATALOG_PATH } from "../trail/resource-catalog.js";
 import { type AlertWebhook, alertWebhookFrom } from "./alert-escalation.js";
 import { readBlobTexts } from "./blob-texts.js";
 import { readDetectionConfig } from "./detection-config.js";
-import { appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
+import { appendRecords, EVIDENCE_BRANCH, evidenceTarget, type RepositoryIdentity } from "./evidence-writer.js";
 import { githubLedgerSource } from "./github-ledger-source.js";
 import type { Handler } from "./operations-routes.js";
 
@@ -61,7 +61,7 @@ export interface TrailRuntime {
   readonly repository: { readonly owner: string; readonly repo: string } | null;
   readonly handler: (log?: Log) => Handler;
   /** One round of periodic work; `octokit` reaches the trail repository, when configured. */
-  tick(octokit: ProbotOctokit | null, target: Omit<EvidenceTarget, "signerKey"> | null, signerKey: string | undefined, log: Log): Promise<void>;
+  tick(octokit: ProbotOctokit | null, target: RepositoryIdentity | null, signerKey: string | undefined, log: Log): Promise<void>;
   readonly intervals: { readonly sealMs: number; readonly anchorMs: number; readonly followMs: number; readonly silentAfterMs: number };
   close(): Promise<void>;
 }
@@ -119,7 +119,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
       lastRefresh = now;
       refreshed = true;
       try {
-        const source = await githubLedgerSource(octokit, target, target.branch ?? EVIDENCE_BRANCH);
+        const source = await githubLedgerSource(octokit, target, EVIDENCE_BRANCH);
         await context.loadLedger(source);
       } catch (error) {
         log("warn", { err: (error as Error).message }, "charter: trail could not read the evidence branch for manifest versions");
@@ -166,7 +166,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     }
     if (signerKey !== undefined && octokit !== null && target !== null && now - lastAnchor >= intervals.anchorMs) {
       lastAnchor = now;
-      const evidence = { ...target, signerKey };
+      const evidence = evidenceTarget(target, signerKey);
       const next = await anchorBody(store);
       if (next !== null) {
         const first = next.segments[0] ?? 0;

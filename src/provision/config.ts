@@ -29,13 +29,13 @@ export const PROVISIONING_ENV = {
   githubApiUrl: "CHARTER_GITHUB_API_URL",
 } as const;
 
-export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 /** ACL users a Redis instance holds besides Charter's unless its settings say otherwise. */
-export const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];
+const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];
 
-export const DEFAULT_DRIFT_INTERVAL = "1h";
-export const DEFAULT_ISSUER = "charter";
+const DEFAULT_DRIFT_INTERVAL = "1h";
+const DEFAULT_ISSUER = "charter";
 
 export interface PostgresInstanceSettings {
   readonly instance: string;

@@ -90,7 +90,7 @@ export function openSqliteAlerts(path: string): SqliteAlertStore {
   return new SqliteAlertStore(path);
 }
 
-export class SqliteAlertStore implements AlertStore {
+class SqliteAlertStore implements AlertStore {
   readonly #db: Database.Database;
 
   constructor(path: string) {

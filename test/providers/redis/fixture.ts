@@ -8,7 +8,7 @@ import type { DesiredAgent } from "../../../src/provision/provider.js";
 import { createRedisProvider, provisionerRules, type RedisProvider } from "../../../src/providers/redis/index.js";
 import { startRedis, type RedisServer } from "../../helpers/redis.js";
 
-export const INSTANCE = "cache-prod";
+const INSTANCE = "cache-prod";
 export const PROVISIONER = "charter-provisioner";
 
 export interface RedisFixture {
@@ -22,7 +22,7 @@ export interface RedisFixture {
   stop(): Promise<void>;
 }
 
-export function permission(raw: string): Permission {
+function permission(raw: string): Permission {
   const parsed = parsePermission(raw);
   if (!parsed.ok) throw new Error(`bad test permission ${raw}: ${parsed.reason}`);
   return parsed.permission;
