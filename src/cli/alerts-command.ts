@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
 import { timeOption } from "../evidence/instant.js";
 import { CharterError } from "../errors.js";
 import { ALERT_STATUSES, type AlertChange, type AlertStatus, type AlertStore, type StoredAlert } from "../sources/alert-store.js";
 import { openAlertStore } from "../sources/open-alert-store.js";
 import { trailLocation } from "../sources/open-trail-store.js";
 import { chooseFormat } from "./choose-format.js";
+import { parseOptions } from "./parse-options.js";
 import { EXIT, type CliIo } from "./io.js";
 
 const ALERTS_FORMATS = ["table", "json"] as const;
@@ -40,7 +40,7 @@ that goes backwards.
 const MAX_REASON = 2000;
 
 export async function alertsCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: [...argv],
     allowPositionals: true,
     strict: true,
@@ -56,7 +56,7 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
       format: { type: "string", default: "table" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, ALERTS_HELP);
   if (values.help) {
     io.out(ALERTS_HELP);
     return EXIT.ok;

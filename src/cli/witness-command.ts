@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { CharterError, isCharterError } from "../errors.js";
 import { cosignCheckpoint, cosignerVerifierKey, generateCosignerKey } from "../evidence/cosignature.js";
@@ -13,6 +12,7 @@ import { isRemoteSpec } from "../git/remote-clone.js";
 import { gitOutput, runGit } from "../git/run-git.js";
 import { createWitnessTag, pushWitnessTag, witnessTagName } from "../git/witness-tags.js";
 import { chooseFormat } from "./choose-format.js";
+import { parseOptions } from "./parse-options.js";
 import { EXIT, type CliIo } from "./io.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
 
@@ -48,7 +48,7 @@ const FORMATS = ["text", "json"] as const;
 
 export async function witnessCommand(argv: readonly string[], io: CliIo): Promise<number> {
   if (argv[0] === "keygen") return keygen(argv.slice(1), io);
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: [...argv],
     allowPositionals: false,
     strict: true,
@@ -61,7 +61,7 @@ export async function witnessCommand(argv: readonly string[], io: CliIo): Promis
       format: { type: "string", default: "text" },
       help: { type: "boolean", short: "h" },
     },
-  });
+  }, WITNESS_HELP);
   if (values.help) {
     io.out(WITNESS_HELP);
     return EXIT.ok;
@@ -117,7 +117,7 @@ export async function witnessCommand(argv: readonly string[], io: CliIo): Promis
 }
 
 async function keygen(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { "key-file": { type: "string" } } });
+  const { values, positionals } = parseOptions({ args: [...argv], allowPositionals: true, strict: true, options: { "key-file": { type: "string" } } }, WITNESS_HELP);
   const name = positionals[0];
   if (name === undefined || positionals.length > 1 || values["key-file"] === undefined) {
     throw new CharterError("USAGE", "charter witness keygen needs a NAME and --key-file FILE", { hint: "e.g. charter witness keygen audit.example/witness --key-file witness.key" });

@@ -61,7 +61,7 @@ export interface TrailRuntime {
   readonly repository: { readonly owner: string; readonly repo: string } | null;
   readonly handler: (log?: Log) => Handler;
   /** One round of periodic work; `octokit` reaches the trail repository, when configured. */
-  tick(octokit: ProbotOctokit | null, target: RepositoryIdentity | null, signerKey: string | undefined, log: Log): Promise<void>;
+  tick(octokit: ProbotOctokit | null, target: RepositoryIdentity | null, signingKey: string | undefined, log: Log): Promise<void>;
   readonly intervals: { readonly sealMs: number; readonly anchorMs: number; readonly followMs: number; readonly silentAfterMs: number };
   close(): Promise<void>;
 }
@@ -105,7 +105,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   // without a trail repository. Events ingested meanwhile are detected from the store then.
   let detecting = false;
 
-  const tick: TrailRuntime["tick"] = async (octokit, target, signerKey, log) => {
+  const tick: TrailRuntime["tick"] = async (octokit, target, signingKey, log) => {
     const now = Date.now();
     if (localDb) {
       try {
@@ -159,14 +159,14 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
         log("warn", { err: (error as Error).message }, "charter: pgaudit follower failed; it retries on the next tick");
       }
     }
-    if (signerKey !== undefined && now - lastSeal >= intervals.sealMs) {
+    if (signingKey !== undefined && now - lastSeal >= intervals.sealMs) {
       lastSeal = now;
-      const sealed = await sealPending(store, signerKey);
+      const sealed = await sealPending(store, signingKey);
       if (sealed.length > 0) log("info", { segments: sealed.map((s) => s.index), through: sealed.at(-1)?.toSeq }, "charter: trail segments sealed");
     }
-    if (signerKey !== undefined && octokit !== null && target !== null && now - lastAnchor >= intervals.anchorMs) {
+    if (signingKey !== undefined && octokit !== null && target !== null && now - lastAnchor >= intervals.anchorMs) {
       lastAnchor = now;
-      const evidence = evidenceTarget(target, signerKey);
+      const evidence = evidenceTarget(target, signingKey);
       const next = await anchorBody(store);
       if (next !== null) {
         const first = next.segments[0] ?? 0;

@@ -6,7 +6,7 @@ export function dataClassifications(): readonly string[] {
   const schema = loadSchema("agent-manifest") as { properties?: { dataClassifications?: { items?: { enum?: unknown } } } };
   const values = schema.properties?.dataClassifications?.items?.enum;
   if (!Array.isArray(values) || !values.every((v): v is string => typeof v === "string")) {
-    throw new CharterError("INTERNAL", "schemas/agent-manifest.schema.json lists no data classifications");
+    throw new CharterError("INTERNAL", "the agent manifest schema lists no data classifications");
   }
   return values;
 }

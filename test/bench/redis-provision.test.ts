@@ -1,6 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runGroup } from "../helpers/child-processes.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -9,12 +9,14 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
  * the benchmark fails the suite. The bench starts its own server. Nothing about its times is asserted.
  */
 describe("the redis provision benchmark, at a small size", () => {
-  it("provisions, re-syncs to a no-op, and prints one well-formed JSON line", () => {
-    const out = execFileSync(`${root}node_modules/.bin/tsx`, ["bench/run.ts", "provision-redis"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CHARTER_BENCH_REDIS_AGENTS: "20" },
-    });
+  it("provisions, re-syncs to a no-op, and prints one well-formed JSON line", async () => {
+    const out = (
+      await runGroup(process.execPath, ["--import", "tsx", "bench/run.ts", "provision-redis"], {
+        cwd: root,
+        timeoutMs: 110_000,
+        env: { ...process.env, CHARTER_BENCH_REDIS_AGENTS: "20" },
+      })
+    ).stdout;
     const figures = out
       .trim()
       .split("\n")

@@ -14,6 +14,7 @@ const COMMANDS: readonly (readonly string[])[] = [
   ["evidence", "export"],
   ["evidence", "show"],
   ["verify"],
+  ["witness"],
   ["audit", "changes"],
   ["audit", "actions"],
   ["plan"],
@@ -25,6 +26,7 @@ const COMMANDS: readonly (readonly string[])[] = [
   ["detect"],
   ["trail", "status"],
   ["trail", "verify"],
+  ["alerts", "list"],
 ];
 
 describe("usage errors", () => {

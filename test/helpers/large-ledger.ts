@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnGroup } from "./child-processes.js";
 import { execFileSync } from "node:child_process";
 import { canonicalBytes } from "../../src/evidence/canonical-json.js";
 import { CHECKPOINT_PATH, checkpointFor, EMPTY_LEDGER, type LedgerTip, PUBLIC_KEY_PATH, recordPath } from "../../src/evidence/ledger.js";
@@ -31,9 +31,11 @@ export async function writeLargeLedger(dir: string, size: number, keys = generat
   execFileSync("git", ["init", "-q", "-b", "main", dir]);
   git("-c", "user.name=Charter Test", "-c", "user.email=test@charter.invalid", "commit", "-q", "--allow-empty", "-m", "main");
 
-  const child = spawn("git", ["fast-import", "--quiet", "--done"], { cwd: dir, stdio: ["pipe", "ignore", "pipe"] });
+  const { child } = spawnGroup("git", ["fast-import", "--quiet", "--done"], { cwd: dir, stdio: ["pipe", "ignore", "pipe"] });
+  const stdin = child.stdin;
+  if (stdin === null) throw new Error("git fast-import has no stdin");
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
+  child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
   const exited = new Promise<number>((resolve, reject) => {
@@ -43,9 +45,9 @@ export async function writeLargeLedger(dir: string, size: number, keys = generat
     });
   });
   const write = async (data: string | Uint8Array): Promise<void> => {
-    if (!child.stdin.write(data)) {
+    if (!stdin.write(data)) {
       await new Promise<void>((resolve) => {
-        child.stdin.once("drain", resolve);
+        stdin.once("drain", resolve);
       });
     }
   };
@@ -87,7 +89,7 @@ export async function writeLargeLedger(dir: string, size: number, keys = generat
   }
   const inline = (path: string, text: string): string => `M 100644 inline ${path}\ndata ${Buffer.byteLength(text)}\n${text}\n`;
   await write(commit + inline(CHECKPOINT_PATH, checkpoint) + inline(PUBLIC_KEY_PATH, `${keys.verifierKey}\n`) + "\ndone\n");
-  child.stdin.end();
+  stdin.end();
   const code = await exited;
   if (code !== 0) throw new Error(`git fast-import failed (${code}): ${stderr}`);
   return { ...keys, size, bytes, root: Buffer.from(frontierRoot(tip.frontier)).toString("hex"), checkpoint };

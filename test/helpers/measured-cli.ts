@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawnGroup } from "./child-processes.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,13 +26,13 @@ export function runMeasuredCli(args: readonly string[], cwd: string, env: NodeJS
   const file = join(dir, "peak-rss");
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, ["--import", PRELOAD, join(ROOT, "bin", "charter.js"), ...args], { cwd, env: { ...env, CHARTER_PEAK_RSS_FILE: file }, stdio: ["ignore", "pipe", "pipe"] });
+    const { child } = spawnGroup(process.execPath, ["--import", PRELOAD, join(ROOT, "bin", "charter.js"), ...args], { cwd, env: { ...env, CHARTER_PEAK_RSS_FILE: file }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
     });
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
     });
     child.on("error", reject);
