@@ -49,7 +49,7 @@ describe("charter with a Redis provider", () => {
 
     await f.admin.call("ACL", "SETUSER", "charter-agent-cache-reader", "+@all");
     const drift = await runCli(["drift", "--format", "json"], repo.root);
-    expect(drift.code).toBe(2);
+    expect(drift.code).toBe(1);
     const findings = (JSON.parse(drift.stdout) as { findings: { kind: string; detail: string }[] }).findings;
     expect(findings.map((x) => x.kind)).toEqual(["acl-rules"]);
     expect(findings[0]?.detail).toContain("a sync resets its rules");
