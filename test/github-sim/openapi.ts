@@ -156,7 +156,9 @@ export async function routeRest(method: string, pathWithQuery: string): Promise<
   const [rawPath = "/", search = ""] = pathWithQuery.split(/\?(.*)/s);
   let operation = api.matchOperation({ method, path: rawPath, headers: {} });
   let path = rawPath;
-  if (!operation) {
+  // Some openapi-backend releases route a raw slash inside {head} to the right operation but
+  // cannot split it into parameters; encode such slashes whenever the plain template misses.
+  if (!operation || !compileTemplate(operation.path, false).pattern.test(rawPath)) {
     path = encodeSlashes(api, method.toLowerCase(), rawPath);
     operation = api.matchOperation({ method, path, headers: {} });
   }
