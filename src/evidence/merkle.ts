@@ -228,13 +228,14 @@ export function equalHashes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
-function largestPowerOfTwoBelow(n: number): number {
+/** RFC 6962's split point of a tree of n > 1 leaves: the largest power of two below n. */
+export function largestPowerOfTwoBelow(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
 }
 
-function isPowerOfTwo(n: number): boolean {
+export function isPowerOfTwo(n: number): boolean {
   let k = 1;
   while (k < n) k *= 2;
   return k === n;

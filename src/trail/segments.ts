@@ -1,6 +1,6 @@
 import { CharterError } from "../errors.js";
 import { openCheckpoint, signCheckpoint } from "../evidence/checkpoint.js";
-import { appendLeaf, EMPTY_FRONTIER, type Frontier, frontierRoot, type Hash, nodeHash, rootOf } from "../evidence/merkle.js";
+import { appendLeaf, EMPTY_FRONTIER, type Frontier, frontierRoot, type Hash, isPowerOfTwo, largestPowerOfTwoBelow, nodeHash, rootOf } from "../evidence/merkle.js";
 
 /**
  * Segments: the trail's events sealed in ranges. The trail is one RFC 6962 Merkle tree whose
@@ -118,16 +118,4 @@ export function openTrailCheckpoint(note: string, verifierKeys: readonly string[
   const checkpoint = openCheckpoint(note, verifierKeys);
   if (checkpoint.origin !== origin) throw new CharterError("INVALID_SIGNATURE", `the checkpoint is for ${checkpoint.origin}, not this trail (${origin})`);
   return { size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("hex") };
-}
-
-function largestPowerOfTwoBelow(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-function isPowerOfTwo(n: number): boolean {
-  let k = 1;
-  while (k < n) k *= 2;
-  return k === n;
 }
