@@ -599,6 +599,9 @@ export class GitStore {
     // People who open the repository to look around can commit without configuring anything.
     await runGit(gitDir, ["config", "user.name", "GitHub Simulator"]);
     await runGit(gitDir, ["config", "user.email", "github-sim@example.invalid"]);
+    // No background auto-gc: it races the removal of the simulator's directory (ENOTEMPTY).
+    await runGit(gitDir, ["config", "gc.auto", "0"]);
+    await runGit(gitDir, ["config", "maintenance.auto", "false"]);
     const repository = new GitRepository(gitDir);
     this.repositories.set(gitDir, repository);
     return repository;

@@ -123,4 +123,15 @@ describe("lifecycle", () => {
     await exec("git", ["--git-dir", path, "log", "--oneline"]);
     await rm(path.replace(/\/o\/r\.git$/, ""), { recursive: true, force: true });
   });
+
+  test("repositories never start git's background auto-gc, which races close() (ENOTEMPTY)", async () => {
+    const temporary = await GitHubSimulator.create();
+    try {
+      const path = temporary.repoPath(await temporary.createRepository({ owner: "o", name: "r" }));
+      expect((await exec("git", ["--git-dir", path, "config", "gc.auto"])).stdout.trim()).toBe("0");
+      expect((await exec("git", ["--git-dir", path, "config", "maintenance.auto"])).stdout.trim()).toBe("false");
+    } finally {
+      await temporary.close();
+    }
+  });
 });

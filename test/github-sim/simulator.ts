@@ -620,7 +620,7 @@ export class GitHubSimulator {
     try {
       await this.core.close();
     } finally {
-      if (!this.keepTempDirs) await rm(this.tempRoot, { recursive: true, force: true });
+      if (!this.keepTempDirs) await rm(this.tempRoot, { recursive: true, force: true, maxRetries: 5 });
     }
     if (this.core.backgroundErrors.length > 0) {
       throw new AggregateError(this.core.backgroundErrors, "github-sim: background work failed");

@@ -25,6 +25,10 @@ export function tempRepo(files: Readonly<Record<string, FileSpec>> = {}): TempRe
   git("config", "user.name", "Charter Test");
   git("config", "user.email", "test@charter.invalid");
   git("config", "commit.gpgsign", "false");
+  // git may start auto-gc in the background after a commit or push; removing the directory while
+  // it writes packs fails with ENOTEMPTY. Throwaway repositories never need packing.
+  git("config", "gc.auto", "0");
+  git("config", "maintenance.auto", "false");
   const repo: TempRepo = {
     root,
     write(more) {
@@ -43,7 +47,7 @@ export function tempRepo(files: Readonly<Record<string, FileSpec>> = {}): TempRe
       return git("rev-parse", "HEAD");
     },
     remove() {
-      rmSync(root, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true, maxRetries: 5 });
     },
   };
   repo.write(files);
