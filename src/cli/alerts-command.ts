@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { timeOption } from "../evidence/instant.js";
 import { CharterError } from "../errors.js";
-import { ALERT_STATUSES, type AlertChange, type AlertStatus, type AlertStore, type StoredAlert } from "../sources/alert-store.js";
+import { ALERT_STATUSES, type AlertChange, type AlertStatus, type AlertStore, type AlertSuppression, MAX_SUPPRESSION_MS, type StoredAlert } from "../sources/alert-store.js";
 import { openAlertStore } from "../sources/open-alert-store.js";
 import { trailLocation } from "../sources/open-trail-store.js";
 import { chooseFormat } from "./choose-format.js";
@@ -12,21 +12,27 @@ import { EXIT, type CliIo } from "./io.js";
 const ALERTS_FORMATS = ["table", "json"] as const;
 type Format = (typeof ALERTS_FORMATS)[number];
 
-const ALERTS_HELP = `Usage: charter alerts list [--agent ID] [--rule ID] [--status open|acknowledged|resolved] [--since TIME] [--limit N]
+const ALERTS_HELP = `Usage: charter alerts list [--agent ID] [--rule ID] [--status open|acknowledged|resolved|suppressed] [--since TIME] [--limit N]
        charter alerts show ID
        charter alerts ack ID [--by LOGIN] [--reason TEXT]
        charter alerts resolve ID --reason TEXT [--by LOGIN]
+       charter alerts suppress ID --reason TEXT --until TIME [--by LOGIN]
+       charter alerts suppressions
        (each with [--format table|json] [--db PATH])
 
-The alerts live detection raised in the running app, and their evaluation: acknowledging and
-resolving an alert records who did it, when and why, which is the CC7.3 record of the event.
-An alert moves forwards only: open → acknowledged → resolved (or open → resolved).
+The alerts live detection raised in the running app, and their evaluation: acknowledging,
+resolving and suppressing an alert records who did it, when and why, which is the CC7.3 record
+of the event. An alert moves forwards only: open → acknowledged → resolved or suppressed.
 
   list      newest first (default 50): id, status, severity, rule, agent, fired, events
   show      one alert in full (ID or a prefix of at least 8 hex characters): rule, agent,
             owners, manifest version, events with trace ids, why it fired, its history
   ack       marks it acknowledged
   resolve   marks it resolved; --reason is required (what was found, what was done)
+  suppress  marks it suppressed and stops escalating its agent and rule until --until (at most
+            90 days): later alerts of both are still recorded, as suppressed, naming this one;
+            --reason is required (why they are expected)
+  suppressions  the suppressions in force: agent or principal, rule, until, by, why
 
   --agent ID --rule ID --status S --since TIME   filters for list (TIME: ISO 8601, alerts fired since)
   --by LOGIN      who evaluates it (default: the operating-system user)
@@ -52,6 +58,7 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
       limit: { type: "string" },
       by: { type: "string" },
       reason: { type: "string" },
+      until: { type: "string" },
       db: { type: "string" },
       format: { type: "string", default: "table" },
       help: { type: "boolean", short: "h" },
@@ -63,16 +70,22 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
   }
   const format = chooseFormat(values.format, ALERTS_FORMATS);
   const [sub, id, ...rest] = positionals;
-  if (sub !== "list" && sub !== "show" && sub !== "ack" && sub !== "resolve") {
-    throw new CharterError("USAGE", sub === undefined ? "charter alerts needs a subcommand" : `unknown alerts subcommand "${sub}"`, { hint: "Use charter alerts list, show, ack or resolve." });
+  if (sub !== "list" && sub !== "show" && sub !== "ack" && sub !== "resolve" && sub !== "suppress" && sub !== "suppressions") {
+    throw new CharterError("USAGE", sub === undefined ? "charter alerts needs a subcommand" : `unknown alerts subcommand "${sub}"`, { hint: "Use charter alerts list, show, ack, resolve, suppress or suppressions." });
   }
-  if (rest.length > 0 || (sub === "list" && id !== undefined)) throw new CharterError("USAGE", `unexpected argument "${rest[0] ?? id ?? ""}"`, { hint: "Run charter alerts --help." });
-  if (sub !== "list" && id === undefined) throw new CharterError("USAGE", `charter alerts ${sub} needs an alert id`, { hint: "List alerts and their ids with charter alerts list." });
+  const noId = sub === "list" || sub === "suppressions";
+  if (rest.length > 0 || (noId && id !== undefined)) throw new CharterError("USAGE", `unexpected argument "${rest[0] ?? id ?? ""}"`, { hint: "Run charter alerts --help." });
+  if (!noId && id === undefined) throw new CharterError("USAGE", `charter alerts ${sub} needs an alert id`, { hint: "List alerts and their ids with charter alerts list." });
   const listOnly = (["agent", "rule", "status", "since", "limit"] as const).find((k) => values[k] !== undefined);
   if (sub !== "list" && listOnly !== undefined) throw new CharterError("USAGE", `--${listOnly} applies to charter alerts list only`);
-  const changing = sub === "ack" || sub === "resolve";
-  if (!changing && (values.by !== undefined || values.reason !== undefined)) throw new CharterError("USAGE", `--${values.by !== undefined ? "by" : "reason"} applies to ack and resolve only`);
-  if (sub === "resolve" && (values.reason ?? "").trim() === "") throw new CharterError("USAGE", "charter alerts resolve needs --reason", { hint: "Say what was found and what was done: it is the evaluation of the event." });
+  const changing = sub === "ack" || sub === "resolve" || sub === "suppress";
+  if (!changing && (values.by !== undefined || values.reason !== undefined)) throw new CharterError("USAGE", `--${values.by !== undefined ? "by" : "reason"} applies to ack, resolve and suppress only`);
+  if (sub !== "suppress" && values.until !== undefined) throw new CharterError("USAGE", "--until applies to charter alerts suppress only");
+  if ((sub === "resolve" || sub === "suppress") && (values.reason ?? "").trim() === "") {
+    throw new CharterError("USAGE", `charter alerts ${sub} needs --reason`, { hint: sub === "resolve" ? "Say what was found and what was done: it is the evaluation of the event." : "Say why alerts of this agent and rule are expected: it is the evaluation of the event." });
+  }
+  const now = Date.now();
+  const untilMs = sub === "suppress" ? suppressionEnd(values.until, now) : null;
   if ((values.reason ?? "").length > MAX_REASON) throw new CharterError("USAGE", `--reason is longer than ${MAX_REASON} characters`, { hint: "Link to a longer write-up instead." });
 
   const store = await openStore(io, values.db);
@@ -90,6 +103,10 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
       io.out(renderList(alerts, format));
       return alerts.some((a) => a.status === "open") ? EXIT.findings : EXIT.ok;
     }
+    if (sub === "suppressions") {
+      io.out(renderSuppressions(await store.suppressions(now), format));
+      return EXIT.ok;
+    }
     const found = await store.get(id as string);
     if (found === null) throw new CharterError("NOT_FOUND", `no alert ${id as string}`, { hint: "Give the id (or 8 or more of its first characters) as charter alerts list shows it." });
     if (sub === "show") {
@@ -98,8 +115,12 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
     }
     const by = values.by?.trim() || userInfo().username;
     const reason = values.reason?.trim() || null;
-    const changed = await store.changeStatus(found.alert.id, sub === "ack" ? "acknowledged" : "resolved", by, reason, Date.now());
-    io.out(format === "json" ? `${JSON.stringify(summary(changed))}\n` : `${changed.alert.id.slice(0, 12)} ${changed.status} by ${by} at ${changed.changedAt ?? ""}\n`);
+    const changed =
+      untilMs === null
+        ? await store.changeStatus(found.alert.id, sub === "ack" ? "acknowledged" : "resolved", by, reason, now)
+        : await store.suppress(found.alert.id, by, reason ?? "", untilMs, now);
+    const until = untilMs === null ? "" : ` until ${new Date(untilMs).toISOString()}`;
+    io.out(format === "json" ? `${JSON.stringify({ ...summary(changed), ...(untilMs === null ? {} : { until: new Date(untilMs).toISOString() }) })}\n` : `${changed.alert.id.slice(0, 12)} ${changed.status} by ${by} at ${changed.changedAt ?? ""}${until}\n`);
     return EXIT.ok;
   } finally {
     await store.close();
@@ -112,6 +133,15 @@ async function openStore(io: CliIo, db: string | undefined): Promise<AlertStore>
     throw new CharterError("NOT_FOUND", `no trail store at ${location.path}`, { hint: "Run it where the app runs, or pass --db with the app's CHARTER_TRAIL_DB." });
   }
   return openAlertStore(process.env, io.cwd, db);
+}
+
+/** A suppression must end, and within MAX_SUPPRESSION_MS: nobody silences a rule for good from a terminal. */
+function suppressionEnd(value: string | undefined, now: number): number {
+  if (value === undefined) throw new CharterError("USAGE", "charter alerts suppress needs --until", { hint: "Say when the suppression ends (ISO 8601), at most 90 days from now." });
+  const until = timeOption(value, "--until");
+  if (until <= now) throw new CharterError("USAGE", `--until ${value} is not in the future`, { hint: "Give a time after now, at most 90 days ahead." });
+  if (until - now > MAX_SUPPRESSION_MS) throw new CharterError("USAGE", `--until ${value} is more than 90 days from now`, { hint: "Suppress for at most 90 days; suppress again when it ends if the reason still holds." });
+  return until;
 }
 
 function parseLimit(value: string | undefined): number {
@@ -130,6 +160,16 @@ function renderList(alerts: readonly StoredAlert[], format: Format): string {
   if (alerts.length === 0) return "no alerts\n";
   const rows = alerts.map((s) => [s.alert.id.slice(0, 12), s.status, s.alert.severity, s.alert.rule.id, s.alert.agent ?? `(${s.alert.principal})`, s.alert.firedAt.slice(0, 19), String(s.alert.eventCount)]);
   return table(["ID", "STATUS", "SEVERITY", "RULE", "AGENT", "FIRED", "EVENTS"], rows);
+}
+
+function renderSuppressions(suppressions: readonly AlertSuppression[], format: Format): string {
+  if (format === "json") return `${JSON.stringify({ suppressions })}\n`;
+  if (suppressions.length === 0) return "no suppressions in force\n";
+  const rows = suppressions.map((s) => {
+    const [who = "", file = "", rule = ""] = s.key.split("\n");
+    return [who, file === "builtin" ? rule : `${rule} [${file}]`, s.until.slice(0, 19), s.by, s.alertId.slice(0, 12), s.reason];
+  });
+  return table(["AGENT", "RULE", "UNTIL", "BY", "ALERT", "REASON"], rows);
 }
 
 function renderShow(s: StoredAlert, history: readonly AlertChange[], format: Format): string {

@@ -8,8 +8,26 @@ import type { DetectorSnapshot } from "../detect/detector.js";
  * escalation channel got. Alerts are keyed on their deterministic id, so a replica or a restart
  * that computes an alert again records it once and escalates it once.
  */
-export type AlertStatus = "open" | "acknowledged" | "resolved";
-export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "resolved"];
+export type AlertStatus = "open" | "acknowledged" | "resolved" | "suppressed";
+export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "resolved", "suppressed"];
+
+/** The longest a suppression may last: a silenced rule must come back to someone's desk. */
+export const MAX_SUPPRESSION_MS = 90 * 86_400_000;
+
+/**
+ * An evaluation that says "expected, stop telling us" for one agent (or principal) and rule
+ * until a time. Alerts of that key recorded while it holds are still stored, each with its own
+ * suppressed status naming this suppression, but nobody is paged for them.
+ */
+export interface AlertSuppression {
+  readonly key: string;
+  /** The alert whose evaluation made it. */
+  readonly alertId: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly until: string;
+}
 
 export type EscalationChannel = "issue" | "webhook";
 
@@ -69,7 +87,15 @@ export interface AlertStore {
    * Moves an alert to `to` and appends the change to its history, in one transaction. Refused
    * (CONFLICT) when it is there already or the move goes backwards (resolved stays resolved).
    */
-  changeStatus(id: string, to: Exclude<AlertStatus, "open">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert>;
+  changeStatus(id: string, to: Exclude<AlertStatus, "open" | "suppressed">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert>;
+  /**
+   * Moves an alert to suppressed and, in the same transaction, suppresses its escalation key
+   * until `untilMs` (a later suppression of the key replaces an earlier one). Refused like
+   * changeStatus when the alert is resolved or suppressed already.
+   */
+  suppress(id: string, by: string, reason: string, untilMs: number, nowMs: number): Promise<StoredAlert>;
+  /** The suppressions still in force at `nowMs`, soonest to end first. */
+  suppressions(nowMs: number): Promise<AlertSuppression[]>;
   pending(channel: EscalationChannel): Promise<PendingEscalation[]>;
   /** The key's alerts the channel has not delivered, oldest first, at most `limit`. */
   undelivered(channel: EscalationChannel, key: string, limit: number): Promise<StoredAlert[]>;
@@ -86,9 +112,15 @@ export function escalationKey(alert: Pick<Alert, "agent" | "principal" | "rule">
   return `${who}\n${alert.rule.file ?? "builtin"}\n${alert.rule.id}`;
 }
 
-const ORDER: readonly AlertStatus[] = ALERT_STATUSES;
+/** Resolved and suppressed are both final: an evaluation is never taken back, only added to. */
+const RANK: Readonly<Record<AlertStatus, number>> = { open: 0, acknowledged: 1, resolved: 2, suppressed: 2 };
 
-/** Whether a status change goes forwards: open → acknowledged → resolved, or open → resolved. */
+/** Whether a status change goes forwards: open → acknowledged → resolved or suppressed, or straight from open. */
 export function allowedChange(from: AlertStatus, to: AlertStatus): boolean {
-  return ORDER.indexOf(to) > ORDER.indexOf(from);
+  return RANK[to] > RANK[from];
+}
+
+/** The reason stored on an alert recorded while a suppression of its key held. */
+export function suppressedReason(s: Pick<AlertSuppression, "alertId" | "until" | "reason">): string {
+  return `suppressed until ${s.until} by the evaluation of alert ${s.alertId.slice(0, 12)}: ${s.reason}`;
 }

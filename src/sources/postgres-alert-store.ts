@@ -3,8 +3,8 @@ import pg from "pg";
 import type { Alert } from "../detect/alert.js";
 import type { DetectorSnapshot } from "../detect/detector.js";
 import { CharterError } from "../errors.js";
-import { type AlertChange, type AlertFilter, type AlertStatus, type AlertStore, allowedChange, type EscalationChannel, escalationKey, type PendingEscalation, type StoredAlert } from "./alert-store.js";
-import { type AlertRow, CHANNEL_COLUMN, ID_PREFIX, statusConflict, storedAlert } from "./sqlite-alert-store.js";
+import { type AlertChange, type AlertFilter, type AlertStatus, type AlertStore, type AlertSuppression, allowedChange, type EscalationChannel, escalationKey, type PendingEscalation, type StoredAlert, suppressedReason } from "./alert-store.js";
+import { type AlertRow, CHANNEL_COLUMN, ESCALATABLE, ID_PREFIX, statusConflict, storedAlert, storedSuppression, type SuppressionRow } from "./sqlite-alert-store.js";
 
 /**
  * Alerts in the trail's PostgreSQL schema, shared by every replica: an alert two replicas raise
@@ -20,6 +20,7 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS alert_changes (n BIGSERIAL PRIMARY KEY, alert_id TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL, by TEXT NOT NULL, at_ms BIGINT NOT NULL, reason TEXT)",
   "CREATE INDEX IF NOT EXISTS alert_changes_alert ON alert_changes (alert_id)",
   "CREATE TABLE IF NOT EXISTS alert_issues (escalation_key TEXT PRIMARY KEY, issue BIGINT NOT NULL, opened_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS alert_suppressions (escalation_key TEXT PRIMARY KEY, alert_id TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL, at_ms BIGINT NOT NULL, until_ms BIGINT NOT NULL)",
   "CREATE TABLE IF NOT EXISTS detector_state (name TEXT PRIMARY KEY, position BIGINT NOT NULL, saved_ms BIGINT NOT NULL, state TEXT NOT NULL)",
 ];
 
@@ -86,11 +87,20 @@ class PostgresAlertStore implements AlertStore {
       const fresh: Alert[] = [];
       for (const a of alerts) {
         const fired = Date.parse(a.firedAt);
+        const key = escalationKey(a);
         const result = await this.#client.query(
           "INSERT INTO alerts (id, rule, agent, fired_ms, recorded_ms, status, escalation_key, body) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) ON CONFLICT (id) DO NOTHING",
-          [a.id, a.rule.id, a.agent, Number.isFinite(fired) ? fired : nowMs, nowMs, escalationKey(a), JSON.stringify(a)],
+          [a.id, a.rule.id, a.agent, Number.isFinite(fired) ? fired : nowMs, nowMs, key, JSON.stringify(a)],
         );
-        if ((result.rowCount ?? 0) > 0) fresh.push(a);
+        if ((result.rowCount ?? 0) === 0) continue;
+        // Judged by the time of recording, not the event's own clock, which a source may set.
+        const held = (await this.#rows<SuppressionRow>("SELECT * FROM alert_suppressions WHERE escalation_key = $1 AND until_ms > $2", [key, nowMs]))[0];
+        if (held !== undefined) {
+          const why = suppressedReason(storedSuppression(held));
+          await this.#client.query("UPDATE alerts SET status = 'suppressed', changed_by = $1, changed_ms = $2, reason = $3 WHERE id = $4", [held.by, nowMs, why, a.id]);
+          await this.#client.query("INSERT INTO alert_changes (alert_id, from_status, to_status, by, at_ms, reason) VALUES ($1, 'open', 'suppressed', $2, $3, $4)", [a.id, held.by, nowMs, why]);
+        }
+        fresh.push(a);
       }
       if (snapshot !== null) {
         await this.#client.query(
@@ -149,7 +159,7 @@ class PostgresAlertStore implements AlertStore {
     );
   }
 
-  changeStatus(id: string, to: Exclude<AlertStatus, "open">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert> {
+  changeStatus(id: string, to: Exclude<AlertStatus, "open" | "suppressed">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert> {
     return this.#tx(async () => {
       const row = (await this.#rows<AlertRow>("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", [id]))[0];
       if (row === undefined) throw new CharterError("NOT_FOUND", `no alert ${id}`, { hint: "List alerts with charter alerts list." });
@@ -161,9 +171,30 @@ class PostgresAlertStore implements AlertStore {
     });
   }
 
+  suppress(id: string, by: string, reason: string, untilMs: number, nowMs: number): Promise<StoredAlert> {
+    return this.#tx(async () => {
+      const row = (await this.#rows<AlertRow>("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", [id]))[0];
+      if (row === undefined) throw new CharterError("NOT_FOUND", `no alert ${id}`, { hint: "List alerts with charter alerts list." });
+      const current = storedAlert(row);
+      if (!allowedChange(current.status, "suppressed")) throw statusConflict(id, current.status, "suppressed", current.changedBy, current.changedAt);
+      await this.#client.query("UPDATE alerts SET status = 'suppressed', changed_by = $1, changed_ms = $2, reason = $3 WHERE id = $4", [by, nowMs, reason, id]);
+      await this.#client.query("INSERT INTO alert_changes (alert_id, from_status, to_status, by, at_ms, reason) VALUES ($1, $2, 'suppressed', $3, $4, $5)", [id, current.status, by, nowMs, `${reason} (until ${new Date(untilMs).toISOString()})`]);
+      await this.#client.query(
+        `INSERT INTO alert_suppressions (escalation_key, alert_id, by, reason, at_ms, until_ms) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (escalation_key) DO UPDATE SET alert_id = excluded.alert_id, by = excluded.by, reason = excluded.reason, at_ms = excluded.at_ms, until_ms = excluded.until_ms`,
+        [row.escalation_key, id, by, reason, nowMs, untilMs],
+      );
+      return storedAlert((await this.#rows<AlertRow>("SELECT * FROM alerts WHERE id = $1", [id]))[0] as AlertRow);
+    });
+  }
+
+  suppressions(nowMs: number): Promise<AlertSuppression[]> {
+    return this.#serial(async () => (await this.#rows<SuppressionRow>("SELECT * FROM alert_suppressions WHERE until_ms > $1 ORDER BY until_ms, escalation_key", [nowMs])).map(storedSuppression));
+  }
+
   pending(channel: EscalationChannel): Promise<PendingEscalation[]> {
     return this.#serial(async () =>
-      (await this.#rows<{ key: string; id: string }>(`SELECT DISTINCT ON (escalation_key) escalation_key AS key, id FROM alerts WHERE ${CHANNEL_COLUMN[channel]} IS NULL ORDER BY escalation_key, n DESC`)).map((r) => ({
+      (await this.#rows<{ key: string; id: string }>(`SELECT DISTINCT ON (escalation_key) escalation_key AS key, id FROM alerts WHERE ${CHANNEL_COLUMN[channel]} IS NULL AND ${ESCALATABLE} ORDER BY escalation_key, n DESC`)).map((r) => ({
         key: r.key,
         newest: r.id,
       })),
@@ -171,7 +202,7 @@ class PostgresAlertStore implements AlertStore {
   }
 
   undelivered(channel: EscalationChannel, key: string, limit: number): Promise<StoredAlert[]> {
-    return this.#serial(async () => (await this.#rows<AlertRow>(`SELECT * FROM alerts WHERE escalation_key = $1 AND ${CHANNEL_COLUMN[channel]} IS NULL ORDER BY n LIMIT $2`, [key, limit])).map(storedAlert));
+    return this.#serial(async () => (await this.#rows<AlertRow>(`SELECT * FROM alerts WHERE escalation_key = $1 AND ${CHANNEL_COLUMN[channel]} IS NULL AND ${ESCALATABLE} ORDER BY n LIMIT $2`, [key, limit])).map(storedAlert));
   }
 
   markDelivered(channel: EscalationChannel, ids: readonly string[], nowMs: number): Promise<void> {

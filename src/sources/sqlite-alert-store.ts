@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import type { Alert } from "../detect/alert.js";
 import type { DetectorSnapshot } from "../detect/detector.js";
 import { CharterError } from "../errors.js";
-import { type AlertChange, type AlertFilter, type AlertStatus, type AlertStore, allowedChange, type EscalationChannel, escalationKey, type PendingEscalation, type StoredAlert } from "./alert-store.js";
+import { type AlertChange, type AlertFilter, type AlertStatus, type AlertStore, type AlertSuppression, allowedChange, type EscalationChannel, escalationKey, type PendingEscalation, type StoredAlert, suppressedReason } from "./alert-store.js";
 
 /**
  * Alerts in the trail's SQLite file, through a connection of their own (WAL lets the CLI change
@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS alert_changes (
 );
 CREATE INDEX IF NOT EXISTS alert_changes_alert ON alert_changes (alert_id);
 CREATE TABLE IF NOT EXISTS alert_issues (escalation_key TEXT PRIMARY KEY NOT NULL, issue INTEGER NOT NULL, opened_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_suppressions (
+  escalation_key TEXT PRIMARY KEY NOT NULL,
+  alert_id TEXT NOT NULL,
+  by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS detector_state (name TEXT PRIMARY KEY NOT NULL, position INTEGER NOT NULL, saved_ms INTEGER NOT NULL, state TEXT NOT NULL);
 `;
 
@@ -81,9 +89,38 @@ export const ID_PREFIX = /^[0-9a-f]{8,64}$/;
 export const CHANNEL_COLUMN: Readonly<Record<EscalationChannel, string>> = { issue: "issue_ms", webhook: "webhook_ms" };
 
 export function statusConflict(id: string, from: AlertStatus, to: AlertStatus, by: string | null, at: string | null): CharterError {
-  return new CharterError("CONFLICT", `alert ${id.slice(0, 12)} is ${from}${by === null ? "" : ` (by ${by} at ${at ?? "?"})`}; it cannot be ${to === "acknowledged" ? "acknowledged" : "resolved"} ${from === to ? "again" : "now"}`, {
-    hint: "An alert moves forwards only: open → acknowledged → resolved. Show it with charter alerts show.",
+  return new CharterError("CONFLICT", `alert ${id.slice(0, 12)} is ${from}${by === null ? "" : ` (by ${by} at ${at ?? "?"})`}; it cannot be ${to} ${from === to ? "again" : "now"}`, {
+    hint: "An alert moves forwards only: open → acknowledged → resolved or suppressed. Show it with charter alerts show.",
   });
+}
+
+export interface SuppressionRow {
+  escalation_key: string;
+  alert_id: string;
+  by: string;
+  reason: string;
+  at_ms: number | bigint;
+  until_ms: number | bigint;
+}
+
+/** A stored suppression as callers see it; shared with the PostgreSQL store. */
+export function storedSuppression(row: SuppressionRow): AlertSuppression {
+  return { key: row.escalation_key, alertId: row.alert_id, by: row.by, reason: row.reason, at: iso(row.at_ms) ?? "", until: iso(row.until_ms) ?? "" };
+}
+
+/**
+ * Suppressed alerts are never escalated: the channels' pending queries skip them. A suppression
+ * silences paging, not the record, so the alert itself is stored like any other.
+ */
+export const ESCALATABLE = "status <> 'suppressed'";
+
+/** better-sqlite3 throws synchronously; the store's callers expect a rejected promise. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 export function openSqliteAlerts(path: string): SqliteAlertStore {
@@ -114,12 +151,24 @@ class SqliteAlertStore implements AlertStore {
       `INSERT INTO detector_state (name, position, saved_ms, state) VALUES ('live', ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET position = excluded.position, saved_ms = excluded.saved_ms, state = excluded.state WHERE excluded.position >= detector_state.position`,
     );
+    const suppression = this.#db.prepare("SELECT * FROM alert_suppressions WHERE escalation_key = ? AND until_ms > ?");
+    const silence = this.#db.prepare("UPDATE alerts SET status = 'suppressed', changed_by = ?, changed_ms = ?, reason = ? WHERE id = ?");
+    const change = this.#db.prepare("INSERT INTO alert_changes (alert_id, from_status, to_status, by, at_ms, reason) VALUES (?, 'open', 'suppressed', ?, ?, ?)");
     const run = this.#db.transaction((): Alert[] => {
       const fresh: Alert[] = [];
       for (const a of alerts) {
         const fired = Date.parse(a.firedAt);
-        const info = insert.run(a.id, a.rule.id, a.agent, Number.isFinite(fired) ? fired : nowMs, nowMs, escalationKey(a), JSON.stringify(a));
-        if (info.changes > 0) fresh.push(a);
+        const key = escalationKey(a);
+        const info = insert.run(a.id, a.rule.id, a.agent, Number.isFinite(fired) ? fired : nowMs, nowMs, key, JSON.stringify(a));
+        if (info.changes === 0) continue;
+        // Judged by the time of recording, not the event's own clock, which a source may set.
+        const held = suppression.get(key, nowMs) as SuppressionRow | undefined;
+        if (held !== undefined) {
+          const why = suppressedReason(storedSuppression(held));
+          silence.run(held.by, nowMs, why, a.id);
+          change.run(a.id, held.by, nowMs, why);
+        }
+        fresh.push(a);
       }
       if (snapshot !== null) save.run(snapshot.position, nowMs, JSON.stringify(snapshot));
       return fresh;
@@ -170,18 +219,40 @@ class SqliteAlertStore implements AlertStore {
       this.#db.prepare("INSERT INTO alert_changes (alert_id, from_status, to_status, by, at_ms, reason) VALUES (?, ?, ?, ?, ?, ?)").run(id, current.status, to, by, nowMs, reason);
       return storedAlert(this.#db.prepare("SELECT * FROM alerts WHERE id = ?").get(id) as AlertRow);
     });
-    return Promise.resolve(run.immediate());
+    return settle(() => run.immediate());
+  }
+
+  suppress(id: string, by: string, reason: string, untilMs: number, nowMs: number): Promise<StoredAlert> {
+    const run = this.#db.transaction((): StoredAlert => {
+      const row = this.#db.prepare("SELECT * FROM alerts WHERE id = ?").get(id) as AlertRow | undefined;
+      if (row === undefined) throw new CharterError("NOT_FOUND", `no alert ${id}`, { hint: "List alerts with charter alerts list." });
+      const current = storedAlert(row);
+      if (!allowedChange(current.status, "suppressed")) throw statusConflict(id, current.status, "suppressed", current.changedBy, current.changedAt);
+      this.#db.prepare("UPDATE alerts SET status = 'suppressed', changed_by = ?, changed_ms = ?, reason = ? WHERE id = ?").run(by, nowMs, reason, id);
+      this.#db.prepare("INSERT INTO alert_changes (alert_id, from_status, to_status, by, at_ms, reason) VALUES (?, ?, 'suppressed', ?, ?, ?)").run(id, current.status, by, nowMs, `${reason} (until ${new Date(untilMs).toISOString()})`);
+      this.#db.prepare(
+        `INSERT INTO alert_suppressions (escalation_key, alert_id, by, reason, at_ms, until_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (escalation_key) DO UPDATE SET alert_id = excluded.alert_id, by = excluded.by, reason = excluded.reason, at_ms = excluded.at_ms, until_ms = excluded.until_ms`,
+      ).run(row.escalation_key, id, by, reason, nowMs, untilMs);
+      return storedAlert(this.#db.prepare("SELECT * FROM alerts WHERE id = ?").get(id) as AlertRow);
+    });
+    return settle(() => run.immediate());
+  }
+
+  suppressions(nowMs: number): Promise<AlertSuppression[]> {
+    const rows = this.#db.prepare("SELECT * FROM alert_suppressions WHERE until_ms > ? ORDER BY until_ms, escalation_key").all(nowMs) as SuppressionRow[];
+    return Promise.resolve(rows.map(storedSuppression));
   }
 
   pending(channel: EscalationChannel): Promise<PendingEscalation[]> {
     const column = CHANNEL_COLUMN[channel];
     // SQLite gives the bare column (id) of the row holding max(n).
-    const rows = this.#db.prepare(`SELECT escalation_key AS key, max(n) AS newest, id FROM alerts WHERE ${column} IS NULL GROUP BY escalation_key ORDER BY newest`).all() as { key: string; newest: number; id: string }[];
+    const rows = this.#db.prepare(`SELECT escalation_key AS key, max(n) AS newest, id FROM alerts WHERE ${column} IS NULL AND ${ESCALATABLE} GROUP BY escalation_key ORDER BY newest`).all() as { key: string; newest: number; id: string }[];
     return Promise.resolve(rows.map((r) => ({ key: r.key, newest: r.id })));
   }
 
   undelivered(channel: EscalationChannel, key: string, limit: number): Promise<StoredAlert[]> {
-    const rows = this.#db.prepare(`SELECT * FROM alerts WHERE escalation_key = ? AND ${CHANNEL_COLUMN[channel]} IS NULL ORDER BY n LIMIT ?`).all(key, limit) as AlertRow[];
+    const rows = this.#db.prepare(`SELECT * FROM alerts WHERE escalation_key = ? AND ${CHANNEL_COLUMN[channel]} IS NULL AND ${ESCALATABLE} ORDER BY n LIMIT ?`).all(key, limit) as AlertRow[];
     return Promise.resolve(rows.map(storedAlert));
   }
 

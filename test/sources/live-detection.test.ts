@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,25 @@ const T0 = "2026-03-04T10:00:00.000Z";
 
 function decided(count: number, start: string, stepMs: number, overrides: Parameters<typeof series>[3] = () => ({})): DecidedEvent[] {
   return series(count, start, stepMs, overrides).map(({ seq: _seq, hash: _hash, ...rest }) => ({ ...rest, id: `${rest.id}-${start}-${String(stepMs)}` }));
+}
+
+/** An alert as the detector would raise it for support-triage, its id made from `name`. */
+function alertOf(name: string, rule: string): Alert {
+  return {
+    id: createHash("sha256").update(name).digest("hex"),
+    rule: { id: rule, kind: "manifest", title: rule, file: null },
+    agent: "support-triage",
+    principal: "support_triage",
+    owners: ["@dana-support"],
+    manifest: { seq: 7, commit: null },
+    severity: "high",
+    dataClasses: ["customer-pii"],
+    events: [{ id: `${name}-event`, seq: 1, traceId: null, observedAt: T0 }],
+    eventCount: 1,
+    window: { start: T0, end: T0 },
+    firedAt: T0,
+    why: { text: rule, children: [] },
+  };
 }
 
 let pg: PostgresServer;
@@ -120,6 +140,40 @@ for (const engine of ["sqlite", "postgres"] as const) {
       await first.close();
       await second.close();
       await other.close();
+      await stores.close();
+    });
+
+    it("suppression: the agent and rule stop escalating until it ends, every later alert still recorded and naming it", async () => {
+      const stores = await open()();
+      const now = Date.parse("2026-03-05T09:00:00.000Z");
+      const hour = 3_600_000;
+      const [first, second, otherRule, afterwards] = [alertOf("a1", "charter/out-of-scope"), alertOf("a2", "charter/out-of-scope"), alertOf("a3", "charter/outside-hours"), alertOf("a4", "charter/out-of-scope")];
+      await stores.alerts.record([first], null, now);
+      await expect(stores.alerts.suppress(first.id, "dana-support", "nightly export job, ticket OPS-12", now + 2 * hour, now)).resolves.toMatchObject({ status: "suppressed", changedBy: "dana-support" });
+      // An evaluation is final: no second suppression, no resolving it afterwards.
+      await expect(stores.alerts.suppress(first.id, "mallory", "again", now + 3 * hour, now)).rejects.toMatchObject({ code: "CONFLICT" });
+      await expect(stores.alerts.changeStatus(first.id, "resolved", "mallory", "over it", now)).rejects.toMatchObject({ code: "CONFLICT" });
+
+      // While it holds: the same key is recorded as suppressed and never escalated; another rule is.
+      expect((await stores.alerts.record([second, otherRule], null, now + hour)).map((a) => a.id)).toEqual([second.id, otherRule.id]);
+      const stored = await stores.alerts.get(second.id);
+      expect(stored?.status).toBe("suppressed");
+      expect(stored?.changedBy).toBe("dana-support");
+      expect(stored?.reason).toContain("nightly export job, ticket OPS-12");
+      expect(stored?.reason).toContain(first.id.slice(0, 12));
+      expect((await stores.alerts.history(second.id)).map((h) => [h.from, h.to, h.by])).toEqual([["open", "suppressed", "dana-support"]]);
+      for (const channel of ["issue", "webhook"] as const) {
+        expect((await stores.alerts.pending(channel)).map((p) => p.newest)).toEqual([otherRule.id]);
+        expect(await stores.alerts.undelivered(channel, stored?.escalationKey ?? "", 10)).toEqual([]);
+      }
+      expect((await stores.alerts.suppressions(now + hour)).map((x) => [x.alertId, x.by, x.until])).toEqual([[first.id, "dana-support", "2026-03-05T11:00:00.000Z"]]);
+      expect(await stores.alerts.list({ status: "suppressed", limit: 10 })).toHaveLength(2);
+
+      // Once it has ended, the rule pages again.
+      await stores.alerts.record([afterwards], null, now + 2 * hour);
+      expect((await stores.alerts.get(afterwards.id))?.status).toBe("open");
+      expect(await stores.alerts.suppressions(now + 2 * hour)).toEqual([]);
+      expect((await stores.alerts.pending("issue")).map((p) => p.newest).sort()).toEqual([afterwards.id, otherRule.id].sort());
       await stores.close();
     });
 
