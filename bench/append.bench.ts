@@ -1,6 +1,6 @@
 import { appendToLedger, CHECKPOINT_PATH, checkpointFor, EMPTY_LEDGER, PUBLIC_KEY_PATH } from "../src/evidence/ledger.js";
 import { formatTip, TIP_PATH } from "../src/evidence/tip-file.js";
-import { appendChangeRecord, EVIDENCE_BRANCH } from "../src/github/evidence-writer.js";
+import { appendChangeRecord, EVIDENCE_BRANCH } from "../src/github/merge/evidence-writer.js";
 import { createCharterApp } from "../src/github/app.js";
 import { generateSignerKey } from "../src/evidence/signed-note.js";
 import { GitHubSimulator, startApp } from "../test/github-sim/index.js";

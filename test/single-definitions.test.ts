@@ -5,7 +5,7 @@ import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
 import { governanceKind, GOVERNED_PATHSPECS, GOVERNED_ROOTS, isGoverned, POLICY_PATH } from "../src/change/governed-paths.js";
 import { governedHistory } from "../src/git/governed-history.js";
-import { evidenceLane, laneOfEvent, pullRequestLane } from "../src/github/lanes.js";
+import { evidenceLane, laneOfEvent, pullRequestLane } from "../src/github/ops/lanes.js";
 import { tempRepo } from "./helpers/temp-repo.js";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
@@ -54,12 +54,12 @@ describe("knowledge spelled out once", () => {
   });
 
   it("the job queue's lanes are written in one file", () => {
-    expect(filesWith(literals, (l) => l === ":evidence" || l.endsWith(":evidence"))).toEqual(["github/lanes.ts"]);
+    expect(filesWith(literals, (l) => l === ":evidence" || l.endsWith(":evidence"))).toEqual(["github/ops/lanes.ts"]);
   });
 
   it("an evidence target (with its signing key) is built in one place", () => {
     const built = sourceFiles(join(SRC, "github")).filter((path) => /\bsignerKey\s*:\s*(?!string\b)/.test(readFileSync(path, "utf8").replace(/readonly signerKey: string/g, "")));
-    expect(built.map((path) => relative(SRC, path))).toEqual(["github/evidence-writer.ts"]);
+    expect(built.map((path) => relative(SRC, path))).toEqual(["github/merge/evidence-writer.ts"]);
   });
 });
 

@@ -1,28 +1,28 @@
 import { type ApplicationFunction, type ApplicationFunctionOptions, Context, type Probot, type ProbotOctokit } from "probot";
 import type { Job, JobQueue } from "../jobs/job-queue.js";
-import { readBlobTexts } from "./blob-texts.js";
-import { EventRouter } from "./event-router.js";
-import { type CharterMetrics, createCharterMetrics } from "./metrics.js";
-import { observeOctokit } from "./octokit-metrics.js";
-import { operationsHandler } from "./operations-routes.js";
-import { DeliveryLog } from "./delivery-log.js";
-import { ControlsObserver } from "./controls.js";
-import { evidenceTarget } from "./evidence-writer.js";
-import { KeyedQueue } from "./keyed-queue.js";
-import { evidenceLane, laneOfEvent, pullRequestLane } from "./lanes.js";
-import { runDrift } from "./drift-run.js";
-import { findMissedEvents } from "./reconcile.js";
-import { auditIndexOpener, runAccessReview } from "./access-review-run.js";
+import { readBlobTexts } from "./api/blob-texts.js";
+import { EventRouter } from "./ops/event-router.js";
+import { type CharterMetrics, createCharterMetrics } from "./ops/metrics.js";
+import { observeOctokit } from "./ops/octokit-metrics.js";
+import { operationsHandler } from "./ops/operations-routes.js";
+import { DeliveryLog } from "./ops/delivery-log.js";
+import { ControlsObserver } from "./merge/controls.js";
+import { evidenceTarget } from "./merge/evidence-writer.js";
+import { KeyedQueue } from "./ops/keyed-queue.js";
+import { evidenceLane, laneOfEvent, pullRequestLane } from "./ops/lanes.js";
+import { runDrift } from "./scheduled/drift-run.js";
+import { findMissedEvents } from "./scheduled/reconcile.js";
+import { auditIndexOpener, runAccessReview } from "./scheduled/access-review-run.js";
 import { parseDuration } from "../manifest/duration.js";
 import { parsePolicy } from "../policy/load-policy.js";
 import { POLICY_PATH } from "../change/governed-paths.js";
-import { type KnownRepository, RepositorySchedule } from "./schedule.js";
-import { handleRetroComment } from "./retro-approval.js";
-import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./handlers.js";
-import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import { type KnownRepository, RepositorySchedule } from "./scheduled/schedule.js";
+import { handleRetroComment } from "./merge/retro-approval.js";
+import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./merge/handle-merged.js";
+import { checkPullRequest, type PullRequestRef } from "./pull-request/pull-request-check.js";
 import { IdentityCache } from "../manifest/inventory-identities.js";
-import type { TrailRuntime } from "./trail-runtime.js";
-import { ALERT_ISSUE_JOB, ALERT_WEBHOOK_JOB, type AlertTarget, deliverWebhook, escalateIssue, type EscalationPayload, sweepEscalations } from "./alert-escalation.js";
+import type { TrailRuntime } from "./trail/trail-runtime.js";
+import { ALERT_ISSUE_JOB, ALERT_WEBHOOK_JOB, type AlertTarget, deliverWebhook, escalateIssue, type EscalationPayload, sweepEscalations } from "./trail/alert-escalation.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */

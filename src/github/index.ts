@@ -1,6 +1,6 @@
 import { openJobQueue } from "../jobs/open-queue.js";
 import { createCharterApp } from "./app.js";
-import { openTrailRuntime } from "./trail-runtime.js";
+import { openTrailRuntime } from "./trail/trail-runtime.js";
 
 /**
  * The app as configured from the environment (main.ts serves it for npm start; `probot run` can

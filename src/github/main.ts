@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { run } from "probot";
-import { CharterOctokit } from "./tuned-octokit.js";
+import { CharterOctokit } from "./api/tuned-octokit.js";
 
 /**
  * `npm start`: Probot's server with Charter's app and Charter's tuned Octokit (rate limits, see

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
-import type { RepositorySchedule } from "../../src/github/schedule.js";
+import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import type { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
 import { TestQueues } from "../helpers/test-queues.js";
 import { type AppFixture, startCharter } from "../github/app-fixture.js";

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AccessReviewRecord, ChangeRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
-import type { RepositorySchedule } from "../../src/github/schedule.js";
+import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import { approvedPullRequest, AGENTS, ledger, verifyClone } from "../faults/fault-fixture.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";
 

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { commitToBranch, readBranchHead } from "../../src/github/branch-writer.js";
+import { commitToBranch, readBranchHead } from "../../src/github/api/branch-writer.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";
 
 let fx: AppFixture | undefined;

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { agentPagePath } from "../../src/evidence/site/site-paths.js";
-import { CONTROLS_LABEL } from "../../src/github/controls.js";
+import { CONTROLS_LABEL } from "../../src/github/merge/controls.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { mutate } from "../helpers/manifests.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseCanonical } from "../../src/evidence/canonical-json.js";
 import type { ChangeRecord, EvidenceRecord, ExceptionRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
-import { appendChangeRecord } from "../../src/github/evidence-writer.js";
+import { appendChangeRecord } from "../../src/github/merge/evidence-writer.js";
 import { loadTemplates, syntheticAgent } from "../../bench/seed-repository.js";
 import { changeBody } from "../evidence/ledger-fixture.js";
 import { runCli } from "../cli/run-cli.js";

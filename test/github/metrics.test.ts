@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CharterError } from "../../src/errors.js";
 import type { Job } from "../../src/jobs/job-queue.js";
 import { SqliteJobQueue } from "../../src/jobs/sqlite-queue.js";
-import { createCharterMetrics, JOB_DURATION_BUCKETS, MetricsRegistry } from "../../src/github/metrics.js";
+import { createCharterMetrics, JOB_DURATION_BUCKETS, MetricsRegistry } from "../../src/github/ops/metrics.js";
 import { parseExposition, type MetricFamily, type Sample } from "./exposition.js";
 
 const dir = mkdtempSync(join(tmpdir(), "charter-metrics-"));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCharterMetrics, type CharterMetrics } from "../../src/github/metrics.js";
-import { observeOctokit } from "../../src/github/octokit-metrics.js";
+import { createCharterMetrics, type CharterMetrics } from "../../src/github/ops/metrics.js";
+import { observeOctokit } from "../../src/github/ops/octokit-metrics.js";
 import { ProbotOctokit } from "probot";
 import { GitHubSimulator, UnthrottledOctokit } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createCharterMetrics } from "../../src/github/metrics.js";
-import { operationsHandler, type OperationsDeps, type Readiness } from "../../src/github/operations-routes.js";
+import { createCharterMetrics } from "../../src/github/ops/metrics.js";
+import { operationsHandler, type OperationsDeps, type Readiness } from "../../src/github/ops/operations-routes.js";
 import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";
 import { parseExposition } from "./exposition.js";
 

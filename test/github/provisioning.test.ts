@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DriftRecord, ProvisioningRecord } from "../../src/schema-types/evidence-record.generated.js";
-import type { RepositorySchedule } from "../../src/github/schedule.js";
+import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import type { Issue } from "../github-sim/state.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { issueToken, LocalRegistry, loadSigningKey } from "../../src/providers/local/index.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ANNOTATIONS_PER_REQUEST } from "../../src/github/publish-check-run.js";
+import { ANNOTATIONS_PER_REQUEST } from "../../src/github/pull-request/publish-check-run.js";
 import { ownAgents } from "../helpers/agents-fixture.js";
 import { lineOf, mutate } from "../helpers/manifests.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";

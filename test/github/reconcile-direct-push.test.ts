@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExceptionRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
-import { findMissedEvents } from "../../src/github/reconcile.js";
-import type { RepositorySchedule } from "../../src/github/schedule.js";
+import { findMissedEvents } from "../../src/github/scheduled/reconcile.js";
+import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import { TestQueues } from "../helpers/test-queues.js";
 import { mutate } from "../helpers/manifests.js";
 import { waitFor } from "../jobs/wait-for.js";

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { createCharterApp } from "../../src/github/app.js";
-import type { KnownRepository, RepositorySchedule } from "../../src/github/schedule.js";
+import type { KnownRepository, RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import { PostgresJobQueue } from "../../src/jobs/postgres-queue.js";
 import { identityRoleName, roleNames } from "../../src/providers/postgres/index.js";
 import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.js";

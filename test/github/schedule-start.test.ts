@@ -1,6 +1,6 @@
 import type { Probot } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
-import { type KnownRepository, RepositorySchedule } from "../../src/github/schedule.js";
+import { type KnownRepository, RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import { TestQueues } from "../helpers/test-queues.js";
 
 const queues = new TestQueues();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CharterOctokit, retryPrimaryLimit, retrySecondaryLimit } from "../../src/github/tuned-octokit.js";
+import { CharterOctokit, retryPrimaryLimit, retrySecondaryLimit } from "../../src/github/api/tuned-octokit.js";
 import { GitHubSimulator } from "../github-sim/index.js";
 import type { Repository } from "../github-sim/state.js";
 

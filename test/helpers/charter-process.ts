@@ -11,9 +11,9 @@ import type { AddressInfo } from "node:net";
 import { Logger } from "graphile-worker";
 import { createNodeMiddleware, Probot } from "probot";
 import { createCharterApp } from "../../src/github/app.js";
-import type { RepositorySchedule } from "../../src/github/schedule.js";
+import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import { openJobQueue } from "../../src/jobs/open-queue.js";
-import { openTrailRuntime } from "../../src/github/trail-runtime.js";
+import { openTrailRuntime } from "../../src/github/trail/trail-runtime.js";
 import { UnthrottledOctokit } from "../github-sim/probot-harness.js";
 
 /**

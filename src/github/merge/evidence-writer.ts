@@ -1,16 +1,16 @@
 import type { ProbotOctokit } from "probot";
-import { CharterError } from "../errors.js";
-import { appendToLedger, EMPTY_LEDGER, type LedgerTip, recordPath } from "../evidence/ledger.js";
-import { INVENTORY_JSON_PATH } from "../evidence/site/site-paths.js";
-import { type ChangeBody, type NewRecord, recordHash } from "../evidence/record.js";
-import { parseSignerKey } from "../evidence/signed-note.js";
-import { formatTip, markerPath, parseTip, TIP_PATH } from "../evidence/tip-file.js";
-import { frontierRoot } from "../evidence/merkle.js";
-import type { InventoryUpdate } from "../evidence/site/inventory.js";
-import { renderSite, sitePathsToRead, type AppendedRecord } from "../evidence/site/render-site.js";
-import type { ControlsStatus } from "../evidence/site/site-state.js";
-import { readBlobTexts } from "./blob-texts.js";
-import { commitToBranch, readBranchHead } from "./branch-writer.js";
+import { CharterError } from "../../errors.js";
+import { appendToLedger, EMPTY_LEDGER, type LedgerTip, recordPath } from "../../evidence/ledger.js";
+import { INVENTORY_JSON_PATH } from "../../evidence/site/site-paths.js";
+import { type ChangeBody, type NewRecord, recordHash } from "../../evidence/record.js";
+import { parseSignerKey } from "../../evidence/signed-note.js";
+import { formatTip, markerPath, parseTip, TIP_PATH } from "../../evidence/tip-file.js";
+import { frontierRoot } from "../../evidence/merkle.js";
+import type { InventoryUpdate } from "../../evidence/site/inventory.js";
+import { renderSite, sitePathsToRead, type AppendedRecord } from "../../evidence/site/render-site.js";
+import type { ControlsStatus } from "../../evidence/site/site-state.js";
+import { readBlobTexts } from "../api/blob-texts.js";
+import { commitToBranch, readBranchHead } from "../api/branch-writer.js";
 
 export const EVIDENCE_BRANCH = "charter-evidence";
 // Within one process appends are serialised per repository (see app.ts); conflicts come from

@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
-import type { ControlsStatus } from "../evidence/site/site-state.js";
-import { CHECK_NAME } from "./publish-check-run.js";
+import type { ControlsStatus } from "../../evidence/site/site-state.js";
+import { CHECK_NAME } from "../pull-request/publish-check-run.js";
 
 export interface ControlsTarget {
   readonly owner: string;

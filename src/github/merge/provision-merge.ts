@@ -1,12 +1,12 @@
 import type { ProbotOctokit } from "probot";
-import type { RecordRef } from "../schema-types/evidence-record.generated.js";
-import { closeProviders, openProviders } from "../providers/open-providers.js";
-import { providerDescriptors, providerSecrets, provisioningSettings } from "../provision/config.js";
-import { desiredState } from "../provision/desired-state.js";
-import { sync } from "../provision/engine.js";
-import { provisioningBody } from "../provision/provisioning-record.js";
-import { scopedProvider } from "../provision/scope.js";
-import type { Assessment } from "../policy/assess-change.js";
+import type { RecordRef } from "../../schema-types/evidence-record.generated.js";
+import { closeProviders, openProviders } from "../../providers/open-providers.js";
+import { providerDescriptors, providerSecrets, provisioningSettings } from "../../provision/config.js";
+import { desiredState } from "../../provision/desired-state.js";
+import { sync } from "../../provision/engine.js";
+import { provisioningBody } from "../../provision/provisioning-record.js";
+import { scopedProvider } from "../../provision/scope.js";
+import type { Assessment } from "../../policy/assess-change.js";
 import { alreadyRecorded, type AppendOutcome, appendRecords, type EvidenceTarget } from "./evidence-writer.js";
 
 export interface ProvisioningEnvironment {

@@ -1,13 +1,13 @@
 import type { ProbotOctokit } from "probot";
-import type { CharterPolicy, Requirement } from "../schema-types/charter-policy.generated.js";
-import { contributorsOf } from "../policy/contributors.js";
-import type { PolicyAgent } from "../policy/evaluate.js";
-import type { PullFacts, RepositoryPermission } from "../policy/pull-facts.js";
-import { checkSpec, GITHUB_ACTIONS_SLUG } from "../policy/required-checks.js";
-import { isBot } from "../policy/reviews.js";
-import { checkRunFactsFromGraph, commitFactsFromGraph } from "../policy/graph-facts.js";
+import type { CharterPolicy, Requirement } from "../../schema-types/charter-policy.generated.js";
+import { contributorsOf } from "../../policy/contributors.js";
+import type { PolicyAgent } from "../../policy/evaluate.js";
+import type { PullFacts, RepositoryPermission } from "../../policy/pull-facts.js";
+import { checkSpec, GITHUB_ACTIONS_SLUG } from "../../policy/required-checks.js";
+import { isBot } from "../../policy/reviews.js";
+import { checkRunFactsFromGraph, commitFactsFromGraph } from "../../policy/graph-facts.js";
 import type { PullGraph } from "./pull-graph.js";
-import { actor, pullFactsFromRest, type RestReview } from "../policy/rest-facts.js";
+import { actor, pullFactsFromRest, type RestReview } from "../../policy/rest-facts.js";
 
 type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["data"];
 

@@ -1,8 +1,8 @@
 import type { ProbotOctokit } from "probot";
-import type { LedgerSource } from "../audit/ledger-source.js";
-import { CharterError } from "../errors.js";
-import { objectPath, recordPath } from "../evidence/ledger.js";
-import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
+import type { LedgerSource } from "../../audit/ledger-source.js";
+import { CharterError } from "../../errors.js";
+import { objectPath, recordPath } from "../../evidence/ledger.js";
+import { parseTip, TIP_PATH } from "../../evidence/tip-file.js";
 import { readBlobTexts } from "./blob-texts.js";
 import { readBranchHead } from "./branch-writer.js";
 

@@ -1,15 +1,15 @@
 import type { Context } from "probot";
-import { POLICY_PATH } from "../change/governed-paths.js";
-import type { ControlsStatus } from "../evidence/site/site-state.js";
+import { POLICY_PATH } from "../../change/governed-paths.js";
+import type { ControlsStatus } from "../../evidence/site/site-state.js";
 import { type ControlsObserver, type ControlsTarget, warnAboutControls } from "./controls.js";
-import { backfillDirectPush, recordDirectPush, type UnrecordedCommit } from "./direct-push.js";
-import { idempotencyKey } from "../evidence/ledger.js";
+import { backfillDirectPush, recordDirectPush, type UnrecordedCommit } from "../push/direct-push.js";
+import { idempotencyKey } from "../../evidence/ledger.js";
 import { EVIDENCE_BRANCH, evidenceTarget, findRecorded } from "./evidence-writer.js";
 import { provisionChange, type ProvisioningEnvironment } from "./provision-merge.js";
-import type { KeyedQueue } from "./keyed-queue.js";
-import { evidenceLane, pullRequestLane } from "./lanes.js";
-import type { IdentityCache } from "../manifest/inventory-identities.js";
-import { checkPullRequest, type PullRequestRef } from "./pull-request-check.js";
+import type { KeyedQueue } from "../ops/keyed-queue.js";
+import { evidenceLane, pullRequestLane } from "../ops/lanes.js";
+import type { IdentityCache } from "../../manifest/inventory-identities.js";
+import { checkPullRequest, type PullRequestRef } from "../pull-request/pull-request-check.js";
 import { recordMerge } from "./record-merge.js";
 import { openRetroReview } from "./retro-review.js";
 

@@ -1,14 +1,14 @@
 import type { ProbotOctokit } from "probot";
-import { GOVERNED_ROOTS } from "../change/governed-paths.js";
-import { idempotencyKey, recordPath } from "../evidence/ledger.js";
-import { parseTip, TIP_PATH } from "../evidence/tip-file.js";
-import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
-import { readBlobTexts } from "./blob-texts.js";
-import { readBranchHead } from "./branch-writer.js";
-import { directPushKey, type UnrecordedCommit } from "./direct-push.js";
-import { EVIDENCE_BRANCH, markersAt, recordedAt } from "./evidence-writer.js";
-import { provisioningKey } from "./provision-merge.js";
+import { GOVERNED_ROOTS } from "../../change/governed-paths.js";
+import { idempotencyKey, recordPath } from "../../evidence/ledger.js";
+import { parseTip, TIP_PATH } from "../../evidence/tip-file.js";
+import { parseCanonical } from "../../evidence/canonical-json.js";
+import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
+import { readBlobTexts } from "../api/blob-texts.js";
+import { readBranchHead } from "../api/branch-writer.js";
+import { directPushKey, type UnrecordedCommit } from "../push/direct-push.js";
+import { EVIDENCE_BRANCH, markersAt, recordedAt } from "../merge/evidence-writer.js";
+import { provisioningKey } from "../merge/provision-merge.js";
 
 /**
  * A merged pull request whose handling did not finish: the ledger lacks its change record, or

@@ -1,11 +1,11 @@
 import { createHmac } from "node:crypto";
 import type { ProbotOctokit } from "probot";
-import type { Alert, Reason } from "../detect/alert.js";
-import { CharterError } from "../errors.js";
-import { recordPath } from "../evidence/ledger.js";
-import type { JobQueue } from "../jobs/job-queue.js";
-import type { AlertStore, EscalationChannel, StoredAlert } from "../sources/alert-store.js";
-import { EVIDENCE_BRANCH } from "./evidence-writer.js";
+import type { Alert, Reason } from "../../detect/alert.js";
+import { CharterError } from "../../errors.js";
+import { recordPath } from "../../evidence/ledger.js";
+import type { JobQueue } from "../../jobs/job-queue.js";
+import type { AlertStore, EscalationChannel, StoredAlert } from "../../sources/alert-store.js";
+import { EVIDENCE_BRANCH } from "../merge/evidence-writer.js";
 
 export const ALERT_ISSUE_JOB = "charter.alert-issue";
 export const ALERT_WEBHOOK_JOB = "charter.alert-webhook";

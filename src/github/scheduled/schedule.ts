@@ -1,5 +1,5 @@
 import type { Probot } from "probot";
-import type { ScheduleClaims } from "../jobs/job-queue.js";
+import type { ScheduleClaims } from "../../jobs/job-queue.js";
 
 /** A repository Charter has heard from, with what scheduled work needs to act on it. */
 export interface KnownRepository {

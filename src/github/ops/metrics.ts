@@ -1,5 +1,5 @@
-import { CharterError } from "../errors.js";
-import type { Job, JobQueue, QueueStats } from "../jobs/job-queue.js";
+import { CharterError } from "../../errors.js";
+import type { Job, JobQueue, QueueStats } from "../../jobs/job-queue.js";
 
 /**
  * A small metrics registry rendered in the Prometheus text exposition format, version 0.0.4

@@ -1,16 +1,16 @@
 import type { Context } from "probot";
-import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord } from "../schema-types/evidence-record.generated.js";
-import { idempotencyKey } from "../evidence/ledger.js";
-import { recordHash } from "../evidence/record.js";
-import { parseInventory } from "../evidence/site/inventory.js";
-import { approvalCommenters, assessRetroReview, isApprovalComment } from "../policy/retro-review.js";
+import { parseCanonical } from "../../evidence/canonical-json.js";
+import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
+import { idempotencyKey } from "../../evidence/ledger.js";
+import { recordHash } from "../../evidence/record.js";
+import { parseInventory } from "../../evidence/site/inventory.js";
+import { approvalCommenters, assessRetroReview, isApprovalComment } from "../../policy/retro-review.js";
 import { appendRecords, EVIDENCE_BRANCH, evidenceTarget, findRecorded } from "./evidence-writer.js";
-import { GraphqlFileLoader } from "./graphql-file-loader.js";
-import { evidenceLane } from "./lanes.js";
-import type { HandlerEnvironment } from "./handlers.js";
-import { readInventoryIdentities } from "./inventory-identities.js";
-import { isActiveMember } from "./pull-facts-reader.js";
+import { GraphqlFileLoader } from "../api/graphql-file-loader.js";
+import { evidenceLane } from "../ops/lanes.js";
+import type { HandlerEnvironment } from "./handle-merged.js";
+import { readInventoryIdentities } from "../api/inventory-identities.js";
+import { isActiveMember } from "../pull-request/pull-facts-reader.js";
 
 const MARKER = /<!-- charter:retro-review pr=(\d+) merge=([0-9a-f]{40}(?:[0-9a-f]{24})?)(?: due=(\d{4}-\d{2}-\d{2}))? -->/;
 const DEFAULT_DUE_DAYS = 3;

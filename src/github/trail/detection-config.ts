@@ -1,8 +1,8 @@
 import type { ProbotOctokit } from "probot";
-import { isRuleFile, loadRules, RULE_LIMITS, type RuleFile } from "../detect/sigma/load-rules.js";
-import { DEFAULT_SETTINGS, parseSettings, RULES_DIR, SETTINGS_FILE } from "../detect/settings.js";
-import { type Diagnostic, diagnostic, FILE_START } from "../manifest/diagnostic.js";
-import type { DetectionConfig } from "../sources/live-detection.js";
+import { isRuleFile, loadRules, RULE_LIMITS, type RuleFile } from "../../detect/sigma/load-rules.js";
+import { DEFAULT_SETTINGS, parseSettings, RULES_DIR, SETTINGS_FILE } from "../../detect/settings.js";
+import { type Diagnostic, diagnostic, FILE_START } from "../../manifest/diagnostic.js";
+import type { DetectionConfig } from "../../sources/live-detection.js";
 
 type Blob = { readonly __typename: string; readonly text?: string | null; readonly byteSize?: number; readonly isTruncated?: boolean } | null;
 interface Entry {

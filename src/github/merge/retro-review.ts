@@ -1,7 +1,7 @@
 import type { ProbotOctokit } from "probot";
 import { ownerMentions } from "./owner-mentions.js";
-import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
-import type { Evaluation } from "../policy/result.js";
+import type { AgentManifest } from "../../schema-types/agent-manifest.generated.js";
+import type { Evaluation } from "../../policy/result.js";
 
 export interface MergedPullRequest {
   readonly owner: string;

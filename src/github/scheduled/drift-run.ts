@@ -1,19 +1,19 @@
 import { createHash } from "node:crypto";
 import type { ProbotOctokit } from "probot";
-import { canonicalText } from "../evidence/canonical-json.js";
-import type { DriftFinding } from "../schema-types/evidence-record.generated.js";
-import { parseInventory } from "../evidence/site/inventory.js";
-import { INVENTORY_JSON_PATH } from "../evidence/site/site-paths.js";
-import { parsePolicy } from "../policy/load-policy.js";
-import { POLICY_PATH } from "../change/governed-paths.js";
-import { closeProviders, openProviders } from "../providers/open-providers.js";
-import { providerDescriptors, providerSecrets, provisioningSettings } from "../provision/config.js";
-import { desiredState } from "../provision/desired-state.js";
-import { detectDrift } from "../provision/engine.js";
-import { agentsFromInventory } from "../evidence/site/inventory-agents.js";
-import { driftBody } from "../provision/provisioning-record.js";
-import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
-import type { ProvisioningEnvironment } from "./provision-merge.js";
+import { canonicalText } from "../../evidence/canonical-json.js";
+import type { DriftFinding } from "../../schema-types/evidence-record.generated.js";
+import { parseInventory } from "../../evidence/site/inventory.js";
+import { INVENTORY_JSON_PATH } from "../../evidence/site/site-paths.js";
+import { parsePolicy } from "../../policy/load-policy.js";
+import { POLICY_PATH } from "../../change/governed-paths.js";
+import { closeProviders, openProviders } from "../../providers/open-providers.js";
+import { providerDescriptors, providerSecrets, provisioningSettings } from "../../provision/config.js";
+import { desiredState } from "../../provision/desired-state.js";
+import { detectDrift } from "../../provision/engine.js";
+import { agentsFromInventory } from "../../evidence/site/inventory-agents.js";
+import { driftBody } from "../../provision/provisioning-record.js";
+import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "../merge/evidence-writer.js";
+import type { ProvisioningEnvironment } from "../merge/provision-merge.js";
 
 const DRIFT_LABEL = "charter-drift";
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunctionOptions } from "probot";
-import { redactSecrets } from "../provision/redact.js";
+import { redactSecrets } from "../../provision/redact.js";
 import type { CharterMetrics } from "./metrics.js";
 
 /** What Probot's `addHandler` takes; probot does not export the type by name. */

@@ -1,14 +1,14 @@
 import type { ProbotOctokit } from "probot";
 import { ownerMentions } from "./owner-mentions.js";
-import { changeRecordBody } from "../evidence/change-record.js";
-import { inventoryEntryOf, type InventoryUpdate } from "../evidence/site/inventory.js";
-import type { ControlsStatus } from "../evidence/site/site-state.js";
-import { CharterError } from "../errors.js";
-import { DEFAULT_LIMITS } from "../manifest/limits.js";
-import type { ChangeBody } from "../evidence/record.js";
-import type { ResultNode } from "../policy/result.js";
+import { changeRecordBody } from "../../evidence/change-record.js";
+import { inventoryEntryOf, type InventoryUpdate } from "../../evidence/site/inventory.js";
+import type { ControlsStatus } from "../../evidence/site/site-state.js";
+import { CharterError } from "../../errors.js";
+import { DEFAULT_LIMITS } from "../../manifest/limits.js";
+import type { ChangeBody } from "../../evidence/record.js";
+import type { ResultNode } from "../../policy/result.js";
 import { alreadyRecorded, type AppendOutcome, appendChangeRecord, type EvidenceTarget } from "./evidence-writer.js";
-import type { CheckReport } from "./pull-request-check.js";
+import type { CheckReport } from "../pull-request/pull-request-check.js";
 
 /**
  * Freezes a merged pull request's evaluation into a change record on the evidence branch. The

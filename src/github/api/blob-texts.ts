@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import { CharterError } from "../errors.js";
+import { CharterError } from "../../errors.js";
 
 /** Paths per GraphQL query: far below GitHub's node limits, few enough queries for thousands of files. */
 const BATCH = 100;

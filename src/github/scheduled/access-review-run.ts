@@ -1,14 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ProbotOctokit } from "probot";
-import { buildAccessReview } from "../audit/access-review.js";
-import type { AuditStore } from "../audit/audit-store.js";
-import { openPostgresIndex } from "../audit/postgres-index.js";
-import { openSqliteIndex } from "../audit/sqlite-index.js";
-import { updateIndex } from "../audit/update-index.js";
-import { isCharterError } from "../errors.js";
-import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "./evidence-writer.js";
-import { githubLedgerSource } from "./github-ledger-source.js";
+import { buildAccessReview } from "../../audit/access-review.js";
+import type { AuditStore } from "../../audit/audit-store.js";
+import { openPostgresIndex } from "../../audit/postgres-index.js";
+import { openSqliteIndex } from "../../audit/sqlite-index.js";
+import { updateIndex } from "../../audit/update-index.js";
+import { isCharterError } from "../../errors.js";
+import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "../merge/evidence-writer.js";
+import { githubLedgerSource } from "../api/github-ledger-source.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,4 +1,4 @@
-import { CharterError } from "../errors.js";
+import { CharterError } from "../../errors.js";
 import {
   CHECK_SUITES_SELECTION,
   checkSuitesIncomplete,
@@ -6,8 +6,8 @@ import {
   type GraphCheckSuite,
   type GraphPullRequestCommit,
   PULL_COMMITS_SELECTION,
-} from "../policy/graph-facts.js";
-import type { GraphqlFileLoader } from "./graphql-file-loader.js";
+} from "../../policy/graph-facts.js";
+import type { GraphqlFileLoader } from "../api/graphql-file-loader.js";
 
 /** Pages of 100 commits read at most: beyond that Charter fails closed and asks for a split. */
 const MAX_COMMIT_PAGES = 10;

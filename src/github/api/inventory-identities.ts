@@ -1,6 +1,6 @@
-import { AGENTS_DIRECTORY } from "../change/governed-paths.js";
-import { MANIFEST_FILE_NAMES } from "../manifest/lints/location.js";
-import { type IdentityCache, type ManifestBlob } from "../manifest/inventory-identities.js";
+import { AGENTS_DIRECTORY } from "../../change/governed-paths.js";
+import { MANIFEST_FILE_NAMES } from "../../manifest/lints/location.js";
+import { type IdentityCache, type ManifestBlob } from "../../manifest/inventory-identities.js";
 import type { GraphqlFileLoader } from "./graphql-file-loader.js";
 
 interface Listed {

@@ -1,9 +1,9 @@
 import type { ProbotOctokit } from "probot";
-import { affectedAgentDirectories } from "../change/affected-agents.js";
-import { isGoverned } from "../change/governed-paths.js";
-import type { ExceptionBody } from "../evidence/record.js";
-import { readBranchHead } from "./branch-writer.js";
-import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget, markersAt } from "./evidence-writer.js";
+import { affectedAgentDirectories } from "../../change/affected-agents.js";
+import { isGoverned } from "../../change/governed-paths.js";
+import type { ExceptionBody } from "../../evidence/record.js";
+import { readBranchHead } from "../api/branch-writer.js";
+import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget, markersAt } from "../merge/evidence-writer.js";
 
 export interface PushedCommit {
   readonly id: string;

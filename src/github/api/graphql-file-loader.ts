@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { RepoEntry, RepoReader } from "../manifest/repo-reader.js";
+import type { RepoEntry, RepoReader } from "../../manifest/repo-reader.js";
 
 /** The slice of Octokit this reader needs: one GraphQL call. */
 export interface GraphqlClient {

@@ -1,4 +1,4 @@
-import type { Diagnostic } from "../manifest/diagnostic.js";
+import type { Diagnostic } from "../../manifest/diagnostic.js";
 
 export type CheckConclusion = "success" | "failure" | "neutral" | "action_required";
 

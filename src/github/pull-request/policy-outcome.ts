@@ -1,6 +1,6 @@
-import type { Change } from "../change/change-set.js";
-import type { Diagnostic } from "../manifest/diagnostic.js";
-import type { Decision, Evaluation, ResultNode, Status } from "../policy/result.js";
+import type { Change } from "../../change/change-set.js";
+import type { Diagnostic } from "../../manifest/diagnostic.js";
+import type { Decision, Evaluation, ResultNode, Status } from "../../policy/result.js";
 import { type CheckConclusion, type CheckOutcome, markdownCell as cell, toAnnotation } from "./check-outcome.js";
 
 const MAX_SUMMARY = 60_000;
