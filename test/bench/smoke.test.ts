@@ -24,7 +24,7 @@ describe("npm run bench, at a small size", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { bench: string; ratio: number });
-    expect(figures.map((f) => f.bench)).toEqual(["validate", "check-run/typical", "check-run/large", "evaluate"]);
+    expect(figures.map((f) => f.bench)).toEqual(["validate", "check-run/typical", "check-run/medium", "check-run/large", "evaluate"]);
     for (const f of figures) expect(f.ratio).toBeGreaterThan(0);
   }, 120_000);
 

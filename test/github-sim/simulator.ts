@@ -171,6 +171,29 @@ export class GitHubSimulator {
 
   resetCalls(): void {
     for (const key of Object.keys(this.calls)) Reflect.deleteProperty(this.calls, key);
+    this.busyTotal = 0;
+  }
+
+  #inFlight = 0;
+  #busySince = 0;
+  private busyTotal = 0;
+
+  /**
+   * Wall-clock milliseconds since resetCalls() during which at least one request was being
+   * answered by this in-process simulator. Benchmarks subtract it to report the app's own share:
+   * GitHub answers in parallel on other machines, the simulator on the app's own event loop.
+   */
+  get busyMs(): number {
+    return this.busyTotal + (this.#inFlight > 0 ? performance.now() - this.#busySince : 0);
+  }
+
+  private async timed(request: Request): Promise<Response> {
+    if (this.#inFlight++ === 0) this.#busySince = performance.now();
+    try {
+      return await this.pipeline.handle(request);
+    } finally {
+      if (--this.#inFlight === 0) this.busyTotal += performance.now() - this.#busySince;
+    }
   }
 
   /**
@@ -179,7 +202,7 @@ export class GitHubSimulator {
    */
   readonly fetch: typeof globalThis.fetch = async (input, init) => {
     const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-    return this.pipeline.handle(request);
+    return this.timed(request);
   };
 
   /** Serves the same handler over HTTP on 127.0.0.1 (for tools that cannot take a fetch). */
