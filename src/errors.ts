@@ -22,6 +22,8 @@ export type CharterErrorCode =
   | "REVOKED"
   | "OVERLOADED"
   | "UNAUTHORIZED"
+  /** A request asks for more than was approved (a wider GitHub token than the manifest grants). */
+  | "FORBIDDEN"
   | "INVALID_INPUT"
   | "INTERNAL";
 

@@ -1,13 +1,17 @@
 import { existsSync } from "node:fs";
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
-import { GITHUB_TOKEN_LIFETIME_SECONDS, issueGithubTokens } from "../providers/github/index.js";
+import { GITHUB_TOKEN_LIFETIME_SECONDS } from "../providers/github/index.js";
 import { issueToken, jwks, LocalRegistry, loadSigningKey } from "../providers/local/index.js";
 import { PROVISIONING_ENV, type ProviderSecrets, providerSecrets, type ProvisioningSettings } from "../provision/config.js";
 import { EXIT, type CliIo } from "./io.js";
 import { parseOptions } from "./parse-options.js";
 import { chooseFormat } from "./choose-format.js";
 import { readWorkingTreeSettings } from "./provisioning-input.js";
+import { issueRecordedGithubTokens } from "../sources/issue-recorded-github-tokens.js";
+import { TrailContext } from "../sources/trail-context.js";
+import { TrailIngestor } from "../sources/trail-ingestor.js";
+import { withStore } from "./trail-command.js";
 
 const TOKEN_HELP = `Usage: charter token issue AGENT [--ttl DURATION] [--format text|json] [--root DIR]
        charter token issue AGENT --github [--repo OWNER/REPO] [--format text|json] [--root DIR]
@@ -25,6 +29,8 @@ issue   prints a short-lived token for a provisioned agent on standard output, a
         token, and --repo picks it when there are several). They live GitHub's one hour, so an
         agent whose maxLifetime is shorter is refused. Needs provisioning.providers.github,
         APP_ID and PRIVATE_KEY (the app's), and CHARTER_GITHUB_API_URL for GitHub Enterprise.
+        Each token is recorded in the action trail (CHARTER_TRAIL_DB or DATABASE_URL) as a
+        token-issued event with its id, scope and expiry, never the token, before it is printed.
 jwks    prints the JSON Web Key Set tool gateways verify tokens with.
 
 Reads ${PROVISIONING_ENV.localDatabase} (the local registry, filled by charter sync) and
@@ -115,12 +121,22 @@ async function issueGithub(
   }
   const registry = LocalRegistry.open(secrets.localDatabasePath ?? "");
   try {
-    const tokens = await issueGithubTokens(
-      registry,
-      agent,
-      { appId: secrets.githubAppId ?? "", privateKeyPem: secrets.githubPrivateKeyPem ?? "", apiUrl: secrets.githubApiUrl },
-      { single: format === "text", ...(repo === undefined ? {} : { repository: repo }) },
-    );
+    // Each token goes on the trail (the store CHARTER_TRAIL_DB or DATABASE_URL names, as for charter trail) before it is printed.
+    const tokens = await withStore(io, undefined, async (store) => {
+      const context = new TrailContext();
+      const ingestor = new TrailIngestor(store, () => context.current());
+      try {
+        return await issueRecordedGithubTokens(
+          registry,
+          ingestor,
+          agent,
+          { appId: secrets.githubAppId ?? "", privateKeyPem: secrets.githubPrivateKeyPem ?? "", apiUrl: secrets.githubApiUrl },
+          { single: format === "text", ...(repo === undefined ? {} : { repository: repo }) },
+        );
+      } finally {
+        await ingestor.close();
+      }
+    });
     if (format === "json") {
       const out = tokens.map((t) => ({ token: t.token, owner: t.owner, repositories: t.repositories, permissions: t.permissions, expiresAt: t.expiresAt.toISOString() }));
       io.out(JSON.stringify({ tokens: out }, null, 2) + "\n");

@@ -29,7 +29,7 @@ export const PROVISIONING_ENV = {
   githubApiUrl: "CHARTER_GITHUB_API_URL",
 } as const;
 
-const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 /** ACL users a Redis instance holds besides Charter's unless its settings say otherwise. */
 const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];

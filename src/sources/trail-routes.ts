@@ -129,7 +129,7 @@ export function trailRoutes(deps: TrailRoutesDeps): Handler {
   };
 }
 
-function pathOf(url: string | undefined): string | undefined {
+export function pathOf(url: string | undefined): string | undefined {
   try {
     return new URL(url ?? "", "http://localhost").pathname;
   } catch {
@@ -137,7 +137,7 @@ function pathOf(url: string | undefined): string | undefined {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const bytes = Buffer.from(`${JSON.stringify(body)}\n`, "utf8");
   res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(bytes.length), "cache-control": "no-store" });
   res.end(bytes);

@@ -134,6 +134,8 @@ function isoOf(ms: number): string {
  */
 function permissionOf(e: Pick<SourceEvent, "system" | "action" | "resource" | "instance">): Permission | typeof UNGRANTABLE | null | undefined {
   if (e.system === null || e.system === "tool") return null;
+  // Charter issuing a token is not an action on the repository; the token's scope is in its detail.
+  if (e.system === "github" && e.action === "token-issued") return null;
   // A statement that touches no relation (SELECT 1, SET, BEGIN) needs no permission.
   if (e.resource === null) return e.action === "connect" || e.system === "postgres" ? null : undefined;
   let raw: string;

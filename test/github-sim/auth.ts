@@ -118,6 +118,11 @@ export class AppAuth {
     return { kind: "installation", token };
   }
 
+  /** What GitHub holds for an installation token it issued, or undefined for one it never did. */
+  tokenRecord(token: string): InstallationToken | undefined {
+    return this.tokens.get(token);
+  }
+
   /** Makes every issued token expire now, to test token refresh. */
   expireAllTokens(): void {
     for (const [key, token] of this.tokens) this.tokens.set(key, { ...token, expiresAt: new Date(0) });

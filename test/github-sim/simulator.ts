@@ -332,6 +332,18 @@ export class GitHubSimulator {
     return this.core.auth.issueToken(installation, { ...(permissions ?? installation.permissions) }, null).token;
   }
 
+  /**
+   * GitHub's own view of an installation token it issued: its permissions and the full names of
+   * the repositories it is limited to (null: every repository of the installation).
+   */
+  installationTokenScope(token: string): { permissions: Readonly<Record<string, PermissionLevel>>; repositories: string[] | null } | undefined {
+    const record = this.core.auth.tokenRecord(token);
+    if (record === undefined) return undefined;
+    const ids = record.repositoryIds;
+    const repositories = ids === null ? null : [...this.core.state.repositories.values()].filter((r) => ids.has(r.id)).map((r) => r.fullName).sort();
+    return { permissions: record.permissions, repositories };
+  }
+
   branchHead(repo: Repository, branch: string): Promise<string | null> {
     return this.core.branchHead(repo, branch);
   }

@@ -8,6 +8,8 @@ import { PgauditFollower } from "../../sources/pgaudit-follower.js";
 import { TrailContext } from "../../sources/trail-context.js";
 import { TrailIngestor } from "../../sources/trail-ingestor.js";
 import { trailRoutes } from "../../sources/trail-routes.js";
+import { credentialRoutes } from "../../sources/credential-routes.js";
+import { DEFAULT_GITHUB_API_URL, PROVISIONING_ENV } from "../../provision/config.js";
 import { anchorBody, sealPending } from "../../sources/trail-sealer.js";
 import { statusRows } from "../../sources/trail-status.js";
 import type { TrailStore } from "../../sources/trail-store.js";
@@ -87,6 +89,15 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   // `charter trail status` judges every source by the limit the app judges it by.
   await store.declareSilenceLimit(intervals.silentAfterMs);
   for (const follower of followers) await store.declareSource("pgaudit", follower.instance, true, intervals.silentAfterMs, Date.now());
+  // Agents get GitHub tokens from the app (POST /api/credentials/github) once the local registry
+  // and the app's own credentials are configured: the same ones charter token issue --github uses.
+  const appId = env[PROVISIONING_ENV.githubAppId]?.trim();
+  const privateKey = env[PROVISIONING_ENV.githubPrivateKey]?.trim();
+  const githubCredentials =
+    localDb && appId && privateKey
+      ? // Probot accepts a PEM with escaped newlines in PRIVATE_KEY; so does this.
+        { registryPath: localDb, app: { appId, privateKeyPem: privateKey.replace(/\\n/g, "\n"), apiUrl: env[PROVISIONING_ENV.githubApiUrl]?.trim() || DEFAULT_GITHUB_API_URL } }
+      : null;
   let lastSeal = 0;
   let lastRefresh = 0;
   let lastAnchor = 0;
@@ -223,7 +234,11 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     followers,
     detection,
     repository: repository === null ? null : { owner: repository[1] as string, repo: repository[2] as string },
-    handler: (log) => trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }), ...(Number.isSafeInteger(maxBuffered) && maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}) }),
+    handler: (log) => {
+      const trail = trailRoutes({ store, ingestor, ...(log === undefined ? {} : { log }), ...(Number.isSafeInteger(maxBuffered) && maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}) });
+      const github = githubCredentials === null ? null : credentialRoutes({ store, ingestor, ...githubCredentials, ...(log === undefined ? {} : { log }) });
+      return async (req, res) => (github !== null && (await github(req, res))) || trail(req, res);
+    },
     tick,
     intervals,
     async close() {
