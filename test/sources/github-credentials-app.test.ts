@@ -27,15 +27,17 @@ const PLAIN: AgentSpec = { id: "no-github", permissions: [] };
 const GONE: AgentSpec = { id: "gh-gone", permissions: ["github:contents:read:acme/web-app"] };
 
 let sim: GitHubSimulator;
-let closeSim: () => Promise<void>;
-let app: CharterProcess;
-let dir: TempDir;
+let closeSim: (() => Promise<void>) | undefined;
+// Undefined until each has started: afterAll stops what a failed beforeAll did start.
+let running: CharterProcess | undefined;
+let dir: TempDir | undefined;
 let trailDb: string;
 const tokens: Record<string, string> = {};
 const handedOut: string[] = [];
 
 beforeAll(async () => {
-  dir = tempDir();
+  const temp = tempDir();
+  dir = temp;
   sim = await GitHubSimulator.create();
   for (const name of ["web-app", "billing", "infra"]) await sim.createRepository({ owner: "acme", name, files: { "a.txt": `${name}\n` } });
   const http = await sim.listen();
@@ -43,7 +45,7 @@ beforeAll(async () => {
     await http.close();
     await sim.close();
   };
-  const registry = LocalRegistry.open(dir.file("registry.db"));
+  const registry = LocalRegistry.open(temp.file("registry.db"));
   const provider = new LocalProvider({ registry });
   try {
     for (const specs of [[READER, WRITER, PLAIN, GONE], [READER, WRITER, PLAIN, { ...GONE, status: "retired" as const }]]) {
@@ -53,7 +55,7 @@ beforeAll(async () => {
   } finally {
     await provider.close();
   }
-  trailDb = dir.file("trail.sqlite");
+  trailDb = temp.file("trail.sqlite");
   const store = openSqliteTrail(trailDb);
   for (const agent of ["gh-reader", "gh-writer", "no-github", "gh-gone"]) tokens[agent] = (await createIngestToken(store, { kind: "agent", agent })).token;
   tokens["gateway"] = (await createIngestToken(store, { kind: "source", instance: "payments-gateway" })).token;
@@ -61,14 +63,14 @@ beforeAll(async () => {
   await store.revokeToken(revoked.record.id, Date.now());
   tokens["revoked"] = revoked.token;
   await store.close();
-  app = await startCharterProcess(sim, {
+  running = await startCharterProcess(sim, {
     simUrl: http.url,
     signingKey: KEYS.signerKey,
-    env: { CHARTER_QUEUE_DB: dir.file("queue.sqlite"), CHARTER_TRAIL_DB: trailDb, CHARTER_LOCAL_DB: dir.file("registry.db"), CHARTER_GITHUB_API_URL: http.url, CHARTER_DETECTION: "off" },
+    env: { CHARTER_QUEUE_DB: temp.file("queue.sqlite"), CHARTER_TRAIL_DB: trailDb, CHARTER_LOCAL_DB: temp.file("registry.db"), CHARTER_GITHUB_API_URL: http.url, CHARTER_DETECTION: "off" },
   });
 });
 afterAll(async () => {
-  await app?.kill();
+  await running?.kill();
   await closeSim?.();
   dir?.remove();
 });
@@ -81,8 +83,13 @@ interface Answer {
   readonly error?: string;
 }
 
+function appUrl(): string {
+  if (running === undefined) throw new Error("the app did not start");
+  return running.url;
+}
+
 async function ask(bearer: string | undefined, body?: string): Promise<{ status: number; body: Answer }> {
-  const response = await fetch(`${app.url}/api/credentials/github`, {
+  const response = await fetch(`${appUrl()}/api/credentials/github`, {
     method: "POST",
     headers: { ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }), "content-type": "application/json" },
     ...(body === undefined ? {} : { body }),
@@ -157,7 +164,7 @@ describe("GitHub tokens from the running app", () => {
       expect((await ask(tokens["gh-writer"], body)).status).toBe(400);
     }
     // The writer has one permission set across two repositories: one token; more would need a repository.
-    expect((await fetch(`${app.url}/api/credentials/github`, { headers: { authorization: `Bearer ${tokens["gh-writer"]}` } })).status).toBe(405);
+    expect((await fetch(`${appUrl()}/api/credentials/github`, { headers: { authorization: `Bearer ${tokens["gh-writer"]}` } })).status).toBe(405);
   });
 
   it("record each token in the trail as an attested token-issued event of its agent, with its scope and expiry, never the token", async () => {
@@ -179,9 +186,10 @@ describe("GitHub tokens from the running app", () => {
     // Refused requests issue nothing and record nothing.
     expect(issued.filter((e) => e.agent !== "gh-reader" && e.agent !== "gh-writer")).toEqual([]);
     expect(handedOut).toHaveLength(3);
-    const files = readdirSync(dir.path).filter((name) => name.startsWith("trail.sqlite") || name.startsWith("registry.db"));
+    const path = dir?.path ?? "";
+    const files = readdirSync(path).filter((name) => name.startsWith("trail.sqlite") || name.startsWith("registry.db"));
     expect(files).toContain("trail.sqlite");
-    const bytes = files.map((f) => readFileSync(join(dir.path, f)).toString("latin1")).join("\n");
+    const bytes = files.map((f) => readFileSync(join(path, f)).toString("latin1")).join("\n");
     for (const token of handedOut) expect(bytes).not.toContain(token);
   });
 });
