@@ -3,6 +3,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openSqliteTrail } from "../../../src/sources/sqlite-trail-store.js";
+import { eventFromBytes } from "../../../src/trail/event-bytes.js";
 import { runCli } from "../../cli/run-cli.js";
 import { restClient } from "../../github-sim/rest-client.js";
 import { GitHubSimulator } from "../../github-sim/simulator.js";
@@ -14,7 +16,7 @@ import { tempRepo, type TempRepo } from "../../helpers/temp-repo.js";
 // local registry, the app's credentials from the environment, the simulator over real HTTP.
 const POLICY = "version: 1\nprovisioning:\n  providers:\n    github:\n      enabled: true\n";
 const READER = { id: "gh-reader", permissions: ["github:contents:read:acme/web-app"] };
-const VARIABLES = ["APP_ID", "PRIVATE_KEY", "CHARTER_GITHUB_API_URL", "CHARTER_LOCAL_DB"];
+const VARIABLES = ["APP_ID", "PRIVATE_KEY", "CHARTER_GITHUB_API_URL", "CHARTER_LOCAL_DB", "CHARTER_TRAIL_DB", "DATABASE_URL"];
 
 let sim: GitHubSimulator;
 let server: { url: string; close: () => Promise<void> };
@@ -41,6 +43,8 @@ beforeEach(() => {
   process.env["PRIVATE_KEY"] = sim.privateKey;
   process.env["CHARTER_GITHUB_API_URL"] = server.url;
   process.env["CHARTER_LOCAL_DB"] = state.file("registry.db");
+  process.env["CHARTER_TRAIL_DB"] = state.file("trail.sqlite");
+  delete process.env["DATABASE_URL"];
 });
 afterEach(() => {
   restoreEnv();
@@ -85,6 +89,29 @@ describe("charter token issue --github", () => {
       expect(everything(state.path)).not.toContain(token);
       expect(everything(repo.root)).not.toContain(token);
       expect(synced.stdout + synced.stderr + issued.stderr + again.stderr).not.toContain(token);
+    }
+  });
+
+  it("records each token in the trail as an attested token-issued event of the agent, by its id and scope, before printing it", async () => {
+    expect((await runCli(["sync"], repo.root)).code).toBe(0);
+    const issued = await runCli(["token", "issue", "gh-reader", "--github"], repo.root);
+    expect(issued.code).toBe(0);
+    const store = openSqliteTrail(state.file("trail.sqlite"));
+    try {
+      const events = (await store.readChain(1, 100)).map((l) => eventFromBytes(l.bytes, l.hash.toString("hex")));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ source: "github-token", attested: true, agent: "gh-reader", action: "token-issued", resource: "acme/web-app", detail: { permissions: "contents:read" } });
+      expect(events[0]?.detail["credential"]).toMatch(/^github:[0-9a-f-]{36}$/);
+    } finally {
+      await store.close();
+    }
+    // A refused request records nothing.
+    expect((await runCli(["token", "issue", "gh-reader", "--github", "--repo", "acme/billing"], repo.root)).code).not.toBe(0);
+    const after = openSqliteTrail(state.file("trail.sqlite"));
+    try {
+      expect((await after.tip()).seq).toBe(1);
+    } finally {
+      await after.close();
     }
   });
 
