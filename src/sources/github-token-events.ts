@@ -2,7 +2,7 @@ import type { IssuedGithubToken } from "../providers/github/index.js";
 import type { SourceEvent } from "../trail/event.js";
 
 /** The trail's instance for tokens Charter itself mints with its GitHub App. */
-export const GITHUB_TOKEN_INSTANCE = "charter";
+const GITHUB_TOKEN_INSTANCE = "charter";
 
 /**
  * The trail's record of a GitHub installation token Charter issued: one attested event per
