@@ -10,7 +10,9 @@ import { TrailIngestor } from "../../src/sources/trail-ingestor.js";
 import { statusRows } from "../../src/sources/trail-status.js";
 import { eventFromBytes } from "../../src/trail/event-bytes.js";
 import type { TrailEvent } from "../../src/trail/event.js";
+import { runCli } from "../cli/run-cli.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { saveEnv } from "../helpers/saved-env.js";
 
 /**
  * A real Redis 7.0 whose ACL LOG records what an agent's ACL user was refused, polled into a
@@ -177,5 +179,29 @@ describe("the Redis ACL LOG as an attested trail source", () => {
       await ingestor.close();
     }
     expect(await events()).toEqual([]);
+  });
+
+  it("charter trail ingest --source redis-acl continues from the saved state, and charter trail status shows the reset as a gap", async () => {
+    const restore = saveEnv(["CHARTER_TRAIL_REDIS_CACHE_PROD"]);
+    process.env["CHARTER_TRAIL_REDIS_CACHE_PROD"] = readerUrl;
+    const db = join(dir, "trail.sqlite");
+    try {
+      const client = await agent();
+      await expect(client.get("cache:orders:1")).rejects.toThrow(/NOPERM/);
+      const first = await runCli(["trail", "ingest", "--source", "redis-acl", "--instance", "cache-prod", "--db", db], dir);
+      expect([first.code, first.stdout]).toEqual([0, expect.stringMatching(/^1 event stored from the ACL LOG of cache-prod; the trail holds 1 /)]);
+      // The app's poller (here: a restarted one) takes over from the CLI's read.
+      expect(await poll()).toEqual({ events: 0, gaps: 0 });
+      await admin.call("ACL", "LOG", "RESET");
+      const again = await runCli(["trail", "ingest", "--source", "redis-acl", "--instance", "cache-prod", "--db", db], dir);
+      expect(again.stdout).toContain("0 events stored from the ACL LOG of cache-prod, 1 gap(s) recorded");
+      const table = await runCli(["trail", "status", "--db", db], dir);
+      expect(table.code).toBe(1);
+      expect(table.stdout).toMatch(/redis-acl\/cache-prod {2}attested {2}1 events .* gapped {2}at read \d{4}-.*, 0 entries remembered {2}1 gap\(s\): ACL LOG lost entries between/);
+      const file = await runCli(["trail", "ingest", "--source", "redis-acl", "--instance", "cache-prod", "--db", db, "log.json"], dir);
+      expect([file.code, file.stderr]).toEqual([2, expect.stringContaining("--source redis-acl reads the server, not a file")]);
+    } finally {
+      restore();
+    }
   });
 });
