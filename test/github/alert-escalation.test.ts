@@ -28,7 +28,7 @@ beforeAll(async () => {
   sim = await GitHubSimulator.create();
   sim.addOrganization("acme");
   repo = await sim.createRepository({ owner: "acme", name: "agents", files: { "README.md": "# agents\n" } });
-  octokit = new UnthrottledOctokit({ auth: { token: sim.installationToken(repo) }, request: { fetch: sim.fetch } }) as unknown as ProbotOctokit;
+  octokit = new UnthrottledOctokit({ auth: { token: sim.installationToken(repo) }, request: { fetch: sim.fetch } });
   store = openSqliteAlerts(join(dir, "trail.sqlite"));
 });
 afterAll(async () => {
