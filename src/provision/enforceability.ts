@@ -92,9 +92,6 @@ function howToEnforce(permission: Permission, providers: readonly ProviderDescri
   if (permission.system === "github") {
     return `Enable provisioning.providers.github in ${POLICY_PATH} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
   }
-  if (permission.system !== "postgres") {
-    return `Enable provisioning.providers.local in ${POLICY_PATH}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
-  }
   if (permission.instance === undefined) {
     const known = providers.filter((p) => p.name === POSTGRES_PROVIDER).map((p) => `@${p.instance ?? ""}`);
     return `Name the server: append its instance (${known.length > 0 ? `configured: ${known.join(", ")}` : "e.g. @crm-prod"}), as listed under provisioning.providers.postgres in ${POLICY_PATH}.`;
