@@ -4,11 +4,11 @@
 // process group, so that stop() ends squid and its helpers together. Run as root, squid drops
 // to its effective user (proxy on Debian), which must be able to write the directory.
 import { spawnSync } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type GroupChild, spawnGroup } from "./child-processes.js";
+import { type GroupChild, runGroup, spawnGroup } from "./child-processes.js";
 import { freePort } from "./free-port.js";
 
 export interface ThrowawaySquid {
@@ -21,6 +21,8 @@ export interface ThrowawaySquid {
   readonly program: string;
   /** Starts squid on the directory's squid.conf and resolves once it accepts connections. */
   start(): Promise<void>;
+  /** squid -k reconfigure, as an operator would after editing squid.conf by hand; resolves once squid listens again. */
+  reload(): Promise<void>;
   /** Output squid has printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -79,6 +81,17 @@ export async function throwawaySquid(hosts: readonly string[]): Promise<Throwawa
         if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`squid exited before listening: ${output}`);
         if (Date.now() > deadline) throw new Error(`squid did not listen on ${String(port)}: ${output}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async reload() {
+      const cacheLog = join(directory, "cache.log");
+      const accepted = (): number => (readFileSync(cacheLog, "utf8").match(/Accepting HTTP Socket connections/g) ?? []).length;
+      const before = accepted();
+      await runGroup(program, ["-k", "reconfigure", "-f", join(directory, "squid.conf")], { timeoutMs: 30_000 });
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      while (accepted() === before) {
+        if (Date.now() > deadline) throw new Error(`squid did not listen again after the reload: ${readFileSync(cacheLog, "utf8").slice(-2000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },
     output: () => output,
