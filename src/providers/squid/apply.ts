@@ -104,7 +104,8 @@ async function installConfig(ctx: ApplyContext, config: string): Promise<void> {
   await writeNew(candidate, config);
   try {
     const parsed = await runProgram(ctx.program, ["-k", "parse", "-f", candidate]);
-    if (parsed.code !== 0) {
+    // squid 5's -k parse exits 0 after a FATAL helper error or a regular expression it skipped: its report is what counts.
+    if (parsed.code !== 0 || /FATAL|ERROR|WARNING|Warning: empty ACL/.test(parsed.output)) {
       throw new StepFailure(
         `squid@${ctx.instance} rejected the rendered configuration, which was not installed (the proxy keeps its previous one): ${complaints(parsed.output)}. Check that ${ctx.program} is squid 5 and that ${ctx.settings.authProgram} exists; run ${ctx.program} -k parse -f ${target} to see the whole report`,
       );
