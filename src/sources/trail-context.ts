@@ -5,6 +5,7 @@ import type { ChangeRecord, EvidenceRecord } from "../schema-types/evidence-reco
 import { recordHash } from "../evidence/record.js";
 import { LocalRegistry } from "../providers/local/registry.js";
 import { identityRoleName, roleNames } from "../providers/postgres/role-names.js";
+import { USER_PREFIX as SQUID_USER_PREFIX } from "../providers/squid/names.js";
 import { type PrincipalBinding, PrincipalBook } from "../trail/attribute.js";
 import type { IngestContext } from "../trail/decide.js";
 import { LocalClock } from "../trail/local-time.js";
@@ -92,6 +93,8 @@ export class TrailContext {
           // The identity role's name is derived from the agent id: it stands for the agent on every instance.
           try {
             this.principals.add({ principal: identityRoleName(names, agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
+            // The proxy identity squid's log names (the lease part of the user is stripped when parsed).
+            this.principals.add({ principal: `${SQUID_USER_PREFIX}${agent}`, instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
           } catch {
             // An id no provider would derive a role for (the manifest was invalid): no identity role exists.
           }

@@ -117,6 +117,8 @@ export function renderConfig(settings: SquidSettings, agents: readonly AgentRule
     `authenticate_ttl ${CREDENTIALS_TTL_SECONDS} seconds`,
     `logformat charter_json ${LOG_FORMAT}`,
     `access_log stdio:${paths.accessLog} logformat=charter_json`,
+    // squid -k rotate renames access.log to access.log.0 (Debian's default of 0 only reopens it): the trail follower finishes .0, then reads the new file.
+    "logfile_rotate 1",
     "strip_query_terms on",
     "acl charter_authenticated proxy_auth REQUIRED",
     "acl charter_connect method CONNECT",
