@@ -130,20 +130,30 @@ export function renderConfig(settings: SquidSettings, agents: readonly AgentRule
   ];
   const named = revoked.filter((u) => parseLeaseUser(u) !== undefined).sort();
   if (named.length > 0) lines.push(`acl charter_revoked proxy_auth ${named.join(" ")}`, "http_access deny charter_revoked");
+  // Method, host and port ACLs are shared by every rule that names the same one: squid's parse
+  // and reload time grows with the number of ACLs, and a thousand agents share a few hosts.
+  const shared = new Map<string, string>();
+  const sharedAcl = (kind: string, type: string, value: string): string => {
+    const key = `${kind} ${value}`;
+    let name = shared.get(key);
+    if (name === undefined) {
+      name = `charter_${kind}_${String(shared.size)}`;
+      shared.set(key, name);
+      lines.push(`acl ${name} ${type} ${value}`);
+    }
+    return name;
+  };
   for (const { agent, rules } of [...agents].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0))) {
     if (!isSafeAgentId(agent) || rules.length === 0) continue;
     const base = `charter_${agent}`;
     lines.push(`# agent ${agent}`, `acl ${base}_user proxy_auth_regex ${agentUserRegex(agent)}`);
     rules.forEach((rule, i) => {
-      const acl = `${base}_${String(i)}`;
-      lines.push(
-        ...(/^[!-~]+$/.test(rule.raw) ? [`# ${rule.raw}`] : []),
-        `acl ${acl}_method method ${rule.method}`,
-        `acl ${acl}_host dstdomain -n ${rule.host}`,
-        `acl ${acl}_port port ${String(rule.port)}`,
-        `acl ${acl}_path urlpath_regex ${rule.pathRegex}`,
-        `http_access allow ${base}_user ${acl}_method ${acl}_host ${acl}_port ${acl}_path`,
-      );
+      const method = sharedAcl("method", "method", rule.method);
+      const host = sharedAcl("host", "dstdomain -n", rule.host);
+      const port = sharedAcl("port", "port", String(rule.port));
+      const path = `${base}_${String(i)}_path`;
+      if (/^[!-~]+$/.test(rule.raw)) lines.push(`# ${rule.raw}`);
+      lines.push(`acl ${path} urlpath_regex ${rule.pathRegex}`, `http_access allow ${base}_user ${method} ${host} ${port} ${path}`);
     });
   }
   lines.push("http_access deny all", "");
