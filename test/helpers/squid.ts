@@ -30,7 +30,7 @@ export interface ThrowawaySquid {
 
 const READY_TIMEOUT_MS = 30_000;
 
-export function squidProgram(): string {
+function squidProgram(): string {
   const fromEnv = process.env["SQUID_BIN"];
   if (fromEnv) return fromEnv;
   if (spawnSync("/usr/sbin/squid", ["-v"], { stdio: "ignore" }).status === 0) return "/usr/sbin/squid";

@@ -13,7 +13,6 @@ import { checkSettings, type SquidSettings } from "./render.js";
 export type { SquidAction } from "./diff.js";
 export type { SquidLease, SquidLeaseRequest } from "./lease.js";
 export type { SquidObserved } from "./observed.js";
-export { configPaths, CREDENTIALS_TTL_SECONDS, renderConfig } from "./render.js";
 
 export interface SquidProviderOptions {
   /** The name of this proxy in records (`squid@egress`). */
@@ -36,8 +35,8 @@ export interface SquidProvider extends Provider<SquidObserved> {
 }
 
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
-export const DEFAULT_SQUID_PROGRAM = "/usr/sbin/squid";
-export const DEFAULT_AUTH_PROGRAM = "/usr/lib/squid/basic_ncsa_auth";
+const DEFAULT_SQUID_PROGRAM = "/usr/sbin/squid";
+const DEFAULT_AUTH_PROGRAM = "/usr/lib/squid/basic_ncsa_auth";
 
 export function createSquidProvider(options: SquidProviderOptions): SquidProvider {
   const instance = options.instance;

@@ -14,7 +14,7 @@ export function isSafeAgentId(id: string): boolean {
   return AGENT_ID.test(id);
 }
 
-export function isLeaseId(id: string): boolean {
+function isLeaseId(id: string): boolean {
   return LEASE_ID.test(id);
 }
 

@@ -21,7 +21,7 @@ export async function observe(instance: string, directory: string, now: () => nu
   return { instance, now: now(), config, passwords: lines, malformedPasswordLines: malformed, state: parseState(state) };
 }
 
-export async function checkDirectory(instance: string, directory: string): Promise<void> {
+async function checkDirectory(instance: string, directory: string): Promise<void> {
   const hint = `Create the directory, owned by the user Charter runs as and readable by squid's user (proxy on Debian), and point squid at ${directory}/squid.conf (docs/providers.md).`;
   try {
     if (!(await stat(directory)).isDirectory()) throw new CharterError("INVALID_CONFIG", `squid@${instance}: ${directory} is not a directory`, { hint });

@@ -94,7 +94,7 @@ export function configPaths(directory: string): { config: string; passwords: str
  * the proxy, the URL) are URL-encoded by squid (`%#`), so no value can close the JSON string;
  * every field is a string, since squid writes `-` where it has no value.
  */
-export const LOG_FORMAT =
+const LOG_FORMAT =
   '{"ts":"%ts.%03tu","user":"%#un","client":"%>a","method":"%#rm","url":"%#ru","host":"%#>rd","port":"%>rP","status":"%>Hs","bytes":"%<st","elapsedMs":"%tr","result":"%Ss"}';
 
 /** `revoked`: proxy users removed while squid may still trust their password from its cache; denied by name until that has passed. */

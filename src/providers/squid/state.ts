@@ -39,7 +39,7 @@ export interface SquidState {
 const TAG = "charter/squid-state";
 const MAX_BYTES = 64 * 1024 * 1024;
 
-export const EMPTY_STATE: SquidState = { identities: new Map(), leases: new Map(), written: undefined, loaded: undefined, revoked: new Map() };
+const EMPTY_STATE: SquidState = { identities: new Map(), leases: new Map(), written: undefined, loaded: undefined, revoked: new Map() };
 
 export function encodeState(state: SquidState): string {
   const identities = Object.fromEntries([...state.identities].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -98,7 +98,9 @@ describe("a misconfigured squid instance", () => {
 
   it("says which directory is missing and how to set it up", async () => {
     const missing = createSquidProvider({ instance: "egress", directory: dir.file("nowhere"), listen: "127.0.0.1:3128" });
-    await expect(missing.observe()).rejects.toMatchObject({ code: "INVALID_CONFIG", message: expect.stringContaining("does not exist") });
+    const error = await missing.observe().then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: "INVALID_CONFIG" });
+    expect((error as Error).message).toContain("does not exist");
   });
 
   it("refuses settings that would not be one token in squid.conf", () => {
