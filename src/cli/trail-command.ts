@@ -6,7 +6,7 @@ import { describeProblems, EVENTS_LIMITS, parseEventLines } from "../sources/eve
 import { createIngestToken } from "../sources/ingest-tokens.js";
 import { openTrailStore } from "../sources/open-trail-store.js";
 import { parseOtlpTraces } from "../sources/otlp.js";
-import { PgauditFollower } from "../sources/pgaudit-follower.js";
+import { PgauditFollower, squidFollower } from "../sources/pgaudit-follower.js";
 import { parseAclLogState } from "../sources/redis-acl-log.js";
 import { RedisAclPoller, redisAclUrlVariable } from "../sources/redis-acl-poller.js";
 import { TrailIngestor } from "../sources/trail-ingestor.js";
@@ -17,7 +17,7 @@ import { loadCliContext } from "./trail-context-loader.js";
 import { trailProveCommand, trailSealCommand, trailVerifyCommand } from "./trail-verify-command.js";
 import { statusRows } from "../sources/trail-status.js";
 
-export const TRAIL_HELP = `Usage: charter trail ingest --source pgaudit|otlp|events|redis-acl [FILE|-] [--instance NAME] [--agent ID | --attested]
+export const TRAIL_HELP = `Usage: charter trail ingest --source pgaudit|squid|otlp|events|redis-acl [FILE|-] [--instance NAME] [--agent ID | --attested]
        charter trail token create (--agent ID | --source NAME) [--note TEXT]
        charter trail token revoke TOKEN_ID
        charter trail token list
@@ -33,7 +33,9 @@ on the evidence branch.
 
 ingest   runs the app's ingest path on a file (or standard input): backfill, or a source
          without a receiver. pgaudit: a PostgreSQL JSON log (--instance names the server, as
-         the permission vocabulary does, e.g. crm-prod); otlp: OTLP/HTTP JSON export requests,
+         the permission vocabulary does, e.g. crm-prod); squid: the egress proxy's JSON access
+         log as the squid provider configures it (--instance names the proxy, e.g. egress);
+         otlp: OTLP/HTTP JSON export requests,
          one per line (--agent: the agent whose telemetry it is); events: Charter's event format,
          NDJSON (--instance names the sending source; --attested for infrastructure, or --agent
          for an agent's own events); redis-acl: one read of a Redis server's ACL LOG (denials
@@ -113,7 +115,7 @@ export function repositoryRoot(io: CliIo, repo: string | undefined): string | nu
   }
 }
 
-const SOURCES = ["pgaudit", "otlp", "events", "redis-acl"] as const;
+const SOURCES = ["pgaudit", "squid", "otlp", "events", "redis-acl"] as const;
 /** The silence limit of a source no deployment configured one for. */
 const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
@@ -153,6 +155,13 @@ async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
       // The follower's own reading: same file identity and offsets, so a backfill and the live
       // follower record each line once between them. A backfill does not move the follower's position.
       const follower = new PgauditFollower(store, ingestor, { instance: values.instance, path: resolve(io.cwd, file), savePosition: false });
+      const before = (await store.tip()).seq;
+      await follower.catchUp();
+      stored = (await store.tip()).seq - before;
+    } else if (source === "squid") {
+      if (values.instance === undefined) throw new CharterError("USAGE", "--source squid needs --instance", { hint: "Name the proxy as provisioning.providers.squid does, e.g. --instance egress." });
+      if (file === "-") throw new CharterError("USAGE", "--source squid reads an access log file, not standard input", { hint: "Give the path of squid's access.log; its first line identifies it, so a follower and a backfill record each line once." });
+      const follower = squidFollower(store, ingestor, values.instance, resolve(io.cwd, file), { savePosition: false });
       const before = (await store.tip()).seq;
       await follower.catchUp();
       stored = (await store.tip()).seq - before;

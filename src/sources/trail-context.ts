@@ -93,7 +93,8 @@ export class TrailContext {
           // The identity role's name is derived from the agent id: it stands for the agent on every instance.
           try {
             this.principals.add({ principal: identityRoleName(names, agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
-            // The Redis provider's ACL user is named from the id the same way, on every instance.
+            // The Redis provider's ACL user and squid's proxy identity (its lease part stripped when
+            // the log is parsed) are both named from the id the same way, on every instance.
             this.principals.add({ principal: agentUserName(agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
           } catch {
             // An id no provider would derive a role for (the manifest was invalid): no identity role exists.

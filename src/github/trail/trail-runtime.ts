@@ -4,7 +4,7 @@ import type { AlertStore } from "../../sources/alert-store.js";
 import { LiveDetection } from "../../sources/live-detection.js";
 import { openAlertStore } from "../../sources/open-alert-store.js";
 import { openTrailStore } from "../../sources/open-trail-store.js";
-import { PgauditFollower } from "../../sources/pgaudit-follower.js";
+import { PgauditFollower, squidFollower } from "../../sources/pgaudit-follower.js";
 import { REDIS_ACL_URL_PREFIX, RedisAclPoller } from "../../sources/redis-acl-poller.js";
 import { TrailContext } from "../../sources/trail-context.js";
 import { TrailIngestor } from "../../sources/trail-ingestor.js";
@@ -84,7 +84,13 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   const maxBuffered = Number(env["CHARTER_TRAIL_MAX_BUFFERED"] ?? "");
   const followers = Object.entries(env)
     .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_PGAUDIT_") && value)
-    .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
+    .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }))
+    .concat(
+      // squid's access log (one file, renamed to .0 when squid rotates it), in the JSON format the squid provider renders.
+      Object.entries(env)
+        .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_SQUID_") && value)
+        .map(([name, value]) => squidFollower(store, ingestor, name.slice("CHARTER_TRAIL_SQUID_".length).toLowerCase().replaceAll("_", "-"), value as string)),
+    );
   const aclLogs = Object.entries(env)
     .filter(([name, value]) => name.startsWith(REDIS_ACL_URL_PREFIX) && value)
     .map(([name, value]) => new RedisAclPoller(store, ingestor, { instance: name.slice(REDIS_ACL_URL_PREFIX.length).toLowerCase().replaceAll("_", "-"), url: value as string }));
@@ -95,7 +101,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   // A followed log that never produces a line must still show, and go silent, in the status;
   // `charter trail status` judges every source by the limit the app judges it by.
   await store.declareSilenceLimit(intervals.silentAfterMs);
-  for (const follower of followers) await store.declareSource("pgaudit", follower.instance, true, intervals.silentAfterMs, Date.now());
+  for (const follower of followers) await store.declareSource(follower.source, follower.instance, true, intervals.silentAfterMs, Date.now());
   // No denial for hours is a Redis ACL LOG's normal state, so it is never judged silent; what a
   // poller that could not read it missed shows as a gap at its next read (the marker entry).
   for (const poller of aclLogs) await store.declareSource("redis-acl", poller.instance, true, ACL_LOG_NEVER_SILENT_MS, Date.now());
