@@ -10,6 +10,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   append: () => import("./append.bench.js"),
   provision: () => import("./provision.bench.js"),
   "provision-redis": () => import("./redis-provision.bench.js"),
+  "provision-squid": () => import("./squid-provision.bench.js"),
   audit: () => import("./audit.bench.js"),
   startup: () => import("./startup.bench.js"),
   detect: () => import("./detect.bench.js"),

@@ -59,6 +59,7 @@ export const OPERATION_IDS = [
   "issues/create-comment",
   "issues/list-comments",
   "issues/get",
+  "issues/update",
   "issues/list-for-repo",
   "issues/list-labels-on-issue",
   "users/get-by-username",

@@ -135,7 +135,7 @@ describe("layer boundaries of src/", () => {
 
   it("finds the imports it judges", () => {
     expect(edges.length).toBeGreaterThan(500);
-    expect(edges).toContainEqual({ file: "cli/main.ts", target: "errors.ts", relative: true });
+    expect(edges).toContainEqual({ file: "cli/run-command.ts", target: "errors.ts", relative: true });
   });
 
   it("every import follows the rules", () => {
@@ -170,5 +170,83 @@ describe("layer boundaries of src/", () => {
       { file: "evidence/b.ts", target: "policy/c.ts", relative: true },
     ]);
     expect(loop[0]).toEqual(["policy", "evidence", "policy"]);
+  });
+});
+
+/**
+ * src/github by workflow, so that the folder names say what the app does: the entry files at the
+ * top, one folder per workflow, and the GitHub API adapters and operations plumbing beneath them.
+ * Each folder imports only the folders listed before it; nothing inside imports an entry file.
+ */
+const GITHUB_ENTRY_FILES = ["app.ts", "index.ts", "main.ts"];
+const GITHUB_FOLDERS = [
+  "api", // GitHub API adapters: tuned Octokit, GraphQL loaders, blob texts, branch writer, ledger source
+  "ops", // runtime plumbing: event router, lanes, keyed queue, delivery log, metrics, health routes
+  "pull-request", // the check: read facts, evaluate, publish the check run
+  "merge", // record the merge, the evidence writer, provisioning, controls, retro review and approval
+  "push", // direct pushes to the default branch, and policy changes that re-check open pull requests
+  "scheduled", // the schedule and its tasks: reconcile, drift, access review
+  "trail", // the action trail's runtime, detection settings, alert escalation
+];
+
+function githubLayoutViolations(files: readonly string[], edges: readonly ImportEdge[]): string[] {
+  const found: string[] = [];
+  const folderOf = (file: string): string | null => {
+    const parts = file.split("/");
+    return parts[0] === "github" && parts.length > 2 ? (parts[1] ?? null) : null;
+  };
+  for (const file of files) {
+    const parts = file.split("/");
+    if (parts[0] !== "github") continue;
+    if (parts.length === 2 && !GITHUB_ENTRY_FILES.includes(parts[1] ?? "")) {
+      found.push(`src/${file}: only ${GITHUB_ENTRY_FILES.join(", ")} sit directly in src/github; move it into the folder of its workflow (${GITHUB_FOLDERS.join(", ")})`);
+    }
+    if (parts.length > 2 && !GITHUB_FOLDERS.includes(parts[1] ?? "")) found.push(`src/${file}: src/github/${parts[1] ?? ""} is not one of ${GITHUB_FOLDERS.join(", ")} (add it to GITHUB_FOLDERS in test/boundaries.test.ts)`);
+    if (parts.length > 3) found.push(`src/${file}: src/github's folders are one level deep`);
+  }
+  for (const edge of edges) {
+    if (!edge.relative) continue;
+    const from = folderOf(edge.file);
+    if (from === null) continue;
+    const target = edge.target.split("/");
+    if (target[0] !== "github") continue;
+    if (target.length === 2) {
+      found.push(`${edge.file}: imports the entry file ${edge.target}; the workflows are wired together only there`);
+      continue;
+    }
+    const to = folderOf(edge.target);
+    if (to !== null && to !== from && GITHUB_FOLDERS.indexOf(to) > GITHUB_FOLDERS.indexOf(from)) {
+      found.push(`${edge.file}: github/${from} may not import github/${to} (${edge.target}); a folder imports only those before it in GITHUB_FOLDERS`);
+    }
+  }
+  return found;
+}
+
+describe("layout of src/github", () => {
+  const files = sourceFiles(join(SRC, "github")).map((path) => relative(SRC, path));
+  const edges = importsOfSrc();
+
+  it("finds the files it judges", () => {
+    expect(files).toContain("github/app.ts");
+    expect(files).toContain("github/pull-request/pull-request-check.ts");
+  });
+
+  it("keeps the entry files at the top, everything else in its workflow's folder, imports in order", () => {
+    expect(githubLayoutViolations(files, edges)).toEqual([]);
+  });
+
+  it("every workflow folder exists", () => {
+    const present = readdirSync(join(SRC, "github")).filter((name) => statSync(join(SRC, "github", name)).isDirectory());
+    expect(present.sort()).toEqual([...GITHUB_FOLDERS].sort());
+  });
+
+  it.each([
+    ["a new flat file", ["github/new-handler.ts"], [], "only app.ts, index.ts, main.ts sit directly in src/github"],
+    ["an unknown folder", ["github/misc/thing.ts"], [], "src/github/misc is not one of"],
+    ["a nested folder", ["github/merge/deep/thing.ts"], [], "one level deep"],
+    ["an adapter importing a workflow", [], [{ file: "github/api/blob-texts.ts", target: "github/merge/evidence-writer.ts", relative: true }], "github/api may not import github/merge"],
+    ["a workflow importing the app", [], [{ file: "github/push/handle-push.ts", target: "github/app.ts", relative: true }], "imports the entry file github/app.ts"],
+  ])("reports %s", (_name, layoutFiles, layoutEdges, message) => {
+    expect(githubLayoutViolations(layoutFiles, layoutEdges).join("\n")).toContain(message);
   });
 });

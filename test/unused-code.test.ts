@@ -9,9 +9,11 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /**
  * Exports that a runner loads by name, so no file of the project names them: each benchmark's
- * `run` (bench/run.ts imports the file by path), vitest's configuration and its global setup.
+ * `run` (bench/run.ts imports the file by path), vitest's configuration and its global setup, and
+ * the auditor's verifier, which the bin/charter.js that scripts/pack-verifier.js writes into its
+ * package calls.
  */
-const ENTRY_POINTS = [/^bench\/[a-z-]+\.bench\.ts: run$/, /^vitest\.config\.ts: default$/, /^test\/global-setup\.ts: default$/];
+const ENTRY_POINTS = [/^bench\/[a-z-]+\.bench\.ts: run$/, /^vitest\.config\.ts: default$/, /^test\/global-setup\.ts: default$/, /^src\/cli\/verifier-main\.ts: runVerifier$/];
 
 /**
  * Exports kept although nothing uses them yet, each with its reason. An entry that something

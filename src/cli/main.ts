@@ -1,21 +1,18 @@
-import { readFileSync } from "node:fs";
-import { CharterError } from "../errors.js";
-import { describeError } from "./describe-error.js";
-import { EXIT, type CliIo } from "./io.js";
-
-type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+import type { CliIo } from "./io.js";
+import { type CommandTable, runCommand } from "./run-command.js";
+import { VERIFY_ENTRY } from "./verify-entry.js";
 
 /**
  * Each command's module is imported only when that command runs, so a command pays for the
  * dependencies it uses and nothing else (charter --help loads none of them; validate no git,
  * database or GitHub code).
  */
-const COMMANDS: Readonly<Record<string, { load: () => Promise<Command>; summary: string }>> = {
+const COMMANDS: CommandTable = {
   validate: { load: async () => (await import("./validate-command.js")).validateCommand, summary: "validate agent manifests and their prompt files" },
   diff: { load: async () => (await import("./diff-command.js")).diffCommand, summary: "what changed for each agent between two commits, with risk levels" },
   evaluate: { load: async () => (await import("./evaluate-command.js")).evaluateCommand, summary: "decide a pull request offline from a snapshot, as the GitHub App would" },
   evidence: { load: async () => (await import("./evidence-command.js")).evidenceCommand, summary: "export the population of recorded changes, or show one record with its proof" },
-  verify: { load: async () => (await import("./verify-command.js")).verifyCommand, summary: "verify the evidence ledger on a clone: complete, unedited, signed by a key you trust" },
+  verify: VERIFY_ENTRY,
   witness: { load: async () => (await import("./witness-command.js")).witnessCommand, summary: "as an independent witness, cosign the evidence log if it only grew since last time" },
   audit: { load: async () => (await import("./audit-command.js")).auditCommand, summary: "answer audit requests: changes, an agent at a time, access review, exceptions" },
   plan: { load: async () => (await import("./plan-command.js")).planCommand, summary: "what a sync would change in the credential providers (read-only)" },
@@ -28,45 +25,11 @@ const COMMANDS: Readonly<Record<string, { load: () => Promise<Command>; summary:
     alerts: { load: async () => (await import("./alerts-command.js")).alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
 };
 
-function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`);
-  return `Usage: charter <command> [options]
-
-Change control for AI agents.
-
-Commands:
-${lines.join("\n")}
-
-Run charter <command> --help for a command's options.
-`;
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
 /**
  * The CLI's single entry point. Every command is a plain async function returning an exit code;
- * this is the one place that turns errors into messages and codes, so no command prints a stack
- * trace.
+ * runCommand is the one place that turns errors into messages and codes, so no command prints a
+ * stack trace.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  try {
-    if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-      io.out(help());
-      return name === undefined ? EXIT.error : EXIT.ok;
-    }
-    if (name === "--version" || name === "-v") {
-      io.out(`${version()}\n`);
-      return EXIT.ok;
-    }
-    const command = COMMANDS[name];
-    if (!command) throw new CharterError("USAGE", `unknown command "${name}"`, { hint: "Run charter --help for the list of commands." });
-    return await (await command.load())(rest, io);
-  } catch (error) {
-    io.err(describeError(error));
-    return EXIT.error;
-  }
+  return runCommand(COMMANDS, "Change control for AI agents.", argv, io);
 }

@@ -1,5 +1,6 @@
 import type { DriftFinding, Escalation, ProvisioningOperation } from "../schema-types/evidence-record.generated.js";
 import type { SyncPlan, SyncResult } from "../provision/engine.js";
+import { NO_AGENT } from "../provision/provider.js";
 
 /** Text and JSON renderings of plan, sync and drift. Operations never carry secrets (see engine.ts). */
 export const PROVISIONING_FORMATS = ["text", "json"] as const;
@@ -13,8 +14,8 @@ function operationLine(op: ProvisioningOperation): string {
   return `  ${status}${where(op)}  ${op.agent}  ${op.action}  ${op.target}${op.error === undefined ? "" : `  (${op.error})`}\n`;
 }
 
-/** "*" is a finding about every agent on a provider (a grant to PUBLIC, or to the marker role). */
-const agentName = (agent: string): string => (agent === "*" ? "every agent" : agent);
+/** "*" is a finding about every agent on a provider (a grant to PUBLIC, or to the marker role); NO_AGENT one about an identity no manifest owns. */
+const agentName = (agent: string): string => (agent === "*" ? "every agent" : agent === NO_AGENT ? "no agent" : agent);
 
 function fixLine(fix: string | undefined): string {
   return fix === undefined ? "" : `      fix: ${fix}\n`;

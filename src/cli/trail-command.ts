@@ -6,7 +6,9 @@ import { describeProblems, EVENTS_LIMITS, parseEventLines } from "../sources/eve
 import { createIngestToken } from "../sources/ingest-tokens.js";
 import { openTrailStore } from "../sources/open-trail-store.js";
 import { parseOtlpTraces } from "../sources/otlp.js";
-import { PgauditFollower } from "../sources/pgaudit-follower.js";
+import { PgauditFollower, squidFollower } from "../sources/pgaudit-follower.js";
+import { parseAclLogState } from "../sources/redis-acl-log.js";
+import { RedisAclPoller, redisAclUrlVariable } from "../sources/redis-acl-poller.js";
 import { TrailIngestor } from "../sources/trail-ingestor.js";
 import type { TrailStore } from "../sources/trail-store.js";
 import { parseDuration } from "../manifest/duration.js";
@@ -15,7 +17,7 @@ import { loadCliContext } from "./trail-context-loader.js";
 import { trailProveCommand, trailSealCommand, trailVerifyCommand } from "./trail-verify-command.js";
 import { statusRows } from "../sources/trail-status.js";
 
-export const TRAIL_HELP = `Usage: charter trail ingest --source pgaudit|otlp|events [FILE|-] [--instance NAME] [--agent ID | --attested]
+export const TRAIL_HELP = `Usage: charter trail ingest --source pgaudit|squid|otlp|events|redis-acl [FILE|-] [--instance NAME] [--agent ID | --attested]
        charter trail token create (--agent ID | --source NAME) [--note TEXT]
        charter trail token revoke TOKEN_ID
        charter trail token list
@@ -31,10 +33,14 @@ on the evidence branch.
 
 ingest   runs the app's ingest path on a file (or standard input): backfill, or a source
          without a receiver. pgaudit: a PostgreSQL JSON log (--instance names the server, as
-         the permission vocabulary does, e.g. crm-prod); otlp: OTLP/HTTP JSON export requests,
+         the permission vocabulary does, e.g. crm-prod); squid: the egress proxy's JSON access
+         log as the squid provider configures it (--instance names the proxy, e.g. egress);
+         otlp: OTLP/HTTP JSON export requests,
          one per line (--agent: the agent whose telemetry it is); events: Charter's event format,
          NDJSON (--instance names the sending source; --attested for infrastructure, or --agent
-         for an agent's own events). Re-ingesting what is stored adds nothing.
+         for an agent's own events); redis-acl: one read of a Redis server's ACL LOG (denials
+         only), from CHARTER_TRAIL_REDIS_<INSTANCE> (no FILE), continuing from the state the
+         app's poller saved. Re-ingesting what is stored adds nothing.
 token    ingest tokens for the HTTP receivers: one per agent for its telemetry (self-reported),
          one per infrastructure source (attested). The token is printed once; only its hash is
          kept. Revoke by its id (the 16 hex digits after charter_it_).
@@ -109,7 +115,7 @@ export function repositoryRoot(io: CliIo, repo: string | undefined): string | nu
   }
 }
 
-const SOURCES = ["pgaudit", "otlp", "events"] as const;
+const SOURCES = ["pgaudit", "squid", "otlp", "events", "redis-acl"] as const;
 /** The silence limit of a source no deployment configured one for. */
 const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
@@ -135,6 +141,7 @@ async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
     throw new CharterError("USAGE", `--instance ${JSON.stringify(values.instance)} is not a lowercase name`, { hint: "Use the instance as the permission vocabulary names it, e.g. crm-prod." });
   }
   if (values.agent !== undefined && values.attested === true) throw new CharterError("USAGE", "--agent and --attested say different things", { hint: "An agent's own events are self-reported; leave out --attested." });
+  if (source === "redis-acl") return pollAclLog(values.instance, positionals.length, values, io);
   const text = readInput(file, io);
   return withStore(io, values.db, async (store) => {
     const { context, notes } = await loadCliContext(store, repositoryRoot(io, values.repo), process.env, values.branch);
@@ -148,6 +155,13 @@ async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
       // The follower's own reading: same file identity and offsets, so a backfill and the live
       // follower record each line once between them. A backfill does not move the follower's position.
       const follower = new PgauditFollower(store, ingestor, { instance: values.instance, path: resolve(io.cwd, file), savePosition: false });
+      const before = (await store.tip()).seq;
+      await follower.catchUp();
+      stored = (await store.tip()).seq - before;
+    } else if (source === "squid") {
+      if (values.instance === undefined) throw new CharterError("USAGE", "--source squid needs --instance", { hint: "Name the proxy as provisioning.providers.squid does, e.g. --instance egress." });
+      if (file === "-") throw new CharterError("USAGE", "--source squid reads an access log file, not standard input", { hint: "Give the path of squid's access.log; its first line identifies it, so a follower and a backfill record each line once." });
+      const follower = squidFollower(store, ingestor, values.instance, resolve(io.cwd, file), { savePosition: false });
       const before = (await store.tip()).seq;
       await follower.catchUp();
       stored = (await store.tip()).seq - before;
@@ -188,6 +202,35 @@ async function ingest(argv: readonly string[], io: CliIo): Promise<number> {
     const tip = await store.tip();
     io.out(`${stored} event${stored === 1 ? "" : "s"} stored, ${duplicates} already in the trail; the trail holds ${tip.seq} (${store.location})\n`);
     return EXIT.ok;
+  });
+}
+
+/** A position as a reader wants it: an ACL LOG's saved entries are summed up, not listed. */
+function positionText(source: string, position: string): string {
+  if (source !== "redis-acl") return position;
+  const state = parseAclLogState(position);
+  return state === null ? position.slice(0, 80) : `read ${new Date(state.readMs).toISOString()}, ${state.entries.length} entries remembered`;
+}
+
+/** One poll of a Redis ACL LOG, through the app's poller and its saved state. */
+async function pollAclLog(instance: string | undefined, files: number, values: { db?: string | undefined; repo?: string | undefined; branch?: string | undefined }, io: CliIo): Promise<number> {
+  if (instance === undefined) throw new CharterError("USAGE", "--source redis-acl needs --instance", { hint: "Name the Redis instance, e.g. --instance cache-prod." });
+  if (files > 0) throw new CharterError("USAGE", "--source redis-acl reads the server, not a file", { hint: `Set ${redisAclUrlVariable(instance)} to the ACL LOG reader's redis:// URL and leave out the file.` });
+  const url = process.env[redisAclUrlVariable(instance)]?.trim();
+  if (!url) throw new CharterError("INVALID_CONFIG", `${redisAclUrlVariable(instance)} is not set`, { hint: "Set it to redis://USER:PASSWORD@HOST:PORT/0 for a user with the ACL LOG reader's rules (docs/providers.md)." });
+  return withStore(io, values.db, async (store) => {
+    const { context, notes } = await loadCliContext(store, repositoryRoot(io, values.repo), process.env, values.branch);
+    for (const note of notes) io.err(`charter trail ingest: ${note}\n`);
+    const ingestor = new TrailIngestor(store, () => context.current());
+    const poller = new RedisAclPoller(store, ingestor, { instance, url });
+    try {
+      const { events, gaps } = await poller.poll();
+      await ingestor.close();
+      io.out(`${events} event${events === 1 ? "" : "s"} stored from the ACL LOG of ${instance}${gaps > 0 ? `, ${gaps} gap(s) recorded (charter trail status shows them)` : ""}; the trail holds ${(await store.tip()).seq} (${store.location})\n`);
+      return EXIT.ok;
+    } finally {
+      await poller.close();
+    }
   });
 }
 
@@ -258,7 +301,7 @@ async function status(argv: readonly string[], io: CliIo): Promise<number> {
             : r.state === "waiting"
               ? `waiting: configured ${r.configuredAt ?? ""}, nothing received yet`
               : r.state;
-        io.out(`${r.source}/${r.instance}  ${r.attested ? "attested" : "self-reported"}  ${r.events} events  last ${r.lastEventAt ?? "never"}  ${state}${r.position === null ? "" : `  at ${r.position}`}${r.gaps > 0 ? `  ${r.gaps} gap(s): ${r.lastGap ?? ""}` : ""}\n`);
+        io.out(`${r.source}/${r.instance}  ${r.attested ? "attested" : "self-reported"}  ${r.events} events  last ${r.lastEventAt ?? "never"}  ${state}${r.position === null ? "" : `  at ${positionText(r.source, r.position)}`}${r.gaps > 0 ? `  ${r.gaps} gap(s): ${r.lastGap ?? ""}` : ""}\n`);
       }
       if (rows.length === 0) io.out("No source is configured and none has sent anything yet.\n");
     }

@@ -5,6 +5,7 @@ import { PUBLIC_KEY_PATH } from "../evidence/ledger.js";
 import { verifyInclusion } from "../evidence/merkle.js";
 import { runGit } from "../git/run-git.js";
 import { SqliteTrailStore } from "../sources/sqlite-trail-store.js";
+import { chunkLines } from "../sources/trail-chunk.js";
 import { readAnchors, sealPending } from "../sources/trail-sealer.js";
 import type { TrailStore } from "../sources/trail-store.js";
 import { deepCheck } from "../sources/trail-deep-check.js";
@@ -83,7 +84,7 @@ async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, n
   for (;;) {
     const rows = await store.select("SELECT first_seq, last_seq, lines, hashes FROM chunks WHERE first_seq > ? ORDER BY first_seq LIMIT 1000", [cursor]);
     if (rows.length === 0) return pages;
-    for (const r of rows) pages.push([Number(r["first_seq"]), Number(r["last_seq"]), r["lines"] as Buffer, r["hashes"] as Buffer]);
+    for (const r of rows) pages.push([Number(r["first_seq"]), Number(r["last_seq"]), chunkLines(r["lines"] as Buffer) ?? Buffer.alloc(0), r["hashes"] as Buffer]);
     cursor = Number(rows.at(-1)?.["first_seq"] ?? cursor);
   }
 }

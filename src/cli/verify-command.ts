@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CharterError, isCharterError } from "../errors.js";
 import { checkCompleteness, type Coverage } from "../evidence/completeness.js";
@@ -26,7 +26,7 @@ const VERIFY_FORMATS = ["text", "json"] as const;
 export const DEFAULT_EVIDENCE_BRANCH = "charter-evidence";
 
 const VERIFY_HELP = `Usage: charter verify [--repo DIR|URL] [--branch NAME] [--key KEY]... [--trust-on-first-use] [--trust-file FILE]
-                      [--trusted-checkpoint FILE] [--witness KEY]... [--min-witnesses N] [--default-branch REF] [--format text|json]
+                      [--trusted-checkpoint FILE] [--save-checkpoint FILE] [--witness KEY]... [--min-witnesses N] [--default-branch REF] [--format text|json]
 
 Verifies the evidence ledger on a clone, offline: every record is canonical JSON and matches
 its schema, no record is missing, duplicated, edited, reordered or backdated (each holds the
@@ -54,6 +54,8 @@ the tree are remembered in the trust file; a later checkpoint signed by another 
   --trust-file FILE         where keys and trees are remembered (default: $CHARTER_TRUST_FILE, else
                             $XDG_CONFIG_HOME/charter/known-logs, else ~/.config/charter/known-logs)
   --trusted-checkpoint FILE a checkpoint you saved from an earlier verification
+  --save-checkpoint FILE    once verified, save the checkpoint to FILE (for --trusted-checkpoint next
+                            time; it may be the same file); nothing is saved unless verified
   --witness KEY             a witness's verifier key (C2SP tlog-cosignature, type 0x04); its
                             cosignatures are read from the tags charter-witness/* (repeatable)
   --min-witnesses N         how many of the --witness keys must have cosigned a tree this log
@@ -79,6 +81,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       "trust-on-first-use": { type: "boolean", default: false },
       "trust-file": { type: "string" },
       "trusted-checkpoint": { type: "string" },
+      "save-checkpoint": { type: "string" },
       witness: { type: "string", multiple: true },
       "min-witnesses": { type: "string" },
       "default-branch": { type: "string" },
@@ -102,6 +105,8 @@ interface Options {
   readonly trustOnFirstUse: boolean;
   readonly trustFile: string;
   readonly trustedCheckpoint: string | undefined;
+  /** Where a verified checkpoint is saved, resolved against the working directory. */
+  readonly saveCheckpoint: string | undefined;
   readonly witnesses: readonly string[];
   readonly minWitnesses: number;
   readonly defaultBranch: string | undefined;
@@ -115,6 +120,7 @@ function checkOptions(
     "trust-on-first-use"?: boolean | undefined;
     "trust-file"?: string | undefined;
     "trusted-checkpoint"?: string | undefined;
+    "save-checkpoint"?: string | undefined;
     witness?: string[] | undefined;
     "min-witnesses"?: string | undefined;
     "default-branch"?: string | undefined;
@@ -147,6 +153,7 @@ function checkOptions(
     trustOnFirstUse: values["trust-on-first-use"] === true,
     trustFile: trustFilePath(values["trust-file"], cwd),
     trustedCheckpoint,
+    saveCheckpoint: values["save-checkpoint"] === undefined ? undefined : resolve(cwd, values["save-checkpoint"]),
     witnesses,
     minWitnesses: min,
     defaultBranch: values["default-branch"],
@@ -222,6 +229,7 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
   if (status === "verified" && report.origin !== null && signer !== null) {
     const next = rememberLog(trustText, report.origin, { key: { key: signer, since: new Date().toISOString() }, tree: { size: report.size, root: Buffer.from(report.root, "hex") } });
     if (next !== trustText) await writeTrustFile(options.trustFile, next);
+    if (options.saveCheckpoint !== undefined) saveCheckpoint(options.saveCheckpoint, checkpoint);
   }
   io.out(
     render(
@@ -231,6 +239,22 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
     ),
   );
   return status === "verified" ? EXIT.ok : status === "consistent-only" ? EXIT.unanchored : EXIT.findings;
+}
+
+/**
+ * Writes the verified checkpoint beside its final name, then renames it over: a crash leaves the
+ * previous checkpoint whole, never half of one that the next visit would reject.
+ */
+function saveCheckpoint(path: string, checkpoint: string): void {
+  const partial = `${path}.partial`;
+  try {
+    writeFileSync(partial, checkpoint);
+    renameSync(partial, path);
+  } catch (error) {
+    throw new CharterError("IO", `${path}: the verified checkpoint could not be saved (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      hint: "Pass --save-checkpoint a file in a directory that exists and that you can write.",
+    });
+  }
 }
 
 /**

@@ -20,8 +20,15 @@ export function leafHash(data: Uint8Array): Hash {
   return sha256(Buffer.concat([LEAF, data]));
 }
 
+// Reused input for interior nodes: trail verify hashes one per event, and a concatenation each showed in its profile.
+const nodeInput = Buffer.alloc(65);
+
 export function nodeHash(left: Hash, right: Hash): Hash {
-  return sha256(Buffer.concat([NODE, left, right]));
+  if (left.length !== 32 || right.length !== 32) return sha256(Buffer.concat([NODE, left, right]));
+  nodeInput[0] = 0x01;
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return sha256(nodeInput);
 }
 
 /**

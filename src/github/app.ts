@@ -1,28 +1,28 @@
 import { type ApplicationFunction, type ApplicationFunctionOptions, Context, type Probot, type ProbotOctokit } from "probot";
 import type { Job, JobQueue } from "../jobs/job-queue.js";
-import { readBlobTexts } from "./api/blob-texts.js";
+import { IdentityCache } from "../manifest/inventory-identities.js";
+import { handleMerged } from "./merge/handle-merged.js";
+import { ControlsObserver } from "./merge/controls.js";
+import { handleRetroComment } from "./merge/retro-approval.js";
+import { DeliveryLog } from "./ops/delivery-log.js";
 import { EventRouter } from "./ops/event-router.js";
+import type { HandlerEnvironment } from "./merge/handler-environment.js";
+import { KeyedQueue } from "./ops/keyed-queue.js";
+import { laneOfEvent, pullRequestLane } from "./ops/lanes.js";
 import { type CharterMetrics, createCharterMetrics } from "./ops/metrics.js";
 import { observeOctokit } from "./ops/octokit-metrics.js";
 import { operationsHandler } from "./ops/operations-routes.js";
-import { DeliveryLog } from "./ops/delivery-log.js";
-import { ControlsObserver } from "./merge/controls.js";
-import { evidenceTarget } from "./merge/evidence-writer.js";
-import { KeyedQueue } from "./ops/keyed-queue.js";
-import { evidenceLane, laneOfEvent, pullRequestLane } from "./ops/lanes.js";
-import { runDrift } from "./scheduled/drift-run.js";
-import { findMissedEvents } from "./scheduled/reconcile.js";
-import { auditIndexOpener, runAccessReview } from "./scheduled/access-review-run.js";
-import { parseDuration } from "../manifest/duration.js";
-import { parsePolicy } from "../policy/load-policy.js";
-import { POLICY_PATH } from "../change/governed-paths.js";
-import { type KnownRepository, RepositorySchedule } from "./scheduled/schedule.js";
-import { handleRetroComment } from "./merge/retro-approval.js";
-import { DIRECT_PUSH_BACKFILL, type DirectPushBackfill, handleDirectPushBackfill, handleMerged, handlePush, type HandlerEnvironment } from "./merge/handle-merged.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request/pull-request-check.js";
-import { IdentityCache } from "../manifest/inventory-identities.js";
+import { DIRECT_PUSH_BACKFILL, handleDirectPushBackfill, handlePush } from "./push/handle-push.js";
+import { accessReviewTask } from "./scheduled/access-review-task.js";
+import { discoverRepositories } from "./scheduled/discover-repositories.js";
+import { driftTask } from "./scheduled/drift-task.js";
+import { reconcileTask } from "./scheduled/reconcile-task.js";
+import { RepositorySchedule } from "./scheduled/schedule.js";
+import type { ReplayedEvent, TaskContext } from "./scheduled/task-context.js";
+import { ALERT_ISSUE_JOB, ALERT_WEBHOOK_JOB, deliverWebhook, escalateIssue, type EscalationPayload } from "./trail/alert-escalation.js";
+import { runTrail } from "./trail/run-trail.js";
 import type { TrailRuntime } from "./trail/trail-runtime.js";
-import { ALERT_ISSUE_JOB, ALERT_WEBHOOK_JOB, type AlertTarget, deliverWebhook, escalateIssue, type EscalationPayload, sweepEscalations } from "./trail/alert-escalation.js";
 
 export interface CharterAppOptions {
   /** This app's id, to recognise its own check runs among those of other apps. */
@@ -62,11 +62,6 @@ interface WebhookPayload {
 }
 
 const DEFAULT_SCHEDULE_INTERVAL_MS = 60_000;
-/** How often each repository's ledger is reconciled with GitHub's list of merges. */
-const RECONCILE_INTERVAL_SECONDS = 600;
-/** How often the access review (CC6.2) is snapshotted into the ledger; CHARTER_ACCESS_REVIEW_INTERVAL. */
-const DEFAULT_ACCESS_REVIEW_INTERVAL = "30d";
-const DEFAULT_DRIFT_INTERVAL_SECONDS = 3600;
 
 type PullRequestEvent =
   | "pull_request.opened"
@@ -150,76 +145,21 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
     }
     if (options.trail !== undefined) runTrail(app, options.trail, authed, env.signingKey, appOptions, jobs);
 
-    // A merge whose webhook never arrived (GitHub does not redeliver) is handled as if it had:
-    // through the job queue when there is one, else directly.
-    const replayMerge = async (repository: KnownRepository, octokit: ProbotOctokit, number: number, mergeSha: string, missing: string): Promise<void> => {
-      const { data: repo } = await octokit.rest.repos.get({ owner: repository.owner, repo: repository.repo });
-      const payload = { action: "closed", pull_request: { number, merged: true }, repository: repo, installation: { id: repository.installationId } };
-      // One replay per merge and per thing missing; a later reconciliation that still finds it
-      // missing (its job dead-lettered, say) shows it in the log and in charter jobs dead.
-      const deliveryId = `reconcile:${missing}:${repository.repositoryId}:${String(number)}:${mergeSha}`;
+    // A merge or push whose webhook never arrived (GitHub does not redeliver) is handled as if it
+    // had: through the job queue when there is one, else directly.
+    const replay = async (octokit: ProbotOctokit, event: ReplayedEvent): Promise<void> => {
       if (jobs) {
-        await jobs.enqueue({ key: laneOfEvent("pull_request", payload), deliveryId, event: "pull_request", payload });
+        await jobs.enqueue({ key: event.key, deliveryId: event.deliveryId, event: event.event, payload: event.payload });
         return;
       }
-      await router.dispatch(new Context({ id: deliveryId, name: "pull_request", payload } as never, octokit, app.log.child({ delivery: deliveryId })));
+      await router.dispatch(new Context({ id: event.deliveryId, name: event.event, payload: event.payload } as never, octokit, app.log.child({ delivery: event.deliveryId })));
     };
-
-    const openAuditIndex = auditIndexOpener(env.provisioning.env);
-    const accessReviewSeconds = parseDuration(env.provisioning.env["CHARTER_ACCESS_REVIEW_INTERVAL"]?.trim() || DEFAULT_ACCESS_REVIEW_INTERVAL) ?? parseDuration(DEFAULT_ACCESS_REVIEW_INTERVAL) ?? 2_592_000;
+    const tasks: TaskContext = { signingKey: env.signingKey, now, log: app.log, authed, queue, replay };
     const schedule = new RepositorySchedule(
       {
-        reconcile: async (repository) => {
-          if (!env.signingKey) return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
-          const octokit = await authed(repository.installationId);
-          const missed = await findMissedEvents(octokit, repository, now(), { provisioning: await provisioningConfigured(octokit, repository) });
-          const fullName = `${repository.owner}/${repository.repo}`;
-          if (missed.truncated.length > 0) {
-            app.log.warn({ repository: fullName, paths: missed.truncated }, "charter: more governed commits since the ledger's last entry than one reconciliation reads; older ones are left to charter verify's completeness check");
-          }
-          for (const merge of missed.merges) {
-            app.log.warn(
-              { repository: fullName, pullRequest: merge.number, mergeSha: merge.mergeSha, missing: merge.missing },
-              merge.missing === "change" ? "charter: merged pull request missing from the ledger; backfilling" : "charter: approved change not provisioned; finishing it",
-            );
-            await replayMerge(repository, octokit, merge.number, merge.mergeSha, merge.missing);
-          }
-          for (const commit of missed.pushes) {
-            app.log.warn({ repository: fullName, commit: commit.sha, author: commit.author }, "charter: direct push to governed paths missing from the ledger; backfilling");
-            // One job per commit, keyed by its sha: replicas and reruns that find it store it once,
-            // and it runs in order with the repository's other appends, as its push event would.
-            const payload: DirectPushBackfill = {
-              repository: { id: Number(repository.repositoryId), name: repository.repo, html_url: repository.repositoryUrl, owner: { login: repository.owner } },
-              installation: { id: repository.installationId },
-              commit,
-            };
-            const deliveryId = `reconcile:direct-push:${repository.repositoryId}:${commit.sha}`;
-            if (jobs) await jobs.enqueue({ key: evidenceLane(repository), deliveryId, event: DIRECT_PUSH_BACKFILL, payload });
-            else await router.dispatch(new Context({ id: deliveryId, name: DIRECT_PUSH_BACKFILL, payload } as never, octokit, app.log.child({ delivery: deliveryId })));
-          }
-          return { nextInSeconds: RECONCILE_INTERVAL_SECONDS };
-        },
-        "access-review": async (repository) => {
-          if (!env.signingKey) return { nextInSeconds: accessReviewSeconds };
-          const octokit = await authed(repository.installationId);
-          const target = evidenceTarget(repository, env.signingKey);
-          const appended = await queue.run(evidenceLane(repository), () =>
-            runAccessReview(octokit, target, { openIndex: openAuditIndex, now, periodSeconds: accessReviewSeconds }),
-          );
-          if (appended?.status === "appended") app.log.info({ repository: `${repository.owner}/${repository.repo}`, evidence: appended }, "charter: access review recorded");
-          return { nextInSeconds: accessReviewSeconds };
-        },
-        drift: async (repository) => {
-          if (!env.signingKey) return { nextInSeconds: DEFAULT_DRIFT_INTERVAL_SECONDS };
-          const octokit = await authed(repository.installationId);
-          const target = evidenceTarget(repository, env.signingKey);
-          const run = await queue.run(evidenceLane(repository), () => runDrift(octokit, target, env.provisioning));
-          metrics.driftFindings.set({ repository: `${repository.owner}/${repository.repo}` }, run.findings?.length ?? 0);
-          if (run.findings && run.findings.length > 0) {
-            app.log.warn({ repository: `${repository.owner}/${repository.repo}`, findings: run.findings.length, issues: run.issues, evidence: run.evidence }, "charter: drift from the approved state");
-          }
-          return { nextInSeconds: run.intervalSeconds ?? DEFAULT_DRIFT_INTERVAL_SECONDS };
-        },
+        reconcile: reconcileTask(tasks),
+        "access-review": accessReviewTask(tasks, env.provisioning.env),
+        drift: driftTask(tasks, env.provisioning, metrics),
       },
       now,
       app.log,
@@ -322,82 +262,6 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       },
     });
   };
-}
-
-/**
- * Serves the trail's receivers and runs its periodic work (following logs, sealing, anchoring on
- * the trail repository's evidence branch) once a second, one round at a time.
- */
-function runTrail(app: Probot, trail: TrailRuntime, authed: (installationId: number) => Promise<ProbotOctokit>, signingKey: string | undefined, appOptions: ApplicationFunctionOptions | undefined, jobs: JobQueue | undefined): void {
-  const log = (level: "info" | "warn", fields: Record<string, unknown>, message: string): void => {
-    app.log[level](fields, message);
-  };
-  appOptions?.addHandler(trail.handler(log));
-  let target: { installationId: number; owner: string; repo: string; repositoryId: string; repositoryUrl: string } | null = null;
-  let running = false;
-  const round = async (): Promise<void> => {
-    let octokit: ProbotOctokit | null = null;
-    if (trail.repository !== null) {
-      try {
-        if (target === null) {
-          const appOctokit = await app.auth();
-          const { data: installation } = await appOctokit.rest.apps.getRepoInstallation({ owner: trail.repository.owner, repo: trail.repository.repo });
-          const client = await authed(installation.id);
-          const { data: repo } = await client.rest.repos.get({ owner: trail.repository.owner, repo: trail.repository.repo });
-          target = { installationId: installation.id, owner: trail.repository.owner, repo: trail.repository.repo, repositoryId: String(repo.id), repositoryUrl: repo.html_url };
-        }
-        octokit = await authed(target.installationId);
-      } catch (error) {
-        log("warn", { err: (error as Error).message, repository: `${trail.repository.owner}/${trail.repository.repo}` }, "charter: the trail repository cannot be reached; the trail keeps ingesting and anchors later");
-      }
-    }
-    await trail.tick(octokit, target === null ? null : { owner: target.owner, repo: target.repo, repositoryId: target.repositoryId, repositoryUrl: target.repositoryUrl }, signingKey, log);
-    if (trail.detection !== null) await escalate(trail.detection, octokit === null ? null : target, octokit);
-  };
-  // Alerts reach people through the durable queue (retried, shared by replicas); without one, directly and best effort.
-  const escalate = async (detection: NonNullable<TrailRuntime["detection"]>, to: AlertTarget | null, octokit: ProbotOctokit | null): Promise<void> => {
-    if (jobs !== undefined) {
-      await sweepEscalations(detection.alerts, jobs, to, detection.webhook !== null);
-      return;
-    }
-    if (to !== null && octokit !== null) for (const p of await detection.alerts.pending("issue")) await escalateIssue(octokit, detection.alerts, to, p.key);
-    if (detection.webhook !== null) for (const p of await detection.alerts.pending("webhook")) await deliverWebhook(detection.alerts, detection.webhook, p.key);
-  };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    round()
-      .catch((error: unknown) => {
-        log("warn", { err: error instanceof Error ? error.message : String(error) }, "charter: trail round failed; retried next second");
-      })
-      .finally(() => {
-        running = false;
-      });
-  }, trail.intervals.followMs);
-  timer.unref();
-}
-
-/** Whether the default branch's policy configures provisioning (1 GraphQL query). */
-async function provisioningConfigured(octokit: ProbotOctokit, repository: KnownRepository): Promise<boolean> {
-  const text = (await readBlobTexts(octokit, repository, "HEAD", [POLICY_PATH])).get(POLICY_PATH) ?? null;
-  if (text === null) return false;
-  const parsed = parsePolicy(new TextEncoder().encode(text));
-  return parsed.ok && parsed.policy.provisioning !== undefined;
-}
-
-/** Every repository of every installation of this app (2 requests per installation). */
-async function discoverRepositories(app: Probot): Promise<KnownRepository[]> {
-  const appOctokit = await app.auth();
-  const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 });
-  const out: KnownRepository[] = [];
-  for (const installation of installations) {
-    const octokit = await app.auth(installation.id);
-    const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
-    for (const repo of repositories) {
-      out.push({ owner: repo.owner.login, repo: repo.name, repositoryId: String(repo.id), installationId: installation.id, repositoryUrl: repo.html_url });
-    }
-  }
-  return out;
 }
 
 /** What Charter does for each event; the same whichever way the event arrives. */

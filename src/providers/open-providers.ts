@@ -1,9 +1,10 @@
 import { CharterError } from "../errors.js";
-import { postgresUrlVariable, PROVISIONING_ENV, redisUrlVariable, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
+import { postgresUrlVariable, PROVISIONING_ENV, redisUrlVariable, squidDirectoryVariable, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
 import { createLocalProvider } from "./local/index.js";
 import { createPostgresProvider } from "./postgres/index.js";
 import { createRedisProvider } from "./redis/index.js";
+import { createSquidProvider } from "./squid/index.js";
 
 /**
  * How a caller uses the providers: "write" syncs; "read" only observes (plan, drift) and creates
@@ -53,6 +54,25 @@ export function openProviders(settings: ProvisioningSettings, secrets: ProviderS
         });
       }
       opened.push(createRedisProvider({ instance, url, knownUsers }));
+    }
+    for (const { instance, listen, authProgram, hostsFile } of settings.squid) {
+      const directory = secrets.squidDirectories.get(instance);
+      if (directory === undefined) {
+        throw new CharterError("MISSING_SECRET", `${squidDirectoryVariable(instance)} is not set`, {
+          hint: `Set ${squidDirectoryVariable(instance)} to the directory Charter keeps squid@${instance}'s configuration in (docs/providers.md).`,
+        });
+      }
+      opened.push(
+        createSquidProvider({
+          instance,
+          directory,
+          listen,
+          ...(secrets.squidProgram === undefined ? {} : { program: secrets.squidProgram }),
+          ...(authProgram === undefined ? {} : { authProgram }),
+          ...(hostsFile === undefined ? {} : { hostsFile }),
+          ...(options.now === undefined ? {} : { now: () => (options.now as () => Date)().getTime() }),
+        }),
+      );
     }
     return opened;
   } catch (error) {

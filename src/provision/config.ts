@@ -1,7 +1,7 @@
 import { CharterError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
-import { GITHUB_PROVIDER, githubHandles, LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, type ProviderDescriptor } from "./routing.js";
+import { GITHUB_PROVIDER, githubHandles, LOCAL_PROVIDER, localHandles, POSTGRES_PROVIDER, postgresHandles, REDIS_PROVIDER, redisHandles, SQUID_PROVIDER, squidHandles, type ProviderDescriptor } from "./routing.js";
 
 /**
  * Provisioning configuration: the `provisioning` section of .github/charter.yml (reviewed like
@@ -19,6 +19,10 @@ export const PROVISIONING_ENV = {
   postgresUrlPrefix: "CHARTER_POSTGRES_URL_",
   /** Prefix of each Redis instance's connection URL variable; see redisUrlVariable. */
   redisUrlPrefix: "CHARTER_REDIS_URL_",
+  /** Prefix of each squid proxy's directory variable; see squidDirectoryVariable. */
+  squidDirPrefix: "CHARTER_SQUID_DIR_",
+  /** The squid binary Charter runs for -k parse and -k reconfigure (default /usr/sbin/squid). */
+  squidProgram: "CHARTER_SQUID_BIN",
   /** The GitHub App's id and RSA private key (PEM), as the app itself reads them. */
   githubAppId: "APP_ID",
   githubPrivateKey: "PRIVATE_KEY",
@@ -49,6 +53,16 @@ export interface RedisInstanceSettings {
   readonly knownUsers: readonly string[];
 }
 
+export interface SquidInstanceSettings {
+  readonly instance: string;
+  /** http_port: the address:port the proxy listens on. */
+  readonly listen: string;
+  /** basic_ncsa_auth's path; undefined: Debian's. */
+  readonly authProgram: string | undefined;
+  /** A hosts file for squid's resolver; undefined: the system's. */
+  readonly hostsFile: string | undefined;
+}
+
 /** The non-secret settings, with defaults applied. */
 export interface ProvisioningSettings {
   readonly prune: boolean;
@@ -56,6 +70,7 @@ export interface ProvisioningSettings {
   readonly local: { readonly enabled: boolean; readonly issuer: string };
   readonly postgres: readonly PostgresInstanceSettings[];
   readonly redis: readonly RedisInstanceSettings[];
+  readonly squid: readonly SquidInstanceSettings[];
   readonly github: { readonly enabled: boolean };
 }
 
@@ -67,6 +82,9 @@ export interface ProviderSecrets {
   readonly postgresUrls: ReadonlyMap<string, string | undefined>;
   /** Connection URL per redis instance; undefined when its variable is unset. */
   readonly redisUrls: ReadonlyMap<string, string | undefined>;
+  /** Charter's configuration directory per squid instance; undefined when its variable is unset. */
+  readonly squidDirectories: ReadonlyMap<string, string | undefined>;
+  readonly squidProgram: string | undefined;
   readonly githubAppId: string | undefined;
   readonly githubPrivateKeyPem: string | undefined;
   readonly githubApiUrl: string;
@@ -82,13 +100,16 @@ export function provisioningSettings(policy: CharterPolicy | undefined): Provisi
   const postgres = (section.providers?.postgres ?? []).map((p) => ({ instance: p.instance, databases: p.databases }));
   const redis = (section.providers?.redis ?? []).map((r) => ({ instance: r.instance, knownUsers: r.knownUsers ?? DEFAULT_KNOWN_REDIS_USERS }));
   refuseDuplicates("postgres", postgres);
+  const squid = (section.providers?.squid ?? []).map((q) => ({ instance: q.instance, listen: q.listen, authProgram: q.authProgram, hostsFile: q.hostsFile }));
   refuseDuplicates("redis", redis);
+  refuseDuplicates("squid", squid);
   return {
     prune: section.prune ?? false,
     driftIntervalSeconds,
     local: { enabled: section.providers?.local?.enabled ?? true, issuer: section.providers?.local?.issuer ?? DEFAULT_ISSUER },
     postgres,
     redis,
+    squid,
     github: { enabled: section.providers?.github?.enabled ?? false },
   };
 }
@@ -109,6 +130,7 @@ export function providerDescriptors(settings: ProvisioningSettings): ProviderDes
   if (settings.local.enabled) out.push({ name: LOCAL_PROVIDER, instance: undefined, handles: localHandles });
   for (const p of settings.postgres) out.push({ name: POSTGRES_PROVIDER, instance: p.instance, handles: postgresHandles(p.instance, p.databases) });
   for (const r of settings.redis) out.push({ name: REDIS_PROVIDER, instance: r.instance, handles: redisHandles(r.instance) });
+  for (const q of settings.squid) out.push({ name: SQUID_PROVIDER, instance: q.instance, handles: squidHandles });
   if (settings.github.enabled) out.push({ name: GITHUB_PROVIDER, instance: undefined, handles: githubHandles });
   return out;
 }
@@ -123,6 +145,11 @@ export function redisUrlVariable(instance: string): string {
   return PROVISIONING_ENV.redisUrlPrefix + instance.toUpperCase().replaceAll("-", "_");
 }
 
+/** CHARTER_SQUID_DIR_ and the instance in upper case with - as _: egress → CHARTER_SQUID_DIR_EGRESS. */
+export function squidDirectoryVariable(instance: string): string {
+  return PROVISIONING_ENV.squidDirPrefix + instance.toUpperCase().replaceAll("-", "_");
+}
+
 export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Record<string, string | undefined>>): ProviderSecrets {
   const present = (name: string): string | undefined => {
     const value = env[name];
@@ -133,6 +160,8 @@ export function providerSecrets(settings: ProvisioningSettings, env: Readonly<Re
     signingKeyPem: present(PROVISIONING_ENV.signingKey),
     postgresUrls: new Map(settings.postgres.map((p) => [p.instance, present(postgresUrlVariable(p.instance))])),
     redisUrls: new Map(settings.redis.map((r) => [r.instance, present(redisUrlVariable(r.instance))])),
+    squidDirectories: new Map(settings.squid.map((q) => [q.instance, present(squidDirectoryVariable(q.instance))])),
+    squidProgram: present(PROVISIONING_ENV.squidProgram),
     githubAppId: present(PROVISIONING_ENV.githubAppId),
     githubPrivateKeyPem: present(PROVISIONING_ENV.githubPrivateKey),
     githubApiUrl: present(PROVISIONING_ENV.githubApiUrl) ?? DEFAULT_GITHUB_API_URL,

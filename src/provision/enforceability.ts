@@ -86,11 +86,11 @@ function howToEnforce(permission: Permission, providers: readonly ProviderDescri
     }
     return `Add { instance: ${permission.instance} } under provisioning.providers.redis in ${POLICY_PATH} and set ${redisUrlVariable(permission.instance)}, or enable provisioning.providers.local, or correct the instance name.`;
   }
+  if (permission.system === "http") {
+    return `Add an egress proxy under provisioning.providers.squid in ${POLICY_PATH} (squid enforces method, host and path), or enable provisioning.providers.local (tokens tool gateways enforce).`;
+  }
   if (permission.system === "github") {
     return `Enable provisioning.providers.github in ${POLICY_PATH} (installation tokens GitHub enforces), or provisioning.providers.local (tokens tool gateways enforce).`;
-  }
-  if (permission.system !== "postgres") {
-    return `Enable provisioning.providers.local in ${POLICY_PATH}: its tokens carry ${permission.system} permissions to the tool gateways that enforce them.`;
   }
   if (permission.instance === undefined) {
     const known = providers.filter((p) => p.name === POSTGRES_PROVIDER).map((p) => `@${p.instance ?? ""}`);

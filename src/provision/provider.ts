@@ -9,6 +9,13 @@ import type { Permission } from "../manifest/permission.js";
  * is escalated.
  */
 
+/**
+ * The `agent` of a finding about an identity no manifest owns (a user an operator created by
+ * hand): it belongs to no agent, so it is never grouped, filed or scoped under an agent's name.
+ * ("*" is the other such value: a finding about every agent on the provider.)
+ */
+export const NO_AGENT = "-";
+
 /** What one agent's approved manifest asks of one provider. */
 export interface DesiredAgent {
   readonly id: string;

@@ -12,6 +12,9 @@ import type { Provider } from "./provider.js";
  *             A postgres permission without an @instance names no server and is unenforceable.
  *   redis     a permission naming the @instance of a configured Redis provider is enforced by
  *             that server's ACL. Without such a provider, local tokens still carry it.
+ *   squid     every http permission, when a squid egress proxy is configured: the proxy admits
+ *             exactly the approved method, host and path for the agent's own credentials. Every
+ *             configured proxy renders the rules of every http permission (agents may use any).
  *   github    every github permission, when provisioning.providers.github is enabled: GitHub
  *             itself enforces an installation token minted for exactly the approved repositories
  *             and permissions. Nothing is synced; tokens are minted on demand (charter token issue).
@@ -25,6 +28,7 @@ export type ProviderDescriptor = Pick<Provider, "name" | "instance" | "handles">
 export const LOCAL_PROVIDER = "local";
 export const POSTGRES_PROVIDER = "postgres";
 export const REDIS_PROVIDER = "redis";
+export const SQUID_PROVIDER = "squid";
 export const GITHUB_PROVIDER = "github";
 /** GitHub installation tokens live exactly this long; the API cannot shorten them. */
 export const GITHUB_TOKEN_SECONDS = 3600;
@@ -44,6 +48,10 @@ export function postgresHandles(instance: string, databases: readonly string[] |
 
 export function redisHandles(instance: string): (permission: Permission) => boolean {
   return (permission) => permission.system === "redis" && permission.instance === instance;
+}
+
+export function squidHandles(permission: Permission): boolean {
+  return permission.system === "http";
 }
 
 export function githubHandles(permission: Permission): boolean {

@@ -89,6 +89,29 @@ export interface CharterPolicy {
         enabled?: boolean;
       };
       /**
+       * squid 5 HTTP egress proxies. Charter renders each one's whole configuration from the approved http permissions (per-agent credentials and method/host/path rules, everything else denied, a JSON access log) and reloads it.
+       *
+       * @maxItems 20
+       */
+      squid?: {
+        /**
+         * The proxy's name in records, e.g. egress. Charter's directory for it (squid.conf, passwd, charter-state.json, access.log) is read from CHARTER_SQUID_DIR_<INSTANCE> (upper case, - as _).
+         */
+        instance: string;
+        /**
+         * The address:port squid listens on (http_port), e.g. 127.0.0.1:3128.
+         */
+        listen: string;
+        /**
+         * Path of squid's basic_ncsa_auth helper. Default: /usr/lib/squid/basic_ncsa_auth (Debian).
+         */
+        authProgram?: string;
+        /**
+         * A hosts file squid resolves names with before DNS (hosts_file). Default: the system's /etc/hosts.
+         */
+        hostsFile?: string;
+      }[];
+      /**
        * Redis 7 servers, one per permission instance (the @instance of redis permissions). Charter keeps one ACL user per agent on each.
        *
        * @maxItems 50

@@ -1,7 +1,8 @@
 import { open, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { SourceEvent } from "../trail/event.js";
-import { fileKeyOf, parsePgLogLine } from "./pgaudit.js";
+import { fileKeyOf, type PgLineResult, type PgLogLine, parsePgLogLine } from "./pgaudit.js";
+import { parseSquidLogLine } from "./squid-access-log.js";
 import type { TrailIngestor } from "./trail-ingestor.js";
 import type { SourceGap, SourcePosition, TrailStore } from "./trail-store.js";
 
@@ -16,11 +17,20 @@ import type { SourceGap, SourcePosition, TrailStore } from "./trail-store.js";
  *    completes before the next file starts is reported and passed;
  *  - rotation: files are read in name order (PostgreSQL names them by time, e.g.
  *    postgresql-2026-03-03_140000.json), the current one to its end before the next;
+ *    a single file renamed on rotation (rotatedPath) is found by its first line and finished;
  *  - truncation or removal of a file before it was read to its end is a gap: reported on the
  *    source's status and, for this attested source, in the evidence.
  */
 export interface FollowerOptions {
   readonly instance: string;
+  /** The trail source the lines are, and how one line becomes an event. Default: pgaudit's JSON log. */
+  readonly source?: "pgaudit" | "squid";
+  readonly parse?: (line: PgLogLine, instance: string) => PgLineResult;
+  /**
+   * With a single file: the name the server renames it to when it rotates (squid's
+   * access.log → access.log.0). The renamed file is read to its end before the new one.
+   */
+  readonly rotatedPath?: string;
   /** A log file, or a directory of them (with `pattern`). */
   readonly path: string;
   /** File names to follow in a directory; default PostgreSQL's jsonlog names. */
@@ -68,20 +78,27 @@ export class PgauditFollower {
     this.#options = options;
   }
 
-  /** The PostgreSQL instance it follows, as the permission vocabulary names it. */
+  /** The instance it follows, as the permission vocabulary names it. */
   get instance(): string {
     return this.#options.instance;
+  }
+
+  get source(): "pgaudit" | "squid" {
+    return this.#options.source ?? "pgaudit";
   }
 
   /** Reads what is new, up to one chunk; resolves once its events (and the new position) are stored. */
   async step(): Promise<StepResult> {
     if (this.#position === undefined) {
-      const saved = this.#options.savePosition === false ? null : await this.#store.position("pgaudit", this.#options.instance);
+      const saved = this.#options.savePosition === false ? null : await this.#store.position(this.source, this.#options.instance);
       this.#position = saved === null ? null : (JSON.parse(saved) as Position);
     }
     const files = await this.#files();
     const position = this.#position;
-    const nextAfter = (file: string): { path: string; size: number } | undefined => files.find((f) => f.path > file);
+    const nextAfter = (file: string): { path: string; size: number } | undefined => {
+      const at = files.findIndex((f) => f.path === file);
+      return at === -1 ? files.find((f) => f.path > file) : files[at + 1];
+    };
     let target: { path: string; key: string; offset: number; newer: boolean } | null = null;
     if (position === null) {
       const first = files[0];
@@ -97,6 +114,11 @@ export class PgauditFollower {
           const nextKey = next === undefined ? null : await firstLineKey(next.path);
           if (next !== undefined && nextKey !== null) target = { path: next.path, key: nextKey, offset: 0, newer: nextAfter(next.path) !== undefined };
         }
+      } else if (this.#options.rotatedPath !== undefined && position.file !== this.#options.rotatedPath && (await this.#renamed(files, position))) {
+        // Rotated by renaming: the file read so far is the rotated one now; finish it there.
+        const moved = this.#options.rotatedPath;
+        this.#position = { ...position, file: moved };
+        return this.step();
       } else {
         // The file we were reading is gone, or was truncated (and maybe rewritten) in place.
         if (position.offset < position.size) {
@@ -153,7 +175,7 @@ export class PgauditFollower {
       start = end + 1;
       if (text.trim() === "") continue;
       lines++;
-      const result = parsePgLogLine({ fileKey: target.key, offset, text }, this.#options.instance);
+      const result = (this.#options.parse ?? parsePgLogLine)({ fileKey: target.key, offset, text }, this.#options.instance);
       if (result.kind === "event") events.push(result.event);
       else if (result.kind === "malformed") malformed.push(`${basename(target.path)} byte ${offset}: ${result.reason}`);
     }
@@ -175,17 +197,25 @@ export class PgauditFollower {
   }
 
   #positions(position: Position): SourcePosition[] {
-    return this.#options.savePosition === false ? [] : [{ source: "pgaudit", instance: this.#options.instance, position: JSON.stringify(position) }];
+    return this.#options.savePosition === false ? [] : [{ source: this.source, instance: this.#options.instance, position: JSON.stringify(position) }];
   }
 
   async #gap(kind: SourceGap["kind"], detail: string): Promise<void> {
-    await this.#store.recordGap({ source: "pgaudit", instance: this.#options.instance, kind, detectedMs: Date.now(), detail });
+    await this.#store.recordGap({ source: this.source, instance: this.#options.instance, kind, detectedMs: Date.now(), detail });
+  }
+
+  /** Whether the rotated file is the one the position was read from (same first line, at least as long). */
+  async #renamed(files: readonly { path: string; size: number }[], position: Position): Promise<boolean> {
+    const rotated = files.find((f) => f.path === this.#options.rotatedPath);
+    return rotated !== undefined && rotated.size >= position.offset && (await firstLineKey(rotated.path)) === position.key;
   }
 
   async #files(): Promise<{ path: string; size: number }[]> {
+    const rotated = this.#options.rotatedPath === undefined ? null : await stat(this.#options.rotatedPath).catch(() => null);
+    const older = rotated?.isFile() === true && this.#options.rotatedPath !== undefined ? [{ path: this.#options.rotatedPath, size: rotated.size }] : [];
     const info = await stat(this.#options.path).catch(() => null);
-    if (info === null) return [];
-    if (info.isFile()) return [{ path: this.#options.path, size: info.size }];
+    if (info === null) return older;
+    if (info.isFile()) return [...older, { path: this.#options.path, size: info.size }];
     const pattern = this.#options.pattern ?? DEFAULT_PATTERN;
     const names = (await readdir(this.#options.path)).filter((n) => pattern.test(n)).sort();
     const out: { path: string; size: number }[] = [];
@@ -211,3 +241,8 @@ async function firstLineKey(path: string): Promise<string | null> {
   }
 }
 
+
+/** A follower of squid's access log: the file squid writes, and the name squid's own rotation (logfile_rotate) gives it. */
+export function squidFollower(store: TrailStore, ingestor: TrailIngestor, instance: string, path: string, options: { readonly savePosition?: boolean } = {}): PgauditFollower {
+  return new PgauditFollower(store, ingestor, { instance, path, source: "squid", parse: parseSquidLogLine, rotatedPath: `${path}.0`, ...options });
+}

@@ -8,18 +8,19 @@ import type { DecidedEvent } from "../trail/decide.js";
 import { GENESIS_HASH } from "../trail/event-bytes.js";
 import type { TrailSourceKind } from "../trail/event.js";
 import { SOURCE_STATUS_SQL, type SourceStatusSql, sourceStatusRow } from "./source-status-sql.js";
-import { splitChunk } from "./sqlite-trail-store.js";
+import { packChunk, splitChunk } from "./trail-chunk.js";
 import {
   type AppendResult,
   type Cell,
   type ChainRow,
   eventBits,
-  HOUR_MS,
+  DAILY_BACKFILL_SQL,
   type IngestToken,
   MAX_DATA_CLASSES,
   type NameKind,
   type NewIngestToken,
   resourceKey,
+  RollupCounts,
   type Segment,
   type SourceGap,
   type SourcePosition,
@@ -48,6 +49,7 @@ function schemaSql(): string[] {
     "CREATE INDEX IF NOT EXISTS events_trace ON events (trace) WHERE trace IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS chunks (first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, lines BYTEA NOT NULL, hashes BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS hourly (class INTEGER NOT NULL, within INTEGER NOT NULL, hour BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, hour, agent))",
+    "CREATE TABLE IF NOT EXISTS daily (class INTEGER NOT NULL, within INTEGER NOT NULL, day BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, day, agent))",
     "CREATE TABLE IF NOT EXISTS positions (source TEXT NOT NULL, instance TEXT NOT NULL, position TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (source, instance))",
     `CREATE TABLE IF NOT EXISTS source_status (source TEXT NOT NULL, instance TEXT NOT NULL, attested INTEGER NOT NULL, last_event_ms BIGINT,
       last_received_ms BIGINT, events BIGINT NOT NULL, PRIMARY KEY (source, instance))`,
@@ -82,6 +84,11 @@ export async function openPostgresTrail(connectionString: string, schema: string
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     await client.query(`SET search_path TO ${quoted}`);
     for (const sql of schemaSql()) await client.query(sql);
+    // Trails created before the daily rollup get it filled from their hourly one, once, under the schema lock.
+    if ((await client.query("SELECT 1 FROM meta WHERE key = 'rollup:daily'")).rowCount === 0) {
+      await client.query(DAILY_BACKFILL_SQL);
+      await client.query("INSERT INTO meta (key, value) VALUES ('rollup:daily', '1')");
+    }
     await client.query("INSERT INTO meta (key, value) VALUES ('origin', $1) ON CONFLICT (key) DO NOTHING", [options.origin ?? `charter-trail/${randomUUID()}`]);
     await client.query("COMMIT");
   } catch (cause) {
@@ -187,7 +194,7 @@ class PostgresTrailStore implements TrailStore {
       const fresh = candidates.filter((e) => !existing.has(`${new Date(Date.parse(e.observedAt)).toISOString()}\n${e.id}`));
       const { chained } = chainEvents(await this.#tipNow(), fresh);
       const cols: unknown[][] = Array.from({ length: 12 }, () => []);
-      const hourly = new Map<string, number>();
+      const rollups = new RollupCounts();
       const status = new Map<string, { source: string; instance: string; attested: boolean; last: number; received: number; n: number }>();
       for (const { event: e } of chained) {
         const observedMs = Date.parse(e.observedAt);
@@ -216,11 +223,7 @@ class PostgresTrailStore implements TrailStore {
           e.traceId === null ? null : Buffer.from(e.traceId, "hex"),
         ];
         row.forEach((v, i) => (cols[i] as unknown[]).push(v));
-        const hour = Math.floor(observedMs / HOUR_MS);
-        for (const cls of classIds) {
-          const key = `${cls}|${triState(e.withinHours)}|${hour}|${agent ?? -1}`;
-          hourly.set(key, (hourly.get(key) ?? 0) + 1);
-        }
+        rollups.add(classIds, triState(e.withinHours), observedMs, agent);
         const sk = `${e.source}\n${e.sourceInstance}`;
         const s = status.get(sk);
         if (s === undefined) status.set(sk, { source: e.source, instance: e.sourceInstance, attested: e.attested, last: observedMs, received: receivedMs, n: 1 });
@@ -238,21 +241,21 @@ class PostgresTrailStore implements TrailStore {
         );
         for (let i = 0; i < chained.length; i += CHUNK_EVENTS) {
           const part = chained.slice(i, i + CHUNK_EVENTS);
-          const lines: Buffer[] = [];
-          for (const c of part) lines.push(c.bytes, Buffer.from("\n"));
           await this.#q("INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES ($1, $2, $3, $4)", [
             part[0]?.event.seq,
             part.at(-1)?.event.seq,
-            Buffer.concat(lines),
+            packChunk(part.map((c) => c.bytes)),
             Buffer.from(part.map((c) => c.event.hash).join(""), "hex"),
           ]);
         }
-        const keys = [...hourly.keys()].map((k) => k.split("|").map(Number));
-        await this.#q(
-          `INSERT INTO hourly (class, within, hour, agent, n) SELECT * FROM unnest($1::int[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
-           ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = hourly.n + excluded.n`,
-          [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2]), keys.map((k) => k[3]), [...hourly.values()]],
-        );
+        for (const [table, unit, counts] of [["hourly", "hour", rollups.hourly], ["daily", "day", rollups.daily]] as const) {
+          const rows = RollupCounts.rows(counts);
+          await this.#q(
+            `INSERT INTO ${table} (class, within, ${unit}, agent, n) SELECT * FROM unnest($1::int[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
+             ON CONFLICT (class, within, ${unit}, agent) DO UPDATE SET n = ${table}.n + excluded.n`,
+            [0, 1, 2, 3, 4].map((i) => rows.map((r) => r[i])),
+          );
+        }
         for (const s of status.values()) {
           await this.#q(
             `INSERT INTO source_status (source, instance, attested, last_event_ms, last_received_ms, events) VALUES ($1, $2, $3, $4, $5, $6)

@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
 import type { BindingKind, PrincipalBinding } from "../trail/attribute.js";
 import { chainEvents } from "../trail/chain.js";
+import { chunkLines, packChunk, splitChunk } from "./trail-chunk.js";
 import { GENESIS_HASH } from "../trail/event-bytes.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import type { TrailSourceKind } from "../trail/event.js";
@@ -12,13 +13,14 @@ import {
   type AppendResult,
   type Cell,
   type ChainRow,
+  DAILY_BACKFILL_SQL,
   eventBits,
-  HOUR_MS,
   type IngestToken,
   MAX_DATA_CLASSES,
   type NameKind,
   type NewIngestToken,
   resourceKey,
+  RollupCounts,
   type Segment,
   type SourceGap,
   type SourcePosition,
@@ -36,10 +38,10 @@ import { SOURCE_STATUS_SQL, type SourceStatusSql, sourceStatusRow } from "./sour
  * event: acknowledged means on disk.
  *
  * Rows are kept narrow for the queries (names as dictionary ids, flags as bits, data classes as
- * a bit mask) beside the event's stored bytes, which are the record the hash chain covers. An
- * hourly rollup (data class, within hours, hour, agent → count), kept in the same transaction,
- * answers the population questions ("how many off-hours reads of customer data in a year, by
- * which agents") without reading the events.
+ * a bit mask) beside the event's stored bytes, which are the record the hash chain covers. Daily
+ * and hourly rollups (data class, within hours, day or hour, agent → count), kept in the same
+ * transaction, answer the population questions ("how many off-hours reads of customer data in
+ * a year, by which agents") without reading the events.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
@@ -83,6 +85,14 @@ CREATE TABLE IF NOT EXISTS hourly (
   agent INTEGER NOT NULL,
   n INTEGER NOT NULL,
   PRIMARY KEY (class, within, hour, agent)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily (
+  class INTEGER NOT NULL,
+  within INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  agent INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (class, within, day, agent)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS positions (
   source TEXT NOT NULL,
@@ -160,32 +170,8 @@ export interface SqliteTrailOptions {
   readonly durable?: boolean;
 }
 
-/** Events per stored chunk: small enough that showing one event reads little, large enough to keep writes sequential. */
+/** Events per stored chunk: small enough that showing one event reads little, large enough to keep writes sequential and compress well. */
 const CHUNK_EVENTS = 256;
-const NEWLINE = Buffer.from("\n");
-
-/** The links of one chunk from seq `from` on. A chunk's lines end in a newline each; the bytes never contain one (JSON escapes it). */
-export function* splitChunk(
-  first: number,
-  lines: Buffer,
-  hashes: Buffer,
-  from = first,
-): IterableIterator<ChainRow> {
-  let start = 0;
-  for (let seq = first; start < lines.length; seq++) {
-    const end = lines.indexOf(0x0a, start);
-    const stop = end === -1 ? lines.length : end;
-    if (seq >= from) {
-      const i = seq - first;
-      yield {
-        seq,
-        bytes: lines.subarray(start, stop),
-        hash: hashes.subarray(i * 32, i * 32 + 32),
-      };
-    }
-    start = stop + 1;
-  }
-}
 
 export function openSqliteTrail(
   path: string,
@@ -215,6 +201,7 @@ export class SqliteTrailStore implements TrailStore {
       this.#db.pragma("busy_timeout = 10000");
       this.#db.pragma(`cache_size = ${String(-(options.cacheKiB ?? 65_536))}`);
       this.#db.exec(SCHEMA);
+      this.#migrate();
       const row = this.#db
         .prepare("SELECT value FROM meta WHERE key = 'origin'")
         .get() as { value: string } | undefined;
@@ -243,6 +230,21 @@ export class SqliteTrailStore implements TrailStore {
         },
       );
     }
+  }
+
+  /**
+   * Trails created before the daily rollup get it filled from their hourly one, once: the
+   * marker and the rows are written in one transaction, so a crash leaves either both or neither.
+   */
+  #migrate(): void {
+    if (this.#db.prepare("SELECT 1 FROM meta WHERE key = 'rollup:daily'").get() !== undefined) return;
+    this.#db
+      .transaction(() => {
+        if (this.#db.prepare("SELECT 1 FROM meta WHERE key = 'rollup:daily'").get() !== undefined) return;
+        this.#db.exec(DAILY_BACKFILL_SQL);
+        this.#db.prepare("INSERT INTO meta (key, value) VALUES ('rollup:daily', '1')").run();
+      })
+      .immediate();
   }
 
   origin(): Promise<string> {
@@ -342,16 +344,14 @@ export class SqliteTrailStore implements TrailStore {
       );
       for (let i = 0; i < chained.length; i += CHUNK_EVENTS) {
         const part = chained.slice(i, i + CHUNK_EVENTS);
-        const lines: Buffer[] = [];
-        for (const c of part) lines.push(c.bytes, NEWLINE);
         insertChunk.run(
           part[0]?.event.seq,
           part.at(-1)?.event.seq,
-          Buffer.concat(lines),
+          packChunk(part.map((c) => c.bytes)),
           Buffer.from(part.map((c) => c.event.hash).join(""), "hex"),
         );
       }
-      const hourly = new Map<string, number>();
+      const rollups = new RollupCounts();
       const status = new Map<
         string,
         {
@@ -384,16 +384,12 @@ export class SqliteTrailStore implements TrailStore {
           e.manifestSeq,
           e.traceId === null ? null : Buffer.from(e.traceId, "hex"),
         );
-        const hour = Math.floor(observedMs / HOUR_MS);
-        const within = triState(e.withinHours);
-        const agentKey = agent ?? -1;
-        for (const cls of [
-          0,
-          ...e.dataClasses.map((c) => this.#classIndex(c) + 1),
-        ]) {
-          const key = `${cls}|${within}|${hour}|${agentKey}`;
-          hourly.set(key, (hourly.get(key) ?? 0) + 1);
-        }
+        rollups.add(
+          [0, ...e.dataClasses.map((c) => this.#classIndex(c) + 1)],
+          triState(e.withinHours),
+          observedMs,
+          agent,
+        );
         const sk = `${e.source}\n${e.sourceInstance}`;
         const s = status.get(sk);
         if (s === undefined)
@@ -414,10 +410,11 @@ export class SqliteTrailStore implements TrailStore {
       const upsertHour = this.#prepared(
         "INSERT INTO hourly (class, within, hour, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = n + excluded.n",
       );
-      for (const [key, n] of hourly) {
-        const [cls, within, hour, agent] = key.split("|").map(Number);
-        upsertHour.run(cls, within, hour, agent, n);
-      }
+      for (const row of RollupCounts.rows(rollups.hourly)) upsertHour.run(...row);
+      const upsertDay = this.#prepared(
+        "INSERT INTO daily (class, within, day, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, day, agent) DO UPDATE SET n = n + excluded.n",
+      );
+      for (const row of RollupCounts.rows(rollups.daily)) upsertDay.run(...row);
       const upsertStatus = this.#prepared(
         `INSERT INTO source_status (source, instance, attested, last_event_ms, last_received_ms, events) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, instance) DO UPDATE SET last_event_ms = max(coalesce(last_event_ms, 0), excluded.last_event_ms),
@@ -596,14 +593,18 @@ export class SqliteTrailStore implements TrailStore {
     }
   }
 
-  /** Chunks as stored, for verification: the fastest way through the record. */
+  /**
+   * Chunks in seq order with their lines decompressed, for verification: the fastest way
+   * through the record. A chunk that does not decode yields no lines, which verify reports.
+   */
   *iterateChunks(): IterableIterator<[number, number, Buffer, Buffer]> {
-    yield* this.#db
+    for (const [first, last, stored, hashes] of this.#db
       .prepare(
         "SELECT first_seq, last_seq, lines, hashes FROM chunks ORDER BY first_seq",
       )
       .raw(true)
-      .iterate() as IterableIterator<[number, number, Buffer, Buffer]>;
+      .iterate() as IterableIterator<[number, number, Buffer, Buffer]>)
+      yield [first, last, chunkLines(stored) ?? Buffer.alloc(0), hashes];
   }
 
   /** Query rows in seq order, for the deep check (classes as exact integers). */

@@ -5,6 +5,7 @@ import type { ChangeRecord, EvidenceRecord } from "../schema-types/evidence-reco
 import { recordHash } from "../evidence/record.js";
 import { LocalRegistry } from "../providers/local/registry.js";
 import { identityRoleName, roleNames } from "../providers/postgres/role-names.js";
+import { agentUserName } from "../providers/redis/names.js";
 import { type PrincipalBinding, PrincipalBook } from "../trail/attribute.js";
 import type { IngestContext } from "../trail/decide.js";
 import { LocalClock } from "../trail/local-time.js";
@@ -92,6 +93,9 @@ export class TrailContext {
           // The identity role's name is derived from the agent id: it stands for the agent on every instance.
           try {
             this.principals.add({ principal: identityRoleName(names, agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
+            // The Redis provider's ACL user and squid's proxy identity (its lease part stripped when
+            // the log is parsed) are both named from the id the same way, on every instance.
+            this.principals.add({ principal: agentUserName(agent), instance: null, agent, kind: "identity-role", fromMs: 0, untilMs: null });
           } catch {
             // An id no provider would derive a role for (the manifest was invalid): no identity role exists.
           }

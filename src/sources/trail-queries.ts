@@ -2,8 +2,8 @@ import { CharterError } from "../errors.js";
 import { decodeCursor, type Page, type PageRequest, pageOf } from "../audit/page-cursor.js";
 import { eventFromBytes } from "../trail/event-bytes.js";
 import type { TrailEvent, TrailOutcome } from "../trail/event.js";
-import { splitChunk } from "./sqlite-trail-store.js";
-import { BITS, type Cell, HOUR_MS, OUTCOME_CODE, type TrailStore } from "./trail-store.js";
+import { splitChunk } from "./trail-chunk.js";
+import { BITS, type Cell, DAY_MS, HOUR_MS, OUTCOME_CODE, type TrailStore } from "./trail-store.js";
 
 /** The filters of charter audit actions. Times are UTC milliseconds, since inclusive, until exclusive. */
 export interface ActionFilter {
@@ -129,40 +129,77 @@ export interface PopulationCount {
 /**
  * The population of the auditor's standard question ("customer data accessed outside allowed
  * hours in the last 12 months: how many times, by which agents"), and any other question over
- * agent, data class, allowed hours and a time window: whole hours from the hourly rollup, the
- * partial hours at either end from the events themselves, so the answer is exact.
+ * agent, data class, allowed hours and a time window: whole days from the daily rollup, whole
+ * hours at either end from the hourly one, the partial hours at the very ends from the events
+ * themselves, so the answer is exact and a year costs a few thousand rows whatever the volume.
  */
 export async function offHoursOrAll(store: TrailStore, f: Pick<ActionFilter, "agent" | "dataClass" | "outsideHours" | "since" | "until">): Promise<PopulationCount> {
   const cls = f.dataClass === undefined ? 0 : await store.nameId("class", f.dataClass);
   const agentId = f.agent === undefined ? undefined : await store.nameId("agent", f.agent);
   if (cls === undefined || (f.agent !== undefined && agentId === undefined)) return { total: 0, byAgent: [] };
-  const since = f.since ?? 0;
-  const until = f.until ?? 8.64e15;
-  const firstHour = Math.ceil(since / HOUR_MS);
-  const lastHour = Math.floor(until / HOUR_MS);
   const counts = new Map<number, number>();
   const add = (agent: number, n: number): void => {
     counts.set(agent, (counts.get(agent) ?? 0) + n);
   };
-  if (firstHour < lastHour) {
-    const params: Cell[] = [cls, firstHour, lastHour];
-    let sql = `SELECT agent, sum(n) AS n FROM hourly WHERE class = ?${f.outsideHours === true ? " AND within = 1" : ""} AND hour >= ? AND hour < ?`;
+  const spans: Span[] = [];
+  cover(f.since ?? 0, f.until ?? 8.64e15, ROLLUPS, spans);
+  for (const span of spans) {
+    if (span.rollup === undefined) {
+      const where = await whereOf(store, { ...f, since: span.from, until: span.to });
+      for (const r of await store.select(`SELECT coalesce(agent, -1) AS agent, count(*) AS n FROM events WHERE ${where.sql} GROUP BY coalesce(agent, -1)`, where.params)) add(Number(r["agent"]), Number(r["n"]));
+      continue;
+    }
+    const { table, unit, ms } = span.rollup;
+    const params: Cell[] = [cls, span.from / ms, span.to / ms];
+    let sql = `SELECT agent, sum(n) AS n FROM ${table} WHERE class = ?${f.outsideHours === true ? " AND within = 1" : ""} AND ${unit} >= ? AND ${unit} < ?`;
     if (agentId !== undefined) {
       sql += " AND agent = ?";
       params.push(agentId);
     }
     for (const r of await store.select(`${sql} GROUP BY agent`, params)) add(Number(r["agent"]), Number(r["n"]));
   }
-  const edges: [number, number][] = firstHour < lastHour ? [[since, firstHour * HOUR_MS], [lastHour * HOUR_MS, until]] : [[since, until]];
-  for (const [from, to] of edges) {
-    if (from >= to) continue;
-    const where = await whereOf(store, { ...f, since: from, until: to });
-    for (const r of await store.select(`SELECT coalesce(agent, -1) AS agent, count(*) AS n FROM events WHERE ${where.sql} GROUP BY coalesce(agent, -1)`, where.params)) add(Number(r["agent"]), Number(r["n"]));
-  }
   const byAgent: { agent: string | null; events: number }[] = [];
   for (const [agent, n] of counts) if (n > 0) byAgent.push({ agent: agent === -1 ? null : ((await store.nameOf("agent", agent)) ?? `#${String(agent)}`), events: n });
   byAgent.sort((a, b) => b.events - a.events || String(a.agent).localeCompare(String(b.agent)));
   return { total: byAgent.reduce((n, a) => n + a.events, 0), byAgent };
+}
+
+interface Rollup {
+  readonly table: "daily" | "hourly";
+  readonly unit: "day" | "hour";
+  readonly ms: number;
+}
+
+/** Coarsest first. */
+const ROLLUPS: readonly Rollup[] = [
+  { table: "daily", unit: "day", ms: DAY_MS },
+  { table: "hourly", unit: "hour", ms: HOUR_MS },
+];
+
+/** A part of the window answered by one rollup (whole units), or by the events (rollup undefined). */
+interface Span {
+  readonly from: number;
+  readonly to: number;
+  readonly rollup?: Rollup;
+}
+
+/** Splits [from, to) into the whole units of the coarsest rollup that fits, finer ones at the ends. */
+function cover(from: number, to: number, rollups: readonly Rollup[], out: Span[]): void {
+  if (from >= to) return;
+  const [rollup, ...finer] = rollups;
+  if (rollup === undefined) {
+    out.push({ from, to });
+    return;
+  }
+  const first = Math.ceil(from / rollup.ms) * rollup.ms;
+  const last = Math.floor(to / rollup.ms) * rollup.ms;
+  if (first >= last) {
+    cover(from, to, finer, out);
+    return;
+  }
+  cover(from, first, finer, out);
+  out.push({ from: first, to: last, rollup });
+  cover(last, to, finer, out);
 }
 
 /** Every event of one trace (a tool span and the SQL statements that carried its traceparent), in observed order. */

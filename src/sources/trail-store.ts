@@ -200,3 +200,38 @@ export function resourceKey(e: Pick<TrailEvent, "system" | "resource" | "instanc
 /** Data classes a trail can tell apart: one bit each in a 63-bit mask. */
 export const MAX_DATA_CLASSES = 62;
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The rollups both stores keep beside the events, counted per batch in the batch's transaction:
+ * (data class, within hours, hour or day, agent) → events. Class 0 counts every event, class
+ * k + 1 the events of the data class with bit k; agent -1 is the unattributed. A year's
+ * population question reads at most 365 daily rows per agent and class, whole hours at the
+ * window's ends from the hourly rollup, and only the partial hours from the events.
+ */
+export class RollupCounts {
+  readonly hourly = new Map<string, number>();
+  readonly daily = new Map<string, number>();
+
+  add(classes: readonly number[], within: number, observedMs: number, agent: number | null): void {
+    const hour = Math.floor(observedMs / HOUR_MS);
+    const day = Math.floor(observedMs / DAY_MS);
+    for (const cls of classes) {
+      const h = `${String(cls)}|${String(within)}|${String(hour)}|${String(agent ?? -1)}`;
+      this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
+      const d = `${String(cls)}|${String(within)}|${String(day)}|${String(agent ?? -1)}`;
+      this.daily.set(d, (this.daily.get(d) ?? 0) + 1);
+    }
+  }
+
+  /** The rows of one rollup: class, within, hour or day, agent, count. */
+  static rows(counts: ReadonlyMap<string, number>): [number, number, number, number, number][] {
+    return [...counts].map(([key, n]) => {
+      const [cls = 0, within = 0, at = 0, agent = -1] = key.split("|").map(Number);
+      return [cls, within, at, agent, n];
+    });
+  }
+}
+
+/** Fills the daily rollup from the hourly one, for trails created before it existed (both stores run it once, in their schema transaction). */
+export const DAILY_BACKFILL_SQL = "INSERT INTO daily (class, within, day, agent, n) SELECT class, within, hour / 24, agent, sum(n) FROM hourly GROUP BY class, within, hour / 24, agent";

@@ -146,9 +146,18 @@ export function chainHash(previousHex: string, bytes: Uint8Array): string {
   return hash("sha256", Buffer.concat([LEAF_PREFIX, Buffer.from(previousHex, "hex"), bytes]), "hex");
 }
 
+// One buffer reused for every link's input: ingest and verify hash tens of thousands of links a
+// second, and a fresh concatenation per link showed in their profiles as allocation and GC.
+let scratch = Buffer.allocUnsafe(4096);
+
 /** The same, into raw bytes (the Merkle leaf). */
 export function chainHashBytes(previous: Uint8Array, bytes: Uint8Array): Buffer {
-  return hash("sha256", Buffer.concat([LEAF_PREFIX, previous, bytes]), "buffer");
+  const n = 1 + previous.length + bytes.length;
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, scratch.length * 2));
+  scratch[0] = 0x00;
+  scratch.set(previous, 1);
+  scratch.set(bytes, 1 + previous.length);
+  return hash("sha256", scratch.subarray(0, n), "buffer");
 }
 
 /**

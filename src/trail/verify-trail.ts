@@ -131,7 +131,7 @@ export function verifyTrail(input: TrailVerifyInput): TrailVerifyReport {
       const inner = innerSeq(bytes);
       if (inner !== seq) add({ code: "seq-mismatch", seq, message: `the event stored at position ${seq} says it is event ${inner ?? "?"}: events were moved` });
       input.onEvent?.(seq, bytes);
-      prev = stored.length === 32 ? Buffer.from(stored) : leaf;
+      prev = stored.length === 32 ? stored : leaf;
       frontier = appendLeaf(frontier, leaf);
       events++;
       const anchor = anchoredAt.get(seq);

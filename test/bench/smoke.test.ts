@@ -110,13 +110,17 @@ describe("npm run bench, at a small size", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { bench: string; events: number; ratio?: number; hits?: number; bytes_per_event?: number; peak_rss_mib?: number; median_ms?: number });
+    // Two sizes (a tenth, then the full size), then PostgreSQL.
     expect(figures.map((f) => [f.bench, f.events])).toEqual([
+      ["trail/ingest", 2000],
+      ["trail/seed-query", 2000],
+      ["trail/verify", 2000],
       ["trail/ingest", 20000],
       ["trail/seed-query", 20000],
       ["trail/verify", 20000],
       ["trail/postgres", 5000],
     ]);
-    const [ingest, seed, verify, postgres] = figures;
+    const [, , , ingest, seed, verify, postgres] = figures;
     expect(ingest?.ratio).toBeGreaterThan(0);
     expect(ingest?.bytes_per_event).toBeGreaterThan(0);
     expect(ingest?.peak_rss_mib).toBeGreaterThan(0);
@@ -125,5 +129,6 @@ describe("npm run bench, at a small size", () => {
     expect(seed?.ratio).toBeGreaterThan(0);
     expect(verify?.ratio).toBeGreaterThan(0);
     expect(postgres?.hits).toBeGreaterThan(0);
+    expect(postgres?.ratio).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { appendToLedger, type LedgerTip } from "../../src/evidence/ledger.js";
 import { verifyInclusion } from "../../src/evidence/merkle.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
+import { chunkLines, packChunk } from "../../src/sources/trail-chunk.js";
 import { anchorBody } from "../../src/sources/trail-sealer.js";
 import { chainHash, GENESIS_HASH } from "../../src/trail/event-bytes.js";
 import { type BuiltLedger } from "../evidence/ledger-fixture.js";
@@ -113,13 +114,14 @@ describe("charter trail ingest, seal, verify and prove", () => {
     raw((sql) => sql.exec(`VACUUM INTO '${pristine}'`));
     const edit = (rehash: boolean) => (sql: Database.Database) => {
       const chunk = sql.prepare("SELECT first_seq, lines FROM chunks ORDER BY first_seq LIMIT 1").get() as { first_seq: number; lines: Buffer };
-      const text = chunk.lines.toString("utf8").replace('"evt-7"', '"evt-X"');
+      const text = plain(chunk.lines).replace('"evt-7"', '"evt-X"');
       let hashes: Buffer | undefined;
       if (rehash) {
         let prev = GENESIS_HASH;
         hashes = Buffer.concat(text.trimEnd().split("\n").map((line) => Buffer.from((prev = chainHash(prev, Buffer.from(line))), "hex")));
       }
-      sql.prepare("UPDATE chunks SET lines = ?, hashes = coalesce(?, hashes) WHERE first_seq = ?").run(Buffer.from(text), hashes ?? null, chunk.first_seq);
+      // Written back compressed, as the store writes chunks (the other cases write plain lines, which the store also reads).
+      sql.prepare("UPDATE chunks SET lines = ?, hashes = coalesce(?, hashes) WHERE first_seq = ?").run(packChunk(text.trimEnd().split("\n").map((l) => Buffer.from(l))), hashes ?? null, chunk.first_seq);
     };
     raw(edit(false));
     let report = JSON.parse((await runCli(["trail", "verify", "--db", db, "--key", ledger.verifierKey, "--format", "json"], repo.root)).stdout) as { problems: { code: string; seq?: number }[] };
@@ -140,7 +142,7 @@ describe("charter trail ingest, seal, verify and prove", () => {
         "deleted",
         (sql) => {
           const c = sql.prepare("SELECT first_seq, lines, hashes FROM chunks").get() as { first_seq: number; lines: Buffer; hashes: Buffer };
-          const lines = c.lines.toString("utf8").split("\n");
+          const lines = plain(c.lines).split("\n");
           lines.splice(4, 1);
           sql.prepare("UPDATE chunks SET lines = ?, hashes = ?, last_seq = last_seq - 1 WHERE first_seq = ?").run(Buffer.from(lines.join("\n")), Buffer.concat([c.hashes.subarray(0, 4 * 32), c.hashes.subarray(5 * 32)]), c.first_seq);
           sql.prepare("DELETE FROM events WHERE seq = 5").run();
@@ -152,7 +154,7 @@ describe("charter trail ingest, seal, verify and prove", () => {
         "swapped",
         (sql) => {
           const c = sql.prepare("SELECT first_seq, lines, hashes FROM chunks").get() as { first_seq: number; lines: Buffer; hashes: Buffer };
-          const lines = c.lines.toString("utf8").split("\n");
+          const lines = plain(c.lines).split("\n");
           [lines[2], lines[3]] = [lines[3] ?? "", lines[2] ?? ""];
           sql.prepare("UPDATE chunks SET lines = ? WHERE first_seq = ?").run(Buffer.from(lines.join("\n")), c.first_seq);
         },
@@ -194,7 +196,7 @@ describe("charter trail ingest, seal, verify and prove", () => {
           // A forged read slipped in after event 10; everything after it moves up one and is
           // re-chained, so the chain and the positions are consistent again.
           const c = sql.prepare("SELECT first_seq, lines FROM chunks").get() as { first_seq: number; lines: Buffer };
-          const lines = c.lines.toString("utf8").trimEnd().split("\n");
+          const lines = plain(c.lines).trimEnd().split("\n");
           const forged = withSeq((lines[9] ?? "").replace('"evt-9"', '"evt-forged"'), 11);
           const next = [...lines.slice(0, 10), forged, ...lines.slice(10).map((l, i) => withSeq(l, 12 + i))];
           let prev = GENESIS_HASH;
@@ -209,7 +211,7 @@ describe("charter trail ingest, seal, verify and prove", () => {
         "cut at the tail",
         (sql) => {
           const c = sql.prepare("SELECT first_seq, lines, hashes FROM chunks").get() as { first_seq: number; lines: Buffer; hashes: Buffer };
-          const lines = c.lines.toString("utf8").trimEnd().split("\n").slice(0, 15);
+          const lines = plain(c.lines).trimEnd().split("\n").slice(0, 15);
           sql.prepare("UPDATE chunks SET lines = ?, hashes = ?, last_seq = 15 WHERE first_seq = ?").run(Buffer.from(lines.join("\n") + "\n"), c.hashes.subarray(0, 15 * 32), c.first_seq);
           sql.prepare("DELETE FROM events WHERE seq > 15").run();
         },
@@ -262,3 +264,10 @@ describe("charter trail ingest, seal, verify and prove", () => {
     expect(answer.checkpoint).toContain(`\n5000\n${Buffer.from(answer.root, "hex").toString("base64")}\n`);
   });
 });
+
+/** A stored chunk's lines as text (the store keeps them compressed). */
+function plain(stored: Buffer): string {
+  const lines = chunkLines(stored);
+  if (lines === null) throw new Error("the stored chunk does not decode");
+  return lines.toString("utf8");
+}

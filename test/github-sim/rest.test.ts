@@ -281,6 +281,7 @@ describe("behaviour on the state", () => {
       ["pulls/list-reviews", "GET", `/repos/acme/agents/pulls/${n}/reviews`],
       ["issues/get", "GET", `/repos/acme/agents/issues/${n}`],
       ["issues/create", "POST", "/repos/acme/agents/issues", { title: "Agent drift", labels: ["charter"] }],
+      ["issues/update", "PATCH", `/repos/acme/agents/issues/${n}`, { state: "open" }],
       ["issues/create-comment", "POST", `/repos/acme/agents/issues/${n}/comments`, { body: "Charter: approved" }],
       ["issues/list-comments", "GET", `/repos/acme/agents/issues/${n}/comments`],
       ["issues/list-labels-on-issue", "GET", `/repos/acme/agents/issues/${n}/labels`],

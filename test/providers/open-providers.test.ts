@@ -9,7 +9,7 @@ import { tempDir, type TempDir } from "../helpers/provisioning.js";
 
 const settings = provisioningSettings({
   version: 1,
-  provisioning: { providers: { postgres: [{ instance: "crm-prod", databases: ["crm"] }, { instance: "warehouse" }], redis: [{ instance: "cache-prod" }] } },
+  provisioning: { providers: { postgres: [{ instance: "crm-prod", databases: ["crm"] }, { instance: "warehouse" }], redis: [{ instance: "cache-prod" }], squid: [{ instance: "egress", listen: "127.0.0.1:3128" }] } },
 });
 
 const permission = (raw: string): Permission => {
@@ -33,6 +33,7 @@ describe("openProviders", () => {
       CHARTER_POSTGRES_URL_CRM_PROD: "postgres://charter@127.0.0.1:1/crm",
       CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://charter@127.0.0.1:1/analytics",
       CHARTER_REDIS_URL_CACHE_PROD: "redis://charter-provisioner:x@127.0.0.1:1/0",
+      CHARTER_SQUID_DIR_EGRESS: dir.file("squid"),
     };
     const providers = openProviders(settings, providerSecrets(settings, env), { access: "write" });
     try {
@@ -58,19 +59,20 @@ describe("openProviders", () => {
   });
 
   it("names the missing variable instead of opening a partial set", () => {
-    const redis = { CHARTER_REDIS_URL_CACHE_PROD: "redis://p:x@h:6379/0" };
+    const redis = { CHARTER_REDIS_URL_CACHE_PROD: "redis://p:x@h:6379/0", CHARTER_SQUID_DIR_EGRESS: dir.file("squid") };
     const postgres = { CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", CHARTER_POSTGRES_URL_WAREHOUSE: "postgres://x@h/a" };
     for (const env of [
       { ...postgres, ...redis },
       { CHARTER_LOCAL_DB: dir.file("local.db"), CHARTER_POSTGRES_URL_CRM_PROD: "postgres://x@h/crm", ...redis },
       { CHARTER_LOCAL_DB: dir.file("local.db"), ...postgres },
+      { CHARTER_LOCAL_DB: dir.file("local.db"), ...postgres, CHARTER_REDIS_URL_CACHE_PROD: "redis://p:x@h:6379/0" },
     ]) {
       try {
         openProviders(settings, providerSecrets(settings, env), { access: "write" });
         expect.unreachable();
       } catch (error) {
         expect(isCharterError(error) && error.code).toBe("MISSING_SECRET");
-        expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE|CHARTER_REDIS_URL_CACHE_PROD/);
+        expect((error as Error).message).toMatch(/CHARTER_LOCAL_DB|CHARTER_POSTGRES_URL_WAREHOUSE|CHARTER_REDIS_URL_CACHE_PROD|CHARTER_SQUID_DIR_EGRESS/);
       }
     }
   });

@@ -45,7 +45,7 @@ describe("checkEnforceability", () => {
     ]);
     expect(diagnostics[0]?.fix).toContain("@crm-prod");
     expect(diagnostics[1]?.fix).toContain('does not list database "billing"');
-    expect(diagnostics[2]?.fix).toContain("Enable provisioning.providers.local");
+    expect(diagnostics[2]?.fix).toContain("provisioning.providers.local");
   });
 
   it("refuses a postgres credential with no postgres permission to issue it on", async () => {
@@ -66,6 +66,16 @@ describe("checkEnforceability", () => {
     expect(desired.byProvider.get("redis@cache-prod")?.map((a) => [a.id, a.status, a.permissions.map((p) => p.raw)])).toEqual([["cache-reader", "active", ["redis:read:cache:customers:*@cache-prod"]]]);
   });
 
+  it("counts an http permission as enforced once a squid egress proxy is configured, and otherwise names that provider in the fix", async () => {
+    const agents = await checkedAgents(agentTree([{ id: "web", permissions: ["http:get:api.example.com/v1/orders", "redis:read:cache:x:*@cache-prod"] }]));
+    const none = checkEnforceability(agents, configured({ providers: { local: { enabled: false } } }));
+    expect(none.find((d) => d.pointer === "/tools/0/permissions/0")?.fix).toContain("provisioning.providers.squid");
+    const withSquid = checkEnforceability(agents, configured({ providers: { local: { enabled: false }, squid: [{ instance: "egress", listen: "127.0.0.1:3128" }] } }));
+    expect(withSquid.filter((d) => d.rule === "provisioning/unenforceable-permission").map((d) => d.pointer)).toEqual(["/tools/0/permissions/1"]);
+    const desired = desiredState(agents, "a".repeat(40), configured({ providers: { squid: [{ instance: "egress", listen: "127.0.0.1:3128" }] } }));
+    expect(desired.byProvider.get("squid@egress")?.map((a) => [a.id, a.status, a.permissions.map((p) => p.raw)])).toEqual([["web", "active", ["http:get:api.example.com/v1/orders"]]]);
+  });
+
   it("passes the repository's agents when every instance they name is configured, and ignores retired agents", async () => {
     const all = configured({
       providers: { postgres: ["crm-prod", "helpdesk-prod", "finance-prod", "warehouse"].map((instance) => ({ instance })) },
@@ -83,7 +93,7 @@ describe("checkEnforceability", () => {
 
 describe("provisioning configuration", () => {
   it("applies defaults: local on, prune off, drift every hour", () => {
-    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [], github: { enabled: false } });
+    expect(provisioningSettings({ version: 1 })).toEqual({ prune: false, driftIntervalSeconds: 3600, local: { enabled: true, issuer: "charter" }, postgres: [], redis: [], squid: [], github: { enabled: false } });
   });
 
   it("reads redis instances with known users defaulting to the default user, and their URLs from CHARTER_REDIS_URL_<INSTANCE>", () => {

@@ -6,6 +6,7 @@ import { createIngestToken } from "../../src/sources/ingest-tokens.js";
 import { openPostgresTrail } from "../../src/sources/postgres-trail-store.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import { TrailIngestor } from "../../src/sources/trail-ingestor.js";
+import { offHoursOrAll } from "../../src/sources/trail-queries.js";
 import { statusRows } from "../../src/sources/trail-status.js";
 import type { TrailStore } from "../../src/sources/trail-store.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.js";
@@ -76,4 +77,45 @@ describe("the sources trail status knows of", () => {
       await store.close();
     }
   }, 60_000);
+});
+
+describe("the population question on both stores", () => {
+  const since = Date.parse("2026-02-01T09:30:00Z");
+  const until = Date.parse("2026-02-20T17:45:00Z");
+  async function fill(store: TrailStore): Promise<number> {
+    const ingestor = new TrailIngestor(store, () => context());
+    const start = Date.parse("2026-02-01T00:00:00Z");
+    await ingestor.submit(Array.from({ length: 600 }, (_, i) => sourceEvent({ sourceKey: `p${String(i)}`, observedAt: new Date(start + i * 3_600_037).toISOString() })));
+    return offHoursCustomerReads(await store.readChain(1, 1000));
+  }
+
+  it("answers from the daily and hourly rollups exactly as the events count, and fills the daily rollup of an older PostgreSQL trail on open", async () => {
+    const embedded = openSqliteTrail(join(dir, "population.sqlite"));
+    const store = await openPostgresTrail(server.url, "charter_population");
+    try {
+      const expected = await fill(store);
+      expect(expected).toBeGreaterThan(20);
+      expect(await fill(embedded)).toBe(expected);
+      for (const s of [store, embedded]) expect((await offHoursOrAll(s, { dataClass: "customer-pii", outsideHours: true, since, until })).total).toBe(expected);
+      // What an earlier release left on PostgreSQL: no daily rollup, no marker.
+      await store.select("DROP TABLE daily");
+      await store.select("DELETE FROM meta WHERE key = 'rollup:daily'");
+    } finally {
+      await store.close();
+      await embedded.close();
+    }
+    const reopened = await openPostgresTrail(server.url, "charter_population");
+    try {
+      expect((await offHoursOrAll(reopened, { dataClass: "customer-pii", outsideHours: true, since, until })).total).toBe(offHoursCustomerReads(await reopened.readChain(1, 1000)));
+    } finally {
+      await reopened.close();
+    }
+  }, 60_000);
+
+  /** Counted here from the stored events themselves. */
+  function offHoursCustomerReads(chain: readonly { bytes: Buffer }[]): number {
+    return chain
+      .map((l) => JSON.parse(l.bytes.toString("utf8")) as { observedAt: string; withinHours?: boolean; dataClasses: string[] })
+      .filter((e) => e.dataClasses.includes("customer-pii") && e.withinHours === false && Date.parse(e.observedAt) >= since && Date.parse(e.observedAt) < until).length;
+  }
 });

@@ -1,12 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliCompressSync, constants } from "node:zlib";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isCharterError } from "../../src/errors.js";
 import { openSqliteTrail, type SqliteTrailStore } from "../../src/sources/sqlite-trail-store.js";
+import { chunkLines } from "../../src/sources/trail-chunk.js";
 import { TrailIngestor } from "../../src/sources/trail-ingestor.js";
 import { chainHash, GENESIS_HASH } from "../../src/trail/event-bytes.js";
 import type { TrailEvent } from "../../src/trail/event.js";
+import { verifyTrail } from "../../src/trail/verify-trail.js";
 import { context, sourceEvent } from "../trail/trail-fixture.js";
 
 let dir: string;
@@ -99,5 +103,50 @@ describe("the embedded trail store and the ingest path", () => {
     const again = openSqliteTrail(join(dir, "trail.sqlite"), { origin: "charter-trail/other" });
     expect(await again.origin()).toBe(origin);
     await again.close();
+  });
+
+  it("keeps the record compressed, and still reads and verifies chunks an earlier release wrote as plain lines", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    await ingestor.submit(Array.from({ length: 300 }, (_, i) => sourceEvent({ sourceKey: `c${String(i)}` })));
+    const expected = (await store.readChain(1, 300)).map((r) => [r.seq, r.bytes.toString("utf8"), r.hash.toString("hex")]);
+    const sql = new Database(join(dir, "trail.sqlite"));
+    try {
+      const stored = sql.prepare("SELECT first_seq, lines FROM chunks ORDER BY first_seq").all() as { first_seq: number; lines: Buffer }[];
+      const plainBytes = expected.reduce((n, [, text]) => n + Buffer.byteLength(String(text)) + 1, 0);
+      expect(stored.reduce((n, c) => n + c.lines.length, 0)).toBeLessThan(plainBytes / 4);
+      // The first chunk rewritten as an earlier release stored it: plain lines, one per event.
+      const first = stored[0] as { first_seq: number; lines: Buffer };
+      sql.prepare("UPDATE chunks SET lines = ? WHERE first_seq = ?").run(chunkLines(first.lines), first.first_seq);
+      expect((sql.prepare("SELECT lines FROM chunks WHERE first_seq = ?").get(first.first_seq) as { lines: Buffer }).lines[0]).toBe(0x7b);
+    } finally {
+      sql.close();
+    }
+    expect((await store.readChain(1, 300)).map((r) => [r.seq, r.bytes.toString("utf8"), r.hash.toString("hex")])).toEqual(expected);
+    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 300 });
+    expect(report).toMatchObject({ ok: true, events: 300 });
+  });
+
+  it("reports a planted decompression bomb as a damaged chunk instead of inflating it", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    await ingestor.submit(Array.from({ length: 3 }, (_, i) => sourceEvent({ sourceKey: `b${String(i)}` })));
+    const sql = new Database(join(dir, "trail.sqlite"));
+    try {
+      // 100 MiB of newlines (a hundred million empty "events"), compressed to some kilobytes, in the chunk's place.
+      const bomb = Buffer.concat([Buffer.of(0), brotliCompressSync(Buffer.alloc(100 * 1024 * 1024, 0x0a), { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } })]);
+      expect(bomb.length).toBeLessThan(64 * 1024);
+      sql.prepare("UPDATE chunks SET lines = ?").run(bomb);
+    } finally {
+      sql.close();
+    }
+    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 3 });
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.code)).toContain("chunk-gap");
+    let thrown: unknown;
+    try {
+      await store.readChain(1, 3);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isCharterError(thrown) && thrown.code === "INVALID_RECORD" && /does not decode/.test(thrown.message)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import { createIngestToken } from "../../src/sources/ingest-tokens.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
+import { chunkLines, packChunk } from "../../src/sources/trail-chunk.js";
 import type { Segment } from "../../src/sources/trail-store.js";
 import { runCli } from "../cli/run-cli.js";
 import { GitHubSimulator } from "../github-sim/index.js";
@@ -104,8 +105,9 @@ describe("anchoring the trail on the evidence branch from the running app", () =
     const sql = new Database(db);
     try {
       const chunk = sql.prepare("SELECT first_seq, lines FROM chunks ORDER BY first_seq LIMIT 1").get() as { first_seq: number; lines: Buffer };
-      expect(chunk.lines.toString("utf8")).toContain('"b0-7"');
-      sql.prepare("UPDATE chunks SET lines = ? WHERE first_seq = ?").run(Buffer.from(chunk.lines.toString("utf8").replace('"b0-7"', '"b0-X"')), chunk.first_seq);
+      const text = chunkLines(chunk.lines)?.toString("utf8") ?? "";
+      expect(text).toContain('"b0-7"');
+      sql.prepare("UPDATE chunks SET lines = ? WHERE first_seq = ?").run(packChunk(text.trimEnd().split("\n").map((l) => Buffer.from(l.replace('"b0-7"', '"b0-X"')))), chunk.first_seq);
     } finally {
       sql.close();
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteTrail, type SqliteTrailStore } from "../../src/sources/sqlite-trail-store.js";
 import { TrailIngestor } from "../../src/sources/trail-ingestor.js";
@@ -59,6 +60,33 @@ describe("charter audit actions over the trail", () => {
     const byAgent = new Map<string | null, number>();
     for (const e of scan) byAgent.set(e.agent, (byAgent.get(e.agent) ?? 0) + 1);
     expect(new Map(answer.byAgent.map((a) => [a.agent, a.events]))).toEqual(byAgent);
+  });
+
+  it("fills the daily rollup of a trail an earlier release created (hourly rollup only) when it is opened", async () => {
+    const old = join(dir, "before-daily.sqlite");
+    const sql = new Database(join(dir, "trail.sqlite"));
+    try {
+      sql.exec(`VACUUM INTO '${old}'`);
+    } finally {
+      sql.close();
+    }
+    const copy = new Database(old);
+    try {
+      // What an earlier release left: no daily table, no marker.
+      copy.exec("DROP TABLE daily; DELETE FROM meta WHERE key = 'rollup:daily';");
+    } finally {
+      copy.close();
+    }
+    const since = Date.parse("2026-02-01T00:00:00Z");
+    const until = Date.parse("2026-03-15T00:00:00Z");
+    const scan = all.filter((e) => e.dataClasses.includes("customer-pii") && e.withinHours === false && Date.parse(e.observedAt) >= since && Date.parse(e.observedAt) < until);
+    const migrated = openSqliteTrail(old);
+    try {
+      expect((await migrated.select("SELECT count(*) AS n FROM daily"))[0]?.["n"]).toBeGreaterThan(0);
+      expect((await offHoursOrAll(migrated, { dataClass: "customer-pii", outsideHours: true, since, until })).total).toBe(scan.length);
+    } finally {
+      await migrated.close();
+    }
   });
 
   it("pages through every matching event in observed order with keyset cursors, and counts the population", async () => {

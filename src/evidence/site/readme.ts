@@ -2,6 +2,9 @@ import { mdCode, mdLink, mdTable, mdText, mdUrl } from "./markdown.js";
 import { INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, pagePath, populationPath, README_PATH } from "./site-paths.js";
 import type { ControlsStatus, SiteEntry, SiteState } from "./site-state.js";
 
+/** What the auditor replaces with the key the operator published; the rest of the commands run as written. */
+export const VERIFIER_KEY_PLACEHOLDER = "<the verifier key from the operator's documentation>";
+
 export interface ReadmeInput {
   readonly state: SiteState;
   readonly repository: string;
@@ -38,17 +41,34 @@ export function renderReadme(input: ReadmeInput): string {
     "",
     "## Verify it yourself",
     "",
+    "You need git, Node.js 20 or later, and the verifier: `agent-charter-verifier.tgz` and `agent-charter-verifier.tgz.sha256`,",
+    "assets of the Charter release the operator runs (`npm run pack:verifier` builds this package from Charter's source).",
+    "It is `charter verify` alone, with nothing to fetch from a registry. Check that the SHA-256 in the `.sha256` file is the",
+    "one published with the release, then, in the directory holding both files:",
+    "",
     "```sh",
-    `git clone --branch ${input.branch} --single-branch ${input.repositoryUrl}.git evidence && cd evidence`,
-    `npx agent-charter verify --branch ${input.branch} --key "<the verifier key from the operator's documentation>"`,
+    "sha256sum -c agent-charter-verifier.tgz.sha256",
+    "npm install -g ./agent-charter-verifier.tgz",
+    `git clone --branch ${input.branch} ${input.repositoryUrl}.git evidence && cd evidence`,
+    `charter verify --key "${VERIFIER_KEY_PLACEHOLDER}" --save-checkpoint ../charter-checkpoint`,
     "```",
     "",
-    "Pass the key you were given out of band, never the copy in `public-key` on this branch: whoever can rewrite the branch",
-    "can replace that file too, and with only that key `charter verify` calls the records internally consistent, not",
-    "verified (exit 3). It remembers the key and the tree in your own trust file, so a later visit fails if the key changed",
-    "or history was rewritten since. `--witness KEY` also requires the cosignatures of witnesses you trust: they are the",
-    "tags `charter-witness/*`, which a clone of this branch brings along. To check that every commit touching agents is",
-    "covered, run `charter verify` in a full clone of the repository.",
+    "The clone brings the whole repository: `charter verify` checks that every commit touching agents on the default branch is",
+    "covered by a record, and reads the witnesses' cosignatures from the tags `charter-witness/*`. Once verified, the",
+    "checkpoint is saved in `charter-checkpoint` beside the clone (nothing is saved unless verified). On each later visit,",
+    "from the same directory:",
+    "",
+    "```sh",
+    "cd evidence && git pull --ff-only",
+    `charter verify --key "${VERIFIER_KEY_PLACEHOLDER}" --trusted-checkpoint ../charter-checkpoint --save-checkpoint ../charter-checkpoint`,
+    "```",
+    "",
+    "which fails if the log no longer contains what you verified last time (a rewritten branch also makes `git pull",
+    "--ff-only` refuse). Pass the key you were given out of band, never the copy in `public-key` on this branch: whoever can",
+    "rewrite the branch can replace that file too, and with only that key `charter verify` calls the records internally",
+    "consistent, not verified (exit 3). Exit 0 is verified, 1 not verified (the first problem names the record), 2 a usage",
+    "error. It also remembers the key and the tree in your own trust file, so a later visit fails if the key changed or",
+    "history was rewritten since. `--witness KEY` also requires the cosignatures of witnesses you trust.",
     "",
     mdTable(
       ["Fact", "Value"],

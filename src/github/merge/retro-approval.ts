@@ -8,7 +8,7 @@ import { approvalCommenters, assessRetroReview, isApprovalComment } from "../../
 import { appendRecords, EVIDENCE_BRANCH, evidenceTarget, findRecorded } from "./evidence-writer.js";
 import { GraphqlFileLoader } from "../api/graphql-file-loader.js";
 import { evidenceLane } from "../ops/lanes.js";
-import type { HandlerEnvironment } from "./handle-merged.js";
+import type { HandlerEnvironment } from "./handler-environment.js";
 import { readInventoryIdentities } from "../api/inventory-identities.js";
 import { isActiveMember } from "../pull-request/pull-facts-reader.js";
 

@@ -10,6 +10,7 @@ import { closeProviders, openProviders } from "../../providers/open-providers.js
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../../provision/config.js";
 import { desiredState } from "../../provision/desired-state.js";
 import { detectDrift } from "../../provision/engine.js";
+import { NO_AGENT } from "../../provision/provider.js";
 import { agentsFromInventory } from "../../evidence/site/inventory-agents.js";
 import { driftBody } from "../../provision/provisioning-record.js";
 import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "../merge/evidence-writer.js";
@@ -111,11 +112,11 @@ async function reportDrift(octokit: ProbotOctokit, target: EvidenceTarget, findi
       owner: target.owner,
       repo: target.repo,
       // "*": a finding about every agent on a provider (a grant to PUBLIC or to the marker role).
-      title: (agent === "*" ? "Drift: every agent holds access no manifest approves" : `Drift: agent ${agent} differs from its approved manifest`).slice(0, 250),
+      title: (agent === "*" ? "Drift: every agent holds access no manifest approves" : agent === NO_AGENT ? "Drift: identities no manifest owns" : `Drift: agent ${agent} differs from its approved manifest`).slice(0, 250),
       labels: [DRIFT_LABEL],
       body: [
         marker,
-        agent === "*" ? "What the credential systems give every agent is not what the approved manifests say:" : `What the credential systems hold for \`${agent}\` is not what its approved manifest says:`,
+        agent === "*" ? "What the credential systems give every agent is not what the approved manifests say:" : agent === NO_AGENT ? "The credential systems hold identities that no approved manifest owns:" : `What the credential systems hold for \`${agent}\` is not what its approved manifest says:`,
         "",
         ...lines,
         "",

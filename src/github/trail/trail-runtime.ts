@@ -4,7 +4,8 @@ import type { AlertStore } from "../../sources/alert-store.js";
 import { LiveDetection } from "../../sources/live-detection.js";
 import { openAlertStore } from "../../sources/open-alert-store.js";
 import { openTrailStore } from "../../sources/open-trail-store.js";
-import { PgauditFollower } from "../../sources/pgaudit-follower.js";
+import { PgauditFollower, squidFollower } from "../../sources/pgaudit-follower.js";
+import { REDIS_ACL_URL_PREFIX, RedisAclPoller } from "../../sources/redis-acl-poller.js";
 import { TrailContext } from "../../sources/trail-context.js";
 import { TrailIngestor } from "../../sources/trail-ingestor.js";
 import { trailRoutes } from "../../sources/trail-routes.js";
@@ -30,6 +31,9 @@ const DEFAULT_REFRESH = "1m";
  */
 const MAX_EXCEPTIONS_PER_ROUND = 10;
 
+/** A century: the silence limit of a source whose silence means nothing (see the Redis ACL LOG pollers). */
+const ACL_LOG_NEVER_SILENT_MS = 100 * 365 * 24 * 3600 * 1000;
+
 type Env = Readonly<Record<string, string | undefined>>;
 type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: string) => void;
 
@@ -44,7 +48,8 @@ type Log = (level: "info" | "warn", fields: Record<string, unknown>, message: st
  * DATABASE_URL choose the store; CHARTER_TRAIL_REPOSITORY=owner/repo names the repository whose
  * manifests govern the agents and whose evidence branch anchors the trail;
  * CHARTER_TRAIL_PGAUDIT_<INSTANCE>=path follows a PostgreSQL instance's JSON log (file or
- * directory); CHARTER_TRAIL_SEAL_INTERVAL (1m), CHARTER_TRAIL_ANCHOR_INTERVAL (10m),
+ * directory); CHARTER_TRAIL_REDIS_<INSTANCE>=redis://… polls a Redis server's ACL LOG (as a user
+ * with aclLogReaderRules()); CHARTER_TRAIL_SEAL_INTERVAL (1m), CHARTER_TRAIL_ANCHOR_INTERVAL (10m),
  * CHARTER_TRAIL_SILENT_AFTER (1h), CHARTER_TRAIL_SKEW (300 s), CHARTER_TRAIL_MAX_QUEUED (events),
  * CHARTER_TRAIL_MAX_BUFFERED (request bytes being read at once), CHARTER_TRAIL_REFRESH_INTERVAL (1m).
  *
@@ -58,6 +63,7 @@ export interface TrailRuntime {
   readonly ingestor: TrailIngestor;
   readonly context: TrailContext;
   readonly followers: readonly PgauditFollower[];
+  readonly aclLogs: readonly RedisAclPoller[];
   /** Live detection, its alert store and the webhook it escalates to; null with CHARTER_DETECTION=off. */
   readonly detection: { readonly live: LiveDetection; readonly alerts: AlertStore; readonly webhook: AlertWebhook | null } | null;
   readonly repository: { readonly owner: string; readonly repo: string } | null;
@@ -80,7 +86,16 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   const maxBuffered = Number(env["CHARTER_TRAIL_MAX_BUFFERED"] ?? "");
   const followers = Object.entries(env)
     .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_PGAUDIT_") && value)
-    .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }));
+    .map(([name, value]) => new PgauditFollower(store, ingestor, { instance: name.slice("CHARTER_TRAIL_PGAUDIT_".length).toLowerCase().replaceAll("_", "-"), path: value as string }))
+    .concat(
+      // squid's access log (one file, renamed to .0 when squid rotates it), in the JSON format the squid provider renders.
+      Object.entries(env)
+        .filter(([name, value]) => name.startsWith("CHARTER_TRAIL_SQUID_") && value)
+        .map(([name, value]) => squidFollower(store, ingestor, name.slice("CHARTER_TRAIL_SQUID_".length).toLowerCase().replaceAll("_", "-"), value as string)),
+    );
+  const aclLogs = Object.entries(env)
+    .filter(([name, value]) => name.startsWith(REDIS_ACL_URL_PREFIX) && value)
+    .map(([name, value]) => new RedisAclPoller(store, ingestor, { instance: name.slice(REDIS_ACL_URL_PREFIX.length).toLowerCase().replaceAll("_", "-"), url: value as string }));
   const repository = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(env["CHARTER_TRAIL_REPOSITORY"]?.trim() ?? "");
   const seconds = (name: string, fallback: string): number => (parseDuration(env[name]?.trim() || fallback) ?? parseDuration(fallback) ?? 60) * 1000;
   const refreshMs = seconds("CHARTER_TRAIL_REFRESH_INTERVAL", DEFAULT_REFRESH);
@@ -88,7 +103,10 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
   // A followed log that never produces a line must still show, and go silent, in the status;
   // `charter trail status` judges every source by the limit the app judges it by.
   await store.declareSilenceLimit(intervals.silentAfterMs);
-  for (const follower of followers) await store.declareSource("pgaudit", follower.instance, true, intervals.silentAfterMs, Date.now());
+  for (const follower of followers) await store.declareSource(follower.source, follower.instance, true, intervals.silentAfterMs, Date.now());
+  // No denial for hours is a Redis ACL LOG's normal state, so it is never judged silent; what a
+  // poller that could not read it missed shows as a gap at its next read (the marker entry).
+  for (const poller of aclLogs) await store.declareSource("redis-acl", poller.instance, true, ACL_LOG_NEVER_SILENT_MS, Date.now());
   // Agents get GitHub tokens from the app (POST /api/credentials/github) once the local registry
   // and the app's own credentials are configured: the same ones charter token issue --github uses.
   const appId = env[PROVISIONING_ENV.githubAppId]?.trim();
@@ -170,6 +188,13 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
         log("warn", { err: (error as Error).message }, "charter: pgaudit follower failed; it retries on the next tick");
       }
     }
+    for (const poller of aclLogs) {
+      try {
+        await poller.poll();
+      } catch (error) {
+        log("warn", { instance: poller.instance, err: (error as Error).message }, "charter: Redis ACL LOG poll failed; it retries on the next tick");
+      }
+    }
     if (signingKey !== undefined && now - lastSeal >= intervals.sealMs) {
       lastSeal = now;
       const sealed = await sealPending(store, signingKey);
@@ -232,6 +257,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     ingestor,
     context,
     followers,
+    aclLogs,
     detection,
     repository: repository === null ? null : { owner: repository[1] as string, repo: repository[2] as string },
     handler: (log) => {
@@ -242,6 +268,7 @@ export async function openTrailRuntime(env: Env): Promise<TrailRuntime | undefin
     tick,
     intervals,
     async close() {
+      await Promise.allSettled(aclLogs.map((p) => p.close()));
       await ingestor.close();
       if (detection !== null) {
         await detection.live.close();

@@ -17,8 +17,12 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
-export function openConnection(instance: string, url: string): RedisConnection {
-  const variable = urlVariable(instance);
+/**
+ * `variable` names where the URL came from, for messages (the provisioner's by default);
+ * `readyCheck: false` for a user without INFO, whose refused INFO would otherwise land in the ACL LOG.
+ */
+export function openConnection(instance: string, url: string, options: { readonly variable?: string; readonly readyCheck?: boolean } = {}): RedisConnection {
+  const variable = options.variable ?? urlVariable(instance);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -31,7 +35,7 @@ export function openConnection(instance: string, url: string): RedisConnection {
     });
   }
   const address = `${parsed.hostname}:${parsed.port || "6379"}`;
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000 });
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000, enableReadyCheck: options.readyCheck ?? true });
   let lastError: Error | undefined;
   // Without a listener ioredis prints every connection error itself; the cause is kept for the message instead.
   client.on("error", (error: Error) => {
@@ -45,7 +49,7 @@ export function openConnection(instance: string, url: string): RedisConnection {
       lastError = undefined;
       ready = client.connect().catch((cause: unknown) => {
         ready = undefined;
-        throw connectionError(instance, address, lastError ?? cause);
+        throw connectionError(variable, address, lastError ?? cause);
       });
     }
     return ready;
@@ -85,13 +89,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function connectionError(instance: string, address: string, cause: unknown): CharterError {
+function connectionError(variable: string, address: string, cause: unknown): CharterError {
   const message = messageOf(cause);
-  const variable = urlVariable(instance);
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message)) {
     return new CharterError("IO", `the Redis server at ${address} refused the user name or password in ${variable}`, {
       cause,
-      hint: `Check the user and password in ${variable} against the provisioner's ACL user (docs/providers.md).`,
+      hint: `Check the user and password in ${variable} against the ACL user docs/providers.md sets up for it.`,
     });
   }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|connect/i.test(message)) {

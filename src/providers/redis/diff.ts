@@ -1,5 +1,5 @@
 import type { DriftFinding } from "../../schema-types/evidence-record.generated.js";
-import type { DesiredAgent, DiffOptions, PlannedOperation, ProviderDiff } from "../../provision/provider.js";
+import { type DesiredAgent, type DiffOptions, NO_AGENT, type PlannedOperation, type ProviderDiff } from "../../provision/provider.js";
 import { encodeMarker, type IdentityMarker } from "./metadata.js";
 import { agentOfUser, agentUserName, isSafeAgentId, isSafeKeyPattern } from "./names.js";
 import type { ObservedUser, RedisObserved } from "./observed.js";
@@ -88,11 +88,15 @@ export function diffRedis(ctx: DiffContext, desired: readonly DesiredAgent[], ob
     } else if (agent !== undefined) {
       find(agent, "unmanaged-identity", `ACL user ${user.name} looks like an agent identity but Charter has no record of creating it; Charter leaves it alone (remove it with ACL DELUSER ${user.name})`);
     } else if (!ctx.knownUsers.includes(user.name)) {
-      find(
-        user.name,
-        "unmanaged-user",
-        `ACL user ${user.name} is not managed by Charter and not listed in knownUsers (${summary(user)}); remove it with ACL DELUSER ${user.name}, or list it under provisioning.providers.redis knownUsers if it is meant to be there`,
-      );
+      // Not an agent's identity: the finding is about the user itself, under no agent's name.
+      findings.push({
+        provider: PROVIDER,
+        instance: ctx.instance,
+        agent: NO_AGENT,
+        kind: "unmanaged-user",
+        detail: `ACL user ${user.name} is not owned by any manifest and not listed in knownUsers (${summary(user)}); Charter leaves it alone: remove it, or list it under provisioning.providers.redis knownUsers if it is meant to be there`,
+        fix: `ACL DELUSER ${user.name}`,
+      });
     }
   }
   return { operations, findings };

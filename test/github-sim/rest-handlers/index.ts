@@ -62,6 +62,10 @@ const PERMISSIONS: Record<string, RestRoute["permissions"]> = {
   "teams/get-membership-for-user-in-org": [["members", "read"]],
   "orgs/get-membership-for-user": [["members", "read"]],
   "issues/create": [["issues", "write"]],
+  "issues/update": [
+    ["issues", "write"],
+    ["pull_requests", "write"],
+  ],
   "issues/create-comment": [
     ["issues", "write"],
     ["pull_requests", "write"],

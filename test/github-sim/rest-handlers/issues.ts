@@ -36,6 +36,31 @@ const get: RestHandler = (context) => {
   return { status: 200, body: renderIssue(context.core.urls, context.core.state, issue) };
 };
 
+/**
+ * Edits an issue: title, body and state as GitHub documents them. Closing and reopening send the
+ * issues.closed and issues.reopened webhooks; asking for the state the issue is already in
+ * changes nothing and sends nothing, as on GitHub.
+ */
+const update: RestHandler = (context) => {
+  const issue = issueFor(context);
+  const { core } = context;
+  const now = core.state.now();
+  const { title, body, state } = context.body;
+  if (typeof title === "string") Object.assign(issue, { title, updatedAt: now });
+  if (typeof body === "string" || body === null) Object.assign(issue, { body, updatedAt: now });
+  if ((state === "open" || state === "closed") && state !== issue.state) {
+    const by = actor(context);
+    if (state === "closed") {
+      const reason = context.body["state_reason"];
+      Object.assign(issue, { state, stateReason: typeof reason === "string" ? reason : "completed", closedAt: now, closedBy: by, updatedAt: now });
+    } else {
+      Object.assign(issue, { state, stateReason: "reopened", closedAt: null, closedBy: null, updatedAt: now });
+    }
+    core.inBackground(() => core.deliver("issues", issuesPayload(core, issue, state === "closed" ? "closed" : "reopened", by)));
+  }
+  return { status: 200, body: renderIssue(core.urls, core.state, issue) };
+};
+
 const createComment: RestHandler = (context) => {
   const issue = issueFor(context);
   const { core } = context;
@@ -80,6 +105,7 @@ const listForRepo: RestHandler = (context) => {
 export const issuesHandlers: Record<string, RestHandler> = {
   "issues/create": create,
   "issues/get": get,
+  "issues/update": update,
   "issues/list-for-repo": listForRepo,
   "issues/create-comment": createComment,
   "issues/list-comments": listComments,

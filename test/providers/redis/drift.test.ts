@@ -68,10 +68,12 @@ describe("redis drift", () => {
     const known = f.provider({ knownUsers: ["default", "app-cache"] });
     const drift = await detectDrift([known], state([triage]), { prune: true });
     expect(drift.map((d) => [d.agent, d.kind])).toEqual([
-      ["backdoor", "unmanaged-user"],
+      ["-", "unmanaged-user"],
       ["impostor", "unmanaged-identity"],
     ]);
-    expect(drift[0]?.detail).toContain("ACL DELUSER backdoor");
+    // The finding is about the user, under no agent's name, and says how to remove it.
+    expect(drift[0]?.detail).toMatch(/^ACL user backdoor is not owned by any manifest and not listed in knownUsers \(enabled, commands \+@all, keys ~\*\)/);
+    expect(drift[0]?.fix).toBe("ACL DELUSER backdoor");
     const { applied, after } = await sync(known, [triage], true);
     expect(applied).toEqual([]);
     expect(after.findings.map((d) => d.kind)).toEqual(["unmanaged-user", "unmanaged-identity"]);
