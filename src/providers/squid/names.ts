@@ -8,7 +8,7 @@
 const AGENT_ID = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const LEASE_ID = /^[0-9a-f]{24}$/;
 
-export const USER_PREFIX = "charter-agent-";
+const USER_PREFIX = "charter-agent-";
 
 export function isSafeAgentId(id: string): boolean {
   return AGENT_ID.test(id);
