@@ -1,3 +1,5 @@
+import type { IdentityMarker as ProviderMarker } from "../../provision/identity-marker.js";
+
 /**
  * What Charter writes in `COMMENT ON ROLE` of an identity it manages. Membership in the marker
  * role is what makes an identity Charter's; the comment records which approval produced its
@@ -5,11 +7,7 @@
  * lease can be issued within them without the manifest at hand. The comment is readable by
  * every role on the server: it holds nothing secret.
  */
-export interface IdentityMarker {
-  readonly agent: string;
-  readonly commit: string;
-  readonly manifestSha256: string;
-  readonly maxLifetimeSeconds: number;
+export interface IdentityMarker extends ProviderMarker {
   /** null: the manifest sets no limit. */
   readonly maxConcurrentSessions: number | null;
 }

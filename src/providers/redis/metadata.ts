@@ -1,23 +1,12 @@
+import type { IdentityMarker, LeaseRecord } from "../../provision/identity-marker.js";
+
 /**
  * What Charter stores beside each ACL user (see METADATA in names.ts). The records are read
  * back from a server anyone with enough ACL rights can write to: parse defensively, and treat
  * a record that does not parse as absent (which fails closed: a user without a marker is left
  * alone and reported, a password without a lease is revoked).
  */
-export interface IdentityMarker {
-  readonly agent: string;
-  readonly commit: string;
-  readonly manifestSha256: string;
-  readonly maxLifetimeSeconds: number;
-}
-
-export interface LeaseRecord {
-  /** A random id that names the lease in plans and records; the password's hash never leaves the server. */
-  readonly lease: string;
-  readonly agent: string;
-  /** Milliseconds since the epoch by the server's clock. */
-  readonly validUntil: number;
-}
+export type { IdentityMarker, LeaseRecord };
 
 const IDENTITY_TAG = "charter/redis-identity";
 const LEASE_TAG = "charter/redis-lease";

@@ -1,4 +1,5 @@
 import { parseLeaseUser } from "./names.js";
+import type { IdentityMarker, LeaseRecord } from "../../provision/identity-marker.js";
 
 /**
  * What Charter keeps beside the proxy's configuration, in its own file in the configuration
@@ -9,19 +10,7 @@ import { parseLeaseUser } from "./names.js";
  * is absent (a password without its lease record is revoked, an agent without a marker gets one
  * written again from the approved manifest).
  */
-export interface IdentityMarker {
-  readonly agent: string;
-  readonly commit: string;
-  readonly manifestSha256: string;
-  readonly maxLifetimeSeconds: number;
-}
-
-export interface LeaseRecord {
-  readonly lease: string;
-  readonly agent: string;
-  /** Milliseconds since the epoch. */
-  readonly validUntil: number;
-}
+export type { IdentityMarker, LeaseRecord };
 
 export interface SquidState {
   readonly identities: ReadonlyMap<string, IdentityMarker>;
