@@ -31,7 +31,7 @@ function shellBlocks(heading: string, level: number): string[] {
 }
 
 const ledger = auditLedger();
-let work: string;
+let work = "";
 let source: TempRepo | undefined;
 let env: NodeJS.ProcessEnv;
 let auditorDir: string;
@@ -89,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   source?.remove();
-  if (work !== undefined) rmSync(work, { recursive: true, force: true, maxRetries: 5 });
+  if (work !== "") rmSync(work, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe("the auditor guide's audit commands, run as written with the full CLI", () => {
