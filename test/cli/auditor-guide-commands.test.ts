@@ -64,6 +64,9 @@ beforeAll(async () => {
     npm_config_prefix: prefix,
     npm_config_cache: join(base, "npm-cache"),
     npm_config_offline: "true",
+    // The checkout is built already (pretest); a rebuild of dist/ by the package's prepare script,
+    // which some npm releases run on link, would rewrite it under the suite's other tests.
+    npm_config_ignore_scripts: "true",
     npm_config_audit: "false",
     npm_config_fund: "false",
     npm_config_update_notifier: "false",

@@ -2,15 +2,15 @@ import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { appendToLedger, type LedgerTip } from "../../src/evidence/ledger.js";
+import type { LedgerTip } from "../../src/evidence/ledger.js";
 import { verifyInclusion } from "../../src/evidence/merkle.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import { chunkLines, packChunk } from "../../src/sources/trail-chunk.js";
-import { anchorBody } from "../../src/sources/trail-sealer.js";
 import { chainHash, GENESIS_HASH } from "../../src/trail/event-bytes.js";
 import { type BuiltLedger } from "../evidence/ledger-fixture.js";
 import { evidenceRepo } from "../helpers/evidence-repo.js";
 import { saveEnv } from "../helpers/saved-env.js";
+import { anchorTrail } from "../helpers/trail-anchor.js";
 import type { TempRepo } from "../helpers/temp-repo.js";
 import { runCli } from "./run-cli.js";
 
@@ -40,20 +40,7 @@ function writeEvents(name: string, lines: string[]): string {
 
 /** Appends an anchor record for the trail's unanchored segments to the clone's evidence branch, as the app does through GitHub. */
 async function anchor(tip: LedgerTip): Promise<LedgerTip> {
-  const store = openSqliteTrail(db);
-  try {
-    const next = await anchorBody(store);
-    if (next === null) return tip;
-    const appended = appendToLedger(tip, { kind: "trail-anchor", body: next.body, observedAt: new Date().toISOString() }, { signerKey: ledger.signerKey });
-    repo.git("checkout", "-q", "charter-evidence");
-    repo.write(Object.fromEntries(appended.files.map((f) => [f.path, Buffer.from(f.content)])));
-    repo.commitAll(`anchor ${appended.seq}`);
-    repo.git("checkout", "-q", "main");
-    await store.markAnchored(next.segments, { seq: appended.seq, sha256: "0".repeat(64) });
-    return appended.tip;
-  } finally {
-    await store.close();
-  }
+  return anchorTrail(repo, db, tip, ledger.signerKey);
 }
 
 async function ingestAndAnchor(count: number): Promise<void> {
