@@ -141,10 +141,12 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
   });
   const access = desiredAccess(usable);
   const commands = memo.allowed(access.read, access.write);
-  const rules = ruleArguments(commands, access.keys);
+  // Built only for a step that writes them: sorting a few hundred commands per agent was most of
+  // a no-op re-sync's time.
+  const rules = (): string[] => ruleArguments(commands, access.keys);
 
   if (user === undefined) {
-    op(agent.id, "create-identity", name, { type: "create-user", user: name, marker: encodeMarker(marker), rules });
+    op(agent.id, "create-identity", name, { type: "create-user", user: name, marker: encodeMarker(marker), rules: rules() });
     return;
   }
   const held = observed.markers.get(name);
@@ -156,7 +158,7 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
   const differences = ruleDifferences(user, memo, commands, access.keys);
   if (differences.length > 0) {
     if (sameApproval) find(agent.id, "acl-rules", `ACL user ${name} ${differences.join("; ")}; a sync resets its rules to the approved ones`);
-    op(agent.id, "set-rules", name, { type: "set-rules", user: name, agent: agent.id, rules });
+    op(agent.id, "set-rules", name, { type: "set-rules", user: name, agent: agent.id, rules: rules() });
   }
 
   const limit = observed.now + agent.maxLifetimeSeconds * 1000;

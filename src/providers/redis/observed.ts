@@ -1,7 +1,7 @@
 import type { IdentityMarker, LeaseRecord } from "./metadata.js";
 import type { CommandTable } from "./rules.js";
 
-/** One ACL user as ACL GETUSER reports it. */
+/** One ACL user: the fields ACL GETUSER reports for its root selector, read from its ACL LIST line. */
 export interface ObservedUser {
   readonly name: string;
   readonly flags: readonly string[];

@@ -16,7 +16,7 @@ export function provisionerRules(): string[] {
     "+acl|setuser",
     "+acl|getuser",
     "+acl|deluser",
-    "+acl|users",
+    "+acl|list",
     "+acl|whoami",
     "+client|list",
     "+client|kill",
