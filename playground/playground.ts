@@ -520,6 +520,7 @@ async function main(): Promise<void> {
     const tampered = await runCli(["verify", "--branch", "tampered", "--key", keys.verifierKey, ...trustFile], clone);
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
+    finished = { clone, verifierKey: keys.verifierKey, defaultBranch: repo.defaultBranch };
 
     step(16, "What it cost");
     const calls = Object.entries(sim.calls)
@@ -536,8 +537,38 @@ async function main(): Promise<void> {
   }
 }
 
+/** What the readiness report of the run needs from it: the auditor's clone and the key to verify with. */
+let finished: { clone: string; verifierKey: string; defaultBranch: string } | undefined;
+
+/**
+ * The run ends as an audit would begin: charter readiness on the auditor's clone, judged on the
+ * evidence the run produced. The run provisioned PostgreSQL roles but shipped no server's pgaudit
+ * log to an action trail, so the enforcement item fails, naming each permission nothing records
+ * and the fix; the trail's own items say they had nothing to check.
+ */
+async function readinessOfTheRun(run: { clone: string; verifierKey: string; defaultBranch: string }): Promise<void> {
+  step(17, "The readiness report of this run: what an auditor would be told");
+  execFileSync("git", ["-C", run.clone, "checkout", "-q", run.defaultBranch]);
+  execFileSync("git", ["-C", run.clone, "pull", "-q", "--ff-only"]);
+  const report = await runCli(["readiness", "--key", run.verifierKey], run.clone);
+  say(`   $ charter readiness --key <published key>   → exit ${report.code}`);
+  const lines = report.stdout.trimEnd().split("\n");
+  // Each item's verdict and summary, and for a failing one its first two failures with their fixes.
+  let shownFailures = 0;
+  for (const line of lines) {
+    if (/^(PASS|FAIL|N\/A) /.test(line) || /^Readiness /.test(line)) {
+      shownFailures = 0;
+      say(`   ${line}`);
+    } else if (/^ {6}[^ -]/.test(line) && !/^ {6}proof:/.test(line)) say(`   ${line}`);
+    else if (/^ {6}- /.test(line) && shownFailures++ < 2) say(`   ${line}`);
+    else if (/^ {8}fix: /.test(line) && shownFailures <= 2) say(`   ${line}`);
+  }
+  say(`   (the whole report: charter readiness --key … in ${run.clone}; --format md for a page to attach)`);
+}
+
 try {
   await main();
+  if (finished !== undefined) await readinessOfTheRun(finished);
 } catch (error) {
   // After Ctrl-C, what failed is the work the teardown cut short; the signal handler exits.
   if (interruption.signal === undefined) throw error;

@@ -15,7 +15,7 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
  * A top-level file (errors.ts, schemas.ts) is its own layer, named without ".ts".
  */
 const BASE = ["errors", "schemas", "schema-types"];
-const CORE = ["manifest", "change", "provision", "policy", "evidence", "trail", "detect"];
+const CORE = ["manifest", "change", "provision", "policy", "evidence", "trail", "detect", "readiness"];
 const coreBelow = (layer: string): string[] => CORE.slice(0, CORE.indexOf(layer));
 
 /** Packages a pure layer may use: parsing, validation, hashing and path arithmetic, no I/O. */

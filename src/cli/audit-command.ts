@@ -263,7 +263,7 @@ async function writeAnswer<T>(
   return undefined;
 }
 
-async function openIndex(root: string, cwd: string, indexOption: string | undefined): Promise<AuditStore> {
+export async function openIndex(root: string, cwd: string, indexOption: string | undefined): Promise<AuditStore> {
   if (indexOption !== undefined) return openSqliteIndex(resolve(cwd, indexOption));
   const url = process.env["DATABASE_URL"];
   if (url !== undefined && url !== "") return openPostgresIndex(url, process.env["CHARTER_AUDIT_SCHEMA"] ?? DEFAULT_POSTGRES_SCHEMA);
@@ -272,7 +272,7 @@ async function openIndex(root: string, cwd: string, indexOption: string | undefi
 }
 
 /** The evidence branch: as named, or its remote-tracking copy in a fresh clone. */
-async function openBranch(root: string, name: string | undefined): Promise<{ branch: string; source: LedgerSource }> {
+export async function openBranch(root: string, name: string | undefined): Promise<{ branch: string; source: LedgerSource }> {
   const candidates = name === undefined ? [DEFAULT_EVIDENCE_BRANCH, `origin/${DEFAULT_EVIDENCE_BRANCH}`] : name.includes("/") ? [name] : [name, `origin/${name}`];
   for (const branch of candidates) {
     try {

@@ -117,7 +117,7 @@ export function repositoryRoot(io: CliIo, repo: string | undefined): string | nu
 
 const SOURCES = ["pgaudit", "squid", "otlp", "events", "redis-acl"] as const;
 /** The silence limit of a source no deployment configured one for. */
-const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
+export const DEFAULT_SILENT_AFTER_MS = 60 * 60 * 1000;
 const INSTANCE = /^[a-z][a-z0-9-]{0,62}$/;
 
 async function ingest(argv: readonly string[], io: CliIo): Promise<number> {

@@ -76,7 +76,7 @@ export async function trailVerifyCommand(argv: readonly string[], io: CliIo): Pr
   });
 }
 
-async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, number, Buffer, Buffer]>> {
+export async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, number, Buffer, Buffer]>> {
   if (store instanceof SqliteTrailStore) return store.iterateChunks();
   // PostgreSQL: read the chunks a page at a time.
   const pages: (readonly [number, number, Buffer, Buffer])[] = [];

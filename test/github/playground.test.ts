@@ -30,6 +30,10 @@ describe("npm run playground", () => {
     // Three records at that point: genesis, the change, and the provisioning that followed it.
     expect(out).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 3 records on origin\/charter-evidence/);
     expect(out).toMatch(/charter verify --branch tampered {3}→ exit 1\n {3}NOT verified/);
+    // The run ends with its readiness report: enforcement fails, since no trail records what the providers enforce, and names the fix.
+    expect(out).toMatch(/charter readiness --key <published key> {3}→ exit 1\n/);
+    expect(out).toMatch(/\n {3}FAIL {2}enforcement /);
+    expect(out).toMatch(/but no action trail is configured to record it\n {11}fix: Send the tool gateway's log to the trail/);
 
     // The approved merge provisioned the role, a lease reads what was approved and nothing else,
     // and the local registry issues a token bounded by the manifest's lifetime.
