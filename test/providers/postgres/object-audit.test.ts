@@ -250,3 +250,24 @@ describe("charter sync sets up pgaudit object auditing for the classified tables
     }
   });
 });
+
+describe("object auditing on a server without pgaudit", () => {
+  it("says pgaudit is not loaded and what to change, and grants nothing", async () => {
+    const plain = await startCluster({ crm: CRM }, TRIAGE.permissions);
+    const saved = saveEnv(["CHARTER_POSTGRES_URL_CRM_PROD"]);
+    const other = tempRepo({ ...agentTree([TRIAGE]), ".github/charter.yml": POLICY, ".github/charter-resources.yml": CATALOG });
+    try {
+      other.commitAll("agents, policy and catalog");
+      process.env["CHARTER_POSTGRES_URL_CRM_PROD"] = plain.server.urlFor("postgres", PROVISIONER, plain.provisionerPassword);
+      const planned = JSON.parse((await runCli(["plan", "--format", "json"], other.root)).stdout) as { operations: Operation[]; findings: Finding[] };
+      expect(planned.findings.filter((f) => f.kind.startsWith("audit-")).map((f) => [f.kind, f.fix])).toEqual([
+        ["audit-unavailable", "Add pgaudit to shared_preload_libraries in postgresql.conf and restart the server (docs/providers.md)."],
+      ]);
+      expect(planned.operations.filter((o) => o.action.startsWith("audit-"))).toEqual([]);
+    } finally {
+      saved();
+      other.remove();
+      await plain.stop();
+    }
+  }, 60_000);
+});
