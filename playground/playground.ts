@@ -520,9 +520,64 @@ async function main(): Promise<void> {
     const tampered = await runCli(["verify", "--branch", "tampered", "--key", keys.verifierKey, ...trustFile], clone);
     say(`   $ charter verify --branch tampered   → exit ${tampered.code}`);
     for (const line of tampered.stdout.trim().split("\n").slice(0, 3)) say(`   ${line}`);
-    finished = { clone, verifierKey: keys.verifierKey, defaultBranch: repo.defaultBranch };
 
-    step(16, "What it cost");
+    step(16, "The code-review agent acts outside its hours; an auditor asks the off-hours question and reconstructs the task");
+    // Hours that exclude the present, so that what the agent does right after the merge is off-hours.
+    const hour = new Date().getUTCHours();
+    const window = hour < 12 ? { start: "13:00", end: "23:00" } : { start: "01:00", end: "11:00" };
+    const hours = `  allowedHours:\n    timezone: UTC\n    days: [mon, tue, wed, thu, fri, sat, sun]\n    start: "${window.start}"\n    end: "${window.end}"\n`;
+    const catalog = "apiVersion: charter/v1\nkind: ResourceCatalog\nresources:\n  - match: postgres:crm.public.customers@crm-prod\n    dataClasses: [customer-pii]\n";
+    const hoursPull = await sim.openPullRequest(repo, {
+      author: "bob",
+      branch: "code-review-hours",
+      title: "Code review: working hours, and classify the customers table",
+      body: "Keep the reviewer to working hours; say which table holds customer data.\n\n## Rollback plan\nRevert this pull request.\n",
+      files: {
+        [`${CODE_REVIEW}/agent.yaml`]: (changes[2]?.[1] ?? "").replace("runtime:\n", `runtime:\n${hours}`),
+        ".github/charter-resources.yml": catalog,
+      },
+    });
+    await sim.submitReview(hoursPull.pull, { user: "pat", state: "APPROVED" });
+    await sim.submitReview(hoursPull.pull, { user: "sam", state: "APPROVED" });
+    await settled("the pull request's check");
+    await sim.mergePullRequest(hoursPull.pull, { by: "pat" });
+    await settled("the merge");
+    say(`   #${String(hoursPull.pull.issue.number)} merged: code-review may act ${window.start}–${window.end} UTC; .github/charter-resources.yml classifies crm.public.customers as customer-pii`);
+    const trailClone = join(workspace, "trail-auditor");
+    execFileSync("git", ["clone", "-q", sim.repoPath(repo), trailClone]);
+    const trailDb = join(secrets, "trail.sqlite");
+    const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const now = Date.now();
+    const at = (ms: number): string => new Date(now + ms).toISOString();
+    // The agent's own telemetry (self-reported): the tool call, and the SQL gateway's record of
+    // the statement it carried (attested), both under the tool span's trace id.
+    const spans = join(secrets, "spans.ndjson");
+    writeFileSync(spans, `${JSON.stringify({ eventId: "span-1", eventTime: at(1000), userIdentity: { type: "account", principalId: "code-review" }, eventSource: "tool", eventName: "execute_tool", tool: "lookup_customer", traceId: trace, spanId: "00f067aa0ba902b7" })}\n`);
+    const gateway = join(secrets, "gateway.ndjson");
+    writeFileSync(
+      gateway,
+      [
+        { eventId: "sql-1", eventTime: at(1500), userIdentity: { type: "postgres-role", principalId: "charter_agent_code_review" }, eventSource: "postgres", eventName: "select", resources: [{ name: "crm.public.customers", instance: "crm-prod" }], traceId: trace, spanId: "00f067aa0ba902b8" },
+        { eventId: "sql-2", eventTime: at(2000), userIdentity: { type: "postgres-role", principalId: "charter_agent_code_review" }, eventSource: "postgres", eventName: "select", resources: [{ name: "crm.public.orders", instance: "crm-prod" }], traceId: trace, spanId: "00f067aa0ba902b9" },
+      ]
+        .map((e) => JSON.stringify(e))
+        .join("\n") + "\n",
+    );
+    const trail = (args: readonly string[]): Promise<CliResult> => runCli([...args, "--db", trailDb], trailClone);
+    const ingestedSpans = await trail(["trail", "ingest", "--source", "events", spans, "--instance", "agent-telemetry", "--agent", "code-review", "--repo", trailClone]);
+    say(`   $ charter trail ingest --source events spans.ndjson --agent code-review   → exit ${ingestedSpans.code}`);
+    const ingestedSql = await trail(["trail", "ingest", "--source", "events", gateway, "--instance", "crm-gateway", "--attested", "--repo", trailClone]);
+    say(`   $ charter trail ingest --source events gateway.ndjson --instance crm-gateway --attested   → exit ${ingestedSql.code}`);
+    const offHours = await trail(["audit", "actions", "--outside-hours", "--data-class", "customer-pii"]);
+    say(`   $ charter audit actions --outside-hours --data-class customer-pii   → exit ${offHours.code}`);
+    for (const line of offHours.stdout.trimEnd().split("\n")) say(`     ${line}`);
+    const traced = await trail(["audit", "trace", trace, "--repo", trailClone]);
+    say(`   $ charter audit trace ${trace}   → exit ${traced.code}`);
+    for (const line of traced.stdout.trimEnd().split("\n")) say(`     ${line}`);
+    for (const line of [ingestedSpans, ingestedSql, offHours, traced].flatMap((r) => (r.code === 0 ? [] : r.stderr.trim().split("\n")))) say(`   ${line}`);
+    finished = { clone, verifierKey: keys.verifierKey, defaultBranch: repo.defaultBranch, trailDb };
+
+    step(17, "What it cost");
     const calls = Object.entries(sim.calls)
       .map(([op, n]) => `${op} ×${n}`)
       .join(", ");
@@ -538,7 +593,7 @@ async function main(): Promise<void> {
 }
 
 /** What the readiness report of the run needs from it: the auditor's clone and the key to verify with. */
-let finished: { clone: string; verifierKey: string; defaultBranch: string } | undefined;
+let finished: { clone: string; verifierKey: string; defaultBranch: string; trailDb: string } | undefined;
 
 /**
  * The run ends as an audit would begin: charter readiness on the auditor's clone, judged on the
@@ -546,11 +601,11 @@ let finished: { clone: string; verifierKey: string; defaultBranch: string } | un
  * log to an action trail, so the enforcement item fails, naming each permission nothing records
  * and the fix; the trail's own items say they had nothing to check.
  */
-async function readinessOfTheRun(run: { clone: string; verifierKey: string; defaultBranch: string }): Promise<void> {
-  step(17, "The readiness report of this run: what an auditor would be told");
+async function readinessOfTheRun(run: { clone: string; verifierKey: string; defaultBranch: string; trailDb: string }): Promise<void> {
+  step(18, "The readiness report of this run: what an auditor would be told");
   execFileSync("git", ["-C", run.clone, "checkout", "-q", run.defaultBranch]);
   execFileSync("git", ["-C", run.clone, "pull", "-q", "--ff-only"]);
-  const report = await runCli(["readiness", "--key", run.verifierKey], run.clone);
+  const report = await runCli(["readiness", "--key", run.verifierKey, "--db", run.trailDb], run.clone);
   say(`   $ charter readiness --key <published key>   → exit ${report.code}`);
   const lines = report.stdout.trimEnd().split("\n");
   // Each item's verdict and summary, and for a failing one its first two failures with their fixes.

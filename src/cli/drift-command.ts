@@ -32,7 +32,7 @@ export async function driftCommand(argv: readonly string[], io: CliIo): Promise<
   }
   const format = chooseFormat(values.format, PROVISIONING_FORMATS);
   const input = await readProvisioningInput(io.cwd, values);
-  const findings = await withProviders(input.settings, { access: "read" }, (providers) =>
+  const findings = await withProviders(input.settings, { access: "read", catalog: input.catalog }, (providers) =>
     detectDrift(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
   );
   io.out(renderDrift(findings, input.commit, format));

@@ -29,7 +29,7 @@ export async function planCommand(argv: readonly string[], io: CliIo): Promise<n
   const input = await readProvisioningInput(io.cwd, values);
   const missing = missingLocalRegistry(input.settings);
   if (missing !== undefined) io.err(`charter: the local registry ${missing} does not exist yet: planned as if it were empty (charter sync creates it)\n`);
-  const plan = await withProviders(input.settings, { access: "read", missing: "empty" }, (providers) =>
+  const plan = await withProviders(input.settings, { access: "read", missing: "empty", catalog: input.catalog }, (providers) =>
     planSync(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
   );
   io.out(renderPlan(plan, input.commit, format));

@@ -10,7 +10,8 @@ import type { RepoReader } from "../manifest/repo-reader.js";
 import { type CheckedAgent, validateManifests } from "../manifest/validate.js";
 import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import { parsePolicy } from "../policy/load-policy.js";
-import { AGENTS_DIRECTORY, POLICY_PATH } from "../change/governed-paths.js";
+import { AGENTS_DIRECTORY, CATALOG_PATH, POLICY_PATH } from "../change/governed-paths.js";
+import { MAX_CATALOG_BYTES, parseResourceCatalog, ResourceCatalog } from "../trail/resource-catalog.js";
 import { closeProviders, type OpenOptions, openProviders } from "../providers/open-providers.js";
 import { providerSecrets, provisioningSettings, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
@@ -40,6 +41,8 @@ export interface ProvisioningInput {
   readonly commit: string;
   readonly agents: readonly CheckedAgent[];
   readonly settings: ProvisioningSettings;
+  /** The resource catalog at the same commit (or in the working tree): what object auditing covers. */
+  readonly catalog: ResourceCatalog;
 }
 
 /**
@@ -70,7 +73,20 @@ async function readWith(root: string, commit: string, reader: RepoReader, files:
       hint: "Run charter validate and fix the manifests; provisioning only applies valid ones.",
     });
   }
-  return { root, commit, agents: report.agents, settings: provisioningSettings(await readPolicy(reader)) };
+  return { root, commit, agents: report.agents, settings: provisioningSettings(await readPolicy(reader)), catalog: await readCatalog(reader) };
+}
+
+/** The resource catalog; absent, it classifies nothing. An invalid one stops provisioning like an invalid policy. */
+async function readCatalog(reader: RepoReader): Promise<ResourceCatalog> {
+  const entry = (await reader.read([CATALOG_PATH], MAX_CATALOG_BYTES)).get(CATALOG_PATH);
+  if (entry === undefined || entry.kind === "missing") return ResourceCatalog.empty();
+  if (entry.kind !== "file") throw new CharterError("INVALID_CONFIG", `${CATALOG_PATH} is not a readable file`, { hint: "Commit the resource catalog as one small UTF-8 YAML file." });
+  const parsed = parseResourceCatalog(CATALOG_PATH, entry.bytes);
+  if (parsed.ok) return parsed.catalog;
+  const d = parsed.diagnostics[0];
+  throw new CharterError("INVALID_CONFIG", `${CATALOG_PATH}${d ? `:${d.line}:${d.column} ${d.rule}: ${d.message}` : " is invalid"}`, {
+    hint: d?.fix || "Fix the resource catalog; object auditing covers the tables it classifies.",
+  });
 }
 
 /** Only the provisioning settings, from the working tree's policy: for commands that read no manifests. */
@@ -102,8 +118,8 @@ async function manifestsAt(root: string, commit: string): Promise<string[]> {
  * Opens the configured providers from the process environment, runs `use`, and closes them
  * whatever happens. Read-only commands (plan, drift) open them for reading: they create nothing.
  */
-export async function withProviders<T>(settings: ProvisioningSettings, access: Omit<OpenOptions, "now">, use: (providers: readonly Provider[]) => Promise<T>): Promise<T> {
-  const providers = openProviders(settings, providerSecrets(settings, process.env), access);
+export async function withProviders<T>(settings: ProvisioningSettings, options: Omit<OpenOptions, "now">, use: (providers: readonly Provider[]) => Promise<T>): Promise<T> {
+  const providers = openProviders(settings, providerSecrets(settings, process.env), options);
   try {
     return await use(providers);
   } finally {

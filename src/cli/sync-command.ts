@@ -28,7 +28,7 @@ export async function syncCommand(argv: readonly string[], io: CliIo): Promise<n
   }
   const format = chooseFormat(values.format, PROVISIONING_FORMATS);
   const input = await readProvisioningInput(io.cwd, values);
-  const result = await withProviders(input.settings, { access: "write" }, (providers) =>
+  const result = await withProviders(input.settings, { access: "write", catalog: input.catalog }, (providers) =>
     sync(providers, desiredState(input.agents, input.commit, providers), { prune: values.prune === true || input.settings.prune }),
   );
   io.out(renderSync(result, format));

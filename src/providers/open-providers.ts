@@ -2,6 +2,7 @@ import { CharterError } from "../errors.js";
 import { postgresUrlVariable, PROVISIONING_ENV, redisUrlVariable, squidDirectoryVariable, type ProviderSecrets, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
 import { createLocalProvider } from "./local/index.js";
+import type { ResourceCatalog } from "../trail/resource-catalog.js";
 import { createPostgresProvider } from "./postgres/index.js";
 import { createRedisProvider } from "./redis/index.js";
 import { createSquidProvider } from "./squid/index.js";
@@ -17,6 +18,12 @@ export interface OpenOptions {
   readonly access: ProviderAccess;
   readonly missing?: "error" | "empty";
   readonly now?: () => Date;
+  /**
+   * The resource catalog in force. Object auditing (a postgres instance's objectAudit) is set up
+   * only by a caller that passes it: without it, every grant Charter made to the auditor role
+   * would look unclassified.
+   */
+  readonly catalog?: ResourceCatalog;
 }
 
 /**
@@ -37,14 +44,18 @@ export function openProviders(settings: ProvisioningSettings, secrets: ProviderS
       const access = options.access === "write" ? "write" : (options.missing ?? "error") === "error" ? "read" : "read-or-empty";
       opened.push(createLocalProvider({ databasePath: secrets.localDatabasePath, access, ...(options.now === undefined ? {} : { now: options.now }) }));
     }
-    for (const { instance, databases } of settings.postgres) {
+    for (const { instance, databases, objectAudit } of settings.postgres) {
       const url = secrets.postgresUrls.get(instance);
       if (url === undefined) {
         throw new CharterError("MISSING_SECRET", `${postgresUrlVariable(instance)} is not set`, {
           hint: `Set ${postgresUrlVariable(instance)} to the provisioner role's postgres:// URL for instance ${instance} (docs/providers.md).`,
         });
       }
-      opened.push(createPostgresProvider({ instance, connectionString: url, ...(databases === undefined ? {} : { databases }) }));
+      const audit =
+        objectAudit === undefined || options.catalog === undefined
+          ? undefined
+          : { entries: options.catalog.entries.filter((e) => e.system === "postgres" && (e.instance === undefined || e.instance === instance)), privileges: objectAudit };
+      opened.push(createPostgresProvider({ instance, connectionString: url, ...(databases === undefined ? {} : { databases }), ...(audit === undefined ? {} : { objectAudit: audit }) }));
     }
     for (const { instance, knownUsers } of settings.redis) {
       const url = secrets.redisUrls.get(instance);

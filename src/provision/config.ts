@@ -38,6 +38,9 @@ export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 /** ACL users a Redis instance holds besides Charter's unless its settings say otherwise. */
 const DEFAULT_KNOWN_REDIS_USERS: readonly string[] = ["default"];
 
+/** What pgaudit's object auditing can log; audited unless objectAudit.privileges says fewer. */
+const DEFAULT_AUDITED: readonly string[] = ["select", "insert", "update", "delete"];
+
 const DEFAULT_DRIFT_INTERVAL = "1h";
 const DEFAULT_ISSUER = "charter";
 
@@ -45,6 +48,8 @@ export interface PostgresInstanceSettings {
   readonly instance: string;
   /** Databases Charter may grant in; undefined: any. */
   readonly databases: readonly string[] | undefined;
+  /** pgaudit object auditing of the catalog's classified tables: the privileges (upper case) the auditor role gets; undefined: off. */
+  readonly objectAudit: readonly string[] | undefined;
 }
 
 export interface RedisInstanceSettings {
@@ -97,7 +102,11 @@ export function provisioningSettings(policy: CharterPolicy | undefined): Provisi
   if (driftIntervalSeconds === undefined) {
     throw new CharterError("INVALID_CONFIG", `provisioning.driftInterval "${interval}" is not a duration`, { hint: "Write a whole number with s, m, h or d, e.g. 1h." });
   }
-  const postgres = (section.providers?.postgres ?? []).map((p) => ({ instance: p.instance, databases: p.databases }));
+  const postgres = (section.providers?.postgres ?? []).map((p) => ({
+    instance: p.instance,
+    databases: p.databases,
+    objectAudit: p.objectAudit === undefined ? undefined : (p.objectAudit.privileges ?? DEFAULT_AUDITED).map((a) => a.toUpperCase()),
+  }));
   const redis = (section.providers?.redis ?? []).map((r) => ({ instance: r.instance, knownUsers: r.knownUsers ?? DEFAULT_KNOWN_REDIS_USERS }));
   refuseDuplicates("postgres", postgres);
   const squid = (section.providers?.squid ?? []).map((q) => ({ instance: q.instance, listen: q.listen, authProgram: q.authProgram, hostsFile: q.hostsFile }));

@@ -160,6 +160,8 @@ const KIND_BY_ACTION: Readonly<Record<string, string>> = {
   "set-rules": "acl-rules",
   "revoke-password": "unknown-credential",
   "end-expired-sessions": "lifetime",
+  "audit-grant": "missing-audit-grant",
+  "audit-revoke": "extra-audit-grant",
 };
 
 /** Steps that remove an identity, in any provider's vocabulary: what they reveal depends on why it must go. */

@@ -81,6 +81,17 @@ export interface CharterPolicy {
          * @minItems 1
          */
         databases?: string[];
+        /**
+         * pgaudit object auditing for the tables the resource catalog (.github/charter-resources.yml) classifies on this instance: charter sync grants the role named by the server's pgaudit.role the listed privileges on each classified table, so that every such statement on it writes an OBJECT audit line, whoever runs it. The role must exist, be NOLOGIN, not a superuser and have no members; sync refuses otherwise. Absent: Charter leaves object auditing alone.
+         */
+        objectAudit?: {
+          /**
+           * The statements audited on each classified table (pgaudit supports these four). Default: all four.
+           *
+           * @minItems 1
+           */
+          privileges?: ("select" | "insert" | "update" | "delete")[];
+        };
       }[];
       /**
        * GitHub installation access tokens for github: permissions, minted by charter token issue --github with the app's credentials (APP_ID, PRIVATE_KEY; the API URL from CHARTER_GITHUB_API_URL), each scoped to exactly the approved repositories and permissions. Off unless enabled is true.

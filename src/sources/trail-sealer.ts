@@ -1,7 +1,7 @@
 import { isCharterError } from "../errors.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
-import type { EvidenceRecord, TrailAnchorBody } from "../schema-types/evidence-record.generated.js";
+import type { EvidenceRecord, TrailAnchorBody, TrailCount } from "../schema-types/evidence-record.generated.js";
 import { formatFrontier, parseFrontier, sealSegment, TILE_LEAVES } from "../trail/segments.js";
 import type { AnchoredCheckpoint, AnchoredSegment } from "../trail/verify-trail.js";
 import type { Segment, TrailStore } from "./trail-store.js";
@@ -60,9 +60,39 @@ export async function anchorBody(store: TrailStore): Promise<{ body: TrailAnchor
       segments: pending.map((s) => ({ index: s.index, fromSeq: s.fromSeq, toSeq: s.toSeq, root: s.root })),
       checkpoint: last.checkpoint,
       coverage,
+      counts: await countsIn(store, pending[0]?.fromSeq ?? last.fromSeq, last.toSeq),
     },
     segments: pending.map((s) => s.index),
   };
+}
+
+/**
+ * Events per agent (null: unattributed) and data class (null: all classes) between two seqs, for
+ * the evidence branch's trail page. Grouped by the rows' class bit sets, which are few, and split
+ * into classes here; the bit positions are the store's (meta `class:<name>`).
+ */
+async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Promise<TrailCount[]> {
+  const bits = new Map<number, string>();
+  for (const r of await store.select("SELECT key, value FROM meta WHERE key LIKE 'class:%'")) bits.set(Number(r["value"]), String(r["key"]).slice("class:".length));
+  const rows = await store.select(
+    "SELECT coalesce(agent, -1) AS agent, CAST(classes AS TEXT) AS classes, count(*) AS n FROM events WHERE seq >= ? AND seq <= ? GROUP BY coalesce(agent, -1), classes",
+    [fromSeq, toSeq],
+  );
+  const counts = new Map<string, TrailCount>();
+  const add = (agent: string | null, dataClass: string | null, n: number): void => {
+    const key = JSON.stringify([agent, dataClass]);
+    counts.set(key, { agent, dataClass, events: (counts.get(key)?.events ?? 0) + n });
+  };
+  for (const r of rows) {
+    const id = Number(r["agent"]);
+    const agent = id === -1 ? null : ((await store.nameOf("agent", id)) ?? `#${String(id)}`);
+    const n = Number(r["n"]);
+    add(agent, null, n);
+    const set = BigInt(String(r["classes"]));
+    for (const [bit, name] of bits) if ((set >> BigInt(bit)) & 1n) add(agent, name, n);
+  }
+  const key = (c: TrailCount): string => `${c.agent === null ? "0" : `1${c.agent}`}\0${c.dataClass === null ? "0" : `1${c.dataClass}`}`;
+  return [...counts.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** The trail's anchors on an evidence branch: every segment anchored for `origin`, and each anchor's checkpoint. */

@@ -77,6 +77,25 @@ describe("npm run playground", () => {
     expect(out).toMatch(/alex-admin pushes [0-9a-f]{7} to main, changing agents\/code-review\/prompts\/system\.md/);
     expect(out).toMatch(/evidence record 12: exception \(direct-push\), issue #\d+ "Exception: governed files changed by a direct push/);
 
+    // The sample agent acts after a merge that set its hours and classified the table: the events go
+    // through the real ingest path, and the off-hours question and the trace show them.
+    const trail = out.slice(out.indexOf("The code-review agent acts outside its hours"), out.indexOf("What it cost"));
+    expect(trail).toMatch(/#\d+ merged: code-review may act (01:00–11:00|13:00–23:00) UTC/);
+    expect(trail).toMatch(/charter trail ingest --source events spans\.ndjson --agent code-review {3}→ exit 0\n/);
+    expect(trail).toMatch(/charter trail ingest --source events gateway\.ndjson --instance crm-gateway --attested {3}→ exit 0\n/);
+    expect(trail).toMatch(/charter audit actions --outside-hours --data-class customer-pii {3}→ exit 0\n/);
+    // Only the read of the classified table answers the question; the orders read is not customer data.
+    expect(trail).toMatch(/ code-review +select +postgres:crm\.public\.customers@crm-prod +customer-pii +allowed +[a-z]{3} \d{2}h +no +no +record \d+ [0-9a-f]{12}/);
+    expect(trail).toContain("1 of 1 event;");
+    expect(trail).toMatch(/charter audit trace 4bf92f3577b34da6a3ce929d0e0e4736 {3}→ exit 0\n {5}Trace 4bf92f3577b34da6a3ce929d0e0e4736: 3 events/);
+    const tool = trail.search(/events\/agent-telemetry \(self-reported\) +code-review as code-review: tool lookup_customer → allowed, OUT OF SCOPE, outside allowed hours/);
+    const customers = trail.search(/events\/crm-gateway +code-review as charter_agent_code_review: select crm\.public\.customers → allowed, OUT OF SCOPE, outside allowed hours/);
+    const orders = trail.search(/events\/crm-gateway +code-review as charter_agent_code_review: select crm\.public\.orders → allowed/);
+    expect(tool).toBeGreaterThan(0);
+    expect(customers).toBeGreaterThan(tool);
+    expect(orders).toBeGreaterThan(customers);
+    expect(trail).toMatch(/manifest of change record \d+ \([0-9a-f]{12}, PR #\d+, approved by pat sam\)/);
+
     const clone = /the auditor's clone at (\S+);/.exec(out)?.[1];
     expect(clone).toBeDefined();
     if (clone) rmSync(join(clone, ".."), { recursive: true, force: true });

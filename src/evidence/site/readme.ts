@@ -1,5 +1,5 @@
 import { mdCode, mdLink, mdTable, mdText, mdUrl } from "./markdown.js";
-import { INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, pagePath, populationPath, README_PATH } from "./site-paths.js";
+import { INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, pagePath, populationPath, README_PATH, TRAIL_PATH } from "./site-paths.js";
 import type { ControlsStatus, SiteEntry, SiteState } from "./site-state.js";
 
 /** What the auditor replaces with the key the operator published; the rest of the commands run as written. */
@@ -107,6 +107,9 @@ export function renderReadme(input: ReadmeInput): string {
     "  `charter evidence export --since … --until …` produces the same rows for any period):",
     ...state.populationMonths.map((m) => `  - ${mdLink(m, self, populationPath(m))}`),
     "- One page per record under `pages/`, one history page per agent under `agents/`.",
+    ...(state.trail.origins.length === 0
+      ? []
+      : [`- The action trail: ${mdLink("segments, checkpoints, coverage per source and events per agent and data class", self, TRAIL_PATH)}.`]),
     "",
   ].join("\n");
 }

@@ -6,7 +6,8 @@ import { agentsOf, appendAgentHistory } from "./agent-page.js";
 import { applyInventory, type InventoryUpdate, inventoryCsv, inventoryJson, inventoryMarkdown, parseInventory } from "./inventory.js";
 import { renderReadme } from "./readme.js";
 import { renderRecordPage } from "./record-page.js";
-import { agentPagePath, INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, monthOf, pagePath, populationPath, README_PATH, SITE_STATE_PATH } from "./site-paths.js";
+import { renderTrailPage } from "./trail-page.js";
+import { agentPagePath, INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, monthOf, pagePath, populationPath, README_PATH, SITE_STATE_PATH, TRAIL_PATH } from "./site-paths.js";
 import { advanceSiteState, type ControlsStatus, parseSiteState } from "./site-state.js";
 
 /**
@@ -86,6 +87,7 @@ export function renderSite(context: SiteContext, update: SiteUpdate): Map<string
 
   const state = advanceSiteState(parseSiteState(update.existing.get(SITE_STATE_PATH) ?? null), records, months, update.controls);
   files.set(SITE_STATE_PATH, `${JSON.stringify(state, null, 1)}\n`);
+  if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail));
   files.set(
     README_PATH,
     renderReadme({

@@ -1,5 +1,6 @@
 import { CharterError } from "../../errors.js";
 import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
+import { advanceTrailState, EMPTY_TRAIL_STATE, type TrailSiteState } from "./trail-page.js";
 
 /**
  * What the README index needs to know about the whole log, kept in site.json so that an append
@@ -18,6 +19,8 @@ export interface SiteState {
   /** Months (YYYY-MM) that have a population file, ascending. */
   readonly populationMonths: readonly string[];
   readonly controls: ControlsStatus | null;
+  /** The action trail's anchors (trail-page.ts); absent in a site.json written before the trail page existed. */
+  readonly trail: TrailSiteState;
 }
 
 export interface SiteEntry {
@@ -46,7 +49,7 @@ export interface ControlsStatus {
 
 const LATEST = 20;
 
-const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null };
+const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null, trail: EMPTY_TRAIL_STATE };
 
 export function parseSiteState(text: string | null): SiteState {
   if (text === null) return EMPTY_SITE_STATE;
@@ -114,5 +117,5 @@ export function advanceSiteState(state: SiteState, records: readonly EvidenceRec
     if (record.kind === "exception" || record.kind === "trail-exception") exceptions = [entry, ...exceptions].slice(0, LATEST);
   }
   const populationMonths = [...new Set([...state.populationMonths, ...months])].sort();
-  return { version: 1, counts, latest, awaitingRetroReview: awaiting, exceptions, populationMonths, controls: controls ?? state.controls };
+  return { version: 1, counts, latest, awaitingRetroReview: awaiting, exceptions, populationMonths, controls: controls ?? state.controls, trail: advanceTrailState(state.trail, records) };
 }

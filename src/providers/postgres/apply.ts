@@ -4,6 +4,7 @@ import type { PlannedOperation } from "../../provision/provider.js";
 import type { Connections } from "./connections.js";
 import type { RoleNames } from "./role-names.js";
 import { alterDefaultPrivilegesSql, revokeMembershipSql } from "./fixes.js";
+import { applyAuditStep } from "./object-audit-sql.js";
 import { PUBLIC } from "./observed.js";
 import { grantSql, ident, literal, revokeSql } from "./sql.js";
 import { isStep, stepDatabase, type Step } from "./steps.js";
@@ -225,6 +226,9 @@ async function nonTransactional(ctx: ApplyContext, step: Step): Promise<string[]
       const list = roles.map(ident).join(", ");
       return withWarnings(client, () => client.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER;\nDROP OWNED BY ${list}`));
     }
+    case "audit-grant":
+    case "audit-revoke":
+      return applyAuditStep(ctx.connections, step, withWarnings);
     case "drop-role":
       requireCharterRole(ctx, step.role);
       return withWarnings(main, () => main.query(`DROP ROLE IF EXISTS ${ident(step.role)}`));

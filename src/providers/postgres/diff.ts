@@ -6,6 +6,7 @@ import { encodeMarker, sameMarker, type IdentityMarker } from "./marker.js";
 import type { ObservedGrant, ObservedIdentity, ObservedRole, PostgresObserved } from "./observed.js";
 import { alterableByProvisioner, elevatedAttributes, type FindingInput, type ReviewContext, reviewAgent, reviewShared } from "./privilege-review.js";
 import { identityRoleName, isSafeAgentId, type RoleNames } from "./role-names.js";
+import { type AuditSettings, diffObjectAudit } from "./object-audit.js";
 import type { PostgresAction, Step } from "./steps.js";
 
 export type { PostgresAction } from "./steps.js";
@@ -13,6 +14,8 @@ export type { PostgresAction } from "./steps.js";
 export interface DiffContext {
   readonly instance: string;
   readonly names: RoleNames;
+  /** Object auditing of the catalog's classified tables; undefined: off. */
+  readonly audit?: AuditSettings;
 }
 
 const PROVIDER = "postgres";
@@ -93,6 +96,11 @@ export function diffPostgres(ctx: DiffContext, desired: readonly DesiredAgent[],
     find(lease.name, "unmanaged-identity", `role ${lease.name} looks like a Charter lease but belongs to no managed identity; Charter leaves it alone`);
   }
   reviewShared(review);
+  if (ctx.audit !== undefined && observed.audit !== undefined) {
+    const audit = diffObjectAudit({ instance: ctx.instance, names: ctx.names, provisioner: observed.provisioner }, ctx.audit, observed.audit);
+    operations.push(...audit.operations);
+    findings.push(...audit.findings);
+  }
   return { operations, findings };
 }
 

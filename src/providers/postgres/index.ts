@@ -7,6 +7,7 @@ import { openConnections } from "./connections.js";
 import { diffPostgres } from "./diff.js";
 import { issueLease, type Lease, type LeaseIssue, type LeaseRequest } from "./lease.js";
 import { observe } from "./observe.js";
+import type { AuditSettings } from "./object-audit.js";
 import type { PostgresObserved } from "./observed.js";
 import { roleNames } from "./role-names.js";
 
@@ -31,6 +32,8 @@ export interface PostgresProviderOptions {
   readonly rolePrefix?: string;
   /** Told of every lease before it is created (the action trail remembers who each lease login is). */
   readonly onLease?: (lease: LeaseIssue) => Promise<void>;
+  /** pgaudit object auditing of the tables these catalog entries classify (object-audit.ts); undefined: left alone. */
+  readonly objectAudit?: AuditSettings;
 }
 
 export interface PostgresProvider extends Provider<PostgresObserved> {
@@ -49,6 +52,7 @@ export function createPostgresProvider(options: PostgresProviderOptions): Postgr
   const connections = openConnections(options.connectionString);
   const instance = options.instance;
   const databases = options.databases === undefined ? undefined : [...options.databases];
+  const audit = options.objectAudit;
 
   return {
     name: "postgres",
@@ -59,9 +63,9 @@ export function createPostgresProvider(options: PostgresProviderOptions): Postgr
       const database = p.resource.split(".")[0];
       return database !== undefined && databases.includes(database);
     },
-    observe: () => observe({ instance, names, connections, databases }),
+    observe: () => observe({ instance, names, connections, databases, audit: audit !== undefined }),
     diff: (desired: readonly DesiredAgent[], observed: PostgresObserved, diffOptions: DiffOptions): ProviderDiff =>
-      diffPostgres({ instance, names }, desired, observed, diffOptions),
+      diffPostgres({ instance, names, ...(audit === undefined ? {} : { audit }) }, desired, observed, diffOptions),
     apply: (operations: readonly PlannedOperation[]): Promise<ProvisioningOperation[]> => applyPostgres({ names, connections }, operations),
     issueLease: (agentId: string, request: LeaseRequest): Promise<Lease> => issueLease({ names, connections, instance, ...(options.onLease === undefined ? {} : { onIssue: options.onLease }) }, agentId, request),
     close: () => connections.close(),

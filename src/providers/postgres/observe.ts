@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { Connections } from "./connections.js";
 import type { ArgumentType, GrantKind } from "./grants.js";
 import { parseMarker } from "./marker.js";
+import { observeAudit } from "./object-audit-sql.js";
 import type { DefaultObjects, ObservedDefaultPrivilege, ObservedGrant, ObservedIdentity, ObservedObject, ObservedRole, PostgresObserved } from "./observed.js";
 import {
   clusterAndDatabaseSql,
@@ -36,6 +37,8 @@ export interface ObserveContext {
   readonly connections: Connections;
   /** Configured databases; undefined: every database the provisioner may connect to. */
   readonly databases: readonly string[] | undefined;
+  /** Whether object auditing is configured: then each database's pgaudit state is read too. */
+  readonly audit?: boolean;
 }
 
 export async function observe(ctx: ObserveContext): Promise<PostgresObserved> {
@@ -49,10 +52,11 @@ export async function observe(ctx: ObserveContext): Promise<PostgresObserved> {
     return one<DatabaseRow & Partial<ClusterRow>>(client, text);
   });
   const cluster = withCluster ? undefined : one<ClusterRow>(main, clusterSql(names));
-  const perDatabase = await Promise.all(reads);
+  const [perDatabase, audit] = await Promise.all([Promise.all(reads), ctx.audit === true ? observeAudit(connections, databases) : undefined]);
   const clusterRow = (await cluster) ?? (perDatabase[databases.indexOf(connections.defaultDatabase)] as ClusterRow | undefined);
   if (clusterRow === undefined) throw new Error("postgres: the server returned no row for the cluster read");
-  return assemble(ctx, databases, clusterRow, perDatabase);
+  const observed = assemble(ctx, databases, clusterRow, perDatabase);
+  return audit === undefined ? observed : { ...observed, audit };
 }
 
 async function one<R extends pg.QueryResultRow>(client: pg.Client, text: string): Promise<R> {

@@ -1,5 +1,6 @@
 import type { ArgumentType, Grant, GrantKind } from "./grants.js";
 import type { IdentityMarker } from "./marker.js";
+import type { AuditDatabase } from "./object-audit.js";
 
 /**
  * The grantee name that stands for PUBLIC. PostgreSQL reserves exactly this name (CREATE ROLE
@@ -106,4 +107,6 @@ export interface PostgresObserved {
   readonly owned: ReadonlyMap<string, readonly ObservedObject[]>;
   /** Default privileges by grantee (a role name or PUBLIC). */
   readonly defaults: ReadonlyMap<string, readonly ObservedDefaultPrivilege[]>;
+  /** Object auditing's view of each observed database; read only when object auditing is configured. */
+  readonly audit?: readonly AuditDatabase[];
 }

@@ -1,4 +1,5 @@
 import type { Grant } from "./grants.js";
+import type { AuditStep } from "./object-audit.js";
 import type { ObservedDefaultPrivilege } from "./observed.js";
 
 /**
@@ -29,7 +30,9 @@ export type Step =
   /** Lets the provisioner act as the roles: REASSIGN/DROP OWNED need it, CREATEROLE alone does not suffice. */
   | { readonly type: "assume-roles"; readonly roles: readonly string[] }
   | { readonly type: "drop-owned"; readonly database: string; readonly roles: readonly string[] }
-  | { readonly type: "drop-role"; readonly role: string };
+  | { readonly type: "drop-role"; readonly role: string }
+  /** Object auditing (object-audit.ts): privileges on one classified table for the role pgaudit.role names. */
+  | AuditStep;
 
 const TYPES: readonly string[] = [
   "create-marker",
@@ -45,6 +48,8 @@ const TYPES: readonly string[] = [
   "assume-roles",
   "drop-owned",
   "drop-role",
+  "audit-grant",
+  "audit-revoke",
 ];
 
 /** A payload this provider planned, judged by shape; statements still quote every name in it. */
@@ -64,6 +69,9 @@ export function stepDatabase(step: Step): string | undefined {
       return step.database;
     case "revoke-default":
       return step.entry.database;
+    case "audit-grant":
+    case "audit-revoke":
+      return step.database;
     default:
       return undefined;
   }
@@ -90,4 +98,6 @@ export type PostgresAction =
   | "assume-roles"
   | "drop-owned"
   | "drop-lease"
-  | "drop-identity";
+  | "drop-identity"
+  | "audit-grant"
+  | "audit-revoke";
