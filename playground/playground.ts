@@ -596,10 +596,9 @@ async function main(): Promise<void> {
 let finished: { clone: string; verifierKey: string; defaultBranch: string; trailDb: string } | undefined;
 
 /**
- * The run ends as an audit would begin: charter readiness on the auditor's clone, judged on the
- * evidence the run produced. The run provisioned PostgreSQL roles but shipped no server's pgaudit
- * log to an action trail, so the enforcement item fails, naming each permission nothing records
- * and the fix; the trail's own items say they had nothing to check.
+ * The run ends as an audit would begin: charter readiness on the auditor's clone and the run's
+ * trail, judged on the evidence the run produced. The simulated repository runs no CI, so no pull
+ * request recorded a test: the change-management item fails, naming each change and the fix.
  */
 async function readinessOfTheRun(run: { clone: string; verifierKey: string; defaultBranch: string; trailDb: string }): Promise<void> {
   step(18, "The readiness report of this run: what an auditor would be told");

@@ -30,10 +30,14 @@ describe("npm run playground", () => {
     // Three records at that point: genesis, the change, and the provisioning that followed it.
     expect(out).toMatch(/charter verify --key <published key> {3}→ exit 0\n {3}verified: 3 records on origin\/charter-evidence/);
     expect(out).toMatch(/charter verify --branch tampered {3}→ exit 1\n {3}NOT verified/);
-    // The run ends with its readiness report: enforcement fails, since no trail records what the providers enforce, and names the fix.
+    // The run ends with its readiness report on the run's trail: the simulated repository runs no
+    // CI, so change management fails on the missing tests and names the fix; the trail's items
+    // judge the events the run ingested.
     expect(out).toMatch(/charter readiness --key <published key> {3}→ exit 1\n/);
-    expect(out).toMatch(/\n {3}FAIL {2}enforcement /);
-    expect(out).toMatch(/but no action trail is configured to record it\n {11}fix: Send the tool gateway's log to the trail/);
+    expect(out).toMatch(/\n {3}FAIL {2}change-management /);
+    expect(out).toMatch(/no test or check was recorded for it\n {11}fix: Make the tests a required status check/);
+    expect(out).toMatch(/\n {3}PASS {2}inventory .*\n.*1 identity acted in the period/);
+    expect(out).toMatch(/\n {3}PASS {2}completeness /);
 
     // The approved merge provisioned the role, a lease reads what was approved and nothing else,
     // and the local registry issues a token bounded by the manifest's lifetime.
