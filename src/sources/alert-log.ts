@@ -73,12 +73,14 @@ function logEvent(sourceKey: string, at: string, principal: string, action: stri
 /**
  * Appends the records of alerts about to be stored (written ahead: an alert is in the log before
  * it is in the store, so none is ever stored unlogged). An alert computed again (a replay, a
- * second replica) is its same record, which the trail keeps once.
+ * second replica) is its same record, which the trail keeps once. Evaluations are logged at
+ * their own time, from the history, so logging one again is harmless too.
  */
-export async function logAlerts(trail: TrailStore, alerts: readonly Alert[], nowMs: number): Promise<void> {
+export async function logAlerts(trail: TrailStore, alerts: readonly Alert[]): Promise<void> {
   if (alerts.length === 0) return;
-  const at = new Date(nowMs).toISOString();
-  await trail.append(alerts.map((a) => logEvent(`raised:${a.id}`, at, DETECTION_PRINCIPAL, "alert-raised", a.id, { rule: a.rule.id.slice(0, 200), severity: a.severity, digest: alertDigest(a) })));
+  // The record's time is the alert's own (when its condition completed), never the clock: the
+  // trail keeps an event once per time and id, so a replay after a crash logs nothing twice.
+  await trail.append(alerts.map((a) => logEvent(`raised:${a.id}`, a.firedAt || a.window.end, DETECTION_PRINCIPAL, "alert-raised", a.id, { rule: a.rule.id.slice(0, 200), severity: a.severity, digest: alertDigest(a) })));
 }
 
 /**

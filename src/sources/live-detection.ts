@@ -190,7 +190,7 @@ export class LiveDetection {
     const due = force || alerts.length > 0 || (now - this.#savedMs >= this.#snapshotEveryMs && detector.position !== this.#savedPosition);
     if (!due) return;
     // Into the trail's tamper-evident log first: an alert is never stored without its record there.
-    await logAlerts(this.#trail, alerts, now);
+    await logAlerts(this.#trail, alerts);
     const fresh = await this.#alerts.record(alerts, detector.snapshot(), now);
     this.#savedMs = now;
     this.#savedPosition = detector.position;

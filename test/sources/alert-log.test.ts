@@ -8,7 +8,7 @@ import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
 import { checkManifest } from "../../src/manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../../src/manifest/limits.js";
 import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
-import { alertLogCollector, evaluateAlert, verifyAlertLog } from "../../src/sources/alert-log.js";
+import { alertLogCollector, evaluateAlert, logAlerts, logHistory, verifyAlertLog } from "../../src/sources/alert-log.js";
 import type { AlertStore } from "../../src/sources/alert-store.js";
 import { LiveDetection } from "../../src/sources/live-detection.js";
 import { openPostgresAlerts } from "../../src/sources/postgres-alert-store.js";
@@ -119,6 +119,11 @@ for (const engine of ["sqlite", "postgres"] as const) {
       await live.consume(later.stored);
       await live.close();
       expect((await alerts.list({ limit: 10 })).length).toBe(2);
+
+      // A restart replays and logs again what was logged (the alerts, the evaluations): the trail keeps each record once.
+      await logAlerts(trail, raised.map((s) => s.alert));
+      for (const s of raised) await logHistory(alerts, trail, s.alert.id);
+      expect((await logged(trail)).length).toBe(5);
     });
 
     it("fails, naming the alert, when someone with the database rewrites a resolution reason", async () => {
