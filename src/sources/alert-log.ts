@@ -16,7 +16,7 @@ import type { TrailStore } from "./trail-store.js";
  * other, and `charter trail verify` compares the alert store with them: a deleted alert, an edited
  * reason or a history rewritten by someone with access to the database no longer matches.
  */
-export const ALERT_LOG_SOURCE = "charter-alerts";
+const ALERT_LOG_SOURCE = "charter-alerts";
 const INSTANCE = "charter";
 /** The principal of an alert's own record: Charter's detection raised it. */
 const DETECTION_PRINCIPAL = "charter-detection";
