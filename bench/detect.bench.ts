@@ -25,7 +25,8 @@ const SYSTEMS: readonly [TrailSourceKind, TrailSystem, readonly string[], readon
   ["otlp", "tool", ["execute_tool"], ["crm_lookup", "refund", "summarize"]],
 ];
 
-function manifests(): ManifestVersion[] {
+/** 60 agents with generous runtime limits, so that alerts come from the rules under test. */
+export function manifests(): ManifestVersion[] {
   return Array.from({ length: AGENTS }, (_, i) => {
     const id = `agent-${i}`;
     const manifest: AgentManifest = {
@@ -48,7 +49,7 @@ function manifests(): ManifestVersion[] {
   });
 }
 
-function events(count: number, start: number, stepMs: number): TrailEvent[] {
+export function events(count: number, start: number, stepMs: number): TrailEvent[] {
   let state = 0x9e3779b9;
   const next = () => {
     state ^= state << 13;
@@ -104,7 +105,7 @@ function events(count: number, start: number, stepMs: number): TrailEvent[] {
 }
 
 /** 45 detection rules over every kind of selection and modifier, and 5 correlations. */
-function sigmaRules(): RuleSet {
+export function sigmaRules(): RuleSet {
   const selections = [
     "action: delete",
     "resource|contains: payment_methods",

@@ -14,6 +14,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   audit: () => import("./audit.bench.js"),
   startup: () => import("./startup.bench.js"),
   detect: () => import("./detect.bench.js"),
+  "detect-ingest": () => import("./detect-ingest.bench.js"),
   trail: () => import("./trail.bench.js"),
 };
 

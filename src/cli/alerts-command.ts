@@ -4,7 +4,8 @@ import { timeOption } from "../evidence/instant.js";
 import { CharterError } from "../errors.js";
 import { ALERT_STATUSES, type AlertChange, type AlertStatus, type AlertStore, type AlertSuppression, MAX_SUPPRESSION_MS, type StoredAlert } from "../sources/alert-store.js";
 import { openAlertStore } from "../sources/open-alert-store.js";
-import { trailLocation } from "../sources/open-trail-store.js";
+import { openTrailStore, trailLocation } from "../sources/open-trail-store.js";
+import { evaluateAlert } from "../sources/alert-log.js";
 import { chooseFormat } from "./choose-format.js";
 import { parseOptions } from "./parse-options.js";
 import { EXIT, type CliIo } from "./io.js";
@@ -115,10 +116,13 @@ export async function alertsCommand(argv: readonly string[], io: CliIo): Promise
     }
     const by = values.by?.trim() || userInfo().username;
     const reason = values.reason?.trim() || null;
-    const changed =
-      untilMs === null
-        ? await store.changeStatus(found.alert.id, sub === "ack" ? "acknowledged" : "resolved", by, reason, now)
-        : await store.suppress(found.alert.id, by, reason ?? "", untilMs, now);
+    const trail = await openTrailStore(process.env, io.cwd, values.db);
+    let changed;
+    try {
+      changed = await evaluateAlert(store, trail, { id: found.alert.id, to: untilMs !== null ? "suppressed" : sub === "ack" ? "acknowledged" : "resolved", by, reason, untilMs }, now);
+    } finally {
+      await trail.close();
+    }
     const until = untilMs === null ? "" : ` until ${new Date(untilMs).toISOString()}`;
     io.out(format === "json" ? `${JSON.stringify({ ...summary(changed), ...(untilMs === null ? {} : { until: new Date(untilMs).toISOString() }) })}\n` : `${changed.alert.id.slice(0, 12)} ${changed.status} by ${by} at ${changed.changedAt ?? ""}${until}\n`);
     return EXIT.ok;

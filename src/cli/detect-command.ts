@@ -7,7 +7,8 @@ import { Detector } from "../detect/detector.js";
 import type { Notice } from "../detect/hit.js";
 import { manifestCatalog } from "../detect/manifests-in-force.js";
 import { parseEventLine } from "../detect/read-events.js";
-import { isRuleFile, loadRules, RULE_LIMITS, type RuleFile, type RuleSet } from "../detect/sigma/load-rules.js";
+import { ruleHits } from "../detect/rule-hits.js";
+import { isRuleFile, loadRules, RULE_LIMITS, type RuleFile } from "../detect/sigma/load-rules.js";
 import { DEFAULT_SETTINGS, parseSettings, RULES_DIR, SETTINGS_FILE, type ResolvedSettings } from "../detect/settings.js";
 import { CharterError } from "../errors.js";
 import { findManifests, findRepositoryRoot } from "../fs/find-manifests.js";
@@ -15,7 +16,7 @@ import { WorkingTreeReader } from "../fs/working-tree-reader.js";
 import type { Diagnostic } from "../manifest/diagnostic.js";
 import { validateManifests } from "../manifest/validate.js";
 import { chooseFormat } from "./choose-format.js";
-import { DETECT_FORMATS, type RuleHits, renderDetection } from "./detect-formats.js";
+import { DETECT_FORMATS, renderDetection } from "./detect-formats.js";
 import { EXIT, type CliIo } from "./io.js";
 
 const DETECT_HELP = `Usage: charter detect --events FILE [--rules DIR] [--settings FILE] [--root DIR] [--format table|json]
@@ -109,14 +110,6 @@ export async function detectCommand(argv: readonly string[], io: CliIo): Promise
   collect(detector.finish());
   io.out(renderDetection({ events: count, alerts, notices, rules: ruleHits(loaded.rules, detector, count) }, format));
   return alerts.length > 0 ? EXIT.findings : EXIT.ok;
-}
-
-function ruleHits(rules: RuleSet, detector: Detector, events: number): RuleHits[] {
-  const matches = detector.ruleMatches();
-  return rules.detections.map((r) => {
-    const n = matches.get(r.key) ?? 0;
-    return { id: r.id, title: r.title, file: r.file, alerting: rules.alerting.has(r.key), matches: n, share: events === 0 ? 0 : n / events };
-  });
 }
 
 function readSettings(path: string, explicit: boolean, root: string, io: CliIo): ResolvedSettings | undefined {

@@ -1,20 +1,9 @@
 import type { Alert, Reason } from "../detect/alert.js";
 import type { Notice } from "../detect/hit.js";
-import { BROAD_SHARE } from "../detect/sigma/reference-traffic.js";
+import type { RuleHits } from "../detect/rule-hits.js";
 
 export const DETECT_FORMATS = ["table", "json"] as const;
 export type DetectFormat = (typeof DETECT_FORMATS)[number];
-
-export interface RuleHits {
-  readonly id: string;
-  readonly title: string;
-  readonly file: string;
-  /** False for a rule that only feeds a correlation: its matches are not alerts. */
-  readonly alerting: boolean;
-  readonly matches: number;
-  /** Share of the file's events the rule matched. */
-  readonly share: number;
-}
 
 export interface DetectionReport {
   readonly events: number;
@@ -23,11 +12,8 @@ export interface DetectionReport {
   readonly rules: readonly RuleHits[];
 }
 
-/** Below this many events a rule's share says little, so it is not flagged as broad. */
-const MIN_EVENTS_FOR_SHARE = 20;
-
 export function renderDetection(report: DetectionReport, format: DetectFormat): string {
-  const rules = report.rules.map((r) => ({ ...r, broad: r.alerting && report.events >= MIN_EVENTS_FOR_SHARE && r.share > BROAD_SHARE }));
+  const rules = report.rules;
   if (format === "json") return JSON.stringify({ events: report.events, alerts: report.alerts, notices: report.notices, rules }, null, 2) + "\n";
   let out = "";
   if (report.alerts.length === 0) out += `No alerts in ${report.events} events.\n`;

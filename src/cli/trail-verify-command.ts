@@ -9,6 +9,8 @@ import { chunkLines } from "../sources/trail-chunk.js";
 import { readAnchors, sealPending } from "../sources/trail-sealer.js";
 import type { TrailStore } from "../sources/trail-store.js";
 import { deepCheck } from "../sources/trail-deep-check.js";
+import { alertLogCollector, verifyAlertLog } from "../sources/alert-log.js";
+import { openAlertStore } from "../sources/open-alert-store.js";
 import { eventFromBytes, GENESIS_HASH } from "../trail/event-bytes.js";
 import { inclusionProofFor } from "../trail/segments.js";
 import { type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
@@ -58,6 +60,7 @@ export async function trailVerifyCommand(argv: readonly string[], io: CliIo): Pr
       await source.close();
     }
     const deep = values.deep === true ? await deepCheck(store) : undefined;
+    const logged = alertLogCollector();
     const report = verifyTrail({
       origin,
       verifierKeys: keys,
@@ -66,9 +69,20 @@ export async function trailVerifyCommand(argv: readonly string[], io: CliIo): Pr
       anchored: anchors.segments,
       checkpoints: anchors.checkpoints,
       indexRows: Number((await store.select("SELECT count(*) AS n FROM events"))[0]?.["n"] ?? 0),
-      ...(deep === undefined ? {} : { onEvent: deep.onEvent }),
+      onEvent: (seq, bytes) => {
+        deep?.onEvent(seq, bytes);
+        logged.onEvent(seq, bytes);
+      },
     });
-    const problems = [...report.problems, ...(deep?.problems() ?? [])];
+    // The alert store beside the trail, against the log of alerts and evaluations the chain just proved.
+    const alerts = await openAlertStore(process.env, io.cwd, values.db);
+    let alertProblems;
+    try {
+      alertProblems = await verifyAlertLog(logged.events, alerts);
+    } finally {
+      await alerts.close();
+    }
+    const problems = [...report.problems, ...(deep?.problems() ?? []), ...alertProblems];
     const full: TrailVerifyReport = { ...report, ok: problems.length === 0, problems };
     if (values.format === "json") io.out(`${JSON.stringify({ trail: store.location, origin, branch: ref, keySource, ...full }, null, 2)}\n`);
     else io.out(renderReport(full, store.location, origin, ref, keySource));
@@ -90,7 +104,7 @@ export async function chunksOf(store: TrailStore): Promise<Iterable<readonly [nu
 }
 
 function renderReport(report: TrailVerifyReport, location: string, origin: string, ref: string, keySource: string): string {
-  let out = `${report.ok ? "OK" : "FAILED"}  action trail ${origin} in ${location}: ${report.events} events, root ${report.root}\n`;
+  let out = `${report.ok ? "OK" : "FAILED"}  action trail ${origin} in ${location}: ${report.events} events, root ${report.root}; the alert store checked against the trail's log of alerts and evaluations\n`;
   out += `  anchored on ${ref} through event ${report.anchoredThrough}; sealed through ${report.sealedThrough}`;
   out += report.events > report.anchoredThrough ? `; events ${report.anchoredThrough + 1}–${report.events} are chained but not yet anchored (their tampering shows once they are)\n` : "\n";
   for (const p of report.problems) out += `  ${p.code}${p.seq === undefined ? "" : ` at event ${p.seq}`}: ${p.message}\n`;

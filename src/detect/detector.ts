@@ -98,6 +98,8 @@ export class Detector {
   process(event: TrailEvent): DetectionOutput {
     if (event.seq <= this.positionValue) return NOTHING;
     this.positionValue = event.seq;
+    // The trail's log of alerts and their evaluations is Charter's own record, not an action to judge.
+    if (event.source === "charter-alerts") return NOTHING;
     const received = Date.parse(event.receivedAt);
     const observed = Date.parse(event.observedAt);
     if (received > this.clock) this.clock = received;

@@ -12,7 +12,7 @@ const MAX_EVENT_LINE_BYTES = 64 * 1024;
 const MAX_TEXT = 8 * 1024;
 const MAX_DETAIL_KEYS = 64;
 
-const SOURCES: readonly TrailSourceKind[] = ["pgaudit", "otlp", "events", "redis-acl", "squid", "github-token"];
+const SOURCES: readonly TrailSourceKind[] = ["pgaudit", "otlp", "events", "redis-acl", "squid", "github-token", "charter-alerts"];
 const SYSTEMS: readonly TrailSystem[] = ["postgres", "redis", "http", "github", "tool"];
 const OUTCOMES: readonly TrailOutcome[] = ["allowed", "denied", "error"];
 const DAYS: readonly Weekday[] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

@@ -99,6 +99,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
       controls: new ControlsObserver(now, options.appId),
       provisioning: { env: options.environment ?? process.env, now },
       identities: new IdentityCache(),
+      ...(options.trail?.repository ? { backtest: { store: options.trail.store, manifests: options.trail.context.manifests, repository: options.trail.repository } } : {}),
     };
 
     const router = routes(env);

@@ -62,6 +62,8 @@ export interface AlertFilter {
   readonly status?: AlertStatus;
   /** Alerts fired at or after this epoch millisecond. */
   readonly sinceMs?: number;
+  /** Alerts stored before this store number (StoredAlert.n): the next page of a newest-first listing. */
+  readonly beforeN?: number;
   readonly limit: number;
 }
 

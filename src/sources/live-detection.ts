@@ -6,6 +6,7 @@ import { EMPTY_RULES, type RuleSet } from "../detect/sigma/load-rules.js";
 import { DEFAULT_SETTINGS, type ResolvedSettings } from "../detect/settings.js";
 import type { TrailEvent } from "../trail/event.js";
 import { eventFromBytes } from "../trail/event-bytes.js";
+import { logAlerts, logHistory } from "./alert-log.js";
 import type { AlertStore } from "./alert-store.js";
 import type { TrailStore } from "./trail-store.js";
 
@@ -188,9 +189,13 @@ export class LiveDetection {
     const now = this.#now();
     const due = force || alerts.length > 0 || (now - this.#savedMs >= this.#snapshotEveryMs && detector.position !== this.#savedPosition);
     if (!due) return;
+    // Into the trail's tamper-evident log first: an alert is never stored without its record there.
+    await logAlerts(this.#trail, alerts);
     const fresh = await this.#alerts.record(alerts, detector.snapshot(), now);
     this.#savedMs = now;
     this.#savedPosition = detector.position;
+    // An alert stored under a suppression carries the store's own evaluation: it is logged too.
+    for (const a of fresh) if ((await this.#alerts.get(a.id))?.status === "suppressed") await logHistory(this.#alerts, this.#trail, a.id);
     if (fresh.length > 0) this.#onAlerts(fresh);
   }
 }

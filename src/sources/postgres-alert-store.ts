@@ -131,6 +131,7 @@ class PostgresAlertStore implements AlertStore {
     if (filter.rule !== undefined) add("rule =", filter.rule);
     if (filter.status !== undefined) add("status =", filter.status);
     if (filter.sinceMs !== undefined) add("fired_ms >=", filter.sinceMs);
+    if (filter.beforeN !== undefined) add("n <", filter.beforeN);
     params.push(filter.limit);
     return this.#serial(async () =>
       (await this.#rows<AlertRow>(`SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY n DESC LIMIT $${String(params.length)}`, params)).map(storedAlert),

@@ -192,6 +192,7 @@ class SqliteAlertStore implements AlertStore {
     if (filter.rule !== undefined) add("rule = ?", filter.rule);
     if (filter.status !== undefined) add("status = ?", filter.status);
     if (filter.sinceMs !== undefined) add("fired_ms >= ?", filter.sinceMs);
+    if (filter.beforeN !== undefined) add("n < ?", filter.beforeN);
     params.push(filter.limit);
     const rows = this.#db.prepare(`SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY n DESC LIMIT ?`).all(...params) as AlertRow[];
     return Promise.resolve(rows.map(storedAlert));

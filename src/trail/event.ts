@@ -11,7 +11,7 @@
  */
 
 /** Where an event came from. Attested sources are written by the infrastructure that served the request. */
-export type TrailSourceKind = "pgaudit" | "otlp" | "events" | "redis-acl" | "squid" | "github-token";
+export type TrailSourceKind = "pgaudit" | "otlp" | "events" | "redis-acl" | "squid" | "github-token" | "charter-alerts";
 
 /** The system an action touched, in the manifest's permission vocabulary; `tool` for an agent's tool call. */
 export type TrailSystem = "postgres" | "redis" | "http" | "github" | "tool";

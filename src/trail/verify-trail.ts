@@ -21,7 +21,14 @@ export type TrailProblemCode =
   | "segment-not-anchored-as-stored"
   | "checkpoint-invalid"
   | "truncated"
-  | "column-mismatch";
+  | "column-mismatch"
+  /** The alert store against the trail's log of alerts and evaluations (src/sources/alert-log.ts). */
+  | "alert-missing"
+  | "alert-altered"
+  | "alert-unlogged"
+  | "evaluation-missing"
+  | "evaluation-altered"
+  | "evaluation-unlogged";
 
 export interface TrailProblem {
   readonly code: TrailProblemCode;

@@ -5,6 +5,7 @@ import { GitHubSimulator, startApp, type StartedApp } from "../github-sim/index.
 import type { Repository } from "../github-sim/state.js";
 import { type CharterAppOptions, createCharterApp } from "../../src/github/app.js";
 import type { JobQueue } from "../../src/jobs/job-queue.js";
+import type { TrailRuntime } from "../../src/github/trail/trail-runtime.js";
 
 export interface AppFixture {
   readonly sim: GitHubSimulator;
@@ -26,11 +27,13 @@ export async function startCharter(
     environment?: Readonly<Record<string, string | undefined>>;
     onSchedule?: CharterAppOptions["onSchedule"];
     jobs?: JobQueue;
+    /** The app's action trail; the caller closes it after the fixture. */
+    trail?: TrailRuntime;
     /** How long a webhook delivery waits for the app's answer (GitHub: 10 s); for work that is slow in the simulator. */
     webhookTimeoutMs?: number;
   } = {},
 ): Promise<AppFixture> {
-  const { signingKey, now, githubNow, environment, onSchedule, jobs, webhookTimeoutMs, ...harness } = options;
+  const { signingKey, now, githubNow, environment, onSchedule, jobs, trail, webhookTimeoutMs, ...harness } = options;
   const sim = await GitHubSimulator.create({ ...(githubNow ? { now: githubNow } : {}), ...(webhookTimeoutMs === undefined ? {} : { webhookTimeoutMs }) });
   sim.addOrganization("acme");
   const repo = await sim.createRepository({ owner: "acme", name: "agents", files });
@@ -43,7 +46,7 @@ export async function startCharter(
   // schedule's timer is off, tests run it when they mean to.
   const app = await startApp(
     sim,
-    createCharterApp({ appId: sim.appId, signingKey, environment: appEnvironment, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}) }),
+    createCharterApp({ appId: sim.appId, signingKey, environment: appEnvironment, scheduleIntervalMs: 0, ...(now ? { now } : {}), ...(onSchedule ? { onSchedule } : {}), ...(jobs ? { jobs } : {}), ...(trail ? { trail } : {}) }),
     harness,
   );
   return {

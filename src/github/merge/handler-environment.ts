@@ -2,6 +2,7 @@ import type { ControlsObserver } from "./controls.js";
 import type { ProvisioningEnvironment } from "./provision-merge.js";
 import type { KeyedQueue } from "../ops/keyed-queue.js";
 import type { IdentityCache } from "../../manifest/inventory-identities.js";
+import type { BacktestSource } from "../pull-request/rules-backtest.js";
 
 /**
  * What every webhook handler shares: configuration and the per-key queue that orders work. It
@@ -17,4 +18,6 @@ export interface HandlerEnvironment {
   readonly provisioning: ProvisioningEnvironment;
   /** Agent identities by manifest blob id, shared by every check this process makes. */
   readonly identities: IdentityCache;
+  /** The trail repository's trail, which its pull requests' changed detection rules are backtested against. */
+  readonly backtest?: BacktestSource;
 }

@@ -14,6 +14,7 @@ import { policyOutcome } from "./policy-outcome.js";
 import { listCheckRuns, publishCheckRun } from "./publish-check-run.js";
 import { readPullFacts } from "./pull-facts-reader.js";
 import { readPullGraph } from "./pull-graph.js";
+import { type BacktestSource, backtestSection } from "./rules-backtest.js";
 
 /** GitHub's pull-request files endpoint lists at most this many files. */
 const MAX_LISTED_FILES = 3000;
@@ -51,6 +52,9 @@ type PullRequest = Awaited<ReturnType<ProbotOctokit["rest"]["pulls"]["get"]>>["d
 export interface CheckEnvironment {
   readonly appId: number | undefined;
   readonly identities: IdentityCache;
+  /** The trail a pull request's changed detection rules are backtested against; absent without one. */
+  readonly backtest?: BacktestSource;
+  readonly now?: () => Date;
 }
 
 /**
@@ -63,7 +67,8 @@ export interface CheckEnvironment {
  * inventory's listing, the pull request's first 100 commits and the head's check suites (one
  * more query per further 100 commits), reviews in pages of 100, one request per workflow run a
  * bound required check needs the jobs of, team and permission lookups per reviewer whose review
- * could count, and 1 plus one per further 50 annotations to publish the check run. A cold
+ * could count, and 1 plus one per further 50 annotations to publish the check run (a backtest of
+ * changed detection rules reads the trail's database and the rule files already read). A cold
  * identity cache adds about one query per 100 agents of the inventory, once.
  */
 export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, env: CheckEnvironment): Promise<CheckReport> {
@@ -157,7 +162,10 @@ async function checkHead(octokit: ProbotOctokit, ref: PullRequestRef, pr: PullRe
   rest += factsReport.requests;
   const evaluation = decide(assessment, factsReport.facts, inventory.identities);
   const diagnostics = [...assessment.head.diagnostics, ...assessment.policyDiagnostics];
-  return publish(policyOutcome(evaluation, diagnostics), loader.requests, { evaluation, assessment, headReader });
+  const outcome = policyOutcome(evaluation, diagnostics);
+  // The rule files were read for validation already: the backtest reads them from the loader's cache.
+  const backtest = env.backtest === undefined ? undefined : await backtestSection(env.backtest, ref, headReader, paths, (env.now?.() ?? new Date()).getTime());
+  return publish(backtest === undefined ? outcome : { ...outcome, summary: outcome.summary + backtest }, loader.requests, { evaluation, assessment, headReader });
 }
 
 /** A short, secret-free description of why reading from GitHub failed. */
