@@ -1,4 +1,3 @@
-import { Buffer, isUtf8 } from "node:buffer";
 import canonicalize from "canonicalize";
 import { CharterError } from "../errors.js";
 
@@ -9,6 +8,9 @@ import { CharterError } from "../errors.js";
  */
 
 const encoder = new TextEncoder();
+// fatal: refuse malformed UTF-8 instead of replacing it; ignoreBOM: keep a BOM so it fails the
+// byte comparison rather than being silently dropped.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The RFC 8785 serialization of a JSON value, without the trailing newline. Accepts any finite
@@ -41,11 +43,12 @@ export function canonicalBytes(value: unknown): Uint8Array {
  * newline, and numbers that are not safe integers. The bytes are attacker-controlled.
  */
 export function parseCanonical(bytes: Uint8Array): unknown {
-  // Malformed UTF-8 is refused, not replaced; a byte-order mark is kept (Buffer's decoding does
-  // not drop it), so that it fails the comparison. Checked natively first: decoding with a fatal
-  // TextDecoder cost twice as much.
-  if (!isUtf8(bytes)) throw new CharterError("NOT_CANONICAL", "record is not valid UTF-8");
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (cause) {
+    throw new CharterError("NOT_CANONICAL", "record is not valid UTF-8", { cause });
+  }
   if (!text.endsWith("\n")) throw new CharterError("NOT_CANONICAL", "record does not end with exactly one newline");
   let value: unknown;
   try {
