@@ -21,14 +21,16 @@ export function loadTemplates(): Template[] {
   });
 }
 
-/** Files of the i-th synthetic agent: a sample agent renamed, so every file is realistic. */
+/** Files of the i-th synthetic agent: a sample agent renamed, so every file is realistic and its own. */
 export function syntheticAgent(templates: readonly Template[], i: number): { id: string; files: Map<string, string> } {
   const template = templates[i % templates.length];
   if (!template) throw new Error("no templates");
   const id = `${template.id}-${String(i).padStart(5, "0")}`;
   const files = new Map<string, string>();
   files.set(`agents/${id}/agent.yaml`, template.manifest.replace(`id: ${template.id}\n`, `id: ${id}\n`));
-  for (const [path, text] of template.prompts) files.set(`agents/${id}/${path}`, text);
+  // Each agent's prompts are its own, as in a real repository: identical copies would share one
+  // blob, which a reader that fetches each blob once would read for free.
+  for (const [path, text] of template.prompts) files.set(`agents/${id}/${path}`, `${text}\nWritten for ${id}.\n`);
   return { id, files };
 }
 

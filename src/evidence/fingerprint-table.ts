@@ -24,17 +24,22 @@ export class FingerprintTable {
     return value < 0 ? undefined : value;
   }
 
-  /** Stores a non-negative number with `text`, replacing any before. */
-  set(text: string, value: number): void {
+  /**
+   * Stores a non-negative number with `text`, replacing any before, and returns the one it
+   * replaced (undefined when there was none): a get and a set for one fingerprint.
+   */
+  set(text: string, value: number): number | undefined {
     if (!(value >= 0)) throw new RangeError("FingerprintTable values are non-negative");
     if ((this.count + 1) * 4 > this.values.length * 3) this.grow();
     const fp = fingerprint(text);
     const slot = this.find(fp);
-    if ((this.values[slot] ?? -1) < 0) {
+    const previous = this.values[slot] ?? -1;
+    if (previous < 0) {
       this.count += 1;
       this.keys.set(fp, slot * 4);
     }
     this.values[slot] = value;
+    return previous < 0 ? undefined : previous;
   }
 
   /** The slot holding fp, or the empty slot where it belongs (linear probing). */

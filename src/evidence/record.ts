@@ -76,6 +76,21 @@ export function recordHash(bytes: Uint8Array): string {
 export function filesRoot(hashes: Readonly<Record<string, string | undefined>>): string {
   const leaves = Object.keys(hashes)
     .sort()
-    .map((path) => leafHash(canonicalBytes([path, hashes[path] ?? ""])));
+    .map((path) => leafHash(pairBytes(path, hashes[path] ?? "")));
   return Buffer.from(rootOf(leaves)).toString("hex");
+}
+
+const encoder = new TextEncoder();
+// A UTF-16 surrogate, paired or not: strings holding one take canonicalBytes' full path.
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * canonicalBytes([path, hash]) for the common case, without the general serializer: RFC 8785
+ * writes a string exactly as JSON.stringify does, so for two strings without surrogates (whose
+ * lone halves RFC 8785 refuses) the canonical text is JSON.stringify's. Verify computes this for
+ * every file of every change record.
+ */
+function pairBytes(path: string, hash: string): Uint8Array {
+  if (SURROGATE.test(path) || SURROGATE.test(hash)) return canonicalBytes([path, hash]);
+  return encoder.encode(`${JSON.stringify([path, hash])}\n`);
 }

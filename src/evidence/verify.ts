@@ -379,11 +379,10 @@ function checkBody(
 ): void {
   const at = { seq, path };
   if (record.kind === "change") {
-    const earlier = changeKeys.get(record.body.idempotencyKey);
+    const earlier = changeKeys.set(record.body.idempotencyKey, seq);
     if (earlier !== undefined) {
       problems.push({ ...at, code: "duplicate-change", message: `record ${seq} records the same merge as record ${earlier} (${record.body.idempotencyKey})` });
     }
-    changeKeys.set(record.body.idempotencyKey, seq);
     if (filesRoot(record.body.files.hashes) !== record.body.files.root) {
       problems.push({ ...at, code: "files-root-mismatch", message: `record ${seq}'s files.root is not the Merkle root of its files.hashes` });
     }

@@ -26,6 +26,7 @@ export class CatFileBatch {
   private stderr = "";
   private failure: Error | undefined;
   private closed: Promise<void> | undefined;
+  private corked = false;
 
   constructor(cwd: string) {
     this.child = spawn("git", ["cat-file", "--batch"], { cwd, env: gitEnvironment(), stdio: "pipe", windowsHide: true });
@@ -56,6 +57,16 @@ export class CatFileBatch {
     if (this.closed) return Promise.reject(new CharterError("INTERNAL", "git cat-file was closed"));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
+      // Reads asked for in one turn go to git in one write: a write per id was a system call
+      // per record, a tenth of charter verify's time on a large ledger.
+      if (!this.corked) {
+        this.corked = true;
+        this.child.stdin.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.child.stdin.uncork();
+        });
+      }
       this.child.stdin.write(`${objectId}\n`);
     });
   }

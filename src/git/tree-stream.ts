@@ -10,6 +10,9 @@ export type TreeItem =
 
 // Reads asked of git cat-file and not yet handed on: enough to keep git busy while the caller works.
 const WINDOW = 256;
+// A full window is drained to this before refilling, so reads are asked for (and written to git)
+// in runs of a hundred or so rather than one at a time.
+const REFILL_AT = WINDOW / 2;
 
 /**
  * Every file under the prefixes of one commit, in git's path order, read as it is listed: one
@@ -50,7 +53,7 @@ export async function* streamTreeFiles(repoRoot: string, commit: string, prefixe
       for (let nul = data.indexOf(0); nul >= 0; nul = data.indexOf(0)) {
         window.push(entry(data.subarray(0, nul).toString("utf8"), batch));
         data = data.subarray(nul + 1);
-        while (window.length >= WINDOW) yield await take();
+        if (window.length >= WINDOW) while (window.length > REFILL_AT) yield await take();
       }
       rest = Buffer.from(data);
     }

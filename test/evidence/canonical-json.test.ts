@@ -1,3 +1,4 @@
+import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, canonicalText, parseCanonical } from "../../src/evidence/canonical-json.js";
@@ -160,5 +161,84 @@ describe("canonical bytes, as a property", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("parseCanonical's quick scan, against an independent serializer", () => {
+  // Records' values, with keys and strings that need escapes, integer-like keys and non-ASCII.
+  const text = fc.string({ unit: fc.constantFrom("a", "b", "Z", "1", "10", "9", "é", "\u2028", "\u007f", "\u001f", "\n", '"', "\\", "/", "\ud83d\ude00", " ") });
+  const value = fc.letrec((tie) => ({
+    json: fc.oneof(
+      { depthSize: "small" },
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.maxSafeInteger(),
+      text,
+      fc.array(tie("json"), { maxLength: 4 }),
+      fc.dictionary(text, tie("json"), { maxKeys: 4 }),
+    ),
+  })).json;
+  // What an attacker might write instead: whitespace, other escapes, other number spellings,
+  // repeated keys, the same keys in another order.
+  const snippet = fc.constantFrom(" ", "\n", "\\u0041", "\\u00E9", "\\u001F", "\\/", "\\u000a", "-0", "1.0", "1e1", "0", '"a":1,', '"":0,', ",", "\\ud83d", "\ufeff");
+  const mutation = fc.tuple(fc.nat(), snippet);
+
+  /** The verdict the specification gives, from the canonicalize package rather than Charter's code. */
+  function canonical(candidate: string): boolean {
+    if (!candidate.endsWith("\n")) return false;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(candidate.slice(0, -1));
+    } catch {
+      return false;
+    }
+    const safe = (v: unknown): boolean =>
+      typeof v === "number" ? Number.isSafeInteger(v) : Array.isArray(v) ? v.every(safe) : v !== null && typeof v === "object" ? Object.values(v).every(safe) : true;
+    try {
+      return safe(parsed) && `${canonicalize(parsed) ?? ""}\n` === candidate;
+    } catch {
+      return false;
+    }
+  }
+
+  function accepted(candidate: string): boolean {
+    try {
+      parseCanonical(utf8(candidate));
+      return true;
+    } catch (error) {
+      expect(error).toBeInstanceOf(CharterError);
+      return false;
+    }
+  }
+
+  it("accepts exactly what RFC 8785 writes, whatever was inserted into it or reordered", () => {
+    fc.assert(
+      fc.property(value, fc.array(mutation, { maxLength: 3 }), fc.boolean(), (v, mutations, enumerationOrder) => {
+        // JSON.stringify writes keys in JavaScript's enumeration order: integer-like keys first.
+        let candidate = `${enumerationOrder ? JSON.stringify(v) : (canonicalize(v) ?? "")}\n`;
+        for (const [at, piece] of mutations) {
+          const i = at % candidate.length;
+          candidate = candidate.slice(0, i) + piece + candidate.slice(i);
+        }
+        // An insertion may split a surrogate pair; judge the text the bytes actually hold.
+        candidate = new TextDecoder().decode(utf8(candidate));
+        expect(accepted(candidate)).toBe(canonical(candidate));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each([
+    ["a repeated empty key", '{"":1,"":1}\n'],
+    ["a repeated key after others", '{"a":1,"b":{"c":0},"b":2}\n'],
+    ["negative zero", '{"a":-0}\n'],
+    ["an upper-case escape of a control character", '{"a":"\\u001F"}\n'],
+    ["an escaped solidus", '{"a":"\\/"}\n'],
+    ["a control character's long escape where a short one exists", '{"a":"\\u000a"}\n'],
+    ["a key whose escape sorts it differently", '{"b":1,"\\u0061":2}\n'],
+  ])("refuses %s", (_label, candidate) => {
+    expect(canonical(candidate)).toBe(false);
+    expectNotCanonical(() => parseCanonical(utf8(candidate)));
   });
 });

@@ -58,21 +58,51 @@ async function callsForTypicalPullRequests(size: number): Promise<{ cold: Record
 }
 
 describe("GitHub API calls per pull request", () => {
-  it("are the same for a 10-agent and a 5,000-agent repository once the identity cache is warm, and a cold cache costs one query per 100 agents", async () => {
+  it("are the same for a 10-agent and a 5,000-agent repository once the identity cache is warm, and a cold cache costs one query per 2,500 agents", async () => {
     const small = await callsForTypicalPullRequests(10);
     const large = await callsForTypicalPullRequests(5_000);
-    // The pull request, its check runs and files, three GraphQL reads at base and head (which
-    // also carry the inventory's listing, the commits and the check suites), its reviews, and
-    // publishing the check run.
-    const warm = { "pulls/get": 1, "checks/list-for-ref": 1, "pulls/list-files": 1, graphql: 3, "pulls/list-reviews": 1, "checks/create": 1 };
+    // The pull request, its check runs and files, two GraphQL reads at base and head (listings,
+    // which also carry the inventory's listing, the commits and the check suites; then the
+    // manifests with their prompts), its reviews, and publishing the check run.
+    const warm = { "pulls/get": 1, "checks/list-for-ref": 1, "pulls/list-files": 1, graphql: 2, "pulls/list-reviews": 1, "checks/create": 1 };
     expect(small.warm).toEqual(warm);
     expect(large.warm).toEqual(warm);
-    expect(Object.values(warm).reduce((a, b) => a + b, 0)).toBe(8);
-    // Cold: the inventory's manifests are read in the manifests' own batches of 100. Ten fit
-    // beside the pull request's own. 5,000 need 50 more queries, and the base's prompts, whose
-    // manifests came in the first of those batches, then go in a query of their own: 51 more,
-    // once per process.
+    expect(Object.values(warm).reduce((a, b) => a + b, 0)).toBe(7);
+    // Cold: the inventory's manifests are read in the manifests' own batches of 2,500. Ten fit
+    // beside the pull request's own; 5,000 and the pull request's own fill three queries where
+    // one would do: 2 more, once per process.
     expect(small.cold).toEqual(warm);
-    expect(large.cold).toEqual({ ...warm, graphql: 3 + 51 });
+    expect(large.cold).toEqual({ ...warm, graphql: 2 + 2 });
   }, 600_000);
+
+  it("stay within 6 + ceil(changed / 100) reads for 3, 100 and 1,000 changed manifests, with two or three GraphQL queries", async () => {
+    const base = manyAgents(1_200);
+    fx = await startCharter({ ...base, ".github/charter.yml": POLICY, [EVALS]: "on: pull_request\n" }, { webhookTimeoutMs: 300_000 });
+    const { sim, repo } = fx;
+    const manifests = Object.keys(base).filter((p) => p.endsWith("/agent.yaml"));
+    let offset = 0;
+    const open = async (size: number): Promise<Record<string, number>> => {
+      const changes: Record<string, string> = {};
+      for (const path of manifests.slice(offset, offset + size)) changes[path] = mutate(base[path] ?? "", "purpose: >", `purpose: >\n  Revised in a pull request of ${size}.`);
+      offset += size;
+      sim.resetCalls();
+      const { sha } = await sim.openPullRequest(repo, { author: "bob", branch: `change-${size}`, title: `${size} agents`, body: "## Rollback plan\nRevert.\n", files: changes });
+      await waitFor(() => sim.checkRunsFor(repo, sha).some((r) => r.name === "Charter"), "the Charter check run", 300_000);
+      // The whole path ran: every manifest was read and judged, and waits for its owners.
+      expect(sim.checkRunsFor(repo, sha).find((r) => r.name === "Charter")?.conclusion).toBe("action_required");
+      return { ...sim.calls };
+    };
+    // The first check of a process reads the inventory's identities (a cold cache); counted above.
+    await open(1);
+    for (const size of [3, 100, 1_000]) {
+      const calls = await open(size);
+      const reads = Object.entries(calls).filter(([operation]) => operation !== "checks/create").reduce((a, [, n]) => a + n, 0);
+      // The pull request, its check runs and reviews; listings in one query, texts in one more; at 1,000 the 2,000 manifests and 1,400 prompts
+      // (each agent's own) exceed one query's 2,500 objects and take two.
+      const graphql = size <= 100 ? 2 : 3;
+      expect({ size, reads, graphql: calls["graphql"], files: calls["pulls/list-files"] }).toEqual({ size, reads: 3 + graphql + Math.ceil(size / 100), graphql, files: Math.ceil(size / 100) });
+      expect(reads).toBeLessThanOrEqual(6 + Math.ceil(size / 100));
+    }
+    expect(sim.rejected).toEqual([]);
+  }, 900_000);
 });

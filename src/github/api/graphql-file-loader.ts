@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import { AGENTS_DIRECTORY } from "../../change/governed-paths.js";
 import type { RepoEntry, RepoReader } from "../../manifest/repo-reader.js";
 
 /** The slice of Octokit this reader needs: one GraphQL call. */
@@ -10,7 +11,7 @@ interface ListedEntry {
   readonly name: string;
   readonly type: string;
   readonly mode: number;
-  readonly object: { readonly __typename: string; readonly byteSize?: number; readonly isBinary?: boolean | null; readonly entries?: readonly ListedEntry[] } | null;
+  readonly object: { readonly __typename: string; readonly oid?: string; readonly byteSize?: number; readonly isBinary?: boolean | null; readonly entries?: readonly ListedEntry[] } | null;
 }
 
 type TreeResult = { readonly __typename: string; readonly entries?: readonly ListedEntry[] } | null;
@@ -18,20 +19,45 @@ type BlobResult = { readonly __typename: string; readonly text?: string | null; 
 
 // Git's mode for a symbolic link (0o120000), as GitHub's GraphQL API reports it.
 const SYMLINK_MODE = 40960;
-/** Aliases per query: well inside GitHub's GraphQL node and complexity limits. */
-const GRAPHQL_BATCH = 100;
+/**
+ * Objects per query. GitHub's documented GraphQL limits ("Rate limits and query limits for the
+ * GraphQL API", docs.github.com/en/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api)
+ * are 500,000 nodes per query, counted from the first/last arguments of connections, and a
+ * request is cut off after 10 seconds. `object(...)` and a tree's `entries` are not connections,
+ * so the node limit allows far more aliases than this; the timeout is what binds, and each
+ * alias is one object lookup. 2,500 covers base and head of 1,000 agent directories plus the
+ * fields riding along in one query, so a pull request of that size still costs one listing query.
+ */
+const GRAPHQL_BATCH = 2_500;
 /** File text per query, so that one response stays a few megabytes however large the files. */
 const GRAPHQL_TEXT_BYTES = 4 * 1024 * 1024;
+/**
+ * Files of an agent's directory whose text is fetched together with its manifest, before anyone
+ * asks (the prompts a manifest names are known only once its text is parsed, which would cost a
+ * query of its own). Small and bounded, so that a directory stuffed with files costs no more
+ * than this; anything beyond it is still read, on demand.
+ */
+const PREFETCH_FILE_BYTES = 64 * 1024;
+const PREFETCH_FILES = 32;
 
 // One listing reaches three levels below the directory asked for: agents/<id>/, its prompts/
-// folder and one folder below that, which is where an agent's files live.
-const BLOB_FIELDS = "... on Blob { byteSize isBinary }";
+// folder and one folder below that, which is where an agent's files live. The selection is a
+// fragment, named once per query: each alias then costs a few dozen bytes of query text.
+const BLOB_FIELDS = "... on Blob { oid byteSize isBinary }";
 const LEVEL3 = `entries { name type mode object { __typename ${BLOB_FIELDS} } }`;
 const LEVEL2 = `entries { name type mode object { __typename ${BLOB_FIELDS} ... on Tree { ${LEVEL3} } } }`;
 const LEVEL1 = `entries { name type mode object { __typename ${BLOB_FIELDS} ... on Tree { ${LEVEL2} } } }`;
+const LISTING_FRAGMENT = `fragment Listing on GitObject { __typename ... on Tree { ${LEVEL1} } }`;
+const TEXT_FRAGMENT = "fragment Text on GitObject { __typename ... on Blob { text isBinary } }";
+
+/** How a waiter names its object: a revision expression ("<commit>:<path>") or a blob id. */
+interface ObjectName {
+  readonly argument: "expression" | "oid";
+  readonly value: string;
+}
 
 interface Waiter<T> {
-  readonly expression: string;
+  readonly name: ObjectName;
   /** Expected response size in bytes (file texts); 0 when unknown or small. */
   readonly bytes: number;
   readonly resolve: (value: T) => void;
@@ -54,13 +80,16 @@ const FIELD_NAME = /^[a-z][A-Za-z]{2,40}$/;
  * Reads files at any number of commits of one repository through GitHub's GraphQL API. Requests
  * made in the same turn of the event loop, from any commit, are merged into one query (up to
  * GRAPHQL_BATCH aliases and GRAPHQL_TEXT_BYTES each), so checking a pull request's base and head
- * together costs three queries however many agents it touches (up to the batch size):
+ * together costs two queries however many agents it touches (up to the batch size):
  *
- *   1. directory listings with mode and size, three levels deep (modes tell symlinks from files;
- *      sizes let oversized files be refused unread), and any repository fields other readers
- *      asked for in the same turn (see field: the commits, the check suites, the inventory);
- *   2. the manifests' text;
- *   3. the prompts' text.
+ *   1. directory listings with blob id, mode and size, three levels deep (modes tell symlinks
+ *      from files; sizes let oversized files be refused unread), and any repository fields other
+ *      readers asked for in the same turn (see field: the commits, the check suites, the
+ *      inventory);
+ *   2. the manifests' text, together with the other small files of each agent directory listed
+ *      (its prompts), read by blob id: a file unchanged between base and head is read once.
+ *
+ * A file the prefetch left out (a large prompt, a directory of many files) costs a third query.
  *
  * This matters beyond the rate limit: Octokit's throttling serialises GraphQL requests at least
  * a second apart. Paths are passed as GraphQL *variables*, never inside the query text: they come
@@ -68,6 +97,7 @@ const FIELD_NAME = /^[a-z][A-Za-z]{2,40}$/;
  */
 export class GraphqlFileLoader {
   private readonly listings = new Map<string, Promise<Map<string, ListedEntry> | null>>();
+  /** Keyed by blob id, or by "<commit>:<path>" for texts asked for without a listing. */
   private readonly texts = new Map<string, Promise<BlobResult>>();
   private pendingListings: Waiter<TreeResult>[] = [];
   private pendingTexts: Waiter<BlobResult>[] = [];
@@ -101,7 +131,7 @@ export class GraphqlFileLoader {
       else if (entry.mode !== SYMLINK_MODE && entry.object.isBinary) out.set(path, { kind: "binary" });
       else {
         fetches.push(
-          this.text(commit, path, entry.object.byteSize ?? 0).then((blob) => {
+          this.text(nameOf(commit, path, entry), entry.object.byteSize ?? 0).then((blob) => {
             if (blob?.__typename !== "Blob") out.set(path, { kind: "missing" });
             else if (entry.mode === SYMLINK_MODE) out.set(path, { kind: "symlink", target: blob.text ?? "" });
             else if (blob.isBinary || typeof blob.text !== "string") out.set(path, { kind: "binary" });
@@ -141,25 +171,50 @@ export class GraphqlFileLoader {
     let found = this.listings.get(key);
     if (!found) {
       found = new Promise<TreeResult>((resolve, reject) => {
-        this.pendingListings.push({ expression: key, bytes: 0, resolve, reject });
+        this.pendingListings.push({ name: { argument: "expression", value: key }, bytes: 0, resolve, reject });
         this.schedule();
-      }).then((tree) => (tree?.__typename === "Tree" && tree.entries ? new Map(tree.entries.map((e) => [e.name, e])) : null));
+      }).then((tree) => {
+        if (tree?.__typename !== "Tree" || !tree.entries) return null;
+        if (isAgentDirectory(dir)) this.prefetch(tree.entries);
+        return new Map(tree.entries.map((e) => [e.name, e]));
+      });
       this.listings.set(key, found);
     }
     return found;
   }
 
-  private text(commit: string, path: string, bytes: number): Promise<BlobResult> {
-    const key = `${commit}:${path}`;
-    let found = this.texts.get(key);
+  private text(name: ObjectName, bytes: number): Promise<BlobResult> {
+    let found = this.texts.get(name.value);
     if (!found) {
       found = new Promise<BlobResult>((resolve, reject) => {
-        this.pendingTexts.push({ expression: key, bytes, resolve, reject });
+        this.pendingTexts.push({ name, bytes, resolve, reject });
         this.schedule();
       });
-      this.texts.set(key, found);
+      this.texts.set(name.value, found);
     }
     return found;
+  }
+
+  /**
+   * Asks for the text of an agent directory's small files as soon as it is listed, so that
+   * they travel in the same query as its manifest. Called in the turn the listing arrives, the
+   * same turn in which the readers waiting on it ask for their manifests.
+   */
+  private prefetch(entries: readonly ListedEntry[]): void {
+    let budget = PREFETCH_FILES;
+    const visit = (list: readonly ListedEntry[]): void => {
+      for (const e of list) {
+        if (budget === 0) return;
+        const object = e.object;
+        if (e.type === "tree" && object?.entries) visit(object.entries);
+        else if (e.type === "blob" && e.mode !== SYMLINK_MODE && object?.__typename === "Blob" && object.oid && !object.isBinary && (object.byteSize ?? 0) <= PREFETCH_FILE_BYTES) {
+          budget--;
+          // Nobody may ever ask for it; a failure reaches those who do.
+          this.text({ argument: "oid", value: object.oid }, object.byteSize ?? 0).catch(() => undefined);
+        }
+      }
+    };
+    visit(entries);
   }
 
   /**
@@ -168,7 +223,7 @@ export class GraphqlFileLoader {
    * the inventory's identities.
    */
   async readTexts(commit: string, paths: readonly string[]): Promise<Map<string, string | null>> {
-    const blobs = await Promise.all(paths.map((path) => this.text(commit, path, 0)));
+    const blobs = await Promise.all(paths.map((path) => this.text({ argument: "expression", value: `${commit}:${path}` }, 0)));
     return new Map(paths.map((path, i) => {
       const blob = blobs[i];
       return [path, blob?.__typename === "Blob" && typeof blob.text === "string" && !blob.isBinary ? blob.text : null];
@@ -199,21 +254,22 @@ export class GraphqlFileLoader {
       const listings = this.pendingListings.splice(0);
       const texts = this.pendingTexts.splice(0);
       const fields = this.pendingFields.splice(0);
-      void this.flush(listings, "d", `{ __typename ... on Tree { ${LEVEL1} } }`, fields);
-      void this.flush(texts, "f", "{ __typename ... on Blob { text isBinary } }");
+      void this.flush(listings, "d", "Listing", LISTING_FRAGMENT, fields);
+      void this.flush(texts, "f", "Text", TEXT_FRAGMENT);
     });
   }
 
   /** Sends the waiters in batches; `fields` ride along with the first batch (or alone, when there are no waiters). */
-  private async flush<T>(waiters: Waiter<T>[], alias: string, selection: string, fields: readonly FieldRequest[] = []): Promise<void> {
+  private async flush<T>(waiters: Waiter<T>[], alias: string, fragmentName: string, fragment: string, fields: readonly FieldRequest[] = []): Promise<void> {
     const all = batches(waiters);
     if (all.length === 0 && fields.length > 0) all.push([]);
     for (const [i, batch] of all.entries()) {
       const extra = i === 0 ? fields : [];
       try {
         const result = await this.query<Record<string, unknown>>(
-          batch.map((w) => w.expression),
-          batch.map((_, k) => `${alias}${k}: object(expression: $e${k}) ${selection}`),
+          batch.map((w) => w.name),
+          batch.map((w, k) => `${alias}${k}: object(${w.name.argument}: $e${k}) { ...${fragmentName} }`),
+          batch.length > 0 ? fragment : "",
           extra,
         );
         batch.forEach((w, k) => {
@@ -227,21 +283,33 @@ export class GraphqlFileLoader {
     }
   }
 
-  private async query<T>(expressions: readonly string[], fields: readonly string[], extra: readonly FieldRequest[] = []): Promise<T> {
+  private async query<T>(names: readonly ObjectName[], fields: readonly string[], fragment: string, extra: readonly FieldRequest[]): Promise<T> {
     const declarations = [
-      ...expressions.map((_, k) => `$e${k}: String!`),
+      ...names.map((n, k) => `$e${k}: ${n.argument === "oid" ? "GitObjectID!" : "String!"}`),
       ...extra.flatMap((f) => Object.entries(f.variables).map(([name, v]) => `$${name}: ${v.type}`)),
     ];
     const selections = [...fields, ...extra.map((f) => `${f.alias}: ${f.selection}`)];
-    const query = `query CharterRead($owner: String!, $name: String!${declarations.map((d) => `, ${d}`).join("")}) { repository(owner: $owner, name: $name) { ${selections.join(" ")} } }`;
+    const query = `query CharterRead($owner: String!, $name: String!${declarations.map((d) => `, ${d}`).join("")}) { repository(owner: $owner, name: $name) { ${selections.join(" ")} } }${fragment ? ` ${fragment}` : ""}`;
     const variables: Record<string, unknown> = { owner: this.owner, name: this.repo };
-    expressions.forEach((e, k) => (variables[`e${k}`] = e));
+    names.forEach((n, k) => (variables[`e${k}`] = n.value));
     for (const f of extra) for (const [name, v] of Object.entries(f.variables)) variables[name] = v.value;
     this.requests++;
     const result = await this.client.graphql<{ repository: T | null }>(query, variables);
     if (!result.repository) throw new Error(`repository ${this.owner}/${this.repo} is not visible to the app`);
     return result.repository;
   }
+}
+
+/** A listed file's text is named by its blob id, so that one blob at two commits is read once. */
+function nameOf(commit: string, path: string, entry: ListedEntry): ObjectName {
+  const oid = entry.object?.oid;
+  return oid ? { argument: "oid", value: oid } : { argument: "expression", value: `${commit}:${path}` };
+}
+
+/** agents/<id>: the directories whose small files are prefetched. */
+function isAgentDirectory(dir: string): boolean {
+  const segments = dir.split("/");
+  return segments.length === 2 && segments[0] === AGENTS_DIRECTORY;
 }
 
 /** Splits requests into queries of at most GRAPHQL_BATCH aliases and GRAPHQL_TEXT_BYTES of text. */

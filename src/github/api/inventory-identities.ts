@@ -30,8 +30,8 @@ export interface InventoryIdentities {
  * Cost: the listing of agents/ (two levels, names and blob ids) rides along in the first query
  * the check already makes, so with a warm cache this costs no request at all. Manifests are
  * read only when their blob id was never seen (a blob id names its content, so what it declares
- * never changes), in the same batches of 100 as the pull request's own manifests: a cold cache
- * on a repository of N agents costs about N / 100 more queries, once per process.
+ * never changes), in the same batches (of up to 2,500) as the pull request's own manifests: a cold
+ * cache on a repository of N agents costs about N / 2,500 more queries, once per process.
  */
 export async function readInventoryIdentities(loader: GraphqlFileLoader, commit: string, cache: IdentityCache): Promise<InventoryIdentities> {
   const tree = await loader.field<{ readonly entries?: readonly Listed[] } | null>("inventory", INVENTORY_SELECTION, {

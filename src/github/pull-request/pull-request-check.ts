@@ -62,14 +62,14 @@ export interface CheckEnvironment {
  * branch's policy and publishes the Charter check run.
  *
  * API cost, independent of the repository's size: 1 request for the pull request, 1 for the
- * head commit's check runs, one per 100 changed files, three GraphQL queries per 100 affected
+ * head commit's check runs, one per 100 changed files, two GraphQL queries per 1,000 affected
  * agent directories for base and head together (see GraphqlFileLoader) which also carry the
  * inventory's listing, the pull request's first 100 commits and the head's check suites (one
  * more query per further 100 commits), reviews in pages of 100, one request per workflow run a
  * bound required check needs the jobs of, team and permission lookups per reviewer whose review
  * could count, and 1 plus one per further 50 annotations to publish the check run (a backtest of
  * changed detection rules reads the trail's database and the rule files already read). A cold
- * identity cache adds about one query per 100 agents of the inventory, once.
+ * identity cache adds about one query per 2,500 agents of the inventory, once.
  */
 export async function checkPullRequest(octokit: ProbotOctokit, ref: PullRequestRef, env: CheckEnvironment): Promise<CheckReport> {
   const { owner, repo, number } = ref;
