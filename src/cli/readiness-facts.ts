@@ -18,6 +18,7 @@ import { providerDescriptors, provisioningSettings } from "../provision/config.j
 import type { AlertFact, ChangeFact, ExceptionFact, LedgerFacts, PrincipalSeen, ReadinessFacts, SharedBinding, SourceFact, TrailFacts, VerificationProblem } from "../readiness/facts.js";
 import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import type { AlertStore } from "../sources/alert-store.js";
+import { ALERT_LOG_SOURCE_NAME, alertLogCollector, verifyAlertLog } from "../sources/alert-log.js";
 import { openAlertStore } from "../sources/open-alert-store.js";
 import { openTrailStore, trailLocation } from "../sources/open-trail-store.js";
 import { readAnchors } from "../sources/trail-sealer.js";
@@ -207,7 +208,10 @@ async function trailFacts(o: ReadinessOptions, store: TrailStore, keys: readonly
   const fromMs = o.sinceMs ?? 0;
   const window = [fromMs, o.untilMs];
   const principals: PrincipalSeen[] = [];
-  const rows = await store.select("SELECT principal, agent, count(*) AS n, min(seq) AS first FROM events WHERE observed_ms >= ? AND observed_ms < ? GROUP BY principal, agent ORDER BY min(seq)", window);
+  // The alert log's records are Charter's own (an alert raised, a person's evaluation of it), not
+  // actions on a protected resource: their principals are not identities the inventory judges.
+  const alertLog = (await store.nameId("source", ALERT_LOG_SOURCE_NAME)) ?? -1;
+  const rows = await store.select("SELECT principal, agent, count(*) AS n, min(seq) AS first FROM events WHERE observed_ms >= ? AND observed_ms < ? AND source <> ? GROUP BY principal, agent ORDER BY min(seq)", [...window, alertLog]);
   for (const r of rows) {
     const agentId = r["agent"] === null ? null : Number(r["agent"]);
     const principalId = Number(r["principal"]);
@@ -234,7 +238,8 @@ async function trailFacts(o: ReadinessOptions, store: TrailStore, keys: readonly
   } finally {
     await source.close();
   }
-  const verified = verifyTrail({
+  const logged = alertLogCollector();
+  const report = verifyTrail({
     origin,
     verifierKeys: keys,
     chunks: await chunksOf(store),
@@ -242,7 +247,17 @@ async function trailFacts(o: ReadinessOptions, store: TrailStore, keys: readonly
     anchored: anchors.segments,
     checkpoints: anchors.checkpoints,
     indexRows: Number((await store.select("SELECT count(*) AS n FROM events"))[0]?.["n"] ?? 0),
+    onEvent: logged.onEvent,
   });
+  // As charter trail verify does: the alert store beside the trail against the log the chain just proved.
+  const alerts = await openAlertStore(o.env, o.cwd, o.db);
+  let alertProblems;
+  try {
+    alertProblems = await verifyAlertLog(logged.events, alerts);
+  } finally {
+    await alerts.close();
+  }
+  const verified = { ...report, ok: report.ok && alertProblems.length === 0, problems: [...report.problems, ...alertProblems] };
   const started = performance.now();
   const answer = await offHoursOrAll(store, { dataClass: o.seedClass, outsideHours: true, ...(o.sinceMs === null ? {} : { since: o.sinceMs }), until: o.untilMs });
   const ms = performance.now() - started;

@@ -18,6 +18,8 @@ import type { TrailStore } from "./trail-store.js";
  */
 const ALERT_LOG_SOURCE = "charter-alerts";
 const INSTANCE = "charter";
+/** The log's source as the trail stores and reports it (source/instance). */
+export const ALERT_LOG_SOURCE_NAME = `${ALERT_LOG_SOURCE}/${INSTANCE}`;
 /** The principal of an alert's own record: Charter's detection raised it. */
 const DETECTION_PRINCIPAL = "charter-detection";
 

@@ -35,7 +35,9 @@ export async function statusRows(store: TrailStore, nowMs: number, defaultSilent
   return rows.map((r) => {
     const limit = override ?? r.silentAfterMs ?? defaultSilentAfterMs;
     const quiet = r.lastReceivedMs ?? r.configuredMs;
-    const silent = quiet === null || nowMs - quiet > limit;
+    // The alert log is Charter's own record of alerts and their evaluations, not a source that
+    // serves requests: a quiet week of no alerts is good news, not a silent source.
+    const silent = r.source !== "charter-alerts" && (quiet === null || nowMs - quiet > limit);
     const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
     return {
       source: r.source,

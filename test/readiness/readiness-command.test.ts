@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -5,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Alert } from "../../src/detect/alert.js";
 import { recordPath } from "../../src/evidence/ledger.js";
 import type { ReadinessReport } from "../../src/readiness/result.js";
+import { evaluateAlert, logAlerts } from "../../src/sources/alert-log.js";
 import { openSqliteAlerts } from "../../src/sources/sqlite-alert-store.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import { anchorBody } from "../../src/sources/trail-sealer.js";
@@ -99,20 +101,24 @@ async function stage(s: Stage = {}): Promise<void> {
   const ingested = await runCli(["trail", "ingest", "--source", "events", "--instance", "gateway", "--attested", "--db", db, file], repo.root);
   expect(ingested.stderr).not.toContain("charter:");
   expect(ingested.code).toBe(0);
-  expect((await runCli(["trail", "seal", "--db", db], repo.root)).code).toBe(0);
-  await anchor();
-
+  // Alerts as live detection raises them and people evaluate them: each in the trail's log first.
   const alerts = openSqliteAlerts(db);
+  const trail = openSqliteTrail(db);
   try {
     for (const [i, a] of (s.alerts ?? []).entries()) {
       const firedAt = new Date(Date.parse("2026-03-04T00:00:00Z") + i * 60_000).toISOString();
       const alert = alertOf(a.name, firedAt);
+      await logAlerts(trail, [alert]);
       await alerts.record([alert], null, Date.parse(firedAt));
-      if (a.resolvedAfterMs !== null) await alerts.changeStatus(alert.id, "resolved", "dana", "expected: the nightly export", Date.parse(firedAt) + a.resolvedAfterMs);
+      if (a.resolvedAfterMs !== null) await evaluateAlert(alerts, trail, { id: alert.id, to: "resolved", by: "dana", reason: "expected: the nightly export", untilMs: null }, Date.parse(firedAt) + a.resolvedAfterMs);
     }
   } finally {
+    await trail.close();
     await alerts.close();
   }
+  expect((await runCli(["trail", "seal", "--db", db], repo.root)).code).toBe(0);
+  await anchor();
+
 }
 
 /** Anchors the trail's sealed segments on the evidence branch, as the app's anchoring job does. */
@@ -169,7 +175,8 @@ describe("charter readiness", () => {
     expect(item(report, "change-management").checked).toBe(2);
     expect(item(report, "integrity").children.map((c) => [c.title, c.status, c.checked])).toEqual([
       ["evidence ledger", "pass", ledger.records.length],
-      ["action trail", "pass", 5],
+      // The gateway's 5 events, and the alert log's record of the alert and of its resolution.
+      ["action trail", "pass", 7],
     ]);
     const query = item(report, "queryable");
     expect(query.measured?.["budgetMs"]).toBe(9999999);
@@ -291,6 +298,28 @@ describe("charter readiness", () => {
     expect(alerting.failures.map((f) => f.links[0]?.ref).sort()).toEqual([ignored, late].sort());
     expect(alerting.failures.find((f) => f.links[0]?.ref === ignored)?.reason).toContain("still open");
     expect(alerting.failures.find((f) => f.links[0]?.ref === late)?.reason).toContain("first resolved by dana 72 h after it fired");
+  });
+
+  it("fails integrity when an alert is deleted from the store behind the trail's log, and judges no alert record as an identity or a source", async () => {
+    await stage({ alerts: [{ name: "handled", resolvedAfterMs: 3_600_000 }, { name: "gone", resolvedAfterMs: null }] });
+    const before = (await readiness()).report;
+    // The log's principals (Charter's detection, dana who resolved) are not identities that acted.
+    expect(item(before, "inventory").status).toBe("pass");
+    expect(item(before, "identities").status).toBe("pass");
+    // The log is no infrastructure source: quiet since the last alert is not silence.
+    expect(item(before, "completeness").status).toBe("pass");
+    expect(item(before, "integrity").status).toBe("pass");
+    const gone = alertOf("gone", new Date(Date.parse("2026-03-04T00:00:00Z") + 60_000).toISOString()).id;
+    const sql = new Database(db);
+    try {
+      sql.prepare("DELETE FROM alerts WHERE id = ?").run(gone);
+    } finally {
+      sql.close();
+    }
+    const after = (await readiness()).report;
+    const integrity = item(after, "integrity");
+    expect(integrity.status).toBe("fail");
+    expect(integrity.failures.map((f) => f.reason).join("\n")).toContain(gone);
   });
 
   it("fails completeness for an attested source that lost lines in the period", async () => {
