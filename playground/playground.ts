@@ -564,6 +564,9 @@ async function main(): Promise<void> {
         .join("\n") + "\n",
     );
     const trail = (args: readonly string[]): Promise<CliResult> => runCli([...args, "--db", trailDb], trailClone);
+    // The events are stamped just after the merge; let their times pass before the gateway
+    // reports them, so that every later question (and the readiness report) sees them in the past.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, now + 2500 - Date.now())));
     const ingestedSpans = await trail(["trail", "ingest", "--source", "events", spans, "--instance", "agent-telemetry", "--agent", "code-review", "--repo", trailClone]);
     say(`   $ charter trail ingest --source events spans.ndjson --agent code-review   → exit ${ingestedSpans.code}`);
     const ingestedSql = await trail(["trail", "ingest", "--source", "events", gateway, "--instance", "crm-gateway", "--attested", "--repo", trailClone]);

@@ -18,17 +18,14 @@ import { providerDescriptors, provisioningSettings } from "../provision/config.j
 import type { AlertFact, ChangeFact, ExceptionFact, LedgerFacts, PrincipalSeen, ReadinessFacts, SharedBinding, SourceFact, TrailFacts, VerificationProblem } from "../readiness/facts.js";
 import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import type { AlertStore } from "../sources/alert-store.js";
-import { ALERT_LOG_SOURCE_NAME, alertLogCollector, verifyAlertLog } from "../sources/alert-log.js";
+import { ALERT_LOG_SOURCE_NAME } from "../sources/alert-log.js";
 import { openAlertStore } from "../sources/open-alert-store.js";
 import { openTrailStore, trailLocation } from "../sources/open-trail-store.js";
-import { readAnchors } from "../sources/trail-sealer.js";
 import { offHoursOrAll } from "../sources/trail-queries.js";
 import { statusRows } from "../sources/trail-status.js";
 import type { TrailStore } from "../sources/trail-store.js";
-import { verifyTrail } from "../trail/verify-trail.js";
-import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { DEFAULT_SILENT_AFTER_MS } from "./trail-command.js";
-import { chunksOf } from "./trail-verify-command.js";
+import { verifyStoredTrail } from "./stored-trail-verification.js";
 
 /** What the command was told: where to look and what limits to judge by. */
 export interface ReadinessOptions {
@@ -230,34 +227,7 @@ async function trailFacts(o: ReadinessOptions, store: TrailStore, keys: readonly
     silentAfterSeconds: s.silentAfterSeconds,
     gapsInPeriod: gaps.filter((g) => g.source === s.source && g.instance === s.instance).map((g) => ({ kind: g.kind, at: new Date(g.detectedMs).toISOString(), detail: g.detail })),
   }));
-  const origin = await store.origin();
-  const source = await gitLedgerSource(o.root, o.branch);
-  let anchors;
-  try {
-    anchors = await readAnchors(source, origin);
-  } finally {
-    await source.close();
-  }
-  const logged = alertLogCollector();
-  const report = verifyTrail({
-    origin,
-    verifierKeys: keys,
-    chunks: await chunksOf(store),
-    segments: await store.segments(),
-    anchored: anchors.segments,
-    checkpoints: anchors.checkpoints,
-    indexRows: Number((await store.select("SELECT count(*) AS n FROM events"))[0]?.["n"] ?? 0),
-    onEvent: logged.onEvent,
-  });
-  // As charter trail verify does: the alert store beside the trail against the log the chain just proved.
-  const alerts = await openAlertStore(o.env, o.cwd, o.db);
-  let alertProblems;
-  try {
-    alertProblems = await verifyAlertLog(logged.events, alerts);
-  } finally {
-    await alerts.close();
-  }
-  const verified = { ...report, ok: report.ok && alertProblems.length === 0, problems: [...report.problems, ...alertProblems] };
+  const verified = await verifyStoredTrail(store, { root: o.root, ref: o.branch, verifierKeys: keys, env: o.env, cwd: o.cwd, db: o.db });
   const started = performance.now();
   const answer = await offHoursOrAll(store, { dataClass: o.seedClass, outsideHours: true, ...(o.sinceMs === null ? {} : { since: o.sinceMs }), until: o.untilMs });
   const ms = performance.now() - started;

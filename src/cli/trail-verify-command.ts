@@ -1,22 +1,17 @@
 import { parseOptions } from "./parse-options.js";
-import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { CharterError } from "../errors.js";
 import { PUBLIC_KEY_PATH } from "../evidence/ledger.js";
 import { verifyInclusion } from "../evidence/merkle.js";
 import { runGit } from "../git/run-git.js";
-import { SqliteTrailStore } from "../sources/sqlite-trail-store.js";
-import { chunkLines } from "../sources/trail-chunk.js";
-import { readAnchors, sealPending } from "../sources/trail-sealer.js";
-import type { TrailStore } from "../sources/trail-store.js";
+import { sealPending } from "../sources/trail-sealer.js";
 import { deepCheck } from "../sources/trail-deep-check.js";
-import { alertLogCollector, verifyAlertLog } from "../sources/alert-log.js";
-import { openAlertStore } from "../sources/open-alert-store.js";
 import { eventFromBytes, GENESIS_HASH } from "../trail/event-bytes.js";
 import { inclusionProofFor } from "../trail/segments.js";
-import { type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
+import { type TrailVerifyReport } from "../trail/verify-trail.js";
 import { EXIT, type CliIo } from "./io.js";
 import { COMMON_OPTIONS, repositoryRoot, TRAIL_HELP, withStore } from "./trail-command.js";
 import { DEFAULT_EVIDENCE_BRANCH } from "./verify-command.js";
+import { verifyStoredTrail } from "./stored-trail-verification.js";
 
 export async function trailSealCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseOptions({ args: [...argv], strict: true, options: { ...COMMON_OPTIONS } }, TRAIL_HELP);
@@ -52,55 +47,14 @@ export async function trailVerifyCommand(argv: readonly string[], io: CliIo): Pr
   }
   return withStore(io, values.db, async (store) => {
     const origin = await store.origin();
-    const source = await gitLedgerSource(root, ref);
-    let anchors;
-    try {
-      anchors = await readAnchors(source, origin);
-    } finally {
-      await source.close();
-    }
     const deep = values.deep === true ? await deepCheck(store) : undefined;
-    const logged = alertLogCollector();
-    const report = verifyTrail({
-      origin,
-      verifierKeys: keys,
-      chunks: await chunksOf(store),
-      segments: await store.segments(),
-      anchored: anchors.segments,
-      checkpoints: anchors.checkpoints,
-      indexRows: Number((await store.select("SELECT count(*) AS n FROM events"))[0]?.["n"] ?? 0),
-      onEvent: (seq, bytes) => {
-        deep?.onEvent(seq, bytes);
-        logged.onEvent(seq, bytes);
-      },
-    });
-    // The alert store beside the trail, against the log of alerts and evaluations the chain just proved.
-    const alerts = await openAlertStore(process.env, io.cwd, values.db);
-    let alertProblems;
-    try {
-      alertProblems = await verifyAlertLog(logged.events, alerts);
-    } finally {
-      await alerts.close();
-    }
-    const problems = [...report.problems, ...(deep?.problems() ?? []), ...alertProblems];
+    const report = await verifyStoredTrail(store, { root, ref, verifierKeys: keys, env: process.env, cwd: io.cwd, db: values.db, ...(deep === undefined ? {} : { onEvent: deep.onEvent }) });
+    const problems = [...report.problems, ...(deep?.problems() ?? [])];
     const full: TrailVerifyReport = { ...report, ok: problems.length === 0, problems };
     if (values.format === "json") io.out(`${JSON.stringify({ trail: store.location, origin, branch: ref, keySource, ...full }, null, 2)}\n`);
     else io.out(renderReport(full, store.location, origin, ref, keySource));
     return full.ok ? EXIT.ok : EXIT.findings;
   });
-}
-
-export async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, number, Buffer, Buffer]>> {
-  if (store instanceof SqliteTrailStore) return store.iterateChunks();
-  // PostgreSQL: read the chunks a page at a time.
-  const pages: (readonly [number, number, Buffer, Buffer])[] = [];
-  let cursor = 0;
-  for (;;) {
-    const rows = await store.select("SELECT first_seq, last_seq, lines, hashes FROM chunks WHERE first_seq > ? ORDER BY first_seq LIMIT 1000", [cursor]);
-    if (rows.length === 0) return pages;
-    for (const r of rows) pages.push([Number(r["first_seq"]), Number(r["last_seq"]), chunkLines(r["lines"] as Buffer) ?? Buffer.alloc(0), r["hashes"] as Buffer]);
-    cursor = Number(rows.at(-1)?.["first_seq"] ?? cursor);
-  }
 }
 
 function renderReport(report: TrailVerifyReport, location: string, origin: string, ref: string, keySource: string): string {

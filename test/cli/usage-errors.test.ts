@@ -27,6 +27,7 @@ const COMMANDS: readonly (readonly string[])[] = [
   ["trail", "status"],
   ["trail", "verify"],
   ["alerts", "list"],
+  ["readiness"],
 ];
 
 describe("usage errors", () => {

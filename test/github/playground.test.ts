@@ -36,7 +36,9 @@ describe("npm run playground", () => {
     expect(out).toMatch(/charter readiness --key <published key> {3}→ exit 1\n/);
     expect(out).toMatch(/\n {3}FAIL {2}change-management /);
     expect(out).toMatch(/no test or check was recorded for it\n {11}fix: Make the tests a required status check/);
-    expect(out).toMatch(/\n {3}PASS {2}inventory .*\n.*1 identity acted in the period/);
+    // The agent's own identity (its telemetry) and its database role (the gateway's records).
+    expect(out).toMatch(/\n {3}PASS {2}inventory .*\n.*2 identities acted in the period/);
+    expect(out).toMatch(/\n {3}PASS {2}queryable .*\n.*: 1 event by 1 agent\./);
     expect(out).toMatch(/\n {3}PASS {2}completeness /);
 
     // The approved merge provisioned the role, a lease reads what was approved and nothing else,
