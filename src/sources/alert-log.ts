@@ -16,7 +16,8 @@ import type { TrailStore } from "./trail-store.js";
  * other, and `charter trail verify` compares the alert store with them: a deleted alert, an edited
  * reason or a history rewritten by someone with access to the database no longer matches.
  */
-const ALERT_LOG_SOURCE = "charter-alerts";
+/** The source of the alert log's records: Charter's own, never an infrastructure source that can fall silent. */
+export const ALERT_LOG_SOURCE = "charter-alerts";
 const INSTANCE = "charter";
 /** The log's source as the trail stores and reports it (source/instance). */
 export const ALERT_LOG_SOURCE_NAME = `${ALERT_LOG_SOURCE}/${INSTANCE}`;

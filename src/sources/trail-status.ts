@@ -1,3 +1,4 @@
+import { ALERT_LOG_SOURCE } from "./alert-log.js";
 import type { TrailStore } from "./trail-store.js";
 
 export interface SourceState {
@@ -37,7 +38,7 @@ export async function statusRows(store: TrailStore, nowMs: number, defaultSilent
     const quiet = r.lastReceivedMs ?? r.configuredMs;
     // The alert log is Charter's own record of alerts and their evaluations, not a source that
     // serves requests: a quiet week of no alerts is good news, not a silent source.
-    const silent = r.source !== "charter-alerts" && (quiet === null || nowMs - quiet > limit);
+    const silent = r.source !== ALERT_LOG_SOURCE && (quiet === null || nowMs - quiet > limit);
     const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
     return {
       source: r.source,

@@ -7,11 +7,12 @@
 // expected rows come from the fixture's own table, not from the commands.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLedger, auditRepo } from "../audit/audit-ledger.js";
 import { type Completed, runGroup } from "../helpers/child-processes.js";
+import { auditorMachine, linkFullCli } from "../helpers/auditor-machine.js";
 import type { TempRepo } from "../helpers/temp-repo.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,32 +56,15 @@ beforeAll(async () => {
   const base = join(work, "auditor");
   auditorDir = join(base, "audit");
   mkdirSync(auditorDir, { recursive: true });
-  mkdirSync(join(base, "home"), { recursive: true });
-  const prefix = join(base, "prefix");
-  env = {
-    PATH: `${join(prefix, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
-    HOME: join(base, "home"),
-    XDG_CONFIG_HOME: join(base, "home/.config"),
-    npm_config_prefix: prefix,
-    npm_config_cache: join(base, "npm-cache"),
-    npm_config_offline: "true",
-    // The checkout is built already (pretest); a rebuild of dist/ by the package's prepare script,
-    // which some npm releases run on link, would rewrite it under the suite's other tests.
-    npm_config_ignore_scripts: "true",
-    npm_config_audit: "false",
-    npm_config_fund: "false",
-    npm_config_update_notifier: "false",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_TERMINAL_PROMPT: "0",
-  };
+  env = auditorMachine(base);
+
   source = auditRepo(ledger);
   const remote = join(work, "srv/agents.git");
   source.git("init", "-q", "--bare", "-b", "main", remote);
   source.git("push", "-q", remote, "main", "charter-evidence");
   // The guide's install: `npm ci` (this checkout is installed already), then `npm link`.
   expect(GUIDE).toContain("run `npm ci` and then `npm link`");
-  const link = await runGroup("npm", ["link"], { cwd: ROOT, env, timeoutMs: 180_000, allowFailure: true });
-  expect(link.code, link.stdout + link.stderr).toBe(0);
+  await linkFullCli(ROOT, env);
   const help = await sh("charter --help", auditorDir);
   expect(help.stdout).toContain("audit");
   // The clone of the guide's first visit.

@@ -6,13 +6,14 @@
 // expected counts come from how the events were generated here, not from the commands.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRepo, buildAuditLedger, change } from "../audit/audit-ledger.js";
 import { type Completed, runGroup } from "../helpers/child-processes.js";
 import { saveEnv } from "../helpers/saved-env.js";
 import { anchorTrail } from "../helpers/trail-anchor.js";
+import { auditorMachine, linkFullCli } from "../helpers/auditor-machine.js";
 import type { TempRepo } from "../helpers/temp-repo.js";
 import { runCli } from "./run-cli.js";
 
@@ -119,25 +120,9 @@ beforeAll(async () => {
 
   // The auditor's side: the full CLI on PATH (`npm link`), a clone, a copy of the store, the key.
   const base = join(work, "auditor");
-  const prefix = join(base, "prefix");
-  mkdirSync(join(base, "home"), { recursive: true });
-  env = {
-    PATH: `${join(prefix, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
-    HOME: join(base, "home"),
-    npm_config_prefix: prefix,
-    npm_config_cache: join(base, "npm-cache"),
-    npm_config_offline: "true",
-    // The checkout is built already (pretest); a rebuild of dist/ by the package's prepare script,
-    // which some npm releases run on link, would rewrite it under the suite's other tests.
-    npm_config_ignore_scripts: "true",
-    npm_config_audit: "false",
-    npm_config_fund: "false",
-    npm_config_update_notifier: "false",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_TERMINAL_PROMPT: "0",
-  };
-  const link = await runGroup("npm", ["link"], { cwd: ROOT, env, timeoutMs: 180_000, allowFailure: true });
-  expect(link.code, link.stdout + link.stderr).toBe(0);
+  env = auditorMachine(base);
+
+  await linkFullCli(ROOT, env);
   const cloneLine = ((blocksUnder("## Verifying the ledger")[0] ?? "").split("\n").find((l) => l.startsWith("git clone")) ?? "").replaceAll(GUIDE_URL, pathToFileURL(join(work, "srv/agents")).href);
   mkdirSync(join(base, "audit"), { recursive: true });
   const cloned = await sh(cloneLine, join(base, "audit"));
