@@ -20,7 +20,9 @@ actions  what agents did, from the action trail, in observed-time order: every e
          the filters, with the population's size. --resource is the permission vocabulary's
          resource without the action (postgres:crm.public.customers@crm-prod; a final * matches
          a prefix). --outside-hours: outside the agent's runtime.allowedHours in its time zone;
-         --out-of-scope: not within the manifest in force at the time. --by-agent prints the
+         --out-of-scope: not within the manifest in force at the time. --unattributed: by an
+         identity no manifest owns (the alert log's own records, --source charter-alerts, are
+         Charter's, not an identity's, and are left out). --by-agent prints the
          population per agent instead of the events (the off-hours question:
          charter audit actions --data-class customer-pii --outside-hours --since 2025-12-01 --by-agent).
 trace    one task reconstructed: the tool span and every SQL statement that carried its trace

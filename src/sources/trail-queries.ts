@@ -2,6 +2,7 @@ import { CharterError } from "../errors.js";
 import { decodeCursor, type Page, type PageRequest, pageOf } from "../audit/page-cursor.js";
 import { eventFromBytes } from "../trail/event-bytes.js";
 import type { TrailEvent, TrailOutcome } from "../trail/event.js";
+import { ALERT_LOG_SOURCE_NAME } from "./alert-log.js";
 import { splitChunk } from "./trail-chunk.js";
 import { BITS, type Cell, DAY_MS, HOUR_MS, OUTCOME_CODE, type TrailStore } from "./trail-store.js";
 
@@ -77,7 +78,12 @@ async function whereOf(store: TrailStore, f: ActionFilter): Promise<Where> {
   }
   if (f.outsideHours === true) parts.push(`((bits >> ${BITS.withinShift}) & 3) = 1`);
   if (f.outOfScope === true) parts.push(`((bits >> ${BITS.scopeShift}) & 3) = 1`);
-  if (f.unattributed === true) parts.push("agent IS NULL");
+  if (f.unattributed === true) {
+    // The alert log's records are Charter's own, with no agent by design: an identity no manifest
+    // owns is an agent's or a person's, and counting Charter's records among them would inflate it.
+    parts.push("agent IS NULL AND source NOT IN (SELECT id FROM names WHERE kind = 'source' AND value = ?)");
+    params.push(ALERT_LOG_SOURCE_NAME);
+  }
   if (f.attestedOnly === true) parts.push(`(bits & ${BITS.attested}) = 1`);
   return { sql: parts.length === 0 ? "1 = 1" : parts.join(" AND "), params, empty };
 }

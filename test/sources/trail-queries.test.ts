@@ -5,6 +5,8 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteTrail, type SqliteTrailStore } from "../../src/sources/sqlite-trail-store.js";
 import { TrailIngestor } from "../../src/sources/trail-ingestor.js";
+import type { Alert } from "../../src/detect/alert.js";
+import { logAlerts } from "../../src/sources/alert-log.js";
 import { countActions, offHoursOrAll, pageActions, traceEvents } from "../../src/sources/trail-queries.js";
 import { eventFromBytes } from "../../src/trail/event-bytes.js";
 import type { TrailEvent } from "../../src/trail/event.js";
@@ -113,6 +115,41 @@ describe("charter audit actions over the trail", () => {
     expect(await countActions(store, { unattributed: true })).toBe(all.filter((e) => e.agent === null).length);
     const odd = await pageActions(store, { resource: 'postgres:crm.public.audit_log"; DROP TABLE x; --@crm-prod' }, { limit: 1 });
     expect(odd.rows[0]?.flags).toContain("resource-unmapped");
+  });
+
+  it("does not count the alert log's own records among the unattributed identities, and lists them for --source", async () => {
+    const own = openSqliteTrail(join(dir, "alerts-too.sqlite"));
+    try {
+      const ctx = context([version()]);
+      await new TrailIngestor(own, () => ctx).submit([
+        sourceEvent({ sourceKey: "a", observedAt: "2026-03-02T10:00:00Z", principal: "dba_bob" }),
+        sourceEvent({ sourceKey: "b", observedAt: "2026-03-02T10:01:00Z", principal: "dba_bob" }),
+      ]);
+      const alert: Alert = {
+        id: "a".repeat(64),
+        rule: { id: "charter/unknown-identity", kind: "manifest", title: "An identity no manifest owns", file: null },
+        agent: null,
+        principal: "dba_bob",
+        owners: [],
+        manifest: { seq: null, commit: null },
+        severity: "high",
+        dataClasses: ["customer-pii"],
+        events: [],
+        eventCount: 2,
+        window: { start: "2026-03-02T10:00:00Z", end: "2026-03-02T10:01:00Z" },
+        firedAt: "2026-03-02T10:01:00Z",
+        why: { text: "dba_bob is owned by no manifest", children: [] },
+      };
+      await logAlerts(own, [alert]);
+      expect(await countActions(own, {})).toBe(3);
+      expect(await countActions(own, { unattributed: true })).toBe(2);
+      const page = await pageActions(own, { unattributed: true }, { limit: 10 });
+      expect(page.rows.map((e) => e.principal)).toEqual(["dba_bob", "dba_bob"]);
+      const logged = await pageActions(own, { source: "charter-alerts" }, { limit: 10 });
+      expect(logged.rows.map((e) => e.action)).toEqual(["alert-raised"]);
+    } finally {
+      await own.close();
+    }
   });
 
   it("reconstructs a trace in order", async () => {
