@@ -11,7 +11,7 @@ import { type CheckedAgent, validateManifests } from "../manifest/validate.js";
 import type { CharterPolicy } from "../schema-types/charter-policy.generated.js";
 import { parsePolicy } from "../policy/load-policy.js";
 import { AGENTS_DIRECTORY, CATALOG_PATH, POLICY_PATH } from "../change/governed-paths.js";
-import { MAX_CATALOG_BYTES, parseResourceCatalog, ResourceCatalog } from "../trail/resource-catalog.js";
+import { catalogForSync, MAX_CATALOG_BYTES, ResourceCatalog } from "../trail/resource-catalog.js";
 import { closeProviders, type OpenOptions, openProviders } from "../providers/open-providers.js";
 import { providerSecrets, provisioningSettings, type ProvisioningSettings } from "../provision/config.js";
 import type { Provider } from "../provision/provider.js";
@@ -81,12 +81,7 @@ async function readCatalog(reader: RepoReader): Promise<ResourceCatalog> {
   const entry = (await reader.read([CATALOG_PATH], MAX_CATALOG_BYTES)).get(CATALOG_PATH);
   if (entry === undefined || entry.kind === "missing") return ResourceCatalog.empty();
   if (entry.kind !== "file") throw new CharterError("INVALID_CONFIG", `${CATALOG_PATH} is not a readable file`, { hint: "Commit the resource catalog as one small UTF-8 YAML file." });
-  const parsed = parseResourceCatalog(CATALOG_PATH, entry.bytes);
-  if (parsed.ok) return parsed.catalog;
-  const d = parsed.diagnostics[0];
-  throw new CharterError("INVALID_CONFIG", `${CATALOG_PATH}${d ? `:${d.line}:${d.column} ${d.rule}: ${d.message}` : " is invalid"}`, {
-    hint: d?.fix || "Fix the resource catalog; object auditing covers the tables it classifies.",
-  });
+  return catalogForSync(entry.bytes);
 }
 
 /** Only the provisioning settings, from the working tree's policy: for commands that read no manifests. */

@@ -1,3 +1,5 @@
+import { CATALOG_PATH } from "../change/governed-paths.js";
+import { CharterError } from "../errors.js";
 import { decodeText } from "../manifest/decode.js";
 import { type Diagnostic, diagnostic } from "../manifest/diagnostic.js";
 import { DEFAULT_LIMITS } from "../manifest/limits.js";
@@ -21,7 +23,7 @@ import type { TrailSystem } from "./event.js";
  *     - match: postgres:crm.public.*          # every table of crm.public, on every instance
  *       dataClasses: [internal]
  */
-export { CATALOG_PATH } from "../change/governed-paths.js";
+export { CATALOG_PATH };
 
 export interface CatalogEntry {
   readonly match: string;
@@ -88,6 +90,21 @@ function entryOf(match: string, dataClasses: readonly string[]): CatalogEntry | 
 }
 
 /** Classifies resources; answers are cached, since a trail touches the same few resources over and over. */
+/**
+ * The catalog a sync works from: absent (undefined), it classifies nothing; an invalid one stops
+ * the sync with its first problem, since object auditing judged against a catalog that cannot be
+ * read would take back every audit grant Charter made.
+ */
+export function catalogForSync(bytes: Uint8Array | undefined): ResourceCatalog {
+  if (bytes === undefined) return ResourceCatalog.empty();
+  const parsed = parseResourceCatalog(CATALOG_PATH, bytes);
+  if (parsed.ok) return parsed.catalog;
+  const d = parsed.diagnostics[0];
+  throw new CharterError("INVALID_CONFIG", `${CATALOG_PATH}${d ? `:${String(d.line)}:${String(d.column)} ${d.rule}: ${d.message}` : " is invalid"}`, {
+    hint: d?.fix || "Fix the resource catalog; object auditing covers the tables it classifies.",
+  });
+}
+
 export class ResourceCatalog {
   readonly entries: readonly CatalogEntry[];
   readonly #cache = new Map<string, readonly string[]>();

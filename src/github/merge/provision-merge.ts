@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import type { RecordRef } from "../../schema-types/evidence-record.generated.js";
+import { catalogAt, needsCatalog } from "../api/resource-catalog-at.js";
 import { closeProviders, openProviders } from "../../providers/open-providers.js";
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../../provision/config.js";
 import { desiredState } from "../../provision/desired-state.js";
@@ -46,7 +47,10 @@ export async function provisionChange(
   if (options.changeJustAppended !== true && (await alreadyRecorded(octokit, target, key))) return { status: "duplicate", requests: 2 };
 
   const settings = provisioningSettings(assessment.policy);
-  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "write" });
+  // Object auditing follows the catalog the merge left on the default branch, so a merged
+  // reclassification reaches pgaudit with the same provisioning pass (one more query, only then).
+  const catalog = needsCatalog(settings) ? await catalogAt(octokit, target, mergeSha) : undefined;
+  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "write", ...(catalog === undefined ? {} : { catalog }) });
   try {
     const scope = new Set([...assessment.base.agents, ...assessment.head.agents].map((a) => a.id));
     const desired = desiredState(assessment.head.agents, mergeSha, providerDescriptors(settings));

@@ -6,6 +6,8 @@ import { parseInventory } from "../../evidence/site/inventory.js";
 import { INVENTORY_JSON_PATH } from "../../evidence/site/site-paths.js";
 import { parsePolicy } from "../../policy/load-policy.js";
 import { POLICY_PATH } from "../../change/governed-paths.js";
+import { catalogFromText, needsCatalog } from "../api/resource-catalog-at.js";
+import { CATALOG_PATH } from "../../trail/resource-catalog.js";
 import { closeProviders, openProviders } from "../../providers/open-providers.js";
 import { providerDescriptors, providerSecrets, provisioningSettings } from "../../provision/config.js";
 import { desiredState } from "../../provision/desired-state.js";
@@ -31,6 +33,7 @@ interface SourcesResult {
   readonly repository: {
     readonly inventory: { readonly __typename: string; readonly text?: string | null } | null;
     readonly policy: { readonly __typename: string; readonly text?: string | null } | null;
+    readonly catalog: { readonly __typename: string; readonly text?: string | null } | null;
     readonly defaultBranchRef: { readonly target: { readonly oid: string } | null } | null;
   } | null;
 }
@@ -41,20 +44,21 @@ interface SourcesResult {
  * observed read-only. Each drifted agent gets one issue (opened once, then commented on), and a
  * drift record goes to the ledger, at most once a day for the same findings.
  *
- * Requests: 1 GraphQL query for the inventory, the policy and the default branch head; when there
+ * Requests: 1 GraphQL query for the inventory, the policy, the resource catalog and the default branch head; when there
  * is drift, 1 to list open drift issues, 1 per drifted agent, and 3 for the append.
  */
 export async function runDrift(octokit: ProbotOctokit, target: EvidenceTarget, environment: ProvisioningEnvironment): Promise<DriftRun> {
   const none: DriftRun = { findings: undefined, issues: [], evidence: undefined, intervalSeconds: undefined };
   const { repository } = await octokit.graphql<SourcesResult>(
-    `query CharterDriftSources($owner: String!, $name: String!, $inventory: String!, $policy: String!) {
+    `query CharterDriftSources($owner: String!, $name: String!, $inventory: String!, $policy: String!, $catalog: String!) {
       repository(owner: $owner, name: $name) {
         inventory: object(expression: $inventory) { __typename ... on Blob { text } }
         policy: object(expression: $policy) { __typename ... on Blob { text } }
+        catalog: object(expression: $catalog) { __typename ... on Blob { text } }
         defaultBranchRef { target { oid } }
       }
     }`,
-    { owner: target.owner, name: target.repo, inventory: `${target.branch ?? EVIDENCE_BRANCH}:${INVENTORY_JSON_PATH}`, policy: `HEAD:${POLICY_PATH}` },
+    { owner: target.owner, name: target.repo, inventory: `${target.branch ?? EVIDENCE_BRANCH}:${INVENTORY_JSON_PATH}`, policy: `HEAD:${POLICY_PATH}`, catalog: `HEAD:${CATALOG_PATH}` },
   );
   const policyText = repository?.policy?.__typename === "Blob" ? repository.policy.text : undefined;
   const head = repository?.defaultBranchRef?.target?.oid;
@@ -65,7 +69,9 @@ export async function runDrift(octokit: ProbotOctokit, target: EvidenceTarget, e
   const inventoryText = repository?.inventory?.__typename === "Blob" ? (repository.inventory.text ?? null) : null;
   if (inventoryText === null) return { ...none, intervalSeconds: settings.driftIntervalSeconds };
 
-  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "read", missing: "empty" });
+  // The catalog rides in the same query; object auditing's grants are observed against it.
+  const catalog = needsCatalog(settings) ? catalogFromText(repository?.catalog?.__typename === "Blob" ? repository.catalog.text : null) : undefined;
+  const providers = openProviders(settings, providerSecrets(settings, environment.env), { now: environment.now, access: "read", missing: "empty", ...(catalog === undefined ? {} : { catalog }) });
   let findings: DriftFinding[];
   try {
     const desired = desiredState(agentsFromInventory(parseInventory(inventoryText)), head, providerDescriptors(settings));

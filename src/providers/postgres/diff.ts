@@ -132,8 +132,10 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, role: string, identity
     return;
   }
 
-  // Same approval as stamped: any difference arose after Charter applied it, which is drift.
-  const sameApproval = identity.marker?.commit === agent.commit && identity.marker.manifestSha256 === agent.manifestSha256;
+  // Same approval as stamped: any difference arose after Charter applied it, which is drift. The
+  // approval is the manifest's content: a later commit that left the manifest alone (another
+  // agent's change, a catalog change) approves nothing new, and the marker keeps the commit that did.
+  const sameApproval = identity.marker?.manifestSha256 === agent.manifestSha256;
   const connLimit = agent.maxConcurrentSessions ?? -1;
   const now = Date.parse(observed.now);
   const live: ObservedRole[] = [];

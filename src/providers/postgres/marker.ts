@@ -45,10 +45,15 @@ export function parseMarker(comment: string | null): IdentityMarker | undefined 
   return { agent, commit, manifestSha256, maxLifetimeSeconds, maxConcurrentSessions };
 }
 
+/**
+ * Whether an identity's marker already says what a sync would write. The commit is left out: it
+ * records which commit approved the manifest, and a later commit that did not change the manifest
+ * approves nothing new, so rewriting it would be work after every unrelated merge (and drift in
+ * every check that followed one).
+ */
 export function sameMarker(a: IdentityMarker, b: IdentityMarker): boolean {
   return (
     a.agent === b.agent &&
-    a.commit === b.commit &&
     a.manifestSha256 === b.manifestSha256 &&
     a.maxLifetimeSeconds === b.maxLifetimeSeconds &&
     a.maxConcurrentSessions === b.maxConcurrentSessions

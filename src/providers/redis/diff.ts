@@ -150,8 +150,10 @@ function syncAgent(ctx: DiffContext, agent: DesiredAgent, name: string, user: Ob
     return;
   }
   const held = observed.markers.get(name);
-  const sameApproval = held?.commit === agent.commit && held.manifestSha256 === agent.manifestSha256;
-  if (held === undefined || encodeMarker(held) !== encodeMarker(marker)) {
+  // The approval is the manifest's content, not the commit it was read at (see the PostgreSQL
+  // provider): the marker is rewritten only when something but the commit differs.
+  const sameApproval = held?.manifestSha256 === agent.manifestSha256;
+  if (held === undefined || encodeMarker(held) !== encodeMarker({ ...marker, commit: held.commit })) {
     op(agent.id, "update-identity", name, { type: "set-marker", user: name, marker: encodeMarker(marker) });
   }
 

@@ -58,7 +58,8 @@ export function diffSquid(instance: string, settings: SquidSettings, desired: re
     }
     rendered.push({ agent: agent.id, rules });
     const marker: IdentityMarker = { agent: agent.id, commit: agent.commit, manifestSha256: agent.manifestSha256, maxLifetimeSeconds: agent.maxLifetimeSeconds };
-    if (held === undefined || encodeMarker(held) !== encodeMarker(marker)) {
+    // The approval is the manifest's content: a commit that left it alone is no new approval.
+    if (held === undefined || encodeMarker(held) !== encodeMarker({ ...marker, commit: held.commit })) {
       op(agent.id, held === undefined ? "create-identity" : "update-identity", `identity of ${agent.id}`, { type: "set-marker", marker });
     }
   }

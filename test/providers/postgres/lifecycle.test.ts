@@ -117,9 +117,22 @@ describe("postgres provider, as a non-superuser provisioner", () => {
     expect(await cluster.sql("postgres", "SELECT 1 FROM pg_roles WHERE rolname = $1", [lease.username])).toEqual([]);
   });
 
-  it("keeps the approval in the marker: a new commit updates the identity without reporting drift", async () => {
+  it("leaves an identity alone at a new commit that did not change its manifest: the marker keeps the commit that approved it", async () => {
+    const [{ comment: before } = { comment: "" }] = await cluster.sql<{ comment: string }>("postgres", "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = 'charter_agent_support_triage'");
+    const later = { ...triage, commit: "d".repeat(40) };
+    const { before: planned, after } = await sync(provider, [later], false);
+    expect(planned.operations.filter((o) => o.agent === "support-triage")).toEqual([]);
+    expect(planned.findings.filter((f) => f.agent === "support-triage")).toEqual([]);
+    expect(after.operations).toEqual([]);
+    const [{ comment } = { comment: "" }] = await cluster.sql<{ comment: string }>("postgres", "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = 'charter_agent_support_triage'");
+    expect(comment).toBe(before);
+    expect(JSON.parse(comment)).not.toMatchObject({ commit: "d".repeat(40) });
+  });
+
+  it("keeps the approval in the marker: a new manifest at a new commit updates the identity without reporting drift", async () => {
     const approved = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], {
       commit: "c".repeat(40),
+      manifestSha256: "e".repeat(64),
       maxConcurrentSessions: 1,
     });
     const { before, after } = await sync(provider, [approved], false);
@@ -127,12 +140,13 @@ describe("postgres provider, as a non-superuser provisioner", () => {
     expect(before.operations.filter((o) => o.agent === "support-triage").map((o) => o.action)).toEqual(["update-identity", "grant"]);
     expect(after.operations).toEqual([]);
     const [{ comment } = { comment: "" }] = await cluster.sql<{ comment: string }>("postgres", "SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = 'charter_agent_support_triage'");
-    expect(JSON.parse(comment)).toMatchObject({ commit: "c".repeat(40), maxConcurrentSessions: 1 });
+    expect(JSON.parse(comment)).toMatchObject({ commit: "c".repeat(40), manifestSha256: "e".repeat(64), maxConcurrentSessions: 1 });
   });
 
   it("reports a managed identity whose manifest is gone as orphaned without prune, and removes it with prune", async () => {
     const approved = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], {
       commit: "c".repeat(40),
+      manifestSha256: "e".repeat(64),
       maxConcurrentSessions: 1,
     });
     const kept = await sync(provider, [approved], false);
@@ -151,7 +165,7 @@ describe("postgres provider, as a non-superuser provisioner", () => {
 
   it("reports a look-alike role without the marker and never touches it", async () => {
     await cluster.sql("crm", "CREATE ROLE charter_agent_impostor NOLOGIN; GRANT SELECT ON public.invoices TO charter_agent_impostor");
-    const desired = [agent("impostor", ["postgres:select:crm.public.customers@crm-prod"]), agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], { commit: "c".repeat(40), maxConcurrentSessions: 1 })];
+    const desired = [agent("impostor", ["postgres:select:crm.public.customers@crm-prod"]), agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], { commit: "c".repeat(40), manifestSha256: "e".repeat(64), maxConcurrentSessions: 1 })];
     for (const prune of [false, true]) {
       const { before, applied } = await sync(provider, desired, prune);
       expect(before.operations.filter((o) => o.agent === "impostor")).toEqual([]);
@@ -168,7 +182,7 @@ describe("postgres provider, as a non-superuser provisioner", () => {
   });
 
   it("retirement ends open lease sessions, hands owned objects to the provisioner and drops the identity", async () => {
-    const active = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], { commit: "c".repeat(40), maxConcurrentSessions: 1 });
+    const active = agent("support-triage", ["postgres:select:crm.public.customers@crm-prod", "postgres:select:crm.public.invoices@crm-prod"], { commit: "c".repeat(40), manifestSha256: "e".repeat(64), maxConcurrentSessions: 1 });
     const lease = await provider.issueLease("support-triage", { ttlSeconds: 600, database: "crm" });
     const session = await login(lease.connectionString);
     // A terminated client reports more than one error; every one is taken so none goes unhandled.

@@ -91,6 +91,13 @@ describe("redis drift", () => {
     expect(pruned.after).toEqual({ operations: [], findings: [] });
   });
 
+  it("has nothing to do at a new commit that left the manifest alone: no marker rewrite, no drift", async () => {
+    await sync(provider, [triage]);
+    const { before, after } = await sync(provider, [{ ...triage, commit: "e".repeat(40) }]);
+    expect(before).toEqual({ operations: [], findings: [] });
+    expect(after).toEqual({ operations: [], findings: [] });
+  });
+
   it("tells a new approval from drift: a changed manifest is work to do, not a finding", async () => {
     const widened = { ...triage, commit: "c".repeat(40), manifestSha256: "d".repeat(64), permissions: [...triage.permissions, ...agent("x", ["redis:write:cache:customers:*@cache-prod"]).permissions] };
     const { before, after } = await sync(provider, [widened]);
