@@ -1,0 +1,30 @@
+import type { AlertLogRecord } from "../trail/alert-summary.js";
+import { eventFromBytes } from "../trail/event-bytes.js";
+import { ALERT_LOG_SOURCE, ALERT_LOG_SOURCE_NAME } from "./alert-log.js";
+import type { TrailStore } from "./trail-store.js";
+
+/** Seqs looked up per query. */
+const PAGE = 1000;
+
+/**
+ * The alert log's records in the stored chain through seq `toSeq`, in seq order, for the
+ * summary an anchor record carries. Found by the events' source column, then read from the
+ * chain's own bytes: the summary must be the one a verifier recomputes from those bytes.
+ */
+export async function alertLogRecords(store: TrailStore, toSeq: number): Promise<AlertLogRecord[]> {
+  const source = await store.nameId("source", ALERT_LOG_SOURCE_NAME);
+  if (source === undefined) return [];
+  const records: AlertLogRecord[] = [];
+  for (let after = 0; ; ) {
+    const rows = await store.select("SELECT seq FROM events WHERE source = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", [source, after, toSeq, PAGE]);
+    for (const r of rows) {
+      const seq = Number(r["seq"]);
+      const [link] = await store.readChain(seq, 1);
+      if (link?.seq !== seq) continue;
+      const e = eventFromBytes(link.bytes, "");
+      if (e.source === ALERT_LOG_SOURCE) records.push({ seq: e.seq, action: e.action, resource: e.resource, observedAt: e.observedAt, detail: e.detail });
+    }
+    if (rows.length < PAGE) return records;
+    after = Number(rows.at(-1)?.["seq"] ?? toSeq);
+  }
+}
