@@ -21,7 +21,7 @@ export interface AlertsMonth {
   readonly month: string;
   readonly firstAnchor: number;
   readonly lastAnchor: number;
-  readonly raised: readonly { readonly rule: string; readonly severity: string; readonly alerts: number; readonly lastAnchor: number }[];
+  readonly raised: readonly { readonly rule: string; readonly severity: string; readonly alerts: number; readonly firstAnchor: number; readonly lastAnchor: number }[];
   readonly evaluations: readonly { readonly to: TrailEvaluation["to"]; readonly evaluations: number }[];
   /** Seconds from raised to first evaluation, as listed by the summaries (at most MAX_SAMPLES kept). */
   readonly waits: readonly number[];
@@ -63,7 +63,8 @@ function advanceMonth(before: AlertsMonth | undefined, month: string, seq: numbe
   const raised = new Map((before?.raised ?? []).map((r) => [JSON.stringify([r.rule, r.severity]), r]));
   for (const r of summary.raised) {
     const key = JSON.stringify([r.rule, r.severity]);
-    raised.set(key, { rule: r.rule, severity: r.severity, alerts: (raised.get(key)?.alerts ?? 0) + r.alerts, lastAnchor: seq });
+    const row = raised.get(key);
+    raised.set(key, { rule: r.rule, severity: r.severity, alerts: (row?.alerts ?? 0) + r.alerts, firstAnchor: row?.firstAnchor ?? seq, lastAnchor: seq });
   }
   const evaluations = new Map((before?.evaluations ?? []).map((e) => [e.to, e.evaluations]));
   for (const e of summary.evaluations) evaluations.set(e.to, (evaluations.get(e.to) ?? 0) + e.evaluations);
@@ -121,7 +122,7 @@ export function renderAlertsPage(state: AlertsSiteState): string {
   lines.push(
     mdTable(
       ["Month", "Rule", "Severity", "Alerts", "Anchor records"],
-      state.months.flatMap((m) => m.raised.map((r) => [mdText(m.month), mdText(r.rule), mdText(r.severity), String(r.alerts), `${record(m.firstAnchor)}–${record(r.lastAnchor)}`])),
+      state.months.flatMap((m) => m.raised.map((r) => [mdText(m.month), mdText(r.rule), mdText(r.severity), String(r.alerts), `${record(r.firstAnchor)}–${record(r.lastAnchor)}`])),
     ),
   );
   lines.push("## Evaluations per month", "");
