@@ -9,7 +9,7 @@ import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
 import { checkManifest } from "../../src/manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../../src/manifest/limits.js";
 import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
-import type { TrailAnchorRecord } from "../../src/schema-types/evidence-record.generated.js";
+import type { EvidenceRecord, TrailAnchorRecord } from "../../src/schema-types/evidence-record.generated.js";
 import { evaluateAlert } from "../../src/sources/alert-log.js";
 import { LiveDetection } from "../../src/sources/live-detection.js";
 import { openSqliteAlerts } from "../../src/sources/sqlite-alert-store.js";
@@ -58,14 +58,14 @@ function outOfScope(): Parameters<TrailStore["append"]>[0] {
 async function anchors(): Promise<TrailAnchorRecord[]> {
   const source = await gitLedgerSource(repo.root, "charter-evidence");
   try {
-    const records = (await source.read(0, await source.size())).map((b) => parseCanonical(b) as TrailAnchorRecord);
-    return records.filter((r) => r.kind === "trail-anchor");
+    const records = (await source.read(0, await source.size())).map((b) => parseCanonical(b) as EvidenceRecord);
+    return records.filter((r): r is TrailAnchorRecord => r.kind === "trail-anchor");
   } finally {
     await source.close();
   }
 }
 
-async function verify(): Promise<{ ok: boolean; problems: { code: string; message: string }[] }> {
+async function verify(): Promise<{ ok: boolean; problems: readonly { code: string; message: string }[] }> {
   const store = openSqliteTrail(db);
   try {
     return await verifyStoredTrail(store, { root: repo.root, ref: "charter-evidence", verifierKeys: [ledger.verifierKey], env: {}, cwd: repo.root, db });
