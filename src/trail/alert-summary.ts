@@ -15,8 +15,8 @@ import type { TrailProblem } from "./verify-trail.js";
 const RAISED = "alert-raised";
 const EVALUATIONS = new Set(["alert-acknowledged", "alert-resolved", "alert-suppressed"]);
 /** Enough to sample from and to measure time to evaluation; the counts stay exact beyond them. */
-export const MAX_EVALUATED = 100;
-export const MAX_OPEN = 50;
+const MAX_EVALUATED = 100;
+const MAX_OPEN = 50;
 
 type Status = TrailAlertCount["status"];
 type Evaluation = TrailEvaluation["to"];

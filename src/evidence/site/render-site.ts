@@ -88,7 +88,7 @@ export function renderSite(context: SiteContext, update: SiteUpdate): Map<string
 
   const state = advanceSiteState(parseSiteState(update.existing.get(SITE_STATE_PATH) ?? null), records, months, update.controls);
   files.set(SITE_STATE_PATH, `${JSON.stringify(state, null, 1)}\n`);
-  if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail));
+  if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail, state.alerts.open.length > 0));
   if (records.some((r) => r.kind === "trail-anchor" && r.body.alerts !== undefined)) files.set(ALERTS_PATH, renderAlertsPage(state.alerts));
   files.set(
     README_PATH,

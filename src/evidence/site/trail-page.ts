@@ -89,7 +89,8 @@ function advanceOrigin(before: TrailOriginState | undefined, seq: number, time: 
   };
 }
 
-export function renderTrailPage(state: TrailSiteState): string {
+/** `alertsPage`: whether an anchor carried an alert summary, so that the alerts page exists to link to. */
+export function renderTrailPage(state: TrailSiteState, alertsPage: boolean): string {
   const self = TRAIL_PATH;
   const lines = [
     "# The action trail",
@@ -98,7 +99,7 @@ export function renderTrailPage(state: TrailSiteState): string {
     "(self-reported). Events are hash-chained and sealed into segments; each anchor record below carries the segments'",
     "Merkle roots and the trail's signed checkpoint, so `charter trail verify` can check the trail's events against this",
     "branch offline. This page is built from the anchor records alone.",
-    ...(state.origins.length === 0 ? [] : [`The alerts raised and evaluated in the anchored events are on ${mdLink("the alerts page", self, ALERTS_PATH)}.`]),
+    ...(!alertsPage ? [] : [`The alerts raised and evaluated in the anchored events are on ${mdLink("the alerts page", self, ALERTS_PATH)}.`]),
     "",
   ];
   if (state.origins.length === 0) lines.push("_No segment anchored yet._", "");
