@@ -16,6 +16,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ run: () => Promise<void> 
   detect: () => import("./detect.bench.js"),
   "detect-ingest": () => import("./detect-ingest.bench.js"),
   trail: () => import("./trail.bench.js"),
+  "alert-summary": () => import("./alert-summary.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

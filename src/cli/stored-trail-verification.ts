@@ -5,6 +5,7 @@ import { SqliteTrailStore } from "../sources/sqlite-trail-store.js";
 import { chunkLines } from "../sources/trail-chunk.js";
 import { readAnchors } from "../sources/trail-sealer.js";
 import type { TrailStore } from "../sources/trail-store.js";
+import { checkAlertSummaries } from "../trail/alert-summary.js";
 import { type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
 
 export interface StoredTrailVerification {
@@ -55,7 +56,10 @@ export async function verifyStoredTrail(store: TrailStore, o: StoredTrailVerific
   } finally {
     await alerts.close();
   }
-  return { ...report, ok: report.ok && alertProblems.length === 0, problems: [...report.problems, ...alertProblems] };
+  // Each anchor's alert summary against the log's records the chain just proved.
+  const summaryProblems = checkAlertSummaries(anchors.alertSummaries, logged.events, report.events);
+  const problems = [...report.problems, ...alertProblems, ...summaryProblems];
+  return { ...report, ok: report.ok && problems.length === 0, problems };
 }
 
 async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, number, Buffer, Buffer]>> {

@@ -638,6 +638,7 @@ export interface TrailAnchorBody {
    * Events per agent and data class in the anchored segments (null agent: unattributed; null class: all).
    */
   counts?: TrailCount[];
+  alerts?: TrailAlertSummary;
 }
 export interface TrailSegment {
   index: number;
@@ -662,6 +663,76 @@ export interface TrailCount {
   agent: string | null;
   dataClass: string | null;
   events: number;
+}
+/**
+ * The alerts raised and evaluated in the anchored segments, and those still open at the last one, computed from the alert log's records in the chain (charter trail verify recomputes it).
+ */
+export interface TrailAlertSummary {
+  /**
+   * Alerts raised in the anchored segments, per rule, severity, agent (null: unattributed) and the status they had at the last anchored event.
+   */
+  raised: TrailAlertCount[];
+  /**
+   * Evaluations logged in the anchored segments, per rule, severity and agent of their alert and the status they set.
+   */
+  evaluations: TrailEvaluationCount[];
+  /**
+   * The evaluations logged in the anchored segments, oldest first, at most 100: which alert, when, and how long after it was raised.
+   *
+   * @maxItems 100
+   */
+  evaluated: TrailEvaluation[];
+  /**
+   * Evaluations beyond the first 100, counted in evaluations but not listed.
+   */
+  evaluatedOmitted: number;
+  /**
+   * Alerts not yet resolved or suppressed at the last anchored event, oldest first, at most 50.
+   *
+   * @maxItems 50
+   */
+  open: TrailOpenAlert[];
+  /**
+   * All alerts not yet resolved or suppressed, listed or not.
+   */
+  openTotal: number;
+}
+export interface TrailAlertCount {
+  rule: string;
+  severity: string;
+  agent: string | null;
+  status: "open" | "acknowledged" | "resolved" | "suppressed";
+  alerts: number;
+}
+export interface TrailEvaluationCount {
+  rule: string;
+  severity: string;
+  agent: string | null;
+  to: "acknowledged" | "resolved" | "suppressed";
+  evaluations: number;
+}
+export interface TrailEvaluation {
+  alert: string;
+  rule: string;
+  severity: string;
+  to: "acknowledged" | "resolved" | "suppressed";
+  at: string;
+  /**
+   * The alert's first evaluation: what time to evaluation is measured by.
+   */
+  first: boolean;
+  /**
+   * Seconds from the alert being raised to this evaluation (null: its raise is not in the log).
+   */
+  afterSeconds: number | null;
+}
+export interface TrailOpenAlert {
+  alert: string;
+  rule: string;
+  severity: string;
+  agent: string | null;
+  status: "open" | "acknowledged";
+  raisedAt: string;
 }
 /**
  * An attested source of the action trail went silent or lost events: actions on protected resources may be missing from the trail.

@@ -83,15 +83,19 @@ export async function logAlerts(trail: TrailStore, alerts: readonly Alert[]): Pr
   if (alerts.length === 0) return;
   // The record's time is the alert's own (when its condition completed), never the clock: the
   // trail keeps an event once per time and id, so a replay after a crash logs nothing twice.
-  await trail.append(alerts.map((a) => logEvent(`raised:${a.id}`, a.firedAt || a.window.end, DETECTION_PRINCIPAL, "alert-raised", a.id, { rule: a.rule.id.slice(0, 200), severity: a.severity, digest: alertDigest(a) })));
+  await trail.append(alerts.map((a) => logEvent(`raised:${a.id}`, a.firedAt || a.window.end, DETECTION_PRINCIPAL, "alert-raised", a.id, { rule: a.rule.id.slice(0, 200), severity: a.severity, ...(a.agent === null ? {} : { agent: a.agent.slice(0, 200) }), digest: alertDigest(a) })));
 }
 
 /**
  * Moves an alert to a new status (acknowledged, resolved or suppressed until `untilMs`) and
  * appends that evaluation, as the store recorded it, to the trail's log: what `charter alerts
  * ack|resolve|suppress` do. The store refuses a move it does not allow before anything is logged.
+ * Store first, log second: the store's transaction decides whether the move is allowed and when
+ * it happened; a crash between the two is repaired by reconcileAlertLog.
  */
 export async function evaluateAlert(alerts: AlertStore, trail: TrailStore, change: { readonly id: string; readonly to: "acknowledged" | "resolved" | "suppressed"; readonly by: string; readonly reason: string | null; readonly untilMs: number | null }, nowMs: number): Promise<StoredAlert> {
+  // An earlier evaluation whose process died before logging it is logged first, in its order.
+  await reconcileAlertLog(alerts, trail);
   const changed = change.to === "suppressed" ? await alerts.suppress(change.id, change.by, change.reason ?? "", change.untilMs ?? nowMs, nowMs) : await alerts.changeStatus(change.id, change.to, change.by, change.reason, nowMs);
   await logHistory(alerts, trail, change.id);
   return changed;
@@ -105,7 +109,38 @@ export async function evaluateAlert(alerts: AlertStore, trail: TrailStore, chang
 export async function logHistory(alerts: AlertStore, trail: TrailStore, id: string): Promise<void> {
   const history = await alerts.history(id);
   if (history.length === 0) return;
-  await trail.append(history.map((c) => logEvent(`${c.to}:${c.alertId}`, c.at, c.by.slice(0, 200), `alert-${c.to}`, c.alertId, { from: c.from, to: c.to, digest: changeDigest(c) })));
+  await trail.append(history.map(evaluationEvent));
+}
+
+function evaluationEvent(c: AlertChange): DecidedEvent {
+  return logEvent(`${c.to}:${c.alertId}`, c.at, c.by.slice(0, 200), `alert-${c.to}`, c.alertId, { from: c.from, to: c.to, digest: changeDigest(c) });
+}
+
+/** Evaluations appended per page while reconciling. */
+const RECONCILE_PAGE = 500;
+
+/**
+ * Closes the crash window of an evaluation: the store records it (in one transaction with the
+ * alert's new status) before the log does, so a process that dies in between leaves an
+ * evaluation the log lacks. This appends the store's evaluations to the log, newest first, a
+ * page at a time, until a page that was logged in full: the log keeps each record once (its id
+ * is the alert's and the status's, its time the evaluation's), so appending one again is
+ * harmless, and a crash leaves at most its own evaluation behind the ones logged after it.
+ * Run when live detection starts and before every evaluation from the command line. Returns
+ * how many were missing and are logged now.
+ */
+export async function reconcileAlertLog(alerts: AlertStore, trail: TrailStore): Promise<number> {
+  let repaired = 0;
+  let before: number | null = null;
+  for (;;) {
+    const page = await alerts.recentChanges(before, RECONCILE_PAGE);
+    if (page.length === 0) return repaired;
+    // Oldest first within the page, so the log's order follows the store's.
+    const { stored } = await trail.append([...page].reverse().map(evaluationEvent));
+    repaired += stored.length;
+    if (stored.length === 0 || page.length < RECONCILE_PAGE) return repaired;
+    before = page.at(-1)?.n ?? null;
+  }
 }
 
 /** Gathers the log's records from the verified bytes of the chain, as verification reads them. */

@@ -86,6 +86,12 @@ export interface AlertStore {
   get(idOrPrefix: string): Promise<StoredAlert | null>;
   history(id: string): Promise<AlertChange[]>;
   /**
+   * Evaluations of every alert, newest first, each with its store order `n`: at most `limit`,
+   * those stored before `beforeN` when given (the next page). What the reconciliation of the
+   * alert log walks after a crash.
+   */
+  recentChanges(beforeN: number | null, limit: number): Promise<(AlertChange & { readonly n: number })[]>;
+  /**
    * Moves an alert to `to` and appends the change to its history, in one transaction. Refused
    * (CONFLICT) when it is there already or the move goes backwards (resolved stays resolved).
    */

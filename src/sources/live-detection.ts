@@ -6,7 +6,7 @@ import { EMPTY_RULES, type RuleSet } from "../detect/sigma/load-rules.js";
 import { DEFAULT_SETTINGS, type ResolvedSettings } from "../detect/settings.js";
 import type { TrailEvent } from "../trail/event.js";
 import { eventFromBytes } from "../trail/event-bytes.js";
-import { logAlerts, logHistory } from "./alert-log.js";
+import { logAlerts, logHistory, reconcileAlertLog } from "./alert-log.js";
 import type { AlertStore } from "./alert-store.js";
 import type { TrailStore } from "./trail-store.js";
 
@@ -90,6 +90,8 @@ export class LiveDetection {
   /** Loads the saved state (or starts at the trail's tip) and catches up with the trail. */
   start(): Promise<void> {
     return this.#serial(async () => {
+      // Evaluations a crash left out of the log (stored, not yet appended) go in before anything else.
+      await reconcileAlertLog(this.#alerts, this.#trail);
       const saved = await this.#alerts.snapshot();
       const fresh = new Detector(this.#input());
       if (saved !== null) this.#detector = new Detector(this.#input(), saved);

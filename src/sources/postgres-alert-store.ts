@@ -160,6 +160,20 @@ class PostgresAlertStore implements AlertStore {
     );
   }
 
+  recentChanges(beforeN: number | null, limit: number): Promise<(AlertChange & { readonly n: number })[]> {
+    return this.#serial(async () =>
+      (await this.#rows<{ n: string; alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }>("SELECT * FROM alert_changes WHERE n < $1 ORDER BY n DESC LIMIT $2", [beforeN ?? Number.MAX_SAFE_INTEGER, limit])).map((r) => ({
+        n: Number(r.n),
+        alertId: r.alert_id,
+        from: r.from_status as AlertStatus,
+        to: r.to_status as AlertStatus,
+        by: r.by,
+        at: new Date(Number(r.at_ms)).toISOString(),
+        reason: r.reason,
+      })),
+    );
+  }
+
   changeStatus(id: string, to: Exclude<AlertStatus, "open" | "suppressed">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert> {
     return this.#tx(async () => {
       const row = (await this.#rows<AlertRow>("SELECT * FROM alerts WHERE id = $1 FOR UPDATE", [id]))[0];

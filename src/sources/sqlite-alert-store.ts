@@ -210,6 +210,11 @@ class SqliteAlertStore implements AlertStore {
     return Promise.resolve(rows.map((r) => ({ alertId: r.alert_id, from: r.from_status as AlertStatus, to: r.to_status as AlertStatus, by: r.by, at: new Date(r.at_ms).toISOString(), reason: r.reason })));
   }
 
+  recentChanges(beforeN: number | null, limit: number): Promise<(AlertChange & { readonly n: number })[]> {
+    const rows = this.#db.prepare("SELECT rowid AS n, * FROM alert_changes WHERE rowid < ? ORDER BY rowid DESC LIMIT ?").all(beforeN ?? Number.MAX_SAFE_INTEGER, limit) as { n: number; alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }[];
+    return Promise.resolve(rows.map((r) => ({ n: r.n, alertId: r.alert_id, from: r.from_status as AlertStatus, to: r.to_status as AlertStatus, by: r.by, at: new Date(r.at_ms).toISOString(), reason: r.reason })));
+  }
+
   changeStatus(id: string, to: Exclude<AlertStatus, "open">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert> {
     const run = this.#db.transaction((): StoredAlert => {
       const row = this.#db.prepare("SELECT * FROM alerts WHERE id = ?").get(id) as AlertRow | undefined;

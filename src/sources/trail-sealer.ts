@@ -2,8 +2,10 @@ import { isCharterError } from "../errors.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
 import type { EvidenceRecord, TrailAnchorBody, TrailCount } from "../schema-types/evidence-record.generated.js";
+import { type AnchoredAlertSummary, summariseAlerts } from "../trail/alert-summary.js";
 import { formatFrontier, parseFrontier, sealSegment, TILE_LEAVES } from "../trail/segments.js";
 import type { AnchoredCheckpoint, AnchoredSegment } from "../trail/verify-trail.js";
+import { alertLogRecords } from "./alert-log-records.js";
 import type { Segment, TrailStore } from "./trail-store.js";
 
 /** Events per segment at most: large enough that anchors stay few, small enough that a seal takes a second. */
@@ -61,6 +63,7 @@ export async function anchorBody(store: TrailStore): Promise<{ body: TrailAnchor
       checkpoint: last.checkpoint,
       coverage,
       counts: await countsIn(store, pending[0]?.fromSeq ?? last.fromSeq, last.toSeq),
+      alerts: summariseAlerts(await alertLogRecords(store, last.toSeq), pending[0]?.fromSeq ?? last.fromSeq, last.toSeq),
     },
     segments: pending.map((s) => s.index),
   };
@@ -96,9 +99,11 @@ async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Prom
 }
 
 /** The trail's anchors on an evidence branch: every segment anchored for `origin`, and each anchor's checkpoint. */
-export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[] }> {
+export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[]; alertSummaries: AnchoredAlertSummary[] }> {
   const segments: AnchoredSegment[] = [];
   const checkpoints: AnchoredCheckpoint[] = [];
+  // Anchors written before summaries existed carry none; there is nothing of theirs to check.
+  const alertSummaries: AnchoredAlertSummary[] = [];
   const size = await source.size();
   for (let from = 0; from < size; from += 1000) {
     for (const bytes of await source.read(from, Math.min(1000, size - from))) {
@@ -112,7 +117,10 @@ export async function readAnchors(source: LedgerSource, origin: string): Promise
       if (record.kind !== "trail-anchor" || record.body.origin !== origin) continue;
       for (const s of record.body.segments) segments.push({ ...s, anchorSeq: record.seq });
       checkpoints.push({ anchorSeq: record.seq, note: record.body.checkpoint });
+      const first = record.body.segments[0];
+      const last = record.body.segments.at(-1);
+      if (record.body.alerts !== undefined && first !== undefined && last !== undefined) alertSummaries.push({ anchorSeq: record.seq, fromSeq: first.fromSeq, toSeq: last.toSeq, alerts: record.body.alerts });
     }
   }
-  return { segments, checkpoints };
+  return { segments, checkpoints, alertSummaries };
 }

@@ -28,7 +28,9 @@ export type TrailProblemCode =
   | "alert-unlogged"
   | "evaluation-missing"
   | "evaluation-altered"
-  | "evaluation-unlogged";
+  | "evaluation-unlogged"
+  /** An anchor record's alert summary against the log's records it covers (src/trail/alert-summary.ts). */
+  | "alert-summary-mismatch";
 
 export interface TrailProblem {
   readonly code: TrailProblemCode;

@@ -7,7 +7,8 @@ import { applyInventory, type InventoryUpdate, inventoryCsv, inventoryJson, inve
 import { renderReadme } from "./readme.js";
 import { renderRecordPage } from "./record-page.js";
 import { renderTrailPage } from "./trail-page.js";
-import { agentPagePath, INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, monthOf, pagePath, populationPath, README_PATH, SITE_STATE_PATH, TRAIL_PATH } from "./site-paths.js";
+import { renderAlertsPage } from "./alerts-page.js";
+import { agentPagePath, INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, monthOf, pagePath, populationPath, README_PATH, SITE_STATE_PATH, TRAIL_PATH, ALERTS_PATH } from "./site-paths.js";
 import { advanceSiteState, type ControlsStatus, parseSiteState } from "./site-state.js";
 
 /**
@@ -87,7 +88,8 @@ export function renderSite(context: SiteContext, update: SiteUpdate): Map<string
 
   const state = advanceSiteState(parseSiteState(update.existing.get(SITE_STATE_PATH) ?? null), records, months, update.controls);
   files.set(SITE_STATE_PATH, `${JSON.stringify(state, null, 1)}\n`);
-  if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail));
+  if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail, state.alerts.open.length > 0));
+  if (records.some((r) => r.kind === "trail-anchor" && r.body.alerts !== undefined)) files.set(ALERTS_PATH, renderAlertsPage(state.alerts));
   files.set(
     README_PATH,
     renderReadme({

@@ -12,6 +12,7 @@ export const INVENTORY_JSON_PATH = "inventory/inventory.json";
 export const INVENTORY_CSV_PATH = "inventory/inventory.csv";
 export const INVENTORY_MD_PATH = "inventory/README.md";
 export const TRAIL_PATH = "trail/README.md";
+export const ALERTS_PATH = "alerts/README.md";
 
 export function pagePath(seq: number): string {
   return `pages/${Math.floor(seq / 1_000_000)}/${Math.floor(seq / 1000) % 1000}/${seq}.md`;

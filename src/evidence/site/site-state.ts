@@ -1,5 +1,6 @@
 import { CharterError } from "../../errors.js";
 import type { EvidenceRecord } from "../../schema-types/evidence-record.generated.js";
+import { advanceAlertsState, type AlertsSiteState, EMPTY_ALERTS_STATE } from "./alerts-page.js";
 import { advanceTrailState, EMPTY_TRAIL_STATE, type TrailSiteState } from "./trail-page.js";
 
 /**
@@ -21,6 +22,8 @@ export interface SiteState {
   readonly controls: ControlsStatus | null;
   /** The action trail's anchors (trail-page.ts); absent in a site.json written before the trail page existed. */
   readonly trail: TrailSiteState;
+  /** The alert summaries of the anchors (alerts-page.ts); absent in a site.json written before the alerts page existed. */
+  readonly alerts: AlertsSiteState;
 }
 
 export interface SiteEntry {
@@ -49,7 +52,7 @@ export interface ControlsStatus {
 
 const LATEST = 20;
 
-const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null, trail: EMPTY_TRAIL_STATE };
+const EMPTY_SITE_STATE: SiteState = { version: 1, counts: {}, latest: [], awaitingRetroReview: [], exceptions: [], populationMonths: [], controls: null, trail: EMPTY_TRAIL_STATE, alerts: EMPTY_ALERTS_STATE };
 
 export function parseSiteState(text: string | null): SiteState {
   if (text === null) return EMPTY_SITE_STATE;
@@ -117,5 +120,5 @@ export function advanceSiteState(state: SiteState, records: readonly EvidenceRec
     if (record.kind === "exception" || record.kind === "trail-exception") exceptions = [entry, ...exceptions].slice(0, LATEST);
   }
   const populationMonths = [...new Set([...state.populationMonths, ...months])].sort();
-  return { version: 1, counts, latest, awaitingRetroReview: awaiting, exceptions, populationMonths, controls: controls ?? state.controls, trail: advanceTrailState(state.trail, records) };
+  return { version: 1, counts, latest, awaitingRetroReview: awaiting, exceptions, populationMonths, controls: controls ?? state.controls, trail: advanceTrailState(state.trail, records), alerts: advanceAlertsState(state.alerts, records) };
 }

@@ -1,6 +1,6 @@
 import type { EvidenceRecord, TrailAnchorBody, TrailCoverage } from "../../schema-types/evidence-record.generated.js";
 import { mdCode, mdLink, mdTable, mdText } from "./markdown.js";
-import { pagePath, TRAIL_PATH } from "./site-paths.js";
+import { ALERTS_PATH, pagePath, TRAIL_PATH } from "./site-paths.js";
 
 /**
  * The action trail's page on the evidence branch: per trail (origin), the anchors and the
@@ -89,7 +89,8 @@ function advanceOrigin(before: TrailOriginState | undefined, seq: number, time: 
   };
 }
 
-export function renderTrailPage(state: TrailSiteState): string {
+/** `alertsPage`: whether an anchor carried an alert summary, so that the alerts page exists to link to. */
+export function renderTrailPage(state: TrailSiteState, alertsPage: boolean): string {
   const self = TRAIL_PATH;
   const lines = [
     "# The action trail",
@@ -98,6 +99,7 @@ export function renderTrailPage(state: TrailSiteState): string {
     "(self-reported). Events are hash-chained and sealed into segments; each anchor record below carries the segments'",
     "Merkle roots and the trail's signed checkpoint, so `charter trail verify` can check the trail's events against this",
     "branch offline. This page is built from the anchor records alone.",
+    ...(!alertsPage ? [] : [`The alerts raised and evaluated in the anchored events are on ${mdLink("the alerts page", self, ALERTS_PATH)}.`]),
     "",
   ];
   if (state.origins.length === 0) lines.push("_No segment anchored yet._", "");
