@@ -10,7 +10,8 @@ const WINDOW = 256;
 
 /**
  * The alert log's records in the stored chain through seq `toSeq`, in seq order, for the
- * summary an anchor record carries. Found by the events' source column, then read from the
+ * summary an anchor record carries. Found by the events' source column (they have no agent, so
+ * the partial index of unowned events holds them), then read from the
  * chain's own bytes: the summary must be the one a verifier recomputes from those bytes.
  */
 export async function alertLogRecords(store: TrailStore, toSeq: number): Promise<AlertLogRecord[]> {
@@ -21,7 +22,7 @@ export async function alertLogRecords(store: TrailStore, toSeq: number): Promise
   // records that follow it in the same stretch, instead of unpacking a chunk per record.
   let window = new Map<number, ChainRow>();
   for (let after = 0; ; ) {
-    const rows = await store.select("SELECT seq FROM events WHERE source = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", [source, after, toSeq, PAGE]);
+    const rows = await store.select("SELECT seq FROM events WHERE agent IS NULL AND source = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?", [source, after, toSeq, PAGE]);
     for (const r of rows) {
       const seq = Number(r["seq"]);
       if (!window.has(seq)) window = new Map((await store.readChain(seq, WINDOW)).map((l) => [l.seq, l]));

@@ -47,6 +47,8 @@ function schemaSql(): string[] {
     "CREATE UNIQUE INDEX IF NOT EXISTS events_time ON events (observed_ms, id)",
     "CREATE INDEX IF NOT EXISTS events_agent ON events (agent, observed_ms)",
     "CREATE INDEX IF NOT EXISTS events_trace ON events (trace) WHERE trace IS NOT NULL",
+    // Events no agent owns, by source: the alert log's records each anchor summarises, and unattributed identities.
+    "CREATE INDEX IF NOT EXISTS events_unowned ON events (source, seq) WHERE agent IS NULL",
     "CREATE TABLE IF NOT EXISTS chunks (first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, lines BYTEA NOT NULL, hashes BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS hourly (class INTEGER NOT NULL, within INTEGER NOT NULL, hour BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, hour, agent))",
     "CREATE TABLE IF NOT EXISTS daily (class INTEGER NOT NULL, within INTEGER NOT NULL, day BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, day, agent))",

@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS chunks (
   hashes BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_trace ON events (trace) WHERE trace IS NOT NULL;
+-- Events no agent owns, by source: the alert log's own records (read at every anchor for its
+-- alert summary) and unattributed identities. Partial, so agents' events cost it nothing.
+CREATE INDEX IF NOT EXISTS events_unowned ON events (source, seq) WHERE agent IS NULL;
 CREATE TABLE IF NOT EXISTS hourly (
   class INTEGER NOT NULL,
   within INTEGER NOT NULL,
