@@ -192,7 +192,8 @@ export function chainHashBytes(previous: Uint8Array, bytes: Uint8Array): Buffer 
  * the three parts, each length-prefixed so that no choice of parts collides with another.
  */
 export function eventId(source: string, sourceInstance: string, sourceKey: string): string {
-  const parts = [source, sourceInstance, sourceKey].map((p) => `${Buffer.byteLength(p, "utf8")}:${p}`).join("");
+  // Written out rather than mapped and joined: ingest computes one id per event.
+  const parts = `${String(Buffer.byteLength(source, "utf8"))}:${source}${String(Buffer.byteLength(sourceInstance, "utf8"))}:${sourceInstance}${String(Buffer.byteLength(sourceKey, "utf8"))}:${sourceKey}`;
   return hash("sha256", parts, "hex").slice(0, 32);
 }
 

@@ -77,7 +77,7 @@ describe("the embedded trail store and the ingest path", () => {
     expect(await store.select("SELECT sum(n) AS n FROM hourly WHERE class = 0")).toEqual([{ n: 4 }]);
     expect(await store.select("SELECT sum(n) AS n FROM daily WHERE class = 0")).toEqual([{ n: 4 }]);
     expect(await store.select("SELECT events FROM source_status")).toEqual([{ events: 4 }]);
-    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 4 });
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 4 });
     expect(report).toMatchObject({ ok: true, events: 4 });
   });
 
@@ -161,7 +161,7 @@ describe("the embedded trail store and the ingest path", () => {
       sql.close();
     }
     expect((await store.readChain(1, 300)).map((r) => [r.seq, r.bytes.toString("utf8"), r.hash.toString("hex")])).toEqual(expected);
-    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 300 });
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 300 });
     expect(report).toMatchObject({ ok: true, events: 300 });
   });
 
@@ -177,7 +177,7 @@ describe("the embedded trail store and the ingest path", () => {
     } finally {
       sql.close();
     }
-    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 3 });
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 3 });
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.code)).toContain("chunk-gap");
     let thrown: unknown;
