@@ -290,7 +290,8 @@ export class SqliteTrailStore implements TrailStore {
   /** The resource's dictionary id (the key resourceKey builds), looked up by its parts. */
   #resourceId(e: DecidedEvent): number | null {
     if (e.system === null || e.resource === null) return null;
-    const scope = `${e.system}\n${e.instance ?? ""}`;
+    // No instance and an empty one are different names (resourceKey writes "@" for the second).
+    const scope = e.instance === null ? e.system : `${e.system}\n${e.instance}`;
     let ids = this.#resourceIds.get(scope);
     if (ids === undefined) this.#resourceIds.set(scope, (ids = new Map<string, number>()));
     let id = ids.get(e.resource);

@@ -81,6 +81,25 @@ describe("the embedded trail store and the ingest path", () => {
     expect(report).toMatchObject({ ok: true, events: 4 });
   });
 
+  it("names each resource by its system, name and instance, an empty instance apart from none", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    await ingestor.submit([
+      sourceEvent({ sourceKey: "n1", instance: null }),
+      sourceEvent({ sourceKey: "e1", instance: "" }),
+      sourceEvent({ sourceKey: "c1" }),
+      sourceEvent({ sourceKey: "n2", instance: null }),
+      sourceEvent({ sourceKey: "e2", instance: "" }),
+    ]);
+    const rows = await store.select("SELECT n.value AS resource FROM events e JOIN names n ON n.id = e.resource ORDER BY e.seq");
+    expect(rows.map((r) => r["resource"])).toEqual([
+      "postgres:crm.public.customers",
+      "postgres:crm.public.customers@",
+      "postgres:crm.public.customers@crm-prod",
+      "postgres:crm.public.customers",
+      "postgres:crm.public.customers@",
+    ]);
+  });
+
   it("refuses a whole batch when one event cannot be stored, leaving the trail as it was", async () => {
     const ingestor = new TrailIngestor(store, () => context());
     await ingestor.submit([sourceEvent({ sourceKey: "before" })]);
