@@ -22,7 +22,7 @@ const PEAK_BOUND_KB = 384 * 1024;
 // What each event may add to the peak: a verifier that streams keeps the Merkle frontier (a few
 // dozen hashes) whatever the length, and what remains is the runtime's heap sizing itself to the
 // garbage of decoding (--deep measured 37 bytes an event once, 0 another time). One that held
-// each event's hash (32 bytes, over 100 with its Buffer) would pass this; one that held the
+// each event's hash (32 bytes, over 100 with its Buffer) would add more than this; one that held the
 // events (about 700 bytes each) far more.
 const PER_EVENT_BOUND_BYTES = 64;
 const BATCH = 5_000;
