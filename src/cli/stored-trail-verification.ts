@@ -36,10 +36,10 @@ export async function verifyStoredTrail(store: TrailStore, o: StoredTrailVerific
     await source.close();
   }
   const logged = alertLogCollector();
-  const report = verifyTrail({
+  const report = await verifyTrail({
     origin,
     verifierKeys: o.verifierKeys,
-    chunks: await chunksOf(store),
+    chunks: chunksOf(store),
     segments: await store.segments(),
     anchored: anchors.segments,
     checkpoints: anchors.checkpoints,
@@ -62,15 +62,19 @@ export async function verifyStoredTrail(store: TrailStore, o: StoredTrailVerific
   return { ...report, ok: report.ok && problems.length === 0, problems };
 }
 
-async function chunksOf(store: TrailStore): Promise<Iterable<readonly [number, number, Buffer, Buffer]>> {
+/** The stored chunks in seq order, read as verification goes: never the whole record at once. */
+function chunksOf(store: TrailStore): Iterable<readonly [number, number, Buffer, Buffer]> | AsyncIterable<readonly [number, number, Buffer, Buffer]> {
   if (store instanceof SqliteTrailStore) return store.iterateChunks();
-  // PostgreSQL: read the chunks a page at a time.
-  const pages: (readonly [number, number, Buffer, Buffer])[] = [];
+  return postgresChunks(store);
+}
+
+/** PostgreSQL: a page of chunks at a time, each decompressed only when verification reaches it. */
+async function* postgresChunks(store: TrailStore): AsyncIterable<readonly [number, number, Buffer, Buffer]> {
   let cursor = 0;
   for (;;) {
-    const rows = await store.select("SELECT first_seq, last_seq, lines, hashes FROM chunks WHERE first_seq > ? ORDER BY first_seq LIMIT 1000", [cursor]);
-    if (rows.length === 0) return pages;
-    for (const r of rows) pages.push([Number(r["first_seq"]), Number(r["last_seq"]), chunkLines(r["lines"] as Buffer) ?? Buffer.alloc(0), r["hashes"] as Buffer]);
+    const rows = await store.select("SELECT first_seq, last_seq, lines, hashes FROM chunks WHERE first_seq > ? ORDER BY first_seq LIMIT 256", [cursor]);
+    if (rows.length === 0) return;
+    for (const r of rows) yield [Number(r["first_seq"]), Number(r["last_seq"]), chunkLines(r["lines"] as Buffer) ?? Buffer.alloc(0), r["hashes"] as Buffer];
     cursor = Number(rows.at(-1)?.["first_seq"] ?? cursor);
   }
 }

@@ -194,11 +194,12 @@ class PostgresTrailStore implements TrailStore {
         for (const r of rows) existing.add(`${new Date(Number(r.observed_ms)).toISOString()}\n${r.id.toString("hex")}`);
       }
       const fresh = candidates.filter((e) => !existing.has(`${new Date(Date.parse(e.observedAt)).toISOString()}\n${e.id}`));
-      const { chained } = chainEvents(await this.#tipNow(), fresh);
+      const tip = await this.#tipNow();
+      const chained = chainEvents(tip, fresh);
       const cols: unknown[][] = Array.from({ length: 12 }, () => []);
       const rollups = new RollupCounts();
       const status = new Map<string, { source: string; instance: string; attested: boolean; last: number; received: number; n: number }>();
-      for (const { event: e } of chained) {
+      for (const e of chained.events) {
         const observedMs = Date.parse(e.observedAt);
         const receivedMs = Date.parse(e.receivedAt);
         const agent = e.agent === null ? null : await this.#name("agent", e.agent);
@@ -235,23 +236,23 @@ class PostgresTrailStore implements TrailStore {
           s.n++;
         }
       }
-      if (chained.length > 0) {
+      if (chained.events.length > 0) {
         await this.#q(
           `INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace)
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::int[], $11::bigint[], $12::bytea[])`,
           cols,
         );
-        for (let i = 0; i < chained.length; i += CHUNK_EVENTS) {
-          const part = chained.slice(i, i + CHUNK_EVENTS);
+        for (let i = 0; i < chained.events.length; i += CHUNK_EVENTS) {
+          const j = Math.min(chained.events.length, i + CHUNK_EVENTS);
           await this.#q("INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES ($1, $2, $3, $4)", [
-            part[0]?.event.seq,
-            part.at(-1)?.event.seq,
-            packChunk(part.map((c) => c.bytes)),
-            Buffer.from(part.map((c) => c.event.hash).join(""), "hex"),
+            tip.seq + i + 1,
+            tip.seq + j,
+            packChunk(chained.lines.subarray(i === 0 ? 0 : chained.ends[i - 1], chained.ends[j - 1])),
+            chained.hashes.subarray(32 * i, 32 * j),
           ]);
         }
-        for (const [table, unit, counts] of [["hourly", "hour", rollups.hourly], ["daily", "day", rollups.daily]] as const) {
-          const rows = RollupCounts.rows(counts);
+        for (const [table, unit] of [["hourly", "hour"], ["daily", "day"]] as const) {
+          const rows = rollups.rows(unit);
           await this.#q(
             `INSERT INTO ${table} (class, within, ${unit}, agent, n) SELECT * FROM unnest($1::int[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
              ON CONFLICT (class, within, ${unit}, agent) DO UPDATE SET n = ${table}.n + excluded.n`,
@@ -275,7 +276,7 @@ class PostgresTrailStore implements TrailStore {
           Date.now(),
         ]);
       }
-      return { stored: chained.map((c) => c.event), duplicates: events.length - fresh.length };
+      return { stored: chained.events, duplicates: events.length - fresh.length };
     });
   }
 

@@ -187,7 +187,11 @@ export class SqliteTrailStore implements TrailStore {
   readonly dialect = "sqlite" as const;
   readonly location: string;
   readonly #db: Database.Database;
-  readonly #names = new Map<string, number>();
+  readonly #names = new Map<NameKind, Map<string, number>>();
+  readonly #sourceIds = new Map<string, Map<string, number>>();
+  readonly #resourceIds = new Map<string, Map<string, number>>();
+  readonly #classBits = new Map<string, number>();
+  #classSets = new WeakMap<readonly string[], { mask: bigint; rollup: number[] }>();
   readonly #statements = new Map<string, Database.Statement>();
   #origin: string;
 
@@ -263,8 +267,9 @@ export class SqliteTrailStore implements TrailStore {
 
   /** A dictionary id, created inside the caller's transaction when new. */
   #name(kind: NameKind, value: string): number {
-    const key = `${kind}\n${value}`;
-    const cached = this.#names.get(key);
+    let ids = this.#names.get(kind);
+    if (ids === undefined) this.#names.set(kind, (ids = new Map<string, number>()));
+    const cached = ids.get(value);
     if (cached !== undefined) return cached;
     this.#prepared(
       "INSERT OR IGNORE INTO names (kind, value) VALUES (?, ?)",
@@ -272,19 +277,54 @@ export class SqliteTrailStore implements TrailStore {
     const row = this.#prepared(
       "SELECT id FROM names WHERE kind = ? AND value = ?",
     ).get(kind, value) as { id: number };
-    this.#names.set(key, row.id);
+    ids.set(value, row.id);
     return row.id;
   }
 
-  #classBit(name: string): bigint {
-    const id = this.#classIndex(name);
-    return 1n << BigInt(id);
+  /** The source's dictionary id ("source/instance"), without building the name for every event. */
+  #sourceId(source: string, instance: string): number {
+    let ids = this.#sourceIds.get(source);
+    if (ids === undefined) this.#sourceIds.set(source, (ids = new Map<string, number>()));
+    let id = ids.get(instance);
+    if (id === undefined) ids.set(instance, (id = this.#name("source", `${source}/${instance}`)));
+    return id;
+  }
+
+  /** The resource's dictionary id (the key resourceKey builds), looked up by its parts. */
+  #resourceId(e: DecidedEvent): number | null {
+    if (e.system === null || e.resource === null) return null;
+    // No instance and an empty one are different names (resourceKey writes "@" for the second).
+    const scope = e.instance === null ? e.system : `${e.system}\n${e.instance}`;
+    let ids = this.#resourceIds.get(scope);
+    if (ids === undefined) this.#resourceIds.set(scope, (ids = new Map<string, number>()));
+    let id = ids.get(e.resource);
+    if (id === undefined) ids.set(e.resource, (id = this.#name("resource", resourceKey(e) as string)));
+    return id;
+  }
+
+  /**
+   * An event's data classes as the row's bit mask and the rollups' class numbers (0 for every
+   * event, k + 1 for bit k). The catalog hands out one array per resource, so this is worked out
+   * once per array, not once per event.
+   */
+  #classes(dataClasses: readonly string[]): { mask: bigint; rollup: number[] } {
+    const cached = this.#classSets.get(dataClasses);
+    if (cached !== undefined) return cached;
+    let mask = 0n;
+    const rollup = [0];
+    for (const c of dataClasses) {
+      const index = this.#classIndex(c);
+      mask |= 1n << BigInt(index);
+      rollup.push(index + 1);
+    }
+    const out = { mask, rollup };
+    this.#classSets.set(dataClasses, out);
+    return out;
   }
 
   /** Data classes get bit positions 0..61 in order of first appearance. */
   #classIndex(name: string): number {
-    const key = `class-bit\n${name}`;
-    const cached = this.#names.get(key);
+    const cached = this.#classBits.get(name);
     if (cached !== undefined) return cached;
     const row = this.#prepared("SELECT value FROM meta WHERE key = ?").get(
       `class:${name}`,
@@ -312,8 +352,17 @@ export class SqliteTrailStore implements TrailStore {
         String(index),
       );
     }
-    this.#names.set(key, index);
+    this.#classBits.set(name, index);
     return index;
+  }
+
+  /** Forgets every cached dictionary id: after a rollback, the names created in it do not exist. */
+  #forgetNames(): void {
+    this.#names.clear();
+    this.#sourceIds.clear();
+    this.#resourceIds.clear();
+    this.#classBits.clear();
+    this.#classSets = new WeakMap();
   }
 
   append(
@@ -321,39 +370,15 @@ export class SqliteTrailStore implements TrailStore {
     positions: readonly SourcePosition[] = [],
   ): Promise<AppendResult> {
     const run = this.#db.transaction((): AppendResult => {
-      const seen = new Set<string>();
-      const fresh: DecidedEvent[] = [];
-      const exists = this.#prepared(
-        "SELECT 1 FROM events WHERE observed_ms = ? AND id = ?",
-      ).pluck();
-      for (const e of events) {
-        const key = `${e.observedAt}\n${e.id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (
-          exists.get(Date.parse(e.observedAt), Buffer.from(e.id, "hex")) !==
-          undefined
-        )
-          continue;
-        fresh.push(e);
-      }
       const tip = this.#tip();
-      const { chained } = chainEvents(tip, fresh);
+      // One statement per event both stores the query row and tells a duplicate: the unique
+      // time index refuses an event already in the trail (or earlier in this batch) and only
+      // that conflict is ignored, so any other failure still aborts the whole batch. A row
+      // holds nothing the chain decides but the seq, which is the next one when it is stored.
       const insert = this.#prepared(
-        "INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (observed_ms, id) DO NOTHING",
       );
-      const insertChunk = this.#prepared(
-        "INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES (?, ?, ?, ?)",
-      );
-      for (let i = 0; i < chained.length; i += CHUNK_EVENTS) {
-        const part = chained.slice(i, i + CHUNK_EVENTS);
-        insertChunk.run(
-          part[0]?.event.seq,
-          part.at(-1)?.event.seq,
-          packChunk(part.map((c) => c.bytes)),
-          Buffer.from(part.map((c) => c.event.hash).join(""), "hex"),
-        );
-      }
+      const fresh: DecidedEvent[] = [];
       const rollups = new RollupCounts();
       const status = new Map<
         string,
@@ -366,33 +391,36 @@ export class SqliteTrailStore implements TrailStore {
           n: number;
         }
       >();
-      for (const { event: e } of chained) {
+      let seq = tip.seq;
+      let receivedAt = "";
+      let receivedMs = Number.NaN;
+      for (const e of events) {
         const observedMs = Date.parse(e.observedAt);
-        const receivedMs = Date.parse(e.receivedAt);
         const agent = e.agent === null ? null : this.#name("agent", e.agent);
-        const resource = resourceKey(e);
-        let classes = 0n;
-        for (const c of e.dataClasses) classes |= this.#classBit(c);
-        insert.run(
-          e.seq,
+        const classes = this.#classes(e.dataClasses);
+        const stored = insert.run(
+          seq + 1,
           observedMs,
           Buffer.from(e.id, "hex"),
           agent,
-          this.#name("source", `${e.source}/${e.sourceInstance}`),
+          this.#sourceId(e.source, e.sourceInstance),
           this.#name("action", e.action),
-          resource === null ? null : this.#name("resource", resource),
+          this.#resourceId(e),
           this.#name("principal", e.principal),
-          classes,
+          classes.mask,
           eventBits(e),
           e.manifestSeq,
           e.traceId === null ? null : Buffer.from(e.traceId, "hex"),
-        );
-        rollups.add(
-          [0, ...e.dataClasses.map((c) => this.#classIndex(c) + 1)],
-          triState(e.withinHours),
-          observedMs,
-          agent,
-        );
+        ).changes;
+        if (stored === 0) continue;
+        seq += 1;
+        fresh.push(e);
+        // A submission's events share one receive time.
+        if (e.receivedAt !== receivedAt) {
+          receivedAt = e.receivedAt;
+          receivedMs = Date.parse(receivedAt);
+        }
+        rollups.add(classes.rollup, triState(e.withinHours), observedMs, agent);
         const sk = `${e.source}\n${e.sourceInstance}`;
         const s = status.get(sk);
         if (s === undefined)
@@ -410,14 +438,27 @@ export class SqliteTrailStore implements TrailStore {
           s.n += 1;
         }
       }
+      const chained = chainEvents(tip, fresh);
+      const insertChunk = this.#prepared(
+        "INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES (?, ?, ?, ?)",
+      );
+      for (let i = 0; i < chained.events.length; i += CHUNK_EVENTS) {
+        const j = Math.min(chained.events.length, i + CHUNK_EVENTS);
+        insertChunk.run(
+          tip.seq + i + 1,
+          tip.seq + j,
+          packChunk(chained.lines.subarray(i === 0 ? 0 : chained.ends[i - 1], chained.ends[j - 1])),
+          chained.hashes.subarray(32 * i, 32 * j),
+        );
+      }
       const upsertHour = this.#prepared(
         "INSERT INTO hourly (class, within, hour, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = n + excluded.n",
       );
-      for (const row of RollupCounts.rows(rollups.hourly)) upsertHour.run(...row);
+      for (const row of rollups.rows("hour")) upsertHour.run(...row);
       const upsertDay = this.#prepared(
         "INSERT INTO daily (class, within, day, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, day, agent) DO UPDATE SET n = n + excluded.n",
       );
-      for (const row of RollupCounts.rows(rollups.daily)) upsertDay.run(...row);
+      for (const row of rollups.rows("day")) upsertDay.run(...row);
       const upsertStatus = this.#prepared(
         `INSERT INTO source_status (source, instance, attested, last_event_ms, last_received_ms, events) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, instance) DO UPDATE SET last_event_ms = max(coalesce(last_event_ms, 0), excluded.last_event_ms),
@@ -439,15 +480,14 @@ export class SqliteTrailStore implements TrailStore {
       for (const p of positions)
         savePosition.run(p.source, p.instance, p.position, now);
       return {
-        stored: chained.map((c) => c.event),
+        stored: chained.events,
         duplicates: events.length - fresh.length,
       };
     });
     try {
       return Promise.resolve(run.immediate());
     } catch (error) {
-      // Names created inside the rolled-back transaction do not exist: forget what was cached.
-      this.#names.clear();
+      this.#forgetNames();
       return Promise.reject(
         error instanceof Error ? error : new Error(String(error)),
       );

@@ -23,11 +23,15 @@ const NEWLINE = Buffer.from("\n");
  */
 const MAX_LINES_BYTES = 64 * 1024 * 1024;
 
-/** The stored form of consecutive events' bytes. */
-export function packChunk(lines: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const line of lines) parts.push(line, NEWLINE);
-  const plain = Buffer.concat(parts);
+/** The stored form of consecutive events' bytes: the lines, or the lines already joined, each followed by a newline. */
+export function packChunk(lines: Buffer | readonly Buffer[]): Buffer {
+  let plain: Buffer;
+  if (Buffer.isBuffer(lines)) plain = lines;
+  else {
+    const parts: Buffer[] = [];
+    for (const line of lines) parts.push(line, NEWLINE);
+    plain = Buffer.concat(parts);
+  }
   if (plain.length > MAX_LINES_BYTES) return plain;
   const packed = brotliCompressSync(plain, {
     params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT },

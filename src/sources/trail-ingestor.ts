@@ -145,6 +145,17 @@ export class TrailIngestor {
       return;
     }
     this.#queued -= size;
+    if (result.stored.length === decided.length) {
+      // Nothing was a duplicate: every event was stored, in the order given, so each submission's
+      // share is its own run of the stored events (the common case, without a map of every id).
+      let at = 0;
+      for (const p of batch) {
+        p.resolve({ stored: result.stored.slice(at, at + p.events.length), duplicates: 0 });
+        at += p.events.length;
+      }
+      if (result.stored.length > 0) await this.#notify(result.stored);
+      return;
+    }
     // Each submission learns what of its own events was stored: the first occurrence of an id
     // stored now is its; any other occurrence was a duplicate.
     const unclaimed = new Map(result.stored.map((e) => [e.id, e]));

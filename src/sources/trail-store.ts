@@ -210,26 +210,33 @@ export const DAY_MS = 24 * HOUR_MS;
  * window's ends from the hourly rollup, and only the partial hours from the events.
  */
 export class RollupCounts {
-  readonly hourly = new Map<string, number>();
-  readonly daily = new Map<string, number>();
+  // Keyed by (agent, within, hour) with a count per class: one key and one map lookup per event
+  // instead of two per class, and the daily rollup is summed from the hourly one when the rows
+  // are written (ingest counts tens of thousands of events a second).
+  readonly #hourly = new Map<string, { agent: number; within: number; hour: number; counts: number[] }>();
 
   add(classes: readonly number[], within: number, observedMs: number, agent: number | null): void {
     const hour = Math.floor(observedMs / HOUR_MS);
-    const day = Math.floor(observedMs / DAY_MS);
-    for (const cls of classes) {
-      const h = `${String(cls)}|${String(within)}|${String(hour)}|${String(agent ?? -1)}`;
-      this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
-      const d = `${String(cls)}|${String(within)}|${String(day)}|${String(agent ?? -1)}`;
-      this.daily.set(d, (this.daily.get(d) ?? 0) + 1);
-    }
+    const a = agent ?? -1;
+    const key = `${String(a)}|${String(within)}|${String(hour)}`;
+    let group = this.#hourly.get(key);
+    if (group === undefined) this.#hourly.set(key, (group = { agent: a, within, hour, counts: [] }));
+    for (const cls of classes) group.counts[cls] = (group.counts[cls] ?? 0) + 1;
   }
 
   /** The rows of one rollup: class, within, hour or day, agent, count. */
-  static rows(counts: ReadonlyMap<string, number>): [number, number, number, number, number][] {
-    return [...counts].map(([key, n]) => {
-      const [cls = 0, within = 0, at = 0, agent = -1] = key.split("|").map(Number);
-      return [cls, within, at, agent, n];
-    });
+  rows(unit: "hour" | "day"): [number, number, number, number, number][] {
+    const out = new Map<string, [number, number, number, number, number]>();
+    for (const g of this.#hourly.values()) {
+      const at = unit === "hour" ? g.hour : Math.floor(g.hour / 24);
+      g.counts.forEach((n, cls) => {
+        const key = `${String(cls)}|${String(g.within)}|${String(at)}|${String(g.agent)}`;
+        const row = out.get(key);
+        if (row === undefined) out.set(key, [cls, g.within, at, g.agent, n]);
+        else row[4] += n;
+      });
+    }
+    return [...out.values()];
   }
 }
 

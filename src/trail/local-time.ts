@@ -31,6 +31,8 @@ const DAY_MS = 86_400_000;
 export class LocalClock {
   readonly #formatters = new Map<string, Intl.DateTimeFormat | null>();
   readonly #offsets = new Map<string, number>();
+  /** Per zone: the offset of each UTC day that has one all day, NaN for a day with a transition. */
+  readonly #days = new Map<string, Map<number, number>>();
   readonly #maxCached: number;
 
   constructor(maxCached = 500_000) {
@@ -56,14 +58,17 @@ export class LocalClock {
    */
   offsetMinutes(ms: number, timezone: string): number | null {
     const day = Math.floor(ms / DAY_MS);
-    const dayKey = `${timezone}\nd${day}`;
-    let whole = this.#offsets.get(dayKey);
+    // Per zone, by day number: no key is built per event (ingest asks for every event).
+    let days = this.#days.get(timezone);
+    if (days === undefined) this.#days.set(timezone, (days = new Map<number, number>()));
+    let whole = days.get(day);
     if (whole === undefined) {
       const start = this.#quarterOffset(day * (DAY_MS / QUARTER_MS), timezone);
       const end = this.#quarterOffset((day + 1) * (DAY_MS / QUARTER_MS) - 1, timezone);
       if (start === null || end === null) return null;
       whole = start === end ? start : NaN;
-      this.#remember(dayKey, whole);
+      if (days.size >= this.#maxCached) days.clear();
+      days.set(day, whole);
     }
     if (!Number.isNaN(whole)) return whole;
     return this.#quarterOffset(Math.floor(ms / QUARTER_MS), timezone);
@@ -112,6 +117,9 @@ export class LocalClock {
   }
 }
 
+// A manifest's allowed hours are read for every event of its agent: parse their times once.
+const spans = new WeakMap<AllowedHours, { start: number; end: number }>();
+
 function minutesOf(hhmm: string): number {
   const [h = "0", m = "0"] = hhmm.split(":");
   return Number(h) * 60 + Number(m);
@@ -123,8 +131,9 @@ function minutesOf(hhmm: string): number {
  * started on; start equal to end is the whole day.
  */
 export function withinAllowedHours(local: LocalTime, hours: AllowedHours): boolean {
-  const start = minutesOf(hours.start);
-  const end = minutesOf(hours.end);
+  let span = spans.get(hours);
+  if (span === undefined) spans.set(hours, (span = { start: minutesOf(hours.start), end: minutesOf(hours.end) }));
+  const { start, end } = span;
   const today = hours.days.includes(local.day);
   if (start === end) return today;
   if (start < end) return today && local.minute >= start && local.minute < end;

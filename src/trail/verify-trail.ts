@@ -58,8 +58,12 @@ export interface AnchoredCheckpoint {
 export interface TrailVerifyInput {
   readonly origin: string;
   readonly verifierKeys: readonly string[];
-  /** The stored record: chunks of lines in seq order (first seq, last seq, lines, hashes). */
-  readonly chunks: Iterable<readonly [number, number, Buffer, Buffer]>;
+  /**
+   * The stored record: chunks of lines in seq order (first seq, last seq, lines, hashes), read
+   * as they are checked. Nothing of a chunk is kept once it is checked, so memory stays bounded
+   * whatever the trail's length: the caller should read them lazily too (a cursor, a page at a time).
+   */
+  readonly chunks: Iterable<readonly [number, number, Buffer, Buffer]> | AsyncIterable<readonly [number, number, Buffer, Buffer]>;
   /** Segments as the store holds them (index, range, root, checkpoint). */
   readonly segments: readonly { index: number; fromSeq: number; toSeq: number; root: string; checkpoint: string }[];
   readonly anchored: readonly AnchoredSegment[];
@@ -82,7 +86,7 @@ export interface TrailVerifyReport {
 const MAX_PROBLEMS = 100;
 const SEQ_MARK = Buffer.from(',"seq":');
 
-export function verifyTrail(input: TrailVerifyInput): TrailVerifyReport {
+export async function verifyTrail(input: TrailVerifyInput): Promise<TrailVerifyReport> {
   const problems: TrailProblem[] = [];
   const add = (p: TrailProblem): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
@@ -120,7 +124,7 @@ export function verifyTrail(input: TrailVerifyInput): TrailVerifyReport {
   let prev: Buffer = Buffer.from(GENESIS_HASH, "hex");
   let expected = 1;
   let events = 0;
-  for (const [first, last, lines, hashes] of input.chunks) {
+  for await (const [first, last, lines, hashes] of input.chunks) {
     if (first !== expected) {
       add({ code: "chunk-gap", seq: expected, message: first > expected ? `events ${expected}–${first - 1} are missing from the store` : `events from ${first} are stored twice or out of order` });
     }

@@ -52,6 +52,64 @@ describe("the embedded trail store and the ingest path", () => {
     expect((await store.tip()).seq).toBe(2);
   });
 
+  it("records an event once when a redelivery writes its time another way, and chains and counts only what it stored", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    // The same instant, written as ISO 8601 allows: one event, not a conflict that fails the batch.
+    const batch = [
+      sourceEvent({ sourceKey: "p", observedAt: "2026-03-03T14:00:00.000Z" }),
+      sourceEvent({ sourceKey: "q" }),
+      sourceEvent({ sourceKey: "p", observedAt: "2026-03-03T14:00:00Z" }),
+      sourceEvent({ sourceKey: "r" }),
+    ];
+    const result = await ingestor.submit(batch);
+    expect(result.duplicates).toBe(1);
+    expect(result.stored.map((e) => [e.seq, e.sourceKey])).toEqual([
+      [1, "p"],
+      [2, "q"],
+      [3, "r"],
+    ]);
+    const later = await ingestor.submit([sourceEvent({ sourceKey: "q" }), sourceEvent({ sourceKey: "s" }), sourceEvent({ sourceKey: "r" })]);
+    expect(later.stored.map((e) => [e.seq, e.sourceKey])).toEqual([[4, "s"]]);
+    expect(later.duplicates).toBe(2);
+    const rows = await store.select("SELECT seq FROM events ORDER BY seq");
+    expect(rows.map((r) => r["seq"])).toEqual([1, 2, 3, 4]);
+    // The rollups count each stored event once (class 0 counts every event).
+    expect(await store.select("SELECT sum(n) AS n FROM hourly WHERE class = 0")).toEqual([{ n: 4 }]);
+    expect(await store.select("SELECT sum(n) AS n FROM daily WHERE class = 0")).toEqual([{ n: 4 }]);
+    expect(await store.select("SELECT events FROM source_status")).toEqual([{ events: 4 }]);
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 4 });
+    expect(report).toMatchObject({ ok: true, events: 4 });
+  });
+
+  it("names each resource by its system, name and instance, an empty instance apart from none", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    await ingestor.submit([
+      sourceEvent({ sourceKey: "n1", instance: null }),
+      sourceEvent({ sourceKey: "e1", instance: "" }),
+      sourceEvent({ sourceKey: "c1" }),
+      sourceEvent({ sourceKey: "n2", instance: null }),
+      sourceEvent({ sourceKey: "e2", instance: "" }),
+    ]);
+    const rows = await store.select("SELECT n.value AS resource FROM events e JOIN names n ON n.id = e.resource ORDER BY e.seq");
+    expect(rows.map((r) => r["resource"])).toEqual([
+      "postgres:crm.public.customers",
+      "postgres:crm.public.customers@",
+      "postgres:crm.public.customers@crm-prod",
+      "postgres:crm.public.customers",
+      "postgres:crm.public.customers@",
+    ]);
+  });
+
+  it("refuses a whole batch when one event cannot be stored, leaving the trail as it was", async () => {
+    const ingestor = new TrailIngestor(store, () => context());
+    await ingestor.submit([sourceEvent({ sourceKey: "before" })]);
+    await expect(ingestor.submit([sourceEvent({ sourceKey: "ok" }), sourceEvent({ sourceKey: "bad", observedAt: "not a time" })])).rejects.toThrow(/NOT NULL/);
+    expect((await store.tip()).seq).toBe(1);
+    expect(await store.select("SELECT count(*) AS n FROM events")).toEqual([{ n: 1 }]);
+    const after = await ingestor.submit([sourceEvent({ sourceKey: "ok" })]);
+    expect(after.stored.map((e) => e.seq)).toEqual([2]);
+  });
+
   it("commits concurrent submissions together and tells each its own share", async () => {
     const ingestor = new TrailIngestor(store, () => context());
     const results = await Promise.all([1, 2, 3].map((n) => ingestor.submit([sourceEvent({ sourceKey: `k${n}` }), sourceEvent({ sourceKey: "shared" })])));
@@ -122,7 +180,7 @@ describe("the embedded trail store and the ingest path", () => {
       sql.close();
     }
     expect((await store.readChain(1, 300)).map((r) => [r.seq, r.bytes.toString("utf8"), r.hash.toString("hex")])).toEqual(expected);
-    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 300 });
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 300 });
     expect(report).toMatchObject({ ok: true, events: 300 });
   });
 
@@ -138,7 +196,7 @@ describe("the embedded trail store and the ingest path", () => {
     } finally {
       sql.close();
     }
-    const report = verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 3 });
+    const report = await verifyTrail({ origin: await store.origin(), verifierKeys: [], chunks: store.iterateChunks(), segments: [], anchored: [], checkpoints: [], indexRows: 3 });
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.code)).toContain("chunk-gap");
     let thrown: unknown;

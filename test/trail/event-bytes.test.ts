@@ -31,23 +31,56 @@ describe("the stored bytes of a trail event", () => {
 
   it("round-trip: the bytes and the hash give back the event, nulls restored", () => {
     const d = decide(sourceEvent(), Date.parse("2026-03-03T14:00:01Z"), context());
-    const { chained } = chainEvents(EMPTY_TIP, [d]);
-    const first = chained[0];
+    const run = chainEvents(EMPTY_TIP, [d]);
+    const first = run.events[0];
     if (first === undefined) throw new Error("nothing chained");
-    expect(eventFromBytes(first.bytes, first.event.hash)).toEqual(first.event);
+    expect(run.lines.at(-1)).toBe(0x0a);
+    expect(eventFromBytes(run.lines.subarray(0, -1), first.hash)).toEqual(first);
+    expect(run.hashes.toString("hex")).toBe(first.hash);
+  });
+
+  it("stores and hashes the UTF-8 bytes of events of every size, however many the batch holds", () => {
+    const ctx = context();
+    // Multi-byte characters (two, three and four bytes in UTF-8) and events far longer than the
+    // buffers ingest starts with, mixed with short ones, in one batch.
+    const details = ["plain", "ünïcødé ☃ 𝄞", "€".repeat(3000), "x".repeat(20_000), "😀".repeat(5000), "end"];
+    const decided = details.map((statement) => decide(sourceEvent({ detail: { statement } }), Date.parse("2026-03-03T14:00:01Z"), ctx));
+    const run = chainEvents(EMPTY_TIP, decided);
+    let previous = Buffer.from(GENESIS_HASH, "hex");
+    let start = 0;
+    run.events.forEach((e, i) => {
+      const bytes = Buffer.from(eventText(e), "utf8");
+      const expected = createHash("sha256").update(Buffer.concat([Buffer.of(0), previous, bytes])).digest();
+      expect(e.hash).toBe(expected.toString("hex"));
+      expect(run.hashes.subarray(32 * i, 32 * i + 32).equals(expected)).toBe(true);
+      expect(run.lines.subarray(start, (run.ends[i] ?? 0) - 1).equals(bytes)).toBe(true);
+      expect(run.lines[(run.ends[i] ?? 0) - 1]).toBe(0x0a);
+      expect(eventFromBytes(bytes, e.hash).detail).toEqual({ statement: details[i] });
+      start = run.ends[i] ?? 0;
+      previous = expected;
+    });
+    expect(start).toBe(run.lines.length);
   });
 
   it("chains each event to the previous one with the RFC 6962 leaf hash of (previous hash ‖ bytes)", () => {
     const ctx = context();
     const decided = [sourceEvent(), sourceEvent({ action: "update" })].map((e) => decide(e, Date.parse("2026-03-03T14:00:01Z"), ctx));
-    const { chained: [a, b], tip } = chainEvents(EMPTY_TIP, decided);
+    const run = chainEvents(EMPTY_TIP, decided);
+    const [a, b] = run.events;
     if (a === undefined || b === undefined) throw new Error("nothing chained");
-    const expectFirst = createHash("sha256").update(Buffer.concat([Buffer.of(0), Buffer.from(GENESIS_HASH, "hex"), a.bytes])).digest("hex");
-    expect(a.event.hash).toBe(expectFirst);
-    expect(b.event.hash).toBe(Buffer.from(leafHash(Buffer.concat([Buffer.from(expectFirst, "hex"), b.bytes]))).toString("hex"));
-    expect([a.event.seq, b.event.seq]).toEqual([1, 2]);
-    expect(tip).toEqual({ seq: 2, hash: b.event.hash });
-    expect(chainHash(GENESIS_HASH, a.bytes)).toBe(expectFirst);
+    // The stored lines are the canonical texts, one per line, in chain order.
+    const [aText, bText, rest] = run.lines.toString("utf8").split("\n");
+    expect([aText, bText, rest]).toEqual([eventText(a), eventText(b), ""]);
+    expect(run.ends).toEqual([Buffer.byteLength(`${aText ?? ""}\n`), run.lines.length]);
+    const aBytes = Buffer.from(aText ?? "", "utf8");
+    const bBytes = Buffer.from(bText ?? "", "utf8");
+    const expectFirst = createHash("sha256").update(Buffer.concat([Buffer.of(0), Buffer.from(GENESIS_HASH, "hex"), aBytes])).digest("hex");
+    expect(a.hash).toBe(expectFirst);
+    expect(b.hash).toBe(Buffer.from(leafHash(Buffer.concat([Buffer.from(expectFirst, "hex"), bBytes]))).toString("hex"));
+    expect(run.hashes.toString("hex")).toBe(a.hash + b.hash);
+    expect([a.seq, b.seq]).toEqual([1, 2]);
+    expect(run.tip).toEqual({ seq: 2, hash: b.hash });
+    expect(chainHash(GENESIS_HASH, aBytes)).toBe(expectFirst);
   });
 
   it("gives the same id to the same (source, instance, key) and different ids when the parts shift", () => {
