@@ -147,7 +147,7 @@ export class CatFileBatch {
 
   /**
    * Each answer is "<id> <type> <size>\n", the content and "\n", or "<id> missing\n". A content
-   * wholly inside the chunk is handed on as a view of it (each chunk is a fresh buffer, never
+   * wholly inside the chunk goes to a batch as a view of it (each chunk is a fresh buffer, never
    * reused); one split across chunks is copied straight into a buffer of the announced size, so a
    * large blob arriving in many chunks is not re-concatenated for every chunk.
    */
@@ -166,7 +166,10 @@ export class CatFileBatch {
           if (offset + size < chunk.length) {
             const body = chunk.subarray(offset, offset + size);
             offset += size + 1;
-            this.next()?.resolve(body);
+            // A batch's reader works through its answers and lets them go; a single read may be
+            // kept (a prompt, a policy), and must not keep the whole chunk alive with it.
+            const waiter = this.next();
+            waiter?.resolve(waiter instanceof BatchWaiter ? body : Buffer.from(body));
             continue;
           }
           this.body = Buffer.allocUnsafe(size);
