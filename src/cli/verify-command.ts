@@ -12,7 +12,7 @@ import { readBranchFiles } from "../git/branch-files.js";
 import { resolveCommit } from "../git/commit-reader.js";
 import { commitsChanging, defaultBranch, fileAt, firstParent, governedHistory } from "../git/governed-history.js";
 import { isRemoteSpec, withRemoteClone } from "../git/remote-clone.js";
-import { streamTreeFiles } from "../git/tree-stream.js";
+import { streamTreeFileBatches } from "../git/tree-stream.js";
 import { readWitnessNotes } from "../git/witness-tags.js";
 import { POLICY_PATH } from "../change/governed-paths.js";
 import { parsePolicy } from "../policy/load-policy.js";
@@ -214,9 +214,11 @@ async function verifyAt(root: string, options: Options, format: (typeof VERIFY_F
   });
   // The records stream through the verifier in log order, each read, parsed and checked once.
   const unexpectedPaths = [...small.unexpected];
-  for await (const item of streamTreeFiles(root, commit, ["records/"])) {
-    if (item.kind === "file") verifier.add(item.path, item.bytes);
-    else unexpectedPaths.push(item.path);
+  for await (const items of streamTreeFileBatches(root, commit, ["records/"])) {
+    for (const item of items) {
+      if (item.kind === "file") verifier.add(item.path, item.bytes);
+      else unexpectedPaths.push(item.path);
+    }
   }
   const report = verifier.finish();
   const unexpected = unexpectedPaths.map((path) => ({ path, code: "path-invalid" as const, message: `${path} is not a regular file (a link or submodule cannot be evidence)` }));

@@ -70,6 +70,13 @@ export class FingerprintTable {
 }
 
 function fingerprint(text: string): Uint32Array {
-  const d = hash("sha256", text, "buffer");
-  return Uint32Array.of(d.readUInt32LE(0), d.readUInt32LE(4), d.readUInt32LE(8), d.readUInt32LE(12));
+  // As a "binary" string, one character a byte: Node's one-shot hash is three times slower asked
+  // for a Buffer, and verify takes a fingerprint of every change record.
+  const d = hash("sha256", text, "binary");
+  return Uint32Array.of(word(d, 0), word(d, 4), word(d, 8), word(d, 12));
+}
+
+/** The little-endian 32-bit word at byte i of a "binary" string. */
+function word(d: string, i: number): number {
+  return (d.charCodeAt(i) | (d.charCodeAt(i + 1) << 8) | (d.charCodeAt(i + 2) << 16) | (d.charCodeAt(i + 3) << 24)) >>> 0;
 }

@@ -14,7 +14,7 @@ import type {
   TrailAnchorBody,
   TrailExceptionBody,
 } from "../schema-types/evidence-record.generated.js";
-import { leafHash, rootOf, sha256 } from "./merkle.js";
+import { type Hash, leafHash, leafHashOfText, rootOf, sha256Hex } from "./merkle.js";
 
 export type {
   AccessReviewBody,
@@ -65,7 +65,7 @@ export function validateRecord(value: unknown, file: string): Diagnostic[] {
 
 /** SHA-256 of stored record bytes, in lowercase hex: what the next record's `prev` holds. */
 export function recordHash(bytes: Uint8Array): string {
-  return Buffer.from(sha256(bytes)).toString("hex");
+  return sha256Hex(bytes);
 }
 
 /**
@@ -76,21 +76,21 @@ export function recordHash(bytes: Uint8Array): string {
 export function filesRoot(hashes: Readonly<Record<string, string | undefined>>): string {
   const leaves = Object.keys(hashes)
     .sort()
-    .map((path) => leafHash(pairBytes(path, hashes[path] ?? "")));
-  return Buffer.from(rootOf(leaves)).toString("hex");
+    .map((path) => pairLeaf(path, hashes[path] ?? ""));
+  const root = rootOf(leaves);
+  return Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString("hex");
 }
 
-const encoder = new TextEncoder();
 // A UTF-16 surrogate, paired or not: strings holding one take canonicalBytes' full path.
 const SURROGATE = /[\ud800-\udfff]/;
 
 /**
- * canonicalBytes([path, hash]) for the common case, without the general serializer: RFC 8785
- * writes a string exactly as JSON.stringify does, so for two strings without surrogates (whose
- * lone halves RFC 8785 refuses) the canonical text is JSON.stringify's. Verify computes this for
- * every file of every change record.
+ * The leaf of canonicalBytes([path, hash]), for the common case without the general serializer:
+ * RFC 8785 writes a string exactly as JSON.stringify does, so for two strings without surrogates
+ * (whose lone halves RFC 8785 refuses) the canonical text is JSON.stringify's. Verify computes
+ * this for every file of every change record.
  */
-function pairBytes(path: string, hash: string): Uint8Array {
-  if (SURROGATE.test(path) || SURROGATE.test(hash)) return canonicalBytes([path, hash]);
-  return encoder.encode(`${JSON.stringify([path, hash])}\n`);
+function pairLeaf(path: string, hash: string): Hash {
+  if (SURROGATE.test(path) || SURROGATE.test(hash)) return leafHash(canonicalBytes([path, hash]));
+  return leafHashOfText(`${JSON.stringify([path, hash])}\n`);
 }

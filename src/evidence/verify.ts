@@ -5,7 +5,7 @@ import { openCosigned } from "./cosignature.js";
 import { Coverage } from "./completeness.js";
 import { FingerprintTable } from "./fingerprint-table.js";
 import { seqOfPath } from "./ledger.js";
-import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash, sha256 } from "./merkle.js";
+import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash, sha256Hex } from "./merkle.js";
 import { type EvidenceRecord, filesRoot, validateRecord } from "./record.js";
 import { RecordIndex } from "./record-index.js";
 import { openNote, parseVerifierKey } from "./signed-note.js";
@@ -197,8 +197,7 @@ export class LedgerVerifier {
     this.records += 1;
     this.frontier = appendLeaf(this.frontier, leafHash(bytes));
     if (this.rootsAt.has(this.records)) this.rootsAt.set(this.records, frontierRoot(this.frontier));
-    const digest = sha256(bytes);
-    const hashHere = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("hex");
+    const hashHere = sha256Hex(bytes);
     const prevExpected = this.prevHash;
     this.prevHash = hashHere;
 
@@ -228,7 +227,7 @@ export class LedgerVerifier {
     }
     if (record.kind === "genesis") this.origin = record.body.origin;
     checkBody(record, seq, path, this.seen, this.changeKeys, problems);
-    this.seen.append(seq, digest, record.kind === "change" ? (record.body.emergency.active ? "emergency-change" : "change") : record.kind === "exception" ? "exception" : "other");
+    this.seen.append(seq, Buffer.from(hashHere, "hex"), record.kind === "change" ? (record.body.emergency.active ? "emergency-change" : "change") : record.kind === "exception" ? "exception" : "other");
     this.coverage.add(record);
     const ms = Date.parse(record.observedAt);
     if (this.prevObservedAt !== null && ms < this.prevObservedAt.ms) {

@@ -10,6 +10,25 @@ interface Waiter {
 }
 
 /**
+ * The answers to one readMany, filled in order: the queue holds it once per id, so a batch of a
+ * few hundred reads costs one promise, not one each.
+ */
+class BatchWaiter implements Waiter {
+  private readonly answers: (Buffer | null)[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly done: (answers: (Buffer | null)[]) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  resolve(bytes: Buffer | null): void {
+    this.answers.push(bytes);
+    if (this.answers.length === this.size) this.done(this.answers);
+  }
+}
+
+/**
  * One long-lived `git cat-file --batch` process: blobs are requested by object id on its stdin
  * and answered in order on its stdout, so reading a thousand prompt files costs one process, not
  * a thousand. Only object ids ever reach the process, never paths: the line-based protocol then
@@ -71,6 +90,25 @@ export class CatFileBatch {
     });
   }
 
+  /**
+   * The contents of many objects, in the order asked, each null when git does not have it: one
+   * write to git and one promise for the lot. Reading a whole ledger, a promise per record was a
+   * measurable share of charter verify's time.
+   */
+  readMany(objectIds: readonly string[]): Promise<(Buffer | null)[]> {
+    for (const id of objectIds) {
+      if (!OBJECT_ID.test(id)) return Promise.reject(new CharterError("INTERNAL", `not an object id: ${JSON.stringify(id)}`));
+    }
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new CharterError("INTERNAL", "git cat-file was closed"));
+    if (objectIds.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const waiter = new BatchWaiter(objectIds.length, resolve, reject);
+      for (let i = 0; i < objectIds.length; i++) this.waiting.push(waiter);
+      this.child.stdin.write(`${objectIds.join("\n")}\n`);
+    });
+  }
+
   /** Ends the process after it has answered everything asked so far. Safe to call twice. */
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
@@ -88,7 +126,8 @@ export class CatFileBatch {
 
   private fail(error: Error): void {
     this.failure ??= error;
-    const waiters = this.waiting.slice(this.head);
+    // A batch is queued once per id; it is told once.
+    const waiters = new Set(this.waiting.slice(this.head));
     this.waiting = [];
     this.head = 0;
     for (const waiter of waiters) waiter.reject(this.failure);
@@ -107,13 +146,37 @@ export class CatFileBatch {
   }
 
   /**
-   * Each answer is "<id> <type> <size>\n", the content and "\n", or "<id> missing\n". Contents are
-   * copied straight into a buffer of the announced size, so a large blob arriving in many chunks
-   * is not re-concatenated for every chunk.
+   * Each answer is "<id> <type> <size>\n", the content and "\n", or "<id> missing\n". A content
+   * wholly inside the chunk goes to a batch as a view of it (each chunk is a fresh buffer, never
+   * reused); one split across chunks is copied straight into a buffer of the announced size, so a
+   * large blob arriving in many chunks is not re-concatenated for every chunk.
    */
   private consume(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
+      if (!this.body && this.header.length === 0) {
+        const newline = chunk.indexOf(0x0a, offset);
+        if (newline !== -1) {
+          const size = answerSize(chunk.toString("latin1", offset, newline));
+          offset = newline + 1;
+          if (size === null) {
+            this.next()?.resolve(null);
+            continue;
+          }
+          if (offset + size < chunk.length) {
+            const body = chunk.subarray(offset, offset + size);
+            offset += size + 1;
+            // A batch's reader works through its answers and lets them go; a single read may be
+            // kept (a prompt, a policy), and must not keep the whole chunk alive with it.
+            const waiter = this.next();
+            waiter?.resolve(waiter instanceof BatchWaiter ? body : Buffer.from(body));
+            continue;
+          }
+          this.body = Buffer.allocUnsafe(size);
+          this.filled = 0;
+          continue;
+        }
+      }
       if (this.body) {
         const take = Math.min(this.body.length + 1 - this.filled, chunk.length - offset);
         const copy = Math.min(take, this.body.length - this.filled);
@@ -132,16 +195,22 @@ export class CatFileBatch {
         this.header = Buffer.concat([this.header, chunk.subarray(offset)]);
         return;
       }
-      const line = Buffer.concat([this.header, chunk.subarray(offset, newline)]).toString("utf8");
+      const line = Buffer.concat([this.header, chunk.subarray(offset, newline)]).toString("latin1");
       this.header = Buffer.alloc(0);
       offset = newline + 1;
-      const hit = /^[0-9a-f]+ [a-z]+ (\d+)$/.exec(line);
-      if (!hit) {
+      const size = answerSize(line);
+      if (size === null) {
         this.next()?.resolve(null);
         continue;
       }
-      this.body = Buffer.allocUnsafe(Number(hit[1]));
+      this.body = Buffer.allocUnsafe(size);
       this.filled = 0;
     }
   }
+}
+
+/** The content size an answer's header announces, or null for "<id> missing" and anything else. */
+function answerSize(line: string): number | null {
+  const hit = /^[0-9a-f]+ [a-z]+ (\d+)$/.exec(line);
+  return hit ? Number(hit[1]) : null;
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -10,7 +11,10 @@ import {
   type Hash,
   inclusionProof,
   leafHash,
+  leafHashOfText,
   rootOf,
+  sha256,
+  sha256Hex,
   verifyConsistency,
   verifyInclusion,
 } from "../../src/evidence/merkle.js";
@@ -227,5 +231,32 @@ describe("Merkle properties", () => {
     const start = performance.now();
     rootOf(leaves);
     expect(performance.now() - start).toBeLessThan(2000);
+  });
+});
+
+describe("leaf and record hashes from reused buffers", () => {
+  // Independent of the module: node:crypto's streaming hash over the RFC 6962 leaf prefix and the bytes.
+  const reference = (bytes: Uint8Array): string => createHash("sha256").update(Uint8Array.of(0x00)).update(bytes).digest("hex");
+
+  it("hashes leaves of every size the same as a fresh concatenation, including past the reused buffer", () => {
+    for (const size of [0, 1, 2499, 65535, 65536, 65537, 200_000]) {
+      const bytes = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
+      expect(hex(leafHash(bytes)), `size ${size}`).toBe(reference(bytes));
+    }
+    // A short leaf after a long one: nothing of the longer one's bytes may leak into it.
+    expect(hex(leafHash(Uint8Array.of(7)))).toBe(reference(Uint8Array.of(7)));
+  });
+
+  it("hashes a text's UTF-8 as a leaf, for short, non-ASCII and long texts", () => {
+    for (const text of ["", "a", '["agents/a/agent.yaml","00"]\n', "caf\u00e9 \u2192 \u{1F600}", "x".repeat(21_845), "\u2192".repeat(30_000)]) {
+      expect(hex(leafHashOfText(text)), `${text.length} characters`).toBe(reference(new TextEncoder().encode(text)));
+    }
+  });
+
+  it("gives SHA-256 as bytes and as lowercase hex", () => {
+    const bytes = new TextEncoder().encode("abc");
+    expect(hex(sha256(bytes))).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex(bytes)).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256(new Uint8Array(0))).toHaveLength(32);
   });
 });

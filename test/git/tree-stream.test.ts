@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { streamTreeFiles, type TreeItem } from "../../src/git/tree-stream.js";
+import { streamTreeFileBatches, streamTreeFiles, type TreeItem } from "../../src/git/tree-stream.js";
 import { type TempRepo, tempRepo } from "../helpers/temp-repo.js";
 
 let repo: TempRepo | undefined;
@@ -29,6 +29,25 @@ describe("streamTreeFiles", () => {
       expect(item.kind).toBe("file");
       expect(item.path).toBe(`records/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(9, "0")}.json`);
       expect(decode(item)).toBe(`{"n":${i}}\n`);
+    });
+  });
+
+  it("hands on the same files in small batches, in order, with a link in the middle reported in place", async () => {
+    const files: Record<string, string | { symlink: string }> = {};
+    for (let i = 0; i < 1500; i++) files[`records/${String(i).padStart(4, "0")}.json`] = `${i}\n`;
+    files["records/0700.link"] = { symlink: "0700.json" };
+    repo = tempRepo(files);
+    const commit = repo.commitAll("many");
+    const batches: (readonly TreeItem[])[] = [];
+    for await (const items of streamTreeFileBatches(repo.root, commit, ["records/"])) batches.push(items);
+    expect(batches.every((items) => items.length > 0 && items.length <= 16)).toBe(true);
+    const items = batches.flat();
+    expect(items).toHaveLength(1501);
+    expect(items[701]).toEqual({ kind: "unexpected", path: "records/0700.link" });
+    const read = items.filter((item) => item.kind === "file");
+    read.forEach((item, i) => {
+      expect(item.path).toBe(`records/${String(i).padStart(4, "0")}.json`);
+      expect(decode(item)).toBe(`${i}\n`);
     });
   });
 
