@@ -33,7 +33,7 @@ async function recordInForce(source: LedgerSource, atMs: number): Promise<Readin
   const size = await source.size();
   let found: ReadinessRecord | null = null;
   for (let from = 0; from < size; from += READ_BATCH) {
-    for (const bytes of await source.read(from, READ_BATCH)) {
+    for (const bytes of await source.read(from, Math.min(READ_BATCH, size - from))) {
       // Only a record holding the kind's bytes is parsed: a million-record ledger is read once, cheaply.
       if (!contains(bytes, READINESS_KIND)) continue;
       const record = parseCanonical(bytes) as EvidenceRecord;
