@@ -16,7 +16,7 @@ import type { ItemResult, ReadinessReport } from "./result.js";
  */
 
 /** Failures listed per item; the rest are counted. */
-export const FAILURES_PER_ITEM = 20;
+const FAILURES_PER_ITEM = 20;
 const LINKS_PER_FAILURE = 8;
 const TEXT = 1000;
 const LIMITS = { principals: 500, sharedBindings: 100, bindingAgents: 20, sources: 200, gaps: 10, alerts: 500, problems: 20, providers: 200, databases: 200 } as const;
@@ -136,7 +136,7 @@ function freeze(facts: ReadinessFacts, providers: readonly FrozenProvider[]): Re
 export type LedgerDerived = Pick<LedgerFacts, "indexRefused" | "agents" | "changes" | "exceptions" | "tipHash">;
 
 /** The facts a readiness record stands for: its frozen facts with the ledger-derived ones. */
-export function thawFacts(body: ReadinessBody, ledger: LedgerDerived): ReadinessFacts {
+function thawFacts(body: ReadinessBody, ledger: LedgerDerived): ReadinessFacts {
   const f = body.facts;
   const sinceMs = body.period.since === null ? null : Date.parse(body.period.since);
   const untilMs = Date.parse(body.period.until);

@@ -16,7 +16,17 @@ import { verifyTrailAgainst } from "../../sources/trail-against-ledger.js";
 import { readBlobTexts } from "../api/blob-texts.js";
 import { githubLedgerSource } from "../api/github-ledger-source.js";
 import { type AppendOutcome, appendRecords, EVIDENCE_BRANCH, type EvidenceTarget } from "../merge/evidence-writer.js";
-import type { TrailRuntime } from "../trail/trail-runtime.js";
+import type { AlertStore } from "../../sources/alert-store.js";
+import type { TrailStore } from "../../sources/trail-store.js";
+
+/** What the readiness record reads of the app's action trail (its runtime, github/trail, hands it over). */
+export interface ReadinessTrail {
+  readonly store: TrailStore;
+  /** The trail repository: only its readiness record judges the trail. */
+  readonly repository: { readonly owner: string; readonly repo: string } | null;
+  readonly detection: { readonly alerts: AlertStore } | null;
+  readonly intervals: { readonly silentAfterMs: number };
+}
 
 export interface ReadinessRunOptions {
   readonly openIndex: (repositoryId: string) => Promise<AuditStore>;
@@ -24,7 +34,7 @@ export interface ReadinessRunOptions {
   /** The report's period, ending now; one record per period. */
   readonly periodSeconds: number;
   /** The app's action trail, when this repository is the trail repository. */
-  readonly trail: TrailRuntime | undefined;
+  readonly trail: ReadinessTrail | undefined;
   readonly queryBudgetMs: number;
   readonly respondWithinMs: number;
   readonly retroDays: number;

@@ -1,9 +1,8 @@
 import { parseDuration } from "../../manifest/duration.js";
 import { evidenceTarget } from "../merge/evidence-writer.js";
 import { evidenceLane } from "../ops/lanes.js";
-import type { TrailRuntime } from "../trail/trail-runtime.js";
 import { auditIndexOpener } from "./access-review-run.js";
-import { READINESS_DEFAULTS, runReadiness } from "./readiness-run.js";
+import { READINESS_DEFAULTS, type ReadinessTrail, runReadiness } from "./readiness-run.js";
 import type { ScheduledTask } from "./schedule.js";
 import type { TaskContext } from "./task-context.js";
 
@@ -16,7 +15,7 @@ const DEFAULT_READINESS_INTERVAL = "7d";
  * interval between them (the schedule's claims), and a second run within the same interval
  * finds the record by its idempotency key and adds nothing.
  */
-export function readinessTask(context: TaskContext, env: Readonly<Record<string, string | undefined>>, trail: TrailRuntime | undefined): ScheduledTask {
+export function readinessTask(context: TaskContext, env: Readonly<Record<string, string | undefined>>, trail: ReadinessTrail | undefined): ScheduledTask {
   const openAuditIndex = auditIndexOpener(env);
   const seconds = parseDuration(env["CHARTER_READINESS_INTERVAL"]?.trim() || DEFAULT_READINESS_INTERVAL) ?? parseDuration(DEFAULT_READINESS_INTERVAL) ?? 604_800;
   return async (repository) => {
