@@ -9,6 +9,10 @@ import { generateSignerKey } from "../../src/evidence/signed-note.js";
 import type { RepositorySchedule } from "../../src/github/scheduled/schedule.js";
 import type { ReadinessReport } from "../../src/readiness/result.js";
 import type { ReadinessRecord } from "../../src/schema-types/evidence-record.generated.js";
+import { openTrailRuntime, type TrailRuntime } from "../../src/github/trail/trail-runtime.js";
+import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
+import type { DecidedEvent } from "../../src/trail/decide.js";
+import { series } from "../detect/trail-events.js";
 import { runCli } from "../cli/run-cli.js";
 import { AGENTS, approvedPullRequest, ledger, verifyClone } from "../faults/fault-fixture.js";
 import { type AppFixture, startCharter } from "./app-fixture.js";
@@ -22,10 +26,13 @@ import { type AppFixture, startCharter } from "./app-fixture.js";
 const KEYS = generateSignerKey("charter-test-readiness");
 const DAY = 86_400_000;
 let fx: AppFixture | undefined;
+let trail: TrailRuntime | undefined;
 const dirs: string[] = [];
 afterEach(async () => {
   await fx?.close();
   fx = undefined;
+  await trail?.close();
+  trail = undefined;
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -131,5 +138,48 @@ describe("the scheduled readiness record", () => {
     expect(shown.stdout).toBe("");
     expect(shown.stderr).toContain("readiness-invalid");
     expect(shown.stderr).toContain("does not verify");
+  });
+
+  it("judges the app's own trail for the trail repository, freezes what it saw, and --at re-evaluates it without the trail", async () => {
+    const dir = scratch();
+    const db = join(dir, "trail.sqlite");
+    const store = openSqliteTrail(db);
+    const since = new Date(Date.now() - DAY).toISOString();
+    // The agent's own reads, and a principal no manifest stands for, within the last interval.
+    const events: DecidedEvent[] = [
+      ...series(3, since, 1000),
+      ...series(2, new Date(Date.parse(since) + 10_000).toISOString(), 1000, () => ({ principal: "dba_mallory", agent: null, permission: null, manifestSeq: null, manifestCommit: null, inScope: false })),
+    ].map(({ seq: _seq, hash: _hash, ...rest }, i) => ({ ...rest, id: `readiness-${i}`, sourceKey: `readiness-${i}` }));
+    expect((await store.append(events)).stored).toHaveLength(events.length);
+    await store.close();
+    trail = await openTrailRuntime({ CHARTER_TRAIL_DB: db, CHARTER_TRAIL_REPOSITORY: "acme/agents", CHARTER_DETECTION: "off", CHARTER_TRAIL_REFRESH_INTERVAL: "1h" });
+    let schedule: RepositorySchedule | undefined;
+    fx = await startCharter(AGENTS, { signingKey: KEYS.signerKey, trail: trail as TrailRuntime, onSchedule: (s) => (schedule = s) });
+    const { sim, repo } = fx;
+    const opened = await approvedPullRequest(sim, repo, "model", "20251101");
+    await sim.mergePullRequest(opened.pull, { by: "dana-support" });
+    await sim.idle();
+    await schedule?.tick();
+    const record = ledger(sim, repo).find((r): r is ReadinessRecord => r.kind === "readiness");
+    if (record === undefined) throw new Error("no readiness record was written");
+    const inventory = record.body.items.find((i) => i.id === "inventory");
+    expect(inventory?.status).toBe("fail");
+    expect(inventory?.failures.map((f) => f.subject)).toEqual(["principal dba_mallory"]);
+    expect(record.body.facts.trail?.principals.map((p) => [p.principal, p.agent, p.events])).toEqual([
+      ["charter_support_triage", "support-triage", 3],
+      ["dba_mallory", null, 2],
+    ]);
+    expect(record.body.facts.trail?.verification).not.toBeNull();
+    expect(record.body.facts.alerts).toBeNull();
+
+    const bare = join(scratch(), "evidence.git");
+    execFileSync("git", ["clone", "-q", "--bare", "--single-branch", "--branch", "charter-evidence", sim.repoPath(repo), bare]);
+    const shown = await runCli(["readiness", "--at", record.observedAt, "--key", KEYS.verifierKey, "--format", "json", "--repo", bare], bare);
+    expect(shown.stderr).not.toContain("disagrees");
+    const report = JSON.parse(shown.stdout) as ReadinessReport;
+    expect(report.record?.seq).toBe(record.seq);
+    expect(report.items.find((i) => i.id === "inventory")?.failures.map((f) => f.subject)).toEqual(["principal dba_mallory"]);
+    expect(statuses(report.items)).toEqual(statuses(record.body.items));
+    expect(shown.code).toBe(1);
   });
 });
