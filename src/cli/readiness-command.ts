@@ -3,11 +3,13 @@ import { CharterError } from "../errors.js";
 import { dataClassifications } from "../manifest/data-classifications.js";
 import { parseDuration } from "../manifest/duration.js";
 import { evaluateReadiness } from "../readiness/evaluate.js";
+import { periodArgs as readinessPeriodArgs } from "../readiness/record-body.js";
 import type { AuditStore } from "../audit/audit-store.js";
 import { openBranch, openIndex } from "./audit-command.js";
 import { chooseFormat } from "./choose-format.js";
 import { EXIT, type CliIo } from "./io.js";
 import { parseOptions } from "./parse-options.js";
+import { readinessAt } from "./readiness-at.js";
 import { gatherReadinessFacts } from "./readiness-facts.js";
 import { formatReadiness, READINESS_FORMATS } from "./readiness-formats.js";
 import { gitRepository } from "./repository-option.js";
@@ -16,6 +18,8 @@ const READINESS_HELP = `Usage: charter readiness [--since TIME] [--until TIME] [
                          [--query-budget MS] [--respond-within DURATION] [--retro-days N] [--data-class CLASS]
                          [--key VERIFIER_KEY]... [--witness KEY]... [--min-witnesses N]
                          [--repo DIR] [--branch NAME] [--index PATH] [--db PATH]
+       charter readiness --at TIME [--format text|json|csv|md] [--key VERIFIER_KEY]...
+                         [--witness KEY]... [--min-witnesses N] [--repo DIR] [--branch NAME]
 
 SOC 2 readiness, item by item, judged on the evidence itself for the period (--since inclusive,
 default the beginning; --until exclusive, default now): the ledger on the evidence branch, the
@@ -42,7 +46,14 @@ ledger checked only against the key the branch itself publishes fails integrity.
 are the policy's at HEAD. --db, --index and --branch find the stores as charter trail and
 charter audit do (DATABASE_URL for PostgreSQL).
 
-Exit status: 0 every item passes or has nothing to check, 1 an item fails, 2 usage error, no
+--at TIME shows the report as it stood then: the readiness record the app wrote last at or
+before TIME (CHARTER_READINESS_INTERVAL), on a ledger verified as charter verify checks it. The
+items that rest on the ledger are re-evaluated from the records before that record, the rest on
+the facts it froze (the trail's counts and verification, the seed query's time, the alerts); a
+record that disagrees with its evidence is reported and fails. It needs only a clone of the
+evidence branch: no trail, no alert store, no index.
+
+Exit status: 0 every item passes or has nothing to check, 1 an item fails (with --at, also: the ledger does not verify or the record disagrees with it), 2 usage error, no
 evidence branch, or internal error.
 `;
 
@@ -61,6 +72,7 @@ export async function readinessCommand(argv: readonly string[], io: CliIo): Prom
     options: {
       since: { type: "string" },
       until: { type: "string" },
+      at: { type: "string" },
       format: { type: "string", default: "text" },
       "query-budget": { type: "string" },
       "respond-within": { type: "string" },
@@ -82,6 +94,11 @@ export async function readinessCommand(argv: readonly string[], io: CliIo): Prom
   }
   if (positionals.length > 0) throw new CharterError("USAGE", `unexpected argument ${JSON.stringify(positionals[0])}`, { hint: "charter readiness takes options only; see charter readiness --help." });
   const format = chooseFormat(values.format, READINESS_FORMATS);
+  if (values.at !== undefined) {
+    const live = (["since", "until", "query-budget", "respond-within", "retro-days", "data-class", "index", "db"] as const).find((name) => values[name] !== undefined);
+    if (live !== undefined) throw new CharterError("USAGE", `--at cannot be combined with --${live}`, { hint: "--at shows a recorded report as it was judged; its period and limits are the record's." });
+  }
+  const atMs = values.at === undefined ? undefined : timeOption(values.at, "--at");
   const nowMs = Date.now();
   const sinceMs = values.since === undefined ? null : timeOption(values.since, "--since");
   const untilMs = values.until === undefined ? nowMs : timeOption(values.until, "--until");
@@ -95,10 +112,17 @@ export async function readinessCommand(argv: readonly string[], io: CliIo): Prom
   const witnesses = values.witness ?? [];
   const minWitnesses = values["min-witnesses"] === undefined ? witnesses.length : /^\d{1,3}$/.test(values["min-witnesses"]) ? Number(values["min-witnesses"]) : Number.NaN;
   if (Number.isNaN(minWitnesses) || minWitnesses > witnesses.length) throw new CharterError("USAGE", `--min-witnesses ${values["min-witnesses"] ?? ""} is not a number of the --witness keys given`, { hint: "Give at most as many as there are --witness keys." });
-  const periodArgs = [...(sinceMs === null ? [] : [`--since ${new Date(sinceMs).toISOString()}`]), `--until ${new Date(untilMs).toISOString()}`].join(" ");
+  const periodArgs = readinessPeriodArgs(sinceMs, untilMs);
 
   const root = await gitRepository(io.cwd, values.repo, "--repo");
   const { branch, source } = await openBranch(root, values.branch);
+  if (atMs !== undefined) {
+    try {
+      return await readinessAt({ root, branch, source, atMs, keys: values.key ?? [], witnesses, minWitnesses, format }, io);
+    } finally {
+      await source.close();
+    }
+  }
   let index: AuditStore | undefined;
   try {
     index = await openIndex(root, io.cwd, values.index);

@@ -21,6 +21,11 @@ function periodText(report: ReadinessReport): string {
   return `${report.period.since ?? "the beginning"} to ${report.period.until}`;
 }
 
+/** For a report read from a readiness record: which one, so the reader can open it. */
+function recordLine(report: ReadinessReport): string[] {
+  return report.record === undefined ? [] : [`As recorded in record ${report.record.seq} (${report.record.path}, written ${report.record.observedAt}) and re-evaluated from the evidence.`];
+}
+
 function textItem(item: ItemResult, depth: number, out: string[]): void {
   const pad = "  ".repeat(depth);
   out.push(`${pad}${MARK[item.status]}  ${item.id}  ${item.title}${depth === 0 ? `  [${item.criteria.join(", ")}]` : ""}`);
@@ -38,7 +43,7 @@ function textItem(item: ItemResult, depth: number, out: string[]): void {
 
 function text(report: ReadinessReport): string {
   const failing = report.items.filter((i) => i.status === "fail").length;
-  const out = [`Readiness ${report.status === "pass" ? "PASS" : "FAIL"} for ${periodText(report)}: ${failing} of ${report.items.length} items fail`, ""];
+  const out = [`Readiness ${report.status === "pass" ? "PASS" : "FAIL"} for ${periodText(report)}: ${failing} of ${report.items.length} items fail`, ...recordLine(report), ""];
   for (const item of report.items) {
     textItem(item, 0, out);
     out.push("");
@@ -55,6 +60,7 @@ function markdown(report: ReadinessReport): string {
     `# SOC 2 readiness: ${report.status === "pass" ? "pass" : "fail"}`,
     "",
     `Period: ${periodText(report)}.`,
+    ...recordLine(report).flatMap((line) => ["", line]),
     "",
     "| item | criteria | status | checked | answer |",
     "|---|---|---|---|---|",

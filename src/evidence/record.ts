@@ -13,6 +13,7 @@ import type {
   RetroApprovalBody,
   TrailAnchorBody,
   TrailExceptionBody,
+  ReadinessBody,
 } from "../schema-types/evidence-record.generated.js";
 import { type Hash, leafHash, leafHashOfText, rootOf, sha256Hex } from "./merkle.js";
 
@@ -27,6 +28,7 @@ export type {
   RetroApprovalBody,
   TrailAnchorBody,
   TrailExceptionBody,
+  ReadinessBody,
 } from "../schema-types/evidence-record.generated.js";
 
 /**
@@ -48,6 +50,7 @@ export interface BodyByKind {
   readonly "access-review": AccessReviewBody;
   readonly "trail-anchor": TrailAnchorBody;
   readonly "trail-exception": TrailExceptionBody;
+  readonly readiness: ReadinessBody;
 }
 
 /** A record still to be appended: the ledger assigns seq and prev. */

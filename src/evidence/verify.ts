@@ -8,6 +8,7 @@ import { seqOfPath } from "./ledger.js";
 import { appendLeaf, EMPTY_FRONTIER, equalHashes, type Frontier, frontierRoot, type Hash, leafHash, sha256Hex } from "./merkle.js";
 import { type EvidenceRecord, filesRoot, validateRecord } from "./record.js";
 import { RecordIndex } from "./record-index.js";
+import { readinessRecordProblems } from "./readiness-check.js";
 import { openNote, parseVerifierKey } from "./signed-note.js";
 
 /**
@@ -42,7 +43,8 @@ export type ProblemCode =
   | "inconsistent-with-trusted"
   | "witness-cosignature-invalid"
   | "witness-inconsistent"
-  | "witness-quorum";
+  | "witness-quorum"
+  | "readiness-invalid";
 
 export interface Problem {
   readonly seq?: number;
@@ -403,6 +405,8 @@ function checkBody(
         message: `record ${seq} provisions after record ${record.body.after.seq}, which is not an earlier change or exception record with hash ${record.body.after.sha256}`,
       });
     }
+  } else if (record.kind === "readiness") {
+    for (const message of readinessRecordProblems(record.body, seq)) problems.push({ ...at, code: "readiness-invalid", message });
   }
 }
 

@@ -15,6 +15,7 @@ import { operationsHandler } from "./ops/operations-routes.js";
 import { checkPullRequest, type PullRequestRef } from "./pull-request/pull-request-check.js";
 import { DIRECT_PUSH_BACKFILL, handleDirectPushBackfill, handlePush } from "./push/handle-push.js";
 import { accessReviewTask } from "./scheduled/access-review-task.js";
+import { readinessTask } from "./scheduled/readiness-task.js";
 import { discoverRepositories } from "./scheduled/discover-repositories.js";
 import { driftTask } from "./scheduled/drift-task.js";
 import { reconcileTask } from "./scheduled/reconcile-task.js";
@@ -161,6 +162,7 @@ export function createCharterApp(options: CharterAppOptions = {}): ApplicationFu
         reconcile: reconcileTask(tasks),
         "access-review": accessReviewTask(tasks, env.provisioning.env),
         drift: driftTask(tasks, env.provisioning, metrics),
+        readiness: readinessTask(tasks, env.provisioning.env, options.trail),
       },
       now,
       app.log,

@@ -49,6 +49,8 @@ export interface ReadinessReport {
   /** fail when any item fails; pass otherwise (an item that is not applicable does not fail). */
   readonly status: "pass" | "fail";
   readonly items: readonly ItemResult[];
+  /** The readiness record the report was read from and re-evaluated (charter readiness --at); absent for a live report. */
+  readonly record?: { readonly seq: number; readonly path: string; readonly observedAt: string };
 }
 
 /** The status of a set of checks: fail when any failed, not applicable when nothing was checked. */

@@ -12,7 +12,8 @@ export type EvidenceRecord =
   | DriftRecord
   | AccessReviewRecord
   | TrailAnchorRecord
-  | TrailExceptionRecord;
+  | TrailExceptionRecord
+  | ReadinessRecord;
 /**
  * A timestamp exactly as GitHub's API returned it; copied verbatim, never re-formatted.
  */
@@ -767,4 +768,224 @@ export interface TrailExceptionBody {
   kind: "gap" | "silent";
   detail: string;
   detectedAt: string;
+}
+/**
+ * The SOC 2 readiness report of a period, item by item, as the app evaluated it, with the facts it rested on that the ledger alone cannot give again (the trail, the alerts, the seed query timing): charter readiness --at re-evaluates the rest from the ledger before this record and compares.
+ */
+export interface ReadinessRecord {
+  /**
+   * Record format and version.
+   */
+  schema: "charter.evidence/v1";
+  /**
+   * Position in the log, from 0 (the genesis record) without gaps.
+   */
+  seq: number;
+  kind: "readiness";
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  prev: string;
+  /**
+   * The writer's clock when it wrote the record. Informational only: never a policy input.
+   */
+  observedAt: string;
+  body: ReadinessBody;
+}
+export interface ReadinessBody {
+  repository: RepositoryRef;
+  period: {
+    since: string | null;
+    until: string;
+  };
+  status: "pass" | "fail";
+  /**
+   * @maxItems 20
+   */
+  items: ReadinessItem[];
+  /**
+   * The records the ledger-derived items were judged on: every record before this one.
+   */
+  ledgerSize: number;
+  retroDays: number;
+  facts: ReadinessFrozenFacts;
+  /**
+   * A SHA-256 hash in lowercase hex.
+   */
+  factsSha256: string;
+}
+/**
+ * One item of the checklist (or a finer answer it is made of), bounded: at most 20 failures are listed, failuresOmitted counts the rest.
+ */
+export interface ReadinessItem {
+  id: string;
+  title: string;
+  /**
+   * @maxItems 10
+   */
+  criteria: string[];
+  status: "pass" | "fail" | "not-applicable";
+  checked: number;
+  summary: string;
+  /**
+   * @maxItems 20
+   */
+  failures: ReadinessFailure[];
+  failuresOmitted: number;
+  /**
+   * @maxItems 8
+   */
+  links: ReadinessLink[];
+  /**
+   * @maxItems 50
+   */
+  children: ReadinessItem[];
+  /**
+   * Figures measured while answering, as decimal strings (records hold integers only).
+   */
+  measured?: {
+    [k: string]: string | undefined;
+  };
+}
+export interface ReadinessFailure {
+  subject: string;
+  reason: string;
+  fix: string;
+  /**
+   * @maxItems 8
+   */
+  links: ReadinessLink[];
+}
+export interface ReadinessLink {
+  kind: "record" | "command" | "event" | "alert" | "source";
+  ref: string;
+  note?: string;
+}
+/**
+ * The facts of the evaluation that the ledger before this record cannot give again. truncated names every list or text cut to keep the record bounded; an item resting on one is compared as recorded, not recomputed.
+ */
+export interface ReadinessFrozenFacts {
+  ledger: {
+    branch: string;
+    commit: string;
+    verification: {
+      ok: boolean;
+      keySource: "given" | "pinned" | "branch";
+      signed: boolean;
+      witnessesRequired: number;
+      witnessed: number;
+      /**
+       * @maxItems 20
+       */
+      problems: ReadinessProblem[];
+    };
+  };
+  /**
+   * The credential providers configured (names, instances and the databases a PostgreSQL provider governs; never a URL or secret).
+   *
+   * @maxItems 200
+   */
+  providers: {
+    name: "local" | "postgres" | "redis" | "squid" | "github";
+    instance?: string;
+    /**
+     * @maxItems 200
+     */
+    databases?: string[];
+  }[];
+  trail: null | {
+    location: string;
+    events: number;
+    /**
+     * @maxItems 500
+     */
+    principals: {
+      principal: string;
+      agent: string | null;
+      events: number;
+      firstSeq: number;
+    }[];
+    /**
+     * @maxItems 100
+     */
+    sharedBindings: {
+      principal: string;
+      /**
+       * @maxItems 20
+       */
+      agents: string[];
+    }[];
+    /**
+     * @maxItems 200
+     */
+    sources: {
+      source: string;
+      instance: string;
+      attested: boolean;
+      state: string;
+      events: number;
+      lastReceivedAt: string | null;
+      quietSinceMs: number | null;
+      silentAfterSeconds: number;
+      /**
+       * @maxItems 10
+       */
+      gapsInPeriod: {
+        kind: string;
+        at: string;
+        detail: string;
+      }[];
+    }[];
+    verification: null | {
+      ok: boolean;
+      events: number;
+      sealedThrough: number;
+      anchoredThrough: number;
+      /**
+       * @maxItems 20
+       */
+      problems: ReadinessProblem[];
+    };
+    seedQuery: {
+      command: string;
+      microseconds: number;
+      budgetMs: number;
+      total: number;
+      agents: number;
+    };
+  };
+  alerts: null | {
+    location: string;
+    respondWithinMs: number;
+    nowMs: number;
+    /**
+     * @maxItems 500
+     */
+    alerts: {
+      id: string;
+      rule: string;
+      agent: string | null;
+      principal: string;
+      firedAt: string;
+      firedMs: number;
+      status: string;
+      firstResponse: null | {
+        at: string;
+        ms: number;
+        to: string;
+        by: string;
+      };
+      reason: string | null;
+    }[];
+  };
+  /**
+   * @maxItems 20
+   */
+  truncated: string[];
+}
+export interface ReadinessProblem {
+  code: string;
+  message: string;
+  seq?: number;
+  path?: string;
 }

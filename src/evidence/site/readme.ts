@@ -1,5 +1,6 @@
 import { mdCode, mdLink, mdTable, mdText, mdUrl } from "./markdown.js";
 import { INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, pagePath, populationPath, README_PATH, TRAIL_PATH, ALERTS_PATH } from "./site-paths.js";
+import { READINESS_PATH } from "./readiness-page.js";
 import type { ControlsStatus, SiteEntry, SiteState } from "./site-state.js";
 
 /** What the auditor replaces with the key the operator published; the rest of the commands run as written. */
@@ -111,6 +112,7 @@ export function renderReadme(input: ReadmeInput): string {
       ? []
       : [`- The action trail: ${mdLink("segments, checkpoints, coverage per source and events per agent and data class", self, TRAIL_PATH)}.`]),
     ...(state.alerts.open.length === 0 ? [] : [`- Alerts: ${mdLink("raised and evaluated per month, time to evaluation, the alerts still open", self, ALERTS_PATH)}.`]),
+    ...((state.counts["readiness"] ?? 0) === 0 ? [] : [`- SOC 2 readiness: ${mdLink("the latest recorded report, item by item, and the history of every report", self, READINESS_PATH)}.`]),
     "",
   ].join("\n");
 }

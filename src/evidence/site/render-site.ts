@@ -8,6 +8,7 @@ import { renderReadme } from "./readme.js";
 import { renderRecordPage } from "./record-page.js";
 import { renderTrailPage } from "./trail-page.js";
 import { renderAlertsPage } from "./alerts-page.js";
+import { READINESS_HISTORY_PATH, renderReadinessFiles } from "./readiness-page.js";
 import { agentPagePath, INVENTORY_CSV_PATH, INVENTORY_JSON_PATH, INVENTORY_MD_PATH, monthOf, pagePath, populationPath, README_PATH, SITE_STATE_PATH, TRAIL_PATH, ALERTS_PATH } from "./site-paths.js";
 import { advanceSiteState, type ControlsStatus, parseSiteState } from "./site-state.js";
 
@@ -52,6 +53,7 @@ export function sitePathsToRead(records: readonly NewRecord[]): string[] {
   for (const record of records) {
     for (const agent of agentsOf(record)) paths.add(agentPagePath(agent));
     if (inPopulation(record)) paths.add(populationPath(populationMonth(record)));
+    if (record.kind === "readiness") paths.add(READINESS_HISTORY_PATH);
   }
   return [...paths].sort();
 }
@@ -90,6 +92,7 @@ export function renderSite(context: SiteContext, update: SiteUpdate): Map<string
   files.set(SITE_STATE_PATH, `${JSON.stringify(state, null, 1)}\n`);
   if (records.some((r) => r.kind === "trail-anchor")) files.set(TRAIL_PATH, renderTrailPage(state.trail, state.alerts.open.length > 0));
   if (records.some((r) => r.kind === "trail-anchor" && r.body.alerts !== undefined)) files.set(ALERTS_PATH, renderAlertsPage(state.alerts));
+  for (const [path, text] of renderReadinessFiles(update.existing.get(READINESS_HISTORY_PATH) ?? null, records)) files.set(path, text);
   files.set(
     README_PATH,
     renderReadme({

@@ -100,6 +100,8 @@ function entryOf(record: EvidenceRecord): SiteEntry {
     }
     case "trail-exception":
       return { ...base, title: `Action trail source ${record.body.source}/${record.body.instance}: ${record.body.detail}`, outcome: record.body.kind === "silent" ? "source silent" : "events lost" };
+    case "readiness":
+      return { ...base, title: `SOC 2 readiness to ${record.body.period.until}: ${record.body.items.filter((i) => i.status === "fail").length} of ${record.body.items.length} items fail`, outcome: record.body.status };
   }
 }
 
