@@ -4,7 +4,7 @@ import type { Alert } from "../detect/alert.js";
 import type { DetectorSnapshot } from "../detect/detector.js";
 import { CharterError } from "../errors.js";
 import { type AlertChange, type AlertFilter, type AlertStatus, type AlertStore, type AlertSuppression, allowedChange, type EscalationChannel, escalationKey, type PendingEscalation, type StoredAlert, suppressedReason } from "./alert-store.js";
-import { type AlertRow, CHANNEL_COLUMN, ESCALATABLE, ID_PREFIX, statusConflict, storedAlert, storedSuppression, type SuppressionRow } from "./sqlite-alert-store.js";
+import { alertChange, type AlertRow, type ChangeRow, CHANNEL_COLUMN, ESCALATABLE, ID_PREFIX, statusConflict, storedAlert, storedSuppression, type SuppressionRow } from "./sqlite-alert-store.js";
 
 /**
  * Alerts in the trail's PostgreSQL schema, shared by every replica: an alert two replicas raise
@@ -148,29 +148,12 @@ class PostgresAlertStore implements AlertStore {
   }
 
   history(id: string): Promise<AlertChange[]> {
-    return this.#serial(async () =>
-      (await this.#rows<{ alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }>("SELECT * FROM alert_changes WHERE alert_id = $1 ORDER BY n", [id])).map((r) => ({
-        alertId: r.alert_id,
-        from: r.from_status as AlertStatus,
-        to: r.to_status as AlertStatus,
-        by: r.by,
-        at: new Date(Number(r.at_ms)).toISOString(),
-        reason: r.reason,
-      })),
-    );
+    return this.#serial(async () => (await this.#rows<ChangeRow>("SELECT * FROM alert_changes WHERE alert_id = $1 ORDER BY n", [id])).map(alertChange));
   }
 
   recentChanges(beforeN: number | null, limit: number): Promise<(AlertChange & { readonly n: number })[]> {
     return this.#serial(async () =>
-      (await this.#rows<{ n: string; alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }>("SELECT * FROM alert_changes WHERE n < $1 ORDER BY n DESC LIMIT $2", [beforeN ?? Number.MAX_SAFE_INTEGER, limit])).map((r) => ({
-        n: Number(r.n),
-        alertId: r.alert_id,
-        from: r.from_status as AlertStatus,
-        to: r.to_status as AlertStatus,
-        by: r.by,
-        at: new Date(Number(r.at_ms)).toISOString(),
-        reason: r.reason,
-      })),
+      (await this.#rows<ChangeRow & { n: string }>("SELECT * FROM alert_changes WHERE n < $1 ORDER BY n DESC LIMIT $2", [beforeN ?? Number.MAX_SAFE_INTEGER, limit])).map((r) => ({ n: Number(r.n), ...alertChange(r) })),
     );
   }
 

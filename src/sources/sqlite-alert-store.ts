@@ -67,6 +67,20 @@ export interface AlertRow {
 
 const iso = (ms: number | bigint | null): string | null => (ms === null ? null : new Date(Number(ms)).toISOString());
 
+/** A row of alert_changes, as both stores return it (PostgreSQL gives BIGINT columns as strings). */
+export interface ChangeRow {
+  readonly alert_id: string;
+  readonly from_status: string;
+  readonly to_status: string;
+  readonly by: string;
+  readonly at_ms: number | string;
+  readonly reason: string | null;
+}
+
+export function alertChange(r: ChangeRow): AlertChange {
+  return { alertId: r.alert_id, from: r.from_status as AlertStatus, to: r.to_status as AlertStatus, by: r.by, at: new Date(Number(r.at_ms)).toISOString(), reason: r.reason };
+}
+
 /** A stored row as the store's callers see it; shared with the PostgreSQL store. */
 export function storedAlert(row: AlertRow): StoredAlert {
   return {
@@ -206,13 +220,13 @@ class SqliteAlertStore implements AlertStore {
   }
 
   history(id: string): Promise<AlertChange[]> {
-    const rows = this.#db.prepare("SELECT * FROM alert_changes WHERE alert_id = ? ORDER BY rowid").all(id) as { alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }[];
-    return Promise.resolve(rows.map((r) => ({ alertId: r.alert_id, from: r.from_status as AlertStatus, to: r.to_status as AlertStatus, by: r.by, at: new Date(r.at_ms).toISOString(), reason: r.reason })));
+    const rows = this.#db.prepare("SELECT * FROM alert_changes WHERE alert_id = ? ORDER BY rowid").all(id) as ChangeRow[];
+    return Promise.resolve(rows.map(alertChange));
   }
 
   recentChanges(beforeN: number | null, limit: number): Promise<(AlertChange & { readonly n: number })[]> {
-    const rows = this.#db.prepare("SELECT rowid AS n, * FROM alert_changes WHERE rowid < ? ORDER BY rowid DESC LIMIT ?").all(beforeN ?? Number.MAX_SAFE_INTEGER, limit) as { n: number; alert_id: string; from_status: string; to_status: string; by: string; at_ms: number; reason: string | null }[];
-    return Promise.resolve(rows.map((r) => ({ n: r.n, alertId: r.alert_id, from: r.from_status as AlertStatus, to: r.to_status as AlertStatus, by: r.by, at: new Date(r.at_ms).toISOString(), reason: r.reason })));
+    const rows = this.#db.prepare("SELECT rowid AS n, * FROM alert_changes WHERE rowid < ? ORDER BY rowid DESC LIMIT ?").all(beforeN ?? Number.MAX_SAFE_INTEGER, limit) as (ChangeRow & { n: number })[];
+    return Promise.resolve(rows.map((r) => ({ n: r.n, ...alertChange(r) })));
   }
 
   changeStatus(id: string, to: Exclude<AlertStatus, "open">, by: string, reason: string | null, nowMs: number): Promise<StoredAlert> {

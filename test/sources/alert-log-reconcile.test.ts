@@ -6,7 +6,7 @@ import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
 import { checkManifest } from "../../src/manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../../src/manifest/limits.js";
 import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
-import { alertLogCollector, evaluateAlert, reconcileAlertLog, verifyAlertLog } from "../../src/sources/alert-log.js";
+import { evaluateAlert, reconcileAlertLog, verifyAlertLog } from "../../src/sources/alert-log.js";
 import type { AlertStore } from "../../src/sources/alert-store.js";
 import { LiveDetection } from "../../src/sources/live-detection.js";
 import { openPostgresAlerts } from "../../src/sources/postgres-alert-store.js";
@@ -14,9 +14,7 @@ import { openPostgresTrail } from "../../src/sources/postgres-trail-store.js";
 import { openSqliteAlerts } from "../../src/sources/sqlite-alert-store.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import type { TrailStore } from "../../src/sources/trail-store.js";
-import { eventId } from "../../src/trail/event-bytes.js";
-import type { TrailEvent } from "../../src/trail/event.js";
-import { series } from "../detect/trail-events.js";
+import { loggedAlertRecords, outOfScopeReads } from "../helpers/alert-log.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 
 /**
@@ -40,24 +38,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function logged(trail: TrailStore): Promise<TrailEvent[]> {
-  const collector = alertLogCollector();
-  for (let from = 1; ; ) {
-    const links = await trail.readChain(from, 1000);
-    if (links.length === 0) return [...collector.events];
-    for (const l of links) collector.onEvent(l.seq, l.bytes);
-    from = (links.at(-1)?.seq ?? from) + 1;
-  }
-}
-
-function outOfScope(): Parameters<TrailStore["append"]>[0] {
-  return series(3, new Date(T0).toISOString(), 86_400_000, () => ({ resource: "crm.public.payments", permission: "postgres:select:crm.public.payments@crm-prod", inScope: false })).map(({ seq: _seq, hash: _hash, ...rest }) => ({
-    ...rest,
-    id: eventId(rest.source, rest.sourceInstance, `r-${rest.sourceKey}`),
-    sourceKey: `r-${rest.sourceKey}`,
-  }));
-}
-
 for (const engine of ["sqlite", "postgres"] as const) {
   describe(`reconciling the alert log after a crash (${engine})`, () => {
     const path = join(dir, `${engine}.sqlite`);
@@ -72,7 +52,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
         const live = new LiveDetection(trail, alerts, manifests);
         await live.begin();
         await live.start();
-        await live.consume((await trail.append(outOfScope())).stored);
+        await live.consume((await trail.append(outOfScopeReads(3, T0, "r"))).stored);
         await live.close();
         ids = (await alerts.list({ limit: 10 })).map((s) => s.alert.id).reverse();
       } finally {
@@ -86,7 +66,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const [first = ""] = ids;
       // The crashed process: the store's transaction committed, the log append never ran.
       await alerts.changeStatus(first, "acknowledged", "dana-support", null, T0 + 600_000);
-      expect((await verifyAlertLog(await logged(trail), alerts)).map((p) => p.code)).toEqual(["evaluation-unlogged"]);
+      expect((await verifyAlertLog(await loggedAlertRecords(trail), alerts)).map((p) => p.code)).toEqual(["evaluation-unlogged"]);
       await alerts.close();
       await trail.close();
 
@@ -95,12 +75,12 @@ for (const engine of ["sqlite", "postgres"] as const) {
         const live = new LiveDetection(trail, alerts, manifests);
         await live.start();
         await live.close();
-        const records = await logged(trail);
+        const records = await loggedAlertRecords(trail);
         expect(records.filter((e) => e.action !== "alert-raised").map((e) => [e.action, e.resource, e.observedAt, e.principal])).toEqual([["alert-acknowledged", first, "2026-03-04T10:10:00.000Z", "dana-support"]]);
         expect(await verifyAlertLog(records, alerts)).toEqual([]);
         // Again: nothing is missing, nothing is logged twice.
         expect(await reconcileAlertLog(alerts, trail)).toBe(0);
-        expect(await logged(trail)).toHaveLength(4);
+        expect(await loggedAlertRecords(trail)).toHaveLength(4);
       } finally {
         await alerts.close();
         await trail.close();
@@ -112,9 +92,9 @@ for (const engine of ["sqlite", "postgres"] as const) {
       try {
         const [, second = "", third = ""] = ids;
         await alerts.suppress(second, "dana-support", "Audit continues", T0 + 10 * 86_400_000, T0 + 86_400_000 + 1_800_000);
-        expect((await verifyAlertLog(await logged(trail), alerts)).map((p) => p.code)).toEqual(["evaluation-unlogged"]);
+        expect((await verifyAlertLog(await loggedAlertRecords(trail), alerts)).map((p) => p.code)).toEqual(["evaluation-unlogged"]);
         await evaluateAlert(alerts, trail, { id: third, to: "resolved", by: "erin-ops", reason: "Expected migration read", untilMs: null }, T0 + 2 * 86_400_000 + 3_600_000);
-        const records = await logged(trail);
+        const records = await loggedAlertRecords(trail);
         // In the store's order: the suppression the crash left behind, then the resolution.
         expect(records.slice(4).map((e) => [e.action, e.resource, e.observedAt])).toEqual([
           ["alert-suppressed", second, "2026-03-05T10:30:00.000Z"],

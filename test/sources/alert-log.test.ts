@@ -8,7 +8,7 @@ import { manifestCatalog } from "../../src/detect/manifests-in-force.js";
 import { checkManifest } from "../../src/manifest/check-manifest.js";
 import { DEFAULT_LIMITS } from "../../src/manifest/limits.js";
 import type { AgentManifest } from "../../src/schema-types/agent-manifest.generated.js";
-import { alertLogCollector, evaluateAlert, logAlerts, logHistory, verifyAlertLog } from "../../src/sources/alert-log.js";
+import { evaluateAlert, logAlerts, logHistory, verifyAlertLog } from "../../src/sources/alert-log.js";
 import type { AlertStore } from "../../src/sources/alert-store.js";
 import { LiveDetection } from "../../src/sources/live-detection.js";
 import { openPostgresAlerts } from "../../src/sources/postgres-alert-store.js";
@@ -16,9 +16,7 @@ import { openPostgresTrail } from "../../src/sources/postgres-trail-store.js";
 import { openSqliteAlerts } from "../../src/sources/sqlite-alert-store.js";
 import { openSqliteTrail } from "../../src/sources/sqlite-trail-store.js";
 import type { TrailStore } from "../../src/sources/trail-store.js";
-import { eventId } from "../../src/trail/event-bytes.js";
-import type { TrailEvent } from "../../src/trail/event.js";
-import { series } from "../detect/trail-events.js";
+import { loggedAlertRecords, outOfScopeReads } from "../helpers/alert-log.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 
 /**
@@ -38,26 +36,6 @@ afterAll(() => {
   server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** The log's records, read from the stored chain as `charter trail verify` reads it. */
-async function logged(trail: TrailStore): Promise<TrailEvent[]> {
-  const collector = alertLogCollector();
-  for (let from = 1; ; ) {
-    const links = await trail.readChain(from, 1000);
-    if (links.length === 0) return [...collector.events];
-    for (const l of links) collector.onEvent(l.seq, l.bytes);
-    from = (links.at(-1)?.seq ?? from) + 1;
-  }
-}
-
-/** Two out-of-scope reads on two days: two alerts of support-triage. */
-function outOfScope(tag: string): Parameters<TrailStore["append"]>[0] {
-  return series(2, new Date(T0).toISOString(), 86_400_000, () => ({ resource: "crm.public.payments", permission: "postgres:select:crm.public.payments@crm-prod", inScope: false })).map(({ seq: _seq, hash: _hash, ...rest }) => ({
-    ...rest,
-    id: eventId(rest.source, rest.sourceInstance, `${tag}-${rest.sourceKey}`),
-    sourceKey: `${tag}-${rest.sourceKey}`,
-  }));
-}
 
 for (const engine of ["sqlite", "postgres"] as const) {
   describe(`the log of alerts in the ${engine} trail`, () => {
@@ -99,7 +77,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const live = new LiveDetection(trail, alerts, manifests);
       await live.begin();
       await live.start();
-      const { stored } = await trail.append(outOfScope("first"));
+      const { stored } = await trail.append(outOfScopeReads(2, T0, "first"));
       await live.consume(stored);
       const raised = await alerts.list({ limit: 10 });
       expect(raised.map((a) => a.alert.rule.id)).toEqual(["charter/out-of-scope", "charter/out-of-scope"]);
@@ -109,12 +87,12 @@ for (const engine of ["sqlite", "postgres"] as const) {
       await evaluateAlert(alerts, trail, { id: older.alert.id, to: "resolved", by: "dana-support", reason: "Quarterly refund audit, approved in TICKET-88", untilMs: null }, T0 + 3 * 86_400_000 + 60_000);
       await evaluateAlert(alerts, trail, { id: newer.alert.id, to: "suppressed", by: "dana-support", reason: "Audit continues this week", untilMs: T0 + 10 * 86_400_000 }, T0 + 3 * 86_400_000 + 120_000);
 
-      const records = await logged(trail);
+      const records = await loggedAlertRecords(trail);
       expect(records.map((e) => e.action).sort()).toEqual(["alert-acknowledged", "alert-raised", "alert-raised", "alert-resolved", "alert-suppressed"]);
       expect(await verifyAlertLog(records, alerts)).toEqual([]);
 
       // More events after the log's records: detection catches up over them and raises nothing about Charter's own principal.
-      const later = await trail.append(outOfScope("second").slice(0, 1).map((e) => ({ ...e, resource: "crm.public.customers", permission: "postgres:select:crm.public.customers@crm-prod", inScope: true })));
+      const later = await trail.append(outOfScopeReads(2, T0, "second").slice(0, 1).map((e) => ({ ...e, resource: "crm.public.customers", permission: "postgres:select:crm.public.customers@crm-prod", inScope: true })));
       expect(later.stored).toHaveLength(1);
       await live.consume(later.stored);
       await live.close();
@@ -123,7 +101,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       // A restart replays and logs again what was logged (the alerts, the evaluations): the trail keeps each record once.
       await logAlerts(trail, raised.map((s) => s.alert));
       for (const s of raised) await logHistory(alerts, trail, s.alert.id);
-      expect((await logged(trail)).length).toBe(5);
+      expect((await loggedAlertRecords(trail)).length).toBe(5);
     });
 
     it("fails, naming the alert, when someone with the database rewrites a resolution reason", async () => {
@@ -131,7 +109,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const id = older?.alert.id ?? "";
       await sql("UPDATE alert_changes SET reason = $1 WHERE alert_id = $2 AND to_status = 'resolved'", ["False positive", id]);
       await sql("UPDATE alerts SET reason = $1 WHERE id = $2", ["False positive", id]);
-      const problems = await verifyAlertLog(await logged(trail), alerts);
+      const problems = await verifyAlertLog(await loggedAlertRecords(trail), alerts);
       expect(problems.map((p) => p.code)).toEqual(["evaluation-altered"]);
       expect(problems[0]?.message).toContain(`the resolved evaluation of alert ${id} differs from its record`);
     });
@@ -140,7 +118,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const [newer] = await alerts.list({ limit: 10 });
       const id = newer?.alert.id ?? "";
       await sql("UPDATE alerts SET status = 'resolved', reason = $1 WHERE id = $2", ["Nothing to see", id]);
-      const problems = await verifyAlertLog(await logged(trail), alerts);
+      const problems = await verifyAlertLog(await loggedAlertRecords(trail), alerts);
       // (The other alert's rewritten resolution from the test before is still reported beside it.)
       expect(problems.filter((p) => p.code === "evaluation-altered" && p.message.includes(id)).map((p) => p.message)).toEqual([expect.stringMatching(`^alert ${id} shows resolved`) as string]);
     });
@@ -150,7 +128,7 @@ for (const engine of ["sqlite", "postgres"] as const) {
       const id = older?.alert.id ?? "";
       await sql("DELETE FROM alert_changes WHERE alert_id = $1", [id]);
       await sql("DELETE FROM alerts WHERE id = $1", [id]);
-      const problems = await verifyAlertLog(await logged(trail), alerts);
+      const problems = await verifyAlertLog(await loggedAlertRecords(trail), alerts);
       expect(problems.filter((p) => p.code === "alert-missing").map((p) => p.message)).toEqual([expect.stringMatching(`^alert ${id} \\(rule charter/out-of-scope`) as string]);
       expect(problems.filter((p) => p.code === "evaluation-missing")).toHaveLength(2);
     });
