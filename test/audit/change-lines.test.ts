@@ -74,7 +74,7 @@ describe("a whole changes answer from the rows the index stores rendered", () =>
 
 describe("an index written by another version of Charter", () => {
   const dir = mkdtempSync(join(tmpdir(), "charter-index-version-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
   it("is dropped when opened and built again to the same rows", async () => {
     const ledger = auditLedger();
