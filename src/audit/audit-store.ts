@@ -41,3 +41,11 @@ export interface AuditStore {
 
 export const META_SIZE = "size";
 export const META_LAST_HASH = "last_hash";
+/** The index layout the rows were written in (META_VERSION's value): see INDEX_VERSION. */
+export const META_VERSION = "version";
+/**
+ * Bumped whenever what a row holds changes: a column, or the text of the rendered report rows
+ * (index-rows.ts). An index of another version is dropped and built again when opened, since it
+ * is derived from the branch and its rows would be missing a column or print another way.
+ */
+export const INDEX_VERSION = "2";

@@ -4,6 +4,8 @@ import { manifestPathOf } from "../evidence/manifest-path.js";
 import type { Row, TableName } from "./index-schema.js";
 import { instantOf } from "../evidence/instant.js";
 import type { ManifestFacts } from "./manifest-facts.js";
+import { type RenderedFormat, renderedRow } from "./report-format.js";
+import { changesReport } from "./reports.js";
 
 /** A record as read from the branch: its seq, the SHA-256 of its stored bytes, and its content. */
 export interface IndexedRecord {
@@ -199,7 +201,10 @@ function indexChange(
     checks: b.checks.map((c) => `${c.name}:${c.conclusion ?? "none"}`).join(" "),
     tested,
   };
-  add("changes", [seq, hash, mergedMs, b.decision, b.emergency.active ? 1 : 0, JSON.stringify(entry)]);
+  const rendered = b.emergency.active ? undefined : changesReport([{ ...entry, retro: null }], 0, 0);
+  const row = rendered?.rows[0];
+  const line = (format: RenderedFormat): string | null => (rendered === undefined || row === undefined ? null : renderedRow(rendered.columns, row, format));
+  add("changes", [seq, hash, mergedMs, b.decision, b.emergency.active ? 1 : 0, JSON.stringify(entry), line("csv"), line("json")]);
   for (const kind of kinds) add("change_kinds", [kind, mergedMs, seq]);
   for (const c of classes) add("change_data_classes", [c, mergedMs, seq]);
   const seen = new Set<string>();

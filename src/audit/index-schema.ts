@@ -10,7 +10,10 @@ export const TABLES = {
   records: ["seq", "hash", "kind", "observed_at", "observed_ms"],
   // A change is filtered on these columns and read whole: the rest of it is one JSON document
   // (see ChangeEntry), because reading a row of twenty columns costs more than parsing it.
-  changes: ["seq", "hash", "merged_ms", "decision", "emergency", "entry"],
+  // csv and json: the change's row as `charter audit changes` prints it in those formats, when
+  // that row is the same whenever it is asked for (outside an emergency, whose retro-review
+  // status depends on the day): a whole answer streams them instead of formatting each row.
+  changes: ["seq", "hash", "merged_ms", "decision", "emergency", "entry", "csv", "json"],
   change_agents: ["agent", "merged_ms", "seq"],
   change_kinds: ["kind", "merged_ms", "seq"],
   change_data_classes: ["data_class", "merged_ms", "seq"],

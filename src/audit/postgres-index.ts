@@ -1,6 +1,6 @@
 import pg from "pg";
 import { CharterError } from "../errors.js";
-import { type AuditStore, type IndexBatch, type IndexMeta, META_LAST_HASH, META_SIZE } from "./audit-store.js";
+import { type AuditStore, INDEX_VERSION, type IndexBatch, type IndexMeta, META_LAST_HASH, META_SIZE, META_VERSION } from "./audit-store.js";
 import { type Cell, insertStatement, schemaStatements, TABLES } from "./index-schema.js";
 
 export const DEFAULT_POSTGRES_SCHEMA = "charter_audit";
@@ -39,9 +39,19 @@ export async function openPostgresIndex(connectionString: string, schema = DEFAU
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     for (const sql of schemaStatements("postgres")) await client.query(sql);
   };
+  // Drops every table and creates them empty, stamped with this version's layout.
+  const recreate = async (): Promise<void> => {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoted} CASCADE`);
+    await create();
+    await client.query("INSERT INTO meta (key, value) VALUES ($1, $2)", [META_VERSION, INDEX_VERSION]);
+  };
   try {
     await client.query(`SET search_path TO ${quoted}`);
-    await locked(create);
+    await locked(async () => {
+      await create();
+      const { rows } = await client.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [META_VERSION]);
+      if (rows[0]?.value !== INDEX_VERSION) await recreate();
+    });
   } catch (cause) {
     await client.end();
     throw new CharterError("IO", `cannot prepare the audit index schema ${schema}: ${(cause as Error).message}`, { cause });
@@ -80,10 +90,7 @@ export async function openPostgresIndex(connectionString: string, schema = DEFAU
       });
     },
     reset() {
-      return locked(async () => {
-        await client.query(`DROP SCHEMA IF EXISTS ${quoted} CASCADE`);
-        await create();
-      });
+      return locked(recreate);
     },
     async close() {
       await client.end();

@@ -2,6 +2,7 @@ import { type AgentState, agentStateOf, jsonList, type ManifestSource } from "./
 import type { AuditStore } from "./audit-store.js";
 import { type Cell, cellText, isIntegerColumn, primaryKey, TABLE_NAMES, TABLES } from "./index-schema.js";
 import { isoOf } from "../evidence/instant.js";
+import type { RenderedFormat } from "./report-format.js";
 import { checkLimit, decodeCursor, type Page, type PageRequest, pageOf, type SortKey } from "./page-cursor.js";
 
 /** A record an answer rests on: trace it with charter evidence show --seq. */
@@ -77,7 +78,7 @@ export interface ChangesWindow {
  * primary key (filter value, merge time, seq) yields the rows already in the answer's order,
  * so a page is a bounded walk along one index and the count needs no other table.
  */
-export function changesQuery(filter: ChangeFilter, window: ChangesWindow = {}, select: "entry" | "count" = "entry"): { sql: string; params: Cell[] } {
+export function changesQuery(filter: ChangeFilter, window: ChangesWindow = {}, select: "entry" | "count" | RenderedFormat = "entry"): { sql: string; params: Cell[] } {
   const params: Cell[] = [];
   const bounds = (alias: string): string => {
     let sql = "";
@@ -102,17 +103,20 @@ export function changesQuery(filter: ChangeFilter, window: ChangesWindow = {}, s
   const given = DRIVERS.filter((d) => filter[d.filter] !== undefined);
   const [driver, ...others] = given;
   const needsChange = others.length > 0 || filter.decision !== undefined || filter.emergency === true;
+  // A rendered row is read with the sort key its cursor needs; the entry only where no rendered
+  // row is stored (an emergency change, formatted when asked for).
+  const columns = select === "count" ? "count(*) AS n" : select === "entry" ? "c.entry" : `c.merged_ms, c.seq, c.${select} AS line, CASE WHEN c.${select} IS NULL THEN c.entry END AS entry`;
   let sql: string;
   let order: string;
   if (driver === undefined) {
-    sql = `SELECT ${select === "count" ? "count(*) AS n" : "c.entry"} FROM changes c WHERE 1 = 1${bounds("c")}`;
+    sql = `SELECT ${columns} FROM changes c WHERE 1 = 1${bounds("c")}`;
     order = "c.merged_ms, c.seq";
   } else {
     params.push(filter[driver.filter] ?? "");
     const key = `x.${driver.column} = ?`;
     const range = bounds("x");
     const from = select === "count" && !needsChange ? `${driver.table} x` : `${driver.table} x JOIN changes c ON c.seq = x.seq`;
-    sql = `SELECT ${select === "count" ? "count(*) AS n" : "c.entry"} FROM ${from} WHERE ${key}${range}`;
+    sql = `SELECT ${columns} FROM ${from} WHERE ${key}${range}`;
     // One reviewer can approve one change twice (a review and a retro-approval): the row with
     // the smallest "via" stands for the change, so each change is listed once.
     if (driver.filter === "approver") sql += " AND x.via = (SELECT min(z.via) FROM approvals z WHERE z.reviewer = x.reviewer AND z.merged_ms = x.merged_ms AND z.seq = x.seq)";
@@ -127,7 +131,7 @@ export function changesQuery(filter: ChangeFilter, window: ChangesWindow = {}, s
     params.push(filter.decision);
   }
   if (filter.emergency === true) sql += " AND c.emergency = 1";
-  if (select === "entry") {
+  if (select !== "count") {
     sql += ` ORDER BY ${order}`;
     if (window.fetch !== undefined) {
       sql += " LIMIT ?";
@@ -163,7 +167,7 @@ function countOf(rows: readonly Readonly<Record<string, unknown>>[]): number {
 }
 
 /** A `changes` row's entry document; the index wrote it from a record that passed the chain check. */
-function changeEntryOf(row: Readonly<Record<string, unknown>>): Omit<ChangeEntry, "retro"> {
+export function changeEntryOf(row: Readonly<Record<string, unknown>>): Omit<ChangeEntry, "retro"> {
   return JSON.parse(cellText(row["entry"])) as Omit<ChangeEntry, "retro">;
 }
 
@@ -171,7 +175,7 @@ function changeEntryOf(row: Readonly<Record<string, unknown>>): Omit<ChangeEntry
  * The retro-approval record of each emergency change: a completed one if there is any (it closes
  * the change whatever came before), otherwise the latest (an overdue flag).
  */
-async function retroReviews(store: AuditStore, emergencies: readonly number[]): Promise<Map<number, RetroReview>> {
+export async function retroReviews(store: AuditStore, emergencies: readonly number[]): Promise<Map<number, RetroReview>> {
   const out = new Map<number, RetroReview>();
   for (let i = 0; i < emergencies.length; i += 500) {
     const chunk = emergencies.slice(i, i + 500);

@@ -58,7 +58,21 @@ export function formatReport(report: Report, format: ReportFormat, footer: Ledge
  */
 export interface ReportWriter {
   rows(rows: readonly Readonly<Record<string, ReportCell>>[]): string;
+  /**
+   * Rows already rendered for this format (by renderedRow): the index stores a change's CSV and
+   * JSON text, so a whole answer is written without building and formatting each row again.
+   * Only the CSV and JSON writers have it: a table's widths and Markdown's escaping need the cells.
+   */
+  readonly rendered?: (lines: readonly string[]) => string;
   end(page?: PageFooter): string;
+}
+
+/** The formats whose rows the index can store already rendered: neither depends on the other rows. */
+export type RenderedFormat = "csv" | "json";
+
+/** One row as the format writes it, without the separator between rows: what ReportWriter.rendered takes. */
+export function renderedRow(columns: readonly ReportColumn[], row: Readonly<Record<string, ReportCell>>, format: RenderedFormat): string {
+  return format === "csv" ? columns.map((c) => csvCell(row[c.key] ?? null)).join(",") : indent(JSON.stringify(row, null, 2), 4);
 }
 
 export function reportWriter(report: Pick<Report, "title" | "columns">, format: ReportFormat, footer: LedgerFooter): ReportWriter {
@@ -69,29 +83,34 @@ export function reportWriter(report: Pick<Report, "title" | "columns">, format: 
       ? `${count} row${count === 1 ? "" : "s"}.`
       : `${count} of ${page.total} row${page.total === 1 ? "" : "s"}${page.next === null ? "" : `; the next page: --after ${page.next} (or --all for every row)`}.`;
   switch (format) {
-    case "csv":
+    case "csv": {
+      const rendered = (lines: readonly string[]): string => {
+        const head = started ? [] : [report.columns.map((c) => csvCell(c.key)).join(",")];
+        started = true;
+        count += lines.length;
+        const all = head.length === 0 ? lines : [...head, ...lines];
+        return all.length === 0 ? "" : all.join("\r\n") + "\r\n";
+      };
       return {
-        rows(rows) {
-          const head = started ? [] : [report.columns.map((c) => csvCell(c.key)).join(",")];
-          started = true;
-          count += rows.length;
-          const lines = [...head, ...rows.map((r) => report.columns.map((c) => csvCell(r[c.key] ?? null)).join(","))];
-          return lines.length === 0 ? "" : lines.join("\r\n") + "\r\n";
-        },
+        rows: (rows) => rendered(rows.map((r) => renderedRow(report.columns, r, "csv"))),
+        rendered,
         end() {
           return started ? "" : report.columns.map((c) => csvCell(c.key)).join(",") + "\r\n";
         },
       };
+    }
     case "json": {
       const head = (): string => `{\n  "report": ${JSON.stringify(report.title)},\n  "ledger": ${indent(JSON.stringify(footer, null, 2), 2)},\n  "rows": [`;
+      const rendered = (lines: readonly string[]): string => {
+        const text = lines.length === 0 ? "" : `${count === 0 ? "" : ","}\n    ${lines.join(",\n    ")}`;
+        const out = (started ? "" : head()) + text;
+        started = true;
+        count += lines.length;
+        return out;
+      };
       return {
-        rows(rows) {
-          const text = rows.map((r, i) => `${count + i === 0 ? "" : ","}\n    ${indent(JSON.stringify(r, null, 2), 4)}`).join("");
-          const out = (started ? "" : head()) + text;
-          started = true;
-          count += rows.length;
-          return out;
-        },
+        rows: (rows) => rendered(rows.map((r) => renderedRow(report.columns, r, "json"))),
+        rendered,
         end(page) {
           const close = count === 0 ? "]" : "\n  ]";
           const paging = page === undefined ? "" : `,\n  "total": ${page.total},\n  "next": ${JSON.stringify(page.next)}`;

@@ -2,8 +2,11 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
-import { type AuditStore, type IndexBatch, type IndexMeta, META_LAST_HASH, META_SIZE } from "./audit-store.js";
+import { type AuditStore, INDEX_VERSION, type IndexBatch, type IndexMeta, META_LAST_HASH, META_SIZE, META_VERSION } from "./audit-store.js";
 import { type Cell, insertStatement, schemaStatements, TABLE_NAMES, type TableName } from "./index-schema.js";
+
+/** Rows per INSERT statement; SQLite allows 32,766 parameters, the widest table has 13 columns. */
+const MULTI_ROWS = 64;
 
 /**
  * The audit index in one SQLite file: the default, for a clone on an auditor's machine or a
@@ -29,11 +32,27 @@ export function openSqliteIndex(path: string): AuditStore {
   const create = (): void => {
     for (const sql of schemaStatements("sqlite")) db.exec(sql);
   };
+  // Drops every table and creates them empty, stamped with this version's layout.
+  const recreate = (): void => {
+    for (const table of [...TABLE_NAMES, "meta"]) db.exec(`DROP TABLE IF EXISTS ${table}`);
+    create();
+    db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(META_VERSION, INDEX_VERSION);
+  };
+  const version = (): unknown => db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(META_VERSION);
   create();
-  const inserts = new Map<TableName, Database.Statement>();
-  const insert = (table: TableName): Database.Statement => {
-    let statement = inserts.get(table);
-    if (!statement) inserts.set(table, (statement = db.prepare(insertStatement(table, () => "?"))));
+  // Checked again under the write lock: another process may have rebuilt it meanwhile.
+  if (version() !== INDEX_VERSION) {
+    db.transaction(() => {
+      if (version() !== INDEX_VERSION) recreate();
+    }).immediate();
+  }
+  // Rows go in MULTI_ROWS to a statement: one call into SQLite per row costs more than the
+  // insert itself for the narrow key tables.
+  const inserts = new Map<string, Database.Statement>();
+  const insert = (table: TableName, rows: number): Database.Statement => {
+    const key = `${table}/${rows}`;
+    let statement = inserts.get(key);
+    if (!statement) inserts.set(key, (statement = db.prepare(insertStatement(table, () => "?", rows))));
     return statement;
   };
   const statements = new Map<string, Database.Statement>();
@@ -54,8 +73,12 @@ export function openSqliteIndex(path: string): AuditStore {
     const meta = readMeta();
     if (meta.size !== batch.fromSeq || meta.lastHash !== batch.prevHash) return "raced";
     for (const [table, rows] of batch.rows) {
-      const statement = insert(table);
-      for (const row of rows) statement.run(...row);
+      const whole = rows.length - (rows.length % MULTI_ROWS);
+      if (whole > 0) {
+        const statement = insert(table, MULTI_ROWS);
+        for (let i = 0; i < whole; i += MULTI_ROWS) statement.run(rows.slice(i, i + MULTI_ROWS).flat());
+      }
+      if (whole < rows.length) insert(table, rows.length - whole).run(rows.slice(whole).flat());
     }
     setMeta.run(META_SIZE, String(batch.toSeq + 1));
     setMeta.run(META_LAST_HASH, batch.lastHash);
@@ -77,10 +100,7 @@ export function openSqliteIndex(path: string): AuditStore {
     reset() {
       statements.clear();
       inserts.clear();
-      db.transaction(() => {
-        for (const table of [...TABLE_NAMES, "meta"]) db.exec(`DROP TABLE IF EXISTS ${table}`);
-        create();
-      }).immediate();
+      db.transaction(recreate).immediate();
       return Promise.resolve();
     },
     close() {

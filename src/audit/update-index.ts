@@ -41,7 +41,10 @@ const MANIFEST_CACHE = 50_000;
  */
 export async function updateIndex(store: AuditStore, source: LedgerSource, options: UpdateOptions = {}): Promise<UpdateResult> {
   if (options.rebuild === true) await store.reset();
-  const batchSize = options.batchSize ?? 5000;
+  // Each batch commits every page it touched, and a large ledger's inserts land on a page per
+  // agent in the agent-keyed tables: larger batches fill those pages in fewer writes, which is
+  // what keeps the build rate from falling as agents (and the index) grow.
+  const batchSize = options.batchSize ?? 20_000;
   const size = await source.size();
   const manifests = new Map<string, ManifestCopy>();
   let indexed = 0;

@@ -4,12 +4,13 @@ import { gitLedgerSource } from "../audit/git-ledger-source.js";
 import { timeOption } from "../evidence/instant.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { DEFAULT_POSTGRES_SCHEMA, openPostgresIndex } from "../audit/postgres-index.js";
-import type { Page, PageRequest } from "../audit/page-cursor.js";
+import { pageChangeLines } from "../audit/change-lines.js";
 import { agentAt, countAgents, knowsAgent, countAgentsAt, countChanges, countExceptions, pageAgents, pageAgentsAt, pageChanges, pageExceptions } from "../audit/queries.js";
-import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type PageFooter, type Report, type ReportCell, type ReportFormat, reportWriter } from "../audit/report-format.js";
+import { chooseReportFormat, footerText, formatReport, type LedgerFooter, type PageFooter } from "../audit/report-format.js";
 import { accessReviewAtReport, accessReviewReport, agentAtReport, changesReport, exceptionsReport } from "../audit/reports.js";
 import { openSqliteIndex } from "../audit/sqlite-index.js";
 import { updateIndex } from "../audit/update-index.js";
+import { type Answer, writeAnswer } from "../audit/write-answer.js";
 import { AGENT_CHANGE_KINDS, GOVERNANCE_CHANGE_KINDS } from "../change/change-set.js";
 import { CharterError, isCharterError } from "../errors.js";
 import { dataClassifications } from "../manifest/data-classifications.js";
@@ -185,7 +186,9 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
       return EXIT.ok;
     }
     const auditStore = store;
-    const write = <T>(answer: Answer<T>): Promise<PageFooter | undefined> => writeAnswer(answer, { format, footer, pageSize, after: values.after, io });
+    const write = <T>(answer: Answer<T>): Promise<PageFooter | undefined> => writeAnswer(answer, { format, footer, pageSize, after: values.after, out: (text) => {
+      io.out(text);
+    } });
     let page: PageFooter | undefined;
     if (sub === "changes") {
       const filter = {
@@ -198,7 +201,12 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
         ...(values.decision === undefined ? {} : { decision: values.decision }),
         ...(values.emergency === true ? { emergency: true } : {}),
       };
-      page = await write({ read: (p) => pageChanges(auditStore, filter, p), count: () => countChanges(auditStore, filter), report: (rows) => changesReport(rows, now, retroDays) });
+      page = await write({
+        read: (p) => pageChanges(auditStore, filter, p),
+        count: () => countChanges(auditStore, filter),
+        report: (rows) => changesReport(rows, now, retroDays),
+        rendered: (p, rendered) => pageChangeLines(auditStore, filter, p, rendered, now, retroDays),
+      });
     } else if (sub === "access-review" && at !== undefined) {
       const atMs = at;
       page = await write({ read: (p) => pageAgentsAt(auditStore, atMs, p), count: () => countAgentsAt(auditStore, atMs), report: (rows) => accessReviewAtReport(rows, new Date(atMs).toISOString()) });
@@ -222,47 +230,6 @@ export async function auditCommand(argv: readonly string[], io: CliIo): Promise<
 
 /** Rows a table shows when no --limit or --all is given: a screenful that says how many there are in all. */
 const TABLE_ROWS = 100;
-/** Rows read at a time when every row is asked for: memory stays bounded however large the population. */
-const BATCH_ROWS = 1_000;
-
-/** One audit question: its pages, its population's size, and its rows as a report. */
-interface Answer<T> {
-  read(page: PageRequest): Promise<Page<T>>;
-  count(): Promise<number>;
-  report(rows: readonly T[]): Report;
-}
-
-/**
- * Writes an answer: one page and the population's size when a page size is given, otherwise
- * every row from the cursor on, a batch at a time, written as it is read.
- */
-async function writeAnswer<T>(
-  answer: Answer<T>,
-  options: { readonly format: ReportFormat; readonly footer: LedgerFooter; readonly pageSize: number | undefined; readonly after: string | undefined; readonly io: CliIo },
-): Promise<PageFooter | undefined> {
-  const { io } = options;
-  const writer = reportWriter(answer.report([]), options.format, options.footer);
-  const write = (rows: readonly Readonly<Record<string, ReportCell>>[]): void => {
-    const text = writer.rows(rows);
-    if (text !== "") io.out(text);
-  };
-  if (options.pageSize !== undefined) {
-    const page = await answer.read({ limit: options.pageSize, ...(options.after === undefined ? {} : { after: options.after }) });
-    write(answer.report(page.rows).rows);
-    const footer: PageFooter = { total: await answer.count(), next: page.next };
-    io.out(writer.end(footer));
-    return footer;
-  }
-  let after = options.after;
-  do {
-    const page = await answer.read({ limit: BATCH_ROWS, ...(after === undefined ? {} : { after }) });
-    write(answer.report(page.rows).rows);
-    after = page.next ?? undefined;
-  } while (after !== undefined);
-  io.out(writer.end());
-  return undefined;
-}
-
 export async function openIndex(root: string, cwd: string, indexOption: string | undefined): Promise<AuditStore> {
   if (indexOption !== undefined) return openSqliteIndex(resolve(cwd, indexOption));
   const url = process.env["DATABASE_URL"];
