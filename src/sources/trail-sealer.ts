@@ -86,9 +86,10 @@ async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Prom
     const key = JSON.stringify([agent, dataClass]);
     counts.set(key, { agent, dataClass, events: (counts.get(key)?.events ?? 0) + n });
   };
+  const names = await store.namesOf("agent", rows.map((r) => Number(r["agent"])).filter((id) => id !== -1));
   for (const r of rows) {
     const id = Number(r["agent"]);
-    const agent = id === -1 ? null : ((await store.nameOf("agent", id)) ?? `#${String(id)}`);
+    const agent = id === -1 ? null : (names.get(id) ?? `#${String(id)}`);
     const n = Number(r["n"]);
     add(agent, null, n);
     const set = BigInt(String(r["classes"]));
