@@ -895,7 +895,7 @@ export class SqliteTrailStore implements TrailStore {
     const rows = this.#prepared(
       "SELECT id, value FROM names WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
     ).all(kind, JSON.stringify(wanted)) as { id: number; value: string }[];
-    for (const r of rows) names.set(Number(r.id), r.value);
+    for (const r of rows) names.set(r.id, r.value);
     return Promise.resolve(names);
   }
 
