@@ -50,8 +50,8 @@ function schemaSql(): string[] {
     // Events no agent owns, by source: the alert log's records each anchor summarises, and unattributed identities.
     "CREATE INDEX IF NOT EXISTS events_unowned ON events (source, seq) WHERE agent IS NULL",
     "CREATE TABLE IF NOT EXISTS chunks (first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, lines BYTEA NOT NULL, hashes BYTEA NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS hourly (class INTEGER NOT NULL, within INTEGER NOT NULL, hour BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, hour, agent))",
-    "CREATE TABLE IF NOT EXISTS daily (class INTEGER NOT NULL, within INTEGER NOT NULL, day BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, day, agent))",
+    "CREATE TABLE IF NOT EXISTS hourly (class INTEGER NOT NULL, within INTEGER NOT NULL, hour BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, hour, agent)) WITH (fillfactor = 50)",
+    "CREATE TABLE IF NOT EXISTS daily (class INTEGER NOT NULL, within INTEGER NOT NULL, day BIGINT NOT NULL, agent BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (class, within, day, agent)) WITH (fillfactor = 50)",
     "CREATE TABLE IF NOT EXISTS positions (source TEXT NOT NULL, instance TEXT NOT NULL, position TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (source, instance))",
     `CREATE TABLE IF NOT EXISTS source_status (source TEXT NOT NULL, instance TEXT NOT NULL, attested INTEGER NOT NULL, last_event_ms BIGINT,
       last_received_ms BIGINT, events BIGINT NOT NULL, PRIMARY KEY (source, instance))`,
@@ -460,8 +460,15 @@ class PostgresTrailStore implements TrailStore {
     });
   }
 
-  nameOf(kind: NameKind, id: number): Promise<string | undefined> {
-    return this.#serial(async () => (await this.#q<{ value: string }>("SELECT value FROM names WHERE kind = $1 AND id = $2", [kind, id]))[0]?.value);
+  namesOf(kind: NameKind, ids: Iterable<number>): Promise<Map<number, string>> {
+    const wanted = [...new Set(ids)];
+    return this.#serial(async () => {
+      const names = new Map<number, string>();
+      if (wanted.length === 0) return names;
+      // One round trip whatever the count: the ids travel as one array parameter.
+      for (const r of await this.#q<{ id: string; value: string }>("SELECT id, value FROM names WHERE kind = $1 AND id = ANY($2::bigint[])", [kind, wanted.map(String)])) names.set(Number(r.id), r.value);
+      return names;
+    });
   }
 
   close(): Promise<void> {

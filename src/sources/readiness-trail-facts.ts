@@ -41,11 +41,13 @@ export async function readinessTrailFacts(store: TrailStore, o: TrailFactsOption
   // actions on a protected resource: their principals are not identities the inventory judges.
   const alertLog = (await store.nameId("source", ALERT_LOG_SOURCE_NAME)) ?? -1;
   const rows = await store.select("SELECT principal, agent, count(*) AS n, min(seq) AS first FROM events WHERE observed_ms >= ? AND observed_ms < ? AND source <> ? GROUP BY principal, agent ORDER BY min(seq)", [...window, alertLog]);
+  const agents = await store.namesOf("agent", rows.flatMap((r) => (r["agent"] === null ? [] : [Number(r["agent"])])));
+  const principalNames = await store.namesOf("principal", rows.map((r) => Number(r["principal"])));
   for (const r of rows) {
     const agentId = r["agent"] === null ? null : Number(r["agent"]);
     const principalId = Number(r["principal"]);
-    const agent = agentId === null ? null : ((await store.nameOf("agent", agentId)) ?? `#${agentId}`);
-    principals.push({ principal: (await store.nameOf("principal", principalId)) ?? `#${principalId}`, agent, events: Number(r["n"]), firstSeq: Number(r["first"]) });
+    const agent = agentId === null ? null : (agents.get(agentId) ?? `#${agentId}`);
+    principals.push({ principal: principalNames.get(principalId) ?? `#${principalId}`, agent, events: Number(r["n"]), firstSeq: Number(r["first"]) });
   }
   const gaps = (await store.gaps()).filter((g) => g.detectedMs >= fromMs && g.detectedMs < o.untilMs);
   const sources: SourceFact[] = (await statusRows(store, o.nowMs, o.silentAfterMs)).map((s) => ({

@@ -886,11 +886,17 @@ export class SqliteTrailStore implements TrailStore {
     return Promise.resolve(row?.id);
   }
 
-  nameOf(kind: NameKind, id: number): Promise<string | undefined> {
-    const row = this.#prepared(
-      "SELECT value FROM names WHERE kind = ? AND id = ?",
-    ).get(kind, id) as { value: string } | undefined;
-    return Promise.resolve(row?.value);
+  namesOf(kind: NameKind, ids: Iterable<number>): Promise<Map<number, string>> {
+    const names = new Map<number, string>();
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return Promise.resolve(names);
+    // One statement whatever the count: the ids travel as one JSON array, not as bound variables
+    // (SQLite caps those), and each is looked up through the primary key.
+    const rows = this.#prepared(
+      "SELECT id, value FROM names WHERE kind = ? AND id IN (SELECT value FROM json_each(?))",
+    ).all(kind, JSON.stringify(wanted)) as { id: number; value: string }[];
+    for (const r of rows) names.set(r.id, r.value);
+    return Promise.resolve(names);
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { checkAlertSummaries } from "../trail/alert-summary.js";
-import { type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
+import { type TrailProblem, type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
 import { alertLogCollector, verifyAlertLog } from "./alert-log.js";
 import type { AlertStore } from "./alert-store.js";
 import { SqliteTrailStore } from "./sqlite-trail-store.js";
@@ -34,7 +34,8 @@ export async function verifyTrailAgainst(store: TrailStore, o: { readonly source
   const alertProblems = o.alerts === undefined ? [] : await verifyAlertLog(logged.events, o.alerts);
   // Each anchor's alert summary against the log's records the chain just proved.
   const summaryProblems = checkAlertSummaries(anchors.alertSummaries, logged.events, report.events);
-  const problems = [...report.problems, ...alertProblems, ...summaryProblems];
+  const unreadable = anchors.unreadable.map((seq): TrailProblem => ({ code: "ledger-record-unreadable", message: `evidence record ${seq} is not canonical JSON, so a trail anchor it may hold cannot be checked: the evidence branch was edited (charter verify names the change)` }));
+  const problems = [...unreadable, ...report.problems, ...alertProblems, ...summaryProblems];
   return { ...report, ok: report.ok && problems.length === 0, problems };
 }
 

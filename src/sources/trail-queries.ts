@@ -165,7 +165,8 @@ export async function offHoursOrAll(store: TrailStore, f: Pick<ActionFilter, "ag
     for (const r of await store.select(`${sql} GROUP BY agent`, params)) add(Number(r["agent"]), Number(r["n"]));
   }
   const byAgent: { agent: string | null; events: number }[] = [];
-  for (const [agent, n] of counts) if (n > 0) byAgent.push({ agent: agent === -1 ? null : ((await store.nameOf("agent", agent)) ?? `#${String(agent)}`), events: n });
+  const names = await store.namesOf("agent", [...counts.keys()].filter((a) => a !== -1));
+  for (const [agent, n] of counts) if (n > 0) byAgent.push({ agent: agent === -1 ? null : (names.get(agent) ?? `#${String(agent)}`), events: n });
   byAgent.sort((a, b) => b.events - a.events || String(a.agent).localeCompare(String(b.agent)));
   return { total: byAgent.reduce((n, a) => n + a.events, 0), byAgent };
 }

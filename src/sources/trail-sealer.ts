@@ -86,9 +86,10 @@ async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Prom
     const key = JSON.stringify([agent, dataClass]);
     counts.set(key, { agent, dataClass, events: (counts.get(key)?.events ?? 0) + n });
   };
+  const names = await store.namesOf("agent", rows.map((r) => Number(r["agent"])).filter((id) => id !== -1));
   for (const r of rows) {
     const id = Number(r["agent"]);
-    const agent = id === -1 ? null : ((await store.nameOf("agent", id)) ?? `#${String(id)}`);
+    const agent = id === -1 ? null : (names.get(id) ?? `#${String(id)}`);
     const n = Number(r["n"]);
     add(agent, null, n);
     const set = BigInt(String(r["classes"]));
@@ -99,20 +100,24 @@ async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Prom
 }
 
 /** The trail's anchors on an evidence branch: every segment anchored for `origin`, and each anchor's checkpoint. */
-export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[]; alertSummaries: AnchoredAlertSummary[] }> {
+export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[]; alertSummaries: AnchoredAlertSummary[]; unreadable: number[] }> {
   const segments: AnchoredSegment[] = [];
   const checkpoints: AnchoredCheckpoint[] = [];
   // Anchors written before summaries existed carry none; there is nothing of theirs to check.
   const alertSummaries: AnchoredAlertSummary[] = [];
+  // Records that are not canonical JSON: Charter never writes one, so each is an edit of the
+  // branch, and skipping it quietly would drop whatever anchor it held from the check.
+  const unreadable: number[] = [];
   const size = await source.size();
   for (let from = 0; from < size; from += 1000) {
-    for (const bytes of await source.read(from, Math.min(1000, size - from))) {
+    for (const [i, bytes] of (await source.read(from, Math.min(1000, size - from))).entries()) {
       let record: EvidenceRecord;
       try {
         record = parseCanonical(bytes) as EvidenceRecord;
       } catch (error) {
-        if (isCharterError(error)) continue;
-        throw error;
+        if (!isCharterError(error)) throw error;
+        unreadable.push(from + i);
+        continue;
       }
       if (record.kind !== "trail-anchor" || record.body.origin !== origin) continue;
       for (const s of record.body.segments) segments.push({ ...s, anchorSeq: record.seq });
@@ -122,5 +127,5 @@ export async function readAnchors(source: LedgerSource, origin: string): Promise
       if (record.body.alerts !== undefined && first !== undefined && last !== undefined) alertSummaries.push({ anchorSeq: record.seq, fromSeq: first.fromSeq, toSeq: last.toSeq, alerts: record.body.alerts });
     }
   }
-  return { segments, checkpoints, alertSummaries };
+  return { segments, checkpoints, alertSummaries, unreadable };
 }

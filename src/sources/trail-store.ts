@@ -156,7 +156,12 @@ export interface TrailStore {
   select(sql: string, params?: readonly Cell[]): Promise<Record<string, unknown>[]>;
   /** Dictionary ids of names (agents, actions, resources, sources, data classes); undefined when never seen. */
   nameId(kind: NameKind, value: string): Promise<number | undefined>;
-  nameOf(kind: NameKind, id: number): Promise<string | undefined>;
+  /**
+   * The names of many dictionary ids in one read (ids never issued are absent): a report names
+   * every agent or principal it counts, and one round trip per name would cost PostgreSQL more
+   * than the query that counted them.
+   */
+  namesOf(kind: NameKind, ids: Iterable<number>): Promise<Map<number, string>>;
   close(): Promise<void>;
 }
 

@@ -30,7 +30,9 @@ export type TrailProblemCode =
   | "evaluation-altered"
   | "evaluation-unlogged"
   /** An anchor record's alert summary against the log's records it covers (src/trail/alert-summary.ts). */
-  | "alert-summary-mismatch";
+  | "alert-summary-mismatch"
+  /** A record of the evidence branch that is not canonical JSON: whatever anchor it held goes unchecked. */
+  | "ledger-record-unreadable";
 
 export interface TrailProblem {
   readonly code: TrailProblemCode;

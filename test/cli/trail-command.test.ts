@@ -231,6 +231,24 @@ describe("charter trail ingest, seal, verify and prove", () => {
     expect(deep.stdout).toContain("column-mismatch at event 3");
   });
 
+  it("fails on an anchor record edited out of canonical form, rather than leaving its segments unchecked", async () => {
+    await ingestAndAnchor(10);
+    expect((await runCli(["trail", "verify", "--db", db, "--key", ledger.verifierKey], repo.root)).code).toBe(0);
+    // The anchor is the branch's last record; its text, stripped of the final newline, is no longer canonical.
+    const path = repo.git("ls-tree", "-r", "--name-only", "charter-evidence", "records").trim().split("\n").sort().at(-1) ?? "";
+    const text = repo.git("show", `charter-evidence:${path}`);
+    expect(text).toContain('"kind":"trail-anchor"');
+    repo.git("checkout", "-q", "charter-evidence");
+    repo.write({ [path]: Buffer.from(text.trimEnd()) });
+    repo.commitAll("edit the anchor");
+    repo.git("checkout", "-q", "main");
+    const seq = Number(/(\d+)\.json$/.exec(path)?.[1]);
+    const verified = await runCli(["trail", "verify", "--db", db, "--key", ledger.verifierKey], repo.root);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toContain(`ledger-record-unreadable`);
+    expect(verified.stdout).toContain(`evidence record ${String(seq)} is not canonical JSON`);
+  });
+
   it("refuses checkpoints signed with another key", async () => {
     await ingestAndAnchor(5);
     const other = (await import("../../src/evidence/signed-note.js")).generateSignerKey("someone-else");
