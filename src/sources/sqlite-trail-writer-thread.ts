@@ -125,11 +125,14 @@ export class WriterThread {
 
 function spawnWriter(setup: WriterSetup): Worker {
   const here = import.meta.url;
+  // No flags from the parent: the writer needs none, and some are refused for a worker started
+  // from a file (a process started with --input-type or --eval would fail to start its writer).
+  const execArgv: string[] = [];
   if (here.endsWith(".ts")) {
     // Run from the TypeScript sources (tests, benchmarks): a worker does not inherit its parent's
     // module loader, so it registers the TypeScript one before loading the writer.
     const entry = JSON.stringify(new URL("./sqlite-trail-writer.ts", here).href);
-    return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData: setup });
+    return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData: setup, execArgv });
   }
-  return new Worker(new URL("./sqlite-trail-writer.js", here), { workerData: setup });
+  return new Worker(new URL("./sqlite-trail-writer.js", here), { workerData: setup, execArgv });
 }
