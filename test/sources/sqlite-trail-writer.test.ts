@@ -94,7 +94,7 @@ describe("the SQLite trail's writer thread", () => {
       (error: unknown) => error,
     );
     expect(isCharterError(failed) && failed.code).toBe("IO");
-    expect(String((failed as Error).message)).toMatch(/writer thread .* stopped .* not acknowledged/);
+    expect((failed as Error).message).toMatch(/writer thread .* stopped .* not acknowledged/);
     const retried = await ingestor.submit([sourceEvent({ sourceKey: "lost" })]);
     expect(retried.stored.map((e) => e.sourceKey)).toEqual(["lost"]);
     expect(await store.select("SELECT count(*) AS n FROM events")).toEqual([{ n: 1 }]);
