@@ -1,6 +1,5 @@
 import type Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
-import type { ChainedRun } from "../trail/chain.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import type { TrailSourceKind } from "../trail/event.js";
 import { GENESIS_HASH } from "../trail/event-bytes.js";
@@ -102,16 +101,25 @@ export function rowsOf(events: readonly DecidedEvent[]): TrailRows {
   return { rows, classSets };
 }
 
-/** The chunks of a chained run placed after seq `tipSeq`. */
-export function chunksOf(tipSeq: number, chained: ChainedRun): StoredChunk[] {
+/** The record of chained events as chainEvents lays it out: their lines one after the other, where each ends, their hashes. */
+export interface RecordRun {
+  readonly lines: Uint8Array;
+  readonly ends: ArrayLike<number>;
+  readonly hashes: Uint8Array;
+}
+
+/** The stored chunks of a chained run placed after seq `tipSeq`, compressed (the writer thread does this, beside the thread that chains). */
+export function chunksOf(tipSeq: number, record: RecordRun): StoredChunk[] {
   const chunks: StoredChunk[] = [];
-  for (let i = 0; i < chained.events.length; i += CHUNK_EVENTS) {
-    const j = Math.min(chained.events.length, i + CHUNK_EVENTS);
+  const lines = asBuffer(record.lines);
+  const count = record.ends.length;
+  for (let i = 0; i < count; i += CHUNK_EVENTS) {
+    const j = Math.min(count, i + CHUNK_EVENTS);
     chunks.push({
       first: tipSeq + i + 1,
       last: tipSeq + j,
-      lines: packChunk(chained.lines.subarray(i === 0 ? 0 : chained.ends[i - 1], chained.ends[j - 1])),
-      hashes: chained.hashes.subarray(32 * i, 32 * j),
+      lines: packChunk(lines.subarray(i === 0 ? 0 : record.ends[i - 1], record.ends[j - 1])),
+      hashes: record.hashes.subarray(32 * i, 32 * j),
     });
   }
   return chunks;

@@ -4,11 +4,10 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
 import type { BindingKind, PrincipalBinding } from "../trail/attribute.js";
-import { chainEvents } from "../trail/chain.js";
+import { chainEvents, layoutEvents } from "../trail/chain.js";
 import { chunkLines, splitChunk } from "./trail-chunk.js";
 import { chunksOf, insertChunks, insertRows, readTip, rowsOf, statementCache, TrailNames } from "./sqlite-trail-rows.js";
 import { WriterThread } from "./sqlite-trail-writer-thread.js";
-import { GENESIS_HASH } from "../trail/event-bytes.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import type { TrailSourceKind } from "../trail/event.js";
 import {
@@ -191,8 +190,8 @@ export class SqliteTrailStore implements TrailStore {
   readonly #writer: WriterThread | null;
   /** The preparation of appended batches, one after the other. */
   #order: Promise<void> = Promise.resolve();
-  /** The tip the batches given to the writer will leave. */
-  #expected: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
+  /** The seq the batches given to the writer will end at. */
+  #expected = 0;
   /** Set when the writer refused or failed a batch: the next one waits for the writer and reads the tip. */
   #resync = false;
   #origin: string;
@@ -270,9 +269,9 @@ export class SqliteTrailStore implements TrailStore {
 
   /**
    * Stores events after the tip in one durable transaction. With a writer thread (a trail in a
-   * file), the batch is chained and compressed here against the tip the batches before it will
-   * leave, and committed by the writer thread while the caller prepares the next one; the
-   * returned promise resolves only once that commit is durable. A batch the writer refuses (its
+   * file), the batch is laid out here after the seq the batches before it will end at, and
+   * hashed, compressed and committed by the writer thread while the caller prepares the next
+   * one; the returned promise resolves only once that commit is durable. A batch the writer refuses (its
    * tip moved, or one of its events is in the trail already) is appended here instead, after
    * every batch before it was answered, so the chain keeps the order of the calls.
    */
@@ -292,15 +291,19 @@ export class SqliteTrailStore implements TrailStore {
             resolve(await this.#appendHere(events, positions));
             return;
           }
-          const tip = writer.busy === 0 ? readTip(this.#prepared) : this.#expected;
+          const tipSeq = writer.busy === 0 ? readTip(this.#prepared).seq : this.#expected;
           const rows = rowsOf(events);
-          const chained = chainEvents(tip, events);
-          const chunks = chunksOf(tip.seq, chained);
-          this.#expected = chained.tip;
-          writer.write({ tip, rows, chunks, positions, nowMs: Date.now() }).then(
+          const laid = layoutEvents(tipSeq, events);
+          this.#expected = tipSeq + laid.events.length;
+          writer.write({ tipSeq, rows, lines: laid.lines, ends: laid.ends, positions, nowMs: Date.now() }).then(
             (outcome) => {
-              if (outcome === "stored") resolve({ stored: chained.events, duplicates: 0 });
-              else {
+              if (outcome !== "conflict") {
+                const hashes = Buffer.from(outcome.buffer, outcome.byteOffset, outcome.byteLength);
+                laid.events.forEach((e, i) => {
+                  (e as { hash: string }).hash = hashes.toString("hex", 32 * i, 32 * i + 32);
+                });
+                resolve({ stored: laid.events, duplicates: 0 });
+              } else {
                 this.#resync = true;
                 this.#appendHere(events, positions).then(resolve, reject);
               }

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { CharterError, type CharterErrorCode } from "../errors.js";
-import type { StoredChunk, TrailRows } from "./sqlite-trail-rows.js";
+import type { TrailRows } from "./sqlite-trail-rows.js";
 import type { SourcePosition } from "./trail-store.js";
 
 /** How the writer thread opens the trail. */
@@ -11,17 +11,20 @@ export interface WriterSetup {
   readonly cacheKiB: number;
 }
 
-/** A batch for the writer thread: chained on `tip`, its rows, its record's chunks and the positions saved with it. */
+/** A batch for the writer thread: laid out after seq `tipSeq`, its rows, its stored lines (layoutEvents) and the positions saved with it. */
 export interface WriteRequest {
-  readonly tip: { readonly seq: number; readonly hash: string };
+  readonly tipSeq: number;
   readonly rows: TrailRows;
-  readonly chunks: readonly StoredChunk[];
+  readonly lines: Uint8Array;
+  readonly ends: ArrayLike<number>;
   readonly positions: readonly SourcePosition[];
   readonly nowMs: number;
 }
 
+/** What became of a batch: stored (with its chain hashes, 32 bytes each), refused, or failed. */
 export type WriteReply =
-  | { readonly outcome: "stored" | "conflict" }
+  | { readonly outcome: "stored"; readonly hashes: Uint8Array }
+  | { readonly outcome: "conflict" }
   | { readonly outcome: "failed"; readonly code: CharterErrorCode; readonly message: string; readonly hint: string | null };
 
 /**
@@ -35,7 +38,7 @@ export type WriteReply =
 export class WriterThread {
   readonly #setup: WriterSetup;
   #worker: Worker | null = null;
-  readonly #waiting: { resolve: (outcome: "stored" | "conflict") => void; reject: (error: unknown) => void }[] = [];
+  readonly #waiting: { resolve: (outcome: Uint8Array | "conflict") => void; reject: (error: unknown) => void }[] = [];
   readonly #idle: (() => void)[] = [];
   #failure: CharterError | null = null;
   #closing = false;
@@ -53,21 +56,18 @@ export class WriterThread {
     return this.#waiting.length;
   }
 
-  write(request: WriteRequest): Promise<"stored" | "conflict"> {
+  /** Resolves with the batch's chain hashes once it is durable, or "conflict" when it was refused. */
+  write(request: WriteRequest): Promise<Uint8Array | "conflict"> {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     const worker = this.#worker ?? this.#start();
-    // Chunks are copied into buffers of their own and moved, not cloned: a view's whole underlying buffer would be copied.
-    const transfer: ArrayBuffer[] = [];
-    const chunks = request.chunks.map((c) => {
-      const lines = new Uint8Array(c.lines);
-      const hashes = new Uint8Array(c.hashes);
-      transfer.push(lines.buffer, hashes.buffer);
-      return { first: c.first, last: c.last, lines, hashes };
-    });
+    // The lines are copied into a buffer of their own and moved, not cloned: cloning a view copies
+    // its whole underlying buffer, which may be Node's shared pool.
+    const lines = new Uint8Array(request.lines);
+    const ends = Uint32Array.from(request.ends);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       worker.ref();
-      worker.postMessage({ ...request, chunks } satisfies WriteRequest, transfer);
+      worker.postMessage({ ...request, lines, ends } satisfies WriteRequest, [lines.buffer, ends.buffer]);
     });
   }
 
@@ -94,7 +94,7 @@ export class WriterThread {
       if (this.#waiting.length === 0) this.#settled();
       if (waiting === undefined) return;
       if (reply.outcome === "failed") waiting.reject(new CharterError(reply.code, reply.message, reply.hint === null ? {} : { hint: reply.hint }));
-      else waiting.resolve(reply.outcome);
+      else waiting.resolve(reply.outcome === "stored" ? reply.hashes : "conflict");
     });
     worker.on("error", (error) => {
       this.#fail(error.message);
