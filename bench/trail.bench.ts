@@ -15,7 +15,7 @@ import { openSqliteTrail, type SqliteTrailStore } from "../src/sources/sqlite-tr
 import { TrailIngestor } from "../src/sources/trail-ingestor.js";
 import { offHoursOrAll } from "../src/sources/trail-queries.js";
 import type { TrailStore } from "../src/sources/trail-store.js";
-import { median, report, round, time } from "./measure.js";
+import { busiestThreadMs, median, report, round, threadCpuMs, time } from "./measure.js";
 
 const EVENTS = Number(process.env["CHARTER_BENCH_TRAIL_EVENTS"] ?? 20_000_000);
 const POSTGRES_EVENTS = Number(process.env["CHARTER_BENCH_TRAIL_POSTGRES_EVENTS"] ?? Math.min(EVENTS, 2_000_000));
@@ -67,6 +67,7 @@ async function sqliteFigures(ctx: IngestContext, events: number): Promise<void> 
       samples: 1,
       source_events_per_s: Math.round(events / (ingest.sourceMs / 1000)),
       cpu_us_per_event: round((ingest.cpuMs * 1000) / events, 1),
+      busiest_thread_cpu_us_per_event: ingest.busiestMs === null ? null : round((ingest.busiestMs * 1000) / events, 1),
       baseline: "SHA-256 of each event's stored bytes",
       baseline_events_per_s_min: Math.round(1000 / Math.max(...sha)),
       baseline_events_per_s_median: Math.round(1000 / median(sha)),
@@ -203,7 +204,7 @@ function sourceEvent(i: number, total: number): SourceEvent {
  * beside it as source_events_per_s): the store commits on a thread of its own while this one
  * works, so timing only the waits would credit ingest with the time spent making its input.
  */
-async function ingestAll(store: TrailStore, ctx: IngestContext, total: number): Promise<{ ms: number; sourceMs: number; cpuMs: number; peakRss: number }> {
+async function ingestAll(store: TrailStore, ctx: IngestContext, total: number): Promise<{ ms: number; sourceMs: number; cpuMs: number; busiestMs: number | null; peakRss: number }> {
   const sourceStart = process.hrtime.bigint();
   let sink = 0;
   for (let i = 0; i < total; i++) sink += sourceEvent(i, total).sourceKey.length;
@@ -214,6 +215,7 @@ async function ingestAll(store: TrailStore, ctx: IngestContext, total: number): 
   const inflight: Promise<unknown>[] = [];
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
+  const threads = threadCpuMs();
   for (let i = 0; i < total; i += BATCH) {
     const batch: SourceEvent[] = [];
     for (let j = i; j < Math.min(total, i + BATCH); j++) batch.push(sourceEvent(j, total));
@@ -226,7 +228,8 @@ async function ingestAll(store: TrailStore, ctx: IngestContext, total: number): 
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   // CPU time of every thread of the process: on a loaded machine it says more than the wall clock what the work costs.
   const used = process.cpuUsage(cpu);
-  return { ms, sourceMs, cpuMs: (used.user + used.system) / 1000, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
+  const busiestMs = busiestThreadMs(threads, threadCpuMs());
+  return { ms, sourceMs, cpuMs: (used.user + used.system) / 1000, busiestMs, peakRss: Math.max(peakRss, process.memoryUsage().rss) };
 }
 
 /**
