@@ -83,6 +83,9 @@ export class WriterThread {
     const worker = this.#worker;
     if (worker === null) return;
     const exited = once(worker, "exit");
+    // Held open until the thread has closed its connection: unreferenced, a process with nothing
+    // else to do would end here and never return from close.
+    worker.ref();
     worker.postMessage("close");
     await exited;
   }

@@ -100,7 +100,7 @@ describe("the SQLite trail's writer thread", () => {
     expect(await store.select("SELECT count(*) AS n FROM events")).toEqual([{ n: 1 }]);
   });
 
-  it("lets a process that ingested exit without closing the store", () => {
+  it("lets a process that ingested exit without closing the store, and returns from close when it does close one", () => {
     // Built modules (npm run build), as the app and the CLI run them.
     const dist = (path: string): string => JSON.stringify(pathToFileURL(join(process.cwd(), "dist", path)).href);
     const script = `
@@ -114,11 +114,16 @@ describe("the SQLite trail's writer thread", () => {
       const event = ${JSON.stringify(sourceEvent({ sourceKey: "exit" }))};
       const result = await ingestor.submit([event, { ...event, sourceKey: "exit-2" }]);
       process.stdout.write(String(result.stored.length));
+      // A second store, closed: the code after close still runs although nothing else is pending.
+      const closed = openSqliteTrail(${JSON.stringify(join(dir, "closed.sqlite"))});
+      await new TrailIngestor(closed, () => emptyContext(new PrincipalBook(), new ManifestTimeline())).submit([event]);
+      await closed.close();
+      process.stdout.write(" closed");
     `;
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
     expect(child.stderr).toBe("");
     expect(child.signal).toBeNull();
     expect(child.status).toBe(0);
-    expect(child.stdout).toBe("2");
+    expect(child.stdout).toBe("2 closed");
   });
 });
