@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+
 /**
  * Times a candidate against a baseline in the same process, alternating them so that machine
  * noise hits both alike, and reports medians. Benchmarks print ratios, not absolute times alone,
@@ -41,4 +43,38 @@ export function round(value: number, digits = 1): number {
 /** One JSON line per figure: the format every benchmark prints. */
 export function report(figure: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(figure) + "\n");
+}
+
+/**
+ * CPU milliseconds each thread of this process has used so far, by thread id (Linux: read from
+ * /proc; empty elsewhere). The busiest thread's share bounds the throughput of work spread over
+ * threads when the machine has cores to spare, which a loaded machine's wall clock cannot show.
+ */
+export function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync("/proc/self/task");
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks of 10 ms.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(task, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The most CPU one thread used between two threadCpuMs readings; null where they are not available. */
+export function busiestThreadMs(before: Map<string, number>, after: Map<string, number>): number | null {
+  if (after.size === 0) return null;
+  let most = 0;
+  for (const [task, ms] of after) most = Math.max(most, ms - (before.get(task) ?? 0));
+  return most;
 }

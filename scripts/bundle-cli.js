@@ -18,7 +18,8 @@ const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.include
 await rm(root + "dist/charter-cli", { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ["src/cli/main.ts"],
+  // The SQLite trail's writer thread is loaded by file name (new Worker), so it is an entry of its own.
+  entryPoints: { main: "src/cli/main.ts", "sqlite-trail-writer": "src/sources/sqlite-trail-writer.ts" },
   outdir: "dist/charter-cli",
   bundle: true,
   splitting: true,

@@ -4,9 +4,10 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
 import type { BindingKind, PrincipalBinding } from "../trail/attribute.js";
-import { chainEvents } from "../trail/chain.js";
-import { chunkLines, packChunk, splitChunk } from "./trail-chunk.js";
-import { GENESIS_HASH } from "../trail/event-bytes.js";
+import { chainEvents, layoutEvents } from "../trail/chain.js";
+import { chunkLines, splitChunk } from "./trail-chunk.js";
+import { chunksOf, insertChunks, insertRows, readTip, rowsOf, statementCache, TrailNames } from "./sqlite-trail-rows.js";
+import { WriterThread } from "./sqlite-trail-writer-thread.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import type { TrailSourceKind } from "../trail/event.js";
 import {
@@ -14,18 +15,13 @@ import {
   type Cell,
   type ChainRow,
   DAILY_BACKFILL_SQL,
-  eventBits,
   type IngestToken,
-  MAX_DATA_CLASSES,
   type NameKind,
   type NewIngestToken,
-  resourceKey,
-  RollupCounts,
   type Segment,
   type SourceGap,
   type SourcePosition,
   type SourceStatusRow,
-  triState,
   type TrailStore,
 } from "./trail-store.js";
 import { SOURCE_STATUS_SQL, type SourceStatusSql, sourceStatusRow } from "./source-status-sql.js";
@@ -171,10 +167,10 @@ export interface SqliteTrailOptions {
   readonly cacheKiB?: number;
   /** Set false only for benchmarks that measure the engine, never for a trail that acknowledges events. */
   readonly durable?: boolean;
+  /** Set false to commit appends on the calling thread (one append at a time); default: a writer thread for a trail in a file. */
+  readonly writerThread?: boolean;
 }
 
-/** Events per stored chunk: small enough that showing one event reads little, large enough to keep writes sequential and compress well. */
-const CHUNK_EVENTS = 256;
 
 export function openSqliteTrail(
   path: string,
@@ -186,17 +182,24 @@ export function openSqliteTrail(
 export class SqliteTrailStore implements TrailStore {
   readonly dialect = "sqlite" as const;
   readonly location: string;
+  readonly appendsInFlight: number;
   readonly #db: Database.Database;
-  readonly #names = new Map<NameKind, Map<string, number>>();
-  readonly #sourceIds = new Map<string, Map<string, number>>();
-  readonly #resourceIds = new Map<string, Map<string, number>>();
-  readonly #classBits = new Map<string, number>();
-  #classSets = new WeakMap<readonly string[], { mask: bigint; rollup: number[] }>();
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #prepared: (sql: string) => Database.Statement;
+  readonly #names: TrailNames;
+  /** Commits appended batches beside this thread; null for a trail in memory (a thread cannot share it). */
+  readonly #writer: WriterThread | null;
+  /** The preparation of appended batches, one after the other. */
+  #order: Promise<void> = Promise.resolve();
+  /** The seq the batches given to the writer will end at. */
+  #expected = 0;
+  /** Set when the writer refused or failed a batch: the next one waits for the writer and reads the tip. */
+  #resync = false;
   #origin: string;
 
   constructor(path: string, options: SqliteTrailOptions = {}) {
     this.location = path;
+    // Two: one batch committing on the writer thread while the caller prepares the next.
+    this.appendsInFlight = path === ":memory:" || options.writerThread === false ? 1 : 2;
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.#db = new Database(path);
@@ -207,6 +210,12 @@ export class SqliteTrailStore implements TrailStore {
       // The app ingests while the CLI reads or backfills from another process.
       this.#db.pragma("busy_timeout = 10000");
       this.#db.pragma(`cache_size = ${String(-(options.cacheKiB ?? 65_536))}`);
+      this.#prepared = statementCache(this.#db);
+      this.#names = new TrailNames(this.#prepared);
+      this.#writer =
+        path === ":memory:" || options.writerThread === false
+          ? null
+          : new WriterThread({ path, durable: options.durable !== false, cacheKiB: options.cacheKiB ?? 65_536 });
       this.#db.exec(SCHEMA);
       this.#migrate();
       const row = this.#db
@@ -258,256 +267,79 @@ export class SqliteTrailStore implements TrailStore {
     return Promise.resolve(this.#origin);
   }
 
-  #prepared(sql: string): Database.Statement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined)
-      this.#statements.set(sql, (statement = this.#db.prepare(sql)));
-    return statement;
-  }
-
-  /** A dictionary id, created inside the caller's transaction when new. */
-  #name(kind: NameKind, value: string): number {
-    let ids = this.#names.get(kind);
-    if (ids === undefined) this.#names.set(kind, (ids = new Map<string, number>()));
-    const cached = ids.get(value);
-    if (cached !== undefined) return cached;
-    this.#prepared(
-      "INSERT OR IGNORE INTO names (kind, value) VALUES (?, ?)",
-    ).run(kind, value);
-    const row = this.#prepared(
-      "SELECT id FROM names WHERE kind = ? AND value = ?",
-    ).get(kind, value) as { id: number };
-    ids.set(value, row.id);
-    return row.id;
-  }
-
-  /** The source's dictionary id ("source/instance"), without building the name for every event. */
-  #sourceId(source: string, instance: string): number {
-    let ids = this.#sourceIds.get(source);
-    if (ids === undefined) this.#sourceIds.set(source, (ids = new Map<string, number>()));
-    let id = ids.get(instance);
-    if (id === undefined) ids.set(instance, (id = this.#name("source", `${source}/${instance}`)));
-    return id;
-  }
-
-  /** The resource's dictionary id (the key resourceKey builds), looked up by its parts. */
-  #resourceId(e: DecidedEvent): number | null {
-    if (e.system === null || e.resource === null) return null;
-    // No instance and an empty one are different names (resourceKey writes "@" for the second).
-    const scope = e.instance === null ? e.system : `${e.system}\n${e.instance}`;
-    let ids = this.#resourceIds.get(scope);
-    if (ids === undefined) this.#resourceIds.set(scope, (ids = new Map<string, number>()));
-    let id = ids.get(e.resource);
-    if (id === undefined) ids.set(e.resource, (id = this.#name("resource", resourceKey(e) as string)));
-    return id;
-  }
-
   /**
-   * An event's data classes as the row's bit mask and the rollups' class numbers (0 for every
-   * event, k + 1 for bit k). The catalog hands out one array per resource, so this is worked out
-   * once per array, not once per event.
+   * Stores events after the tip in one durable transaction. With a writer thread (a trail in a
+   * file), the batch is laid out here after the seq the batches before it will end at, and
+   * hashed, compressed and committed by the writer thread while the caller prepares the next
+   * one; the returned promise resolves only once that commit is durable. A batch the writer refuses (its
+   * tip moved, or one of its events is in the trail already) is appended here instead, after
+   * every batch before it was answered, so the chain keeps the order of the calls.
    */
-  #classes(dataClasses: readonly string[]): { mask: bigint; rollup: number[] } {
-    const cached = this.#classSets.get(dataClasses);
-    if (cached !== undefined) return cached;
-    let mask = 0n;
-    const rollup = [0];
-    for (const c of dataClasses) {
-      const index = this.#classIndex(c);
-      mask |= 1n << BigInt(index);
-      rollup.push(index + 1);
-    }
-    const out = { mask, rollup };
-    this.#classSets.set(dataClasses, out);
-    return out;
+  append(events: readonly DecidedEvent[], positions: readonly SourcePosition[] = []): Promise<AppendResult> {
+    const writer = this.#writer;
+    if (writer === null || writer.failed || events.length === 0) return this.#appendHere(events, positions);
+    return new Promise<AppendResult>((resolve, reject) => {
+      // Batches are prepared one after the other, in call order: each is chained on the tip the one before leaves.
+      this.#order = this.#order
+        .then(async () => {
+          if (this.#resync) {
+            // After a refused batch the expected tip is unknown until the writes before are answered.
+            await writer.idle();
+            this.#resync = false;
+          }
+          if (writer.failed) {
+            resolve(await this.#appendHere(events, positions));
+            return;
+          }
+          const tipSeq = writer.busy === 0 ? readTip(this.#prepared).seq : this.#expected;
+          const rows = rowsOf(events);
+          const laid = layoutEvents(tipSeq, events);
+          this.#expected = tipSeq + laid.events.length;
+          writer.write({ tipSeq, rows, lines: laid.lines, ends: laid.ends, positions, nowMs: Date.now() }).then(
+            (outcome) => {
+              if (outcome !== "conflict") {
+                const hashes = Buffer.from(outcome.buffer, outcome.byteOffset, outcome.byteLength);
+                laid.events.forEach((e, i) => {
+                  (e as { hash: string }).hash = hashes.toString("hex", 32 * i, 32 * i + 32);
+                });
+                resolve({ stored: laid.events, duplicates: 0 });
+              } else {
+                this.#resync = true;
+                this.#appendHere(events, positions).then(resolve, reject);
+              }
+            },
+            (error: unknown) => {
+              this.#resync = true;
+              reject(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        })
+        .catch(reject);
+    });
   }
 
-  /** Data classes get bit positions 0..61 in order of first appearance. */
-  #classIndex(name: string): number {
-    const cached = this.#classBits.get(name);
-    if (cached !== undefined) return cached;
-    const row = this.#prepared("SELECT value FROM meta WHERE key = ?").get(
-      `class:${name}`,
-    ) as { value: string } | undefined;
-    let index: number;
-    if (row !== undefined) index = Number(row.value);
-    else {
-      const count = (
-        this.#prepared(
-          "SELECT count(*) AS n FROM meta WHERE key LIKE 'class:%'",
-        ).get() as { n: number }
-      ).n;
-      if (count >= MAX_DATA_CLASSES) {
-        throw new CharterError(
-          "LIMIT_EXCEEDED",
-          `the trail tells apart at most ${MAX_DATA_CLASSES} data classes; "${name}" would be one more`,
-          {
-            hint: "Use fewer, broader data classes in the resource catalog.",
-          },
-        );
-      }
-      index = count;
-      this.#prepared("INSERT INTO meta (key, value) VALUES (?, ?)").run(
-        `class:${name}`,
-        String(index),
-      );
-    }
-    this.#classBits.set(name, index);
-    return index;
-  }
-
-  /** Forgets every cached dictionary id: after a rollback, the names created in it do not exist. */
-  #forgetNames(): void {
-    this.#names.clear();
-    this.#sourceIds.clear();
-    this.#resourceIds.clear();
-    this.#classBits.clear();
-    this.#classSets = new WeakMap();
-  }
-
-  append(
-    events: readonly DecidedEvent[],
-    positions: readonly SourcePosition[] = [],
-  ): Promise<AppendResult> {
+  /** Appends on this connection: duplicates are left out and the chain is built on the rows stored. */
+  #appendHere(events: readonly DecidedEvent[], positions: readonly SourcePosition[]): Promise<AppendResult> {
     const run = this.#db.transaction((): AppendResult => {
-      const tip = this.#tip();
-      // One statement per event both stores the query row and tells a duplicate: the unique
-      // time index refuses an event already in the trail (or earlier in this batch) and only
-      // that conflict is ignored, so any other failure still aborts the whole batch. A row
-      // holds nothing the chain decides but the seq, which is the next one when it is stored.
-      const insert = this.#prepared(
-        "INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (observed_ms, id) DO NOTHING",
+      const tip = readTip(this.#prepared);
+      const fresh = insertRows(this.#prepared, this.#names, tip.seq, rowsOf(events), "skip") as number[];
+      const chained = chainEvents(
+        tip,
+        fresh.map((i) => events[i] as DecidedEvent),
       );
-      const fresh: DecidedEvent[] = [];
-      const rollups = new RollupCounts();
-      const status = new Map<
-        string,
-        {
-          source: TrailSourceKind;
-          instance: string;
-          attested: boolean;
-          last: number;
-          received: number;
-          n: number;
-        }
-      >();
-      let seq = tip.seq;
-      let receivedAt = "";
-      let receivedMs = Number.NaN;
-      for (const e of events) {
-        const observedMs = Date.parse(e.observedAt);
-        const agent = e.agent === null ? null : this.#name("agent", e.agent);
-        const classes = this.#classes(e.dataClasses);
-        const stored = insert.run(
-          seq + 1,
-          observedMs,
-          Buffer.from(e.id, "hex"),
-          agent,
-          this.#sourceId(e.source, e.sourceInstance),
-          this.#name("action", e.action),
-          this.#resourceId(e),
-          this.#name("principal", e.principal),
-          classes.mask,
-          eventBits(e),
-          e.manifestSeq,
-          e.traceId === null ? null : Buffer.from(e.traceId, "hex"),
-        ).changes;
-        if (stored === 0) continue;
-        seq += 1;
-        fresh.push(e);
-        // A submission's events share one receive time.
-        if (e.receivedAt !== receivedAt) {
-          receivedAt = e.receivedAt;
-          receivedMs = Date.parse(receivedAt);
-        }
-        rollups.add(classes.rollup, triState(e.withinHours), observedMs, agent);
-        const sk = `${e.source}\n${e.sourceInstance}`;
-        const s = status.get(sk);
-        if (s === undefined)
-          status.set(sk, {
-            source: e.source,
-            instance: e.sourceInstance,
-            attested: e.attested,
-            last: observedMs,
-            received: receivedMs,
-            n: 1,
-          });
-        else {
-          s.last = Math.max(s.last, observedMs);
-          s.received = Math.max(s.received, receivedMs);
-          s.n += 1;
-        }
-      }
-      const chained = chainEvents(tip, fresh);
-      const insertChunk = this.#prepared(
-        "INSERT INTO chunks (first_seq, last_seq, lines, hashes) VALUES (?, ?, ?, ?)",
-      );
-      for (let i = 0; i < chained.events.length; i += CHUNK_EVENTS) {
-        const j = Math.min(chained.events.length, i + CHUNK_EVENTS);
-        insertChunk.run(
-          tip.seq + i + 1,
-          tip.seq + j,
-          packChunk(chained.lines.subarray(i === 0 ? 0 : chained.ends[i - 1], chained.ends[j - 1])),
-          chained.hashes.subarray(32 * i, 32 * j),
-        );
-      }
-      const upsertHour = this.#prepared(
-        "INSERT INTO hourly (class, within, hour, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = n + excluded.n",
-      );
-      for (const row of rollups.rows("hour")) upsertHour.run(...row);
-      const upsertDay = this.#prepared(
-        "INSERT INTO daily (class, within, day, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, day, agent) DO UPDATE SET n = n + excluded.n",
-      );
-      for (const row of rollups.rows("day")) upsertDay.run(...row);
-      const upsertStatus = this.#prepared(
-        `INSERT INTO source_status (source, instance, attested, last_event_ms, last_received_ms, events) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source, instance) DO UPDATE SET last_event_ms = max(coalesce(last_event_ms, 0), excluded.last_event_ms),
-           last_received_ms = max(coalesce(last_received_ms, 0), excluded.last_received_ms), events = events + excluded.events, attested = excluded.attested`,
-      );
-      for (const s of status.values())
-        upsertStatus.run(
-          s.source,
-          s.instance,
-          s.attested ? 1 : 0,
-          s.last,
-          s.received,
-          s.n,
-        );
-      const now = Date.now();
-      const savePosition = this.#prepared(
-        "INSERT INTO positions (source, instance, position, updated_ms) VALUES (?, ?, ?, ?) ON CONFLICT (source, instance) DO UPDATE SET position = excluded.position, updated_ms = excluded.updated_ms",
-      );
-      for (const p of positions)
-        savePosition.run(p.source, p.instance, p.position, now);
-      return {
-        stored: chained.events,
-        duplicates: events.length - fresh.length,
-      };
+      insertChunks(this.#prepared, chunksOf(tip.seq, chained), positions, Date.now());
+      return { stored: chained.events, duplicates: events.length - fresh.length };
     });
     try {
       return Promise.resolve(run.immediate());
     } catch (error) {
-      this.#forgetNames();
-      return Promise.reject(
-        error instanceof Error ? error : new Error(String(error)),
-      );
+      this.#names.forget();
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  #tip(): { seq: number; hash: string } {
-    const row = this.#prepared(
-      "SELECT last_seq, hashes FROM chunks ORDER BY first_seq DESC LIMIT 1",
-    ).get() as { last_seq: number; hashes: Buffer } | undefined;
-    return row === undefined
-      ? { seq: 0, hash: GENESIS_HASH }
-      : {
-          seq: row.last_seq,
-          hash: row.hashes.subarray(row.hashes.length - 32).toString("hex"),
-        };
-  }
-
   tip(): Promise<{ seq: number; hash: string }> {
-    return Promise.resolve(this.#tip());
+    return Promise.resolve(readTip(this.#prepared));
   }
 
   position(source: TrailSourceKind, instance: string): Promise<string | null> {
@@ -899,9 +731,10 @@ export class SqliteTrailStore implements TrailStore {
     return Promise.resolve(names);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.#order;
+    await this.#writer?.close();
     if (this.#db.open) this.#db.close();
-    return Promise.resolve();
   }
 }
 

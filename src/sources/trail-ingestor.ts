@@ -48,6 +48,7 @@ export class TrailIngestor {
   readonly #pending: Pending[] = [];
   #queued = 0;
   #flushing: Promise<void> | null = null;
+  #notified: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(store: TrailStore, context: () => IngestContext, options: IngestorOptions = {}) {
@@ -111,7 +112,15 @@ export class TrailIngestor {
   }
 
   async #flushAll(): Promise<void> {
-    while (this.#pending.length > 0) {
+    // Up to the store's appendsInFlight batches at once: the next is decided while one commits.
+    // The store keeps them in call order, so the chain keeps arrival order.
+    const depth = Math.max(1, this.#store.appendsInFlight ?? 1);
+    const inflight: Promise<void>[] = [];
+    while (this.#pending.length > 0 || inflight.length > 0) {
+      if (this.#pending.length === 0 || inflight.length >= depth) {
+        await inflight.shift();
+        continue;
+      }
       const batch: Pending[] = [];
       let size = 0;
       while (this.#pending.length > 0 && (batch.length === 0 || size + (this.#pending[0]?.events.length ?? 0) <= this.#batchSize)) {
@@ -119,7 +128,7 @@ export class TrailIngestor {
         batch.push(next);
         size += next.events.length;
       }
-      await this.#store1(batch, size);
+      inflight.push(this.#store1(batch, size));
     }
   }
 
@@ -175,7 +184,13 @@ export class TrailIngestor {
     if (result.stored.length > 0) await this.#notify(result.stored);
   }
 
-  async #notify(events: readonly TrailEvent[]): Promise<void> {
+  /** Consumers see batches one at a time in seq order, even when two batches were stored at once. */
+  #notify(events: readonly TrailEvent[]): Promise<void> {
+    this.#notified = this.#notified.then(() => this.#notify1(events));
+    return this.#notified;
+  }
+
+  async #notify1(events: readonly TrailEvent[]): Promise<void> {
     for (const consumer of this.#consumers) {
       try {
         await consumer(events);

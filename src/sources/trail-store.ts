@@ -114,6 +114,11 @@ export interface TrailStore {
    * saved position re-reads nothing that was stored and skips nothing that was not.
    */
   append(events: readonly DecidedEvent[], positions?: readonly SourcePosition[]): Promise<AppendResult>;
+  /**
+   * How many appends a caller may have outstanding at once, stored in the order they were
+   * called (the SQLite store commits one while the next is prepared); absent: one at a time.
+   */
+  readonly appendsInFlight?: number;
   tip(): Promise<{ seq: number; hash: string }>;
   position(source: TrailSourceKind, instance: string): Promise<string | null>;
 

@@ -151,29 +151,22 @@ export function chainHash(previousHex: string, bytes: Uint8Array): string {
 let scratch = Buffer.allocUnsafe(4096);
 
 /**
- * One link of ingest's chain: the event's canonical bytes are written once, where the hash reads
- * them (after 0x00 and the previous hash), then copied into the stored lines at `at` with a
- * newline after them. Returns the lines (grown when the event did not fit), where its line ends
- * and the event's hash.
+ * An event's stored bytes written into `lines` at `at`, a newline after them: the canonical
+ * text is encoded straight into the buffer that is stored, with no copy per event. Returns the
+ * lines (grown when the event did not fit) and where its line ends.
  */
-export function linkInto(previous: Uint8Array, event: UnchainedEvent, lines: Buffer, at: number): { lines: Buffer; end: number; hash: Buffer } {
+export function lineInto(event: UnchainedEvent, lines: Buffer, at: number): { lines: Buffer; end: number } {
   const text = eventText(event);
-  const head = 1 + previous.length;
   // A UTF-16 code unit takes at most three bytes in UTF-8: room for that always fits the text.
-  const room = text.length * 3;
-  if (scratch.length < head + room) scratch = Buffer.allocUnsafe(Math.max(head + room, scratch.length * 2));
-  scratch[0] = 0x00;
-  scratch.set(previous, 1);
-  const n = scratch.write(text, head, "utf8");
-  const hashed = hash("sha256", scratch.subarray(0, head + n), "buffer");
+  const room = text.length * 3 + 1;
   let out = lines;
-  if (out.length < at + n + 1) {
-    out = Buffer.allocUnsafe(Math.max(at + n + 1, out.length * 2));
+  if (out.length < at + room) {
+    out = Buffer.allocUnsafe(Math.max(at + room, out.length * 2));
     lines.copy(out, 0, 0, at);
   }
-  scratch.copy(out, at, head, head + n);
+  const n = out.write(text, at, "utf8");
   out[at + n] = 0x0a;
-  return { lines: out, end: at + n + 1, hash: hashed };
+  return { lines: out, end: at + n + 1 };
 }
 
 /** The same, into raw bytes (the Merkle leaf). */
