@@ -4,6 +4,7 @@
 // Packages with native code, servers or their own loaders stay external and load only with the
 // command that needs them. bin/charter.js runs the bundle; the app runs dist/github/ as tsc built it.
 import { readFile, rm } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -13,6 +14,40 @@ const BUNDLED = ["yaml", "ajv", "ajv-formats", "canonicalize"];
 
 const pkg = JSON.parse(await readFile(root + "package.json", "utf8"));
 const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.includes(name));
+
+const BUILTIN = new RegExp(`^(node:.*|${builtinModules.map((name) => name.replace(/[/]/g, "\\/")).join("|")})$`);
+
+/**
+ * Node's built-in modules reached with require(), not import. Importing one from an ES module
+ * builds an ES facade that reads every export, and reading node:fs's stream exports loads the
+ * stream modules, which validate never uses; require() hands over the module as it is.
+ * node:module stays an import: the banner needs it to create require().
+ */
+const builtinsByRequire = {
+  name: "builtins-by-require",
+  setup(build) {
+    build.onResolve({ filter: BUILTIN }, (args) => {
+      if (args.path === "node:module" || args.namespace === "builtin") return { path: args.path, external: true };
+      return { path: args.path, namespace: "builtin" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
+
+/**
+ * The generated validators reach ajv's runtime helpers (and ajv-formats' formats) with a
+ * require() of their own (scripts/generate-types.js says why). Here that require is esbuild's, so
+ * the helpers are bundled with the validator instead of being resolved in node_modules at start-up.
+ */
+const validatorsBundleTheirRuntime = {
+  name: "validators-bundle-their-runtime",
+  setup(build) {
+    build.onLoad({ filter: /\.validator\.generated\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, "utf8");
+      return { contents: source.replace(/^const require = createRequire\(import\.meta\.url\);$/m, ""), loader: "ts" };
+    });
+  },
+};
 
 // Chunk names carry content hashes: a previous build's chunks would otherwise stay and ship.
 await rm(root + "dist/charter-cli", { recursive: true, force: true });
@@ -27,6 +62,11 @@ await build({
   platform: "node",
   target: "node20",
   external: [...external, ...external.map((name) => `${name}/*`)],
+  // yaml's ES build, so that only the parts parse-yaml uses are bundled (its CommonJS build is
+  // bundled whole and runs every module's body at the first parse). The two builds differ only
+  // in how yaml prints its own warnings, which parse-yaml never asks for.
+  alias: { yaml: "./node_modules/yaml/browser/index.js" },
+  plugins: [builtinsByRequire, validatorsBundleTheirRuntime],
   // The bundled CommonJS packages call require(); in an ES module it comes from createRequire.
   banner: { js: 'import { createRequire as charterCreateRequire } from "node:module"; const require = charterCreateRequire(import.meta.url);' },
   legalComments: "eof",

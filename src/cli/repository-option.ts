@@ -2,7 +2,6 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { CharterError } from "../errors.js";
 import { findRepositoryRoot } from "../fs/find-manifests.js";
-import { runGit } from "../git/run-git.js";
 
 type Flag = "--root" | "--repo";
 
@@ -31,6 +30,9 @@ export function workingRoot(cwd: string, option: string | undefined, flag: Flag)
  */
 export async function gitRepository(cwd: string, option: string | undefined, flag: Flag): Promise<string> {
   const root = workingRoot(cwd, option, flag);
+  // Imported here, not at the top: validate uses workingRoot alone and should not load
+  // node:child_process to check a file.
+  const { runGit } = await import("../git/run-git.js");
   const result = await runGit(root, ["rev-parse", "--git-dir"]);
   if (result.code !== 0) {
     const where = option === undefined ? `${root} is not inside a git repository` : `${flag} ${option} is not a git repository`;

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import type { AgentManifest } from "../schema-types/agent-manifest.generated.js";
 import { checkManifest } from "./check-manifest.js";
@@ -43,12 +42,23 @@ interface Pending {
   readonly file: string;
   readonly manifest: AgentManifest;
   readonly parsed: ParsedYaml;
-  readonly sha256: string;
+  readonly bytes: Uint8Array;
   readonly prompts: CheckedPrompt[];
 }
 
+/**
+ * node:crypto is looked up when a hash is first wanted, not when this module loads: loading it
+ * loads the stream modules too, a few milliseconds that `charter validate`, which prints no
+ * hashes, would pay at every start.
+ */
 export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return process.getBuiltinModule("node:crypto").createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A hash computed on first read and kept: the report's readers that never look pay nothing. */
+function lazySha256(bytes: Uint8Array): () => string {
+  let hex: string | undefined;
+  return () => (hex ??= sha256Hex(bytes));
 }
 
 /**
@@ -72,7 +82,7 @@ export async function validateManifests(files: readonly string[], reader: RepoRe
     const check = checkManifest(file, entry.bytes, limits);
     diagnostics.push(...check.diagnostics);
     if (check.manifest && check.parsed) {
-      pending.push({ file, manifest: check.manifest, parsed: check.parsed, sha256: sha256Hex(entry.bytes), prompts: [] });
+      pending.push({ file, manifest: check.manifest, parsed: check.parsed, bytes: entry.bytes, prompts: [] });
     }
   }
 
@@ -83,7 +93,19 @@ export async function validateManifests(files: readonly string[], reader: RepoRe
   return {
     ok: !diagnostics.some((d) => d.severity === "error"),
     filesChecked,
-    agents: pending.map((p) => ({ id: p.manifest.id, file: p.file, manifest: p.manifest, manifestSha256: p.sha256, prompts: p.prompts, locate: (pointer, prefer) => p.parsed.locate(pointer, prefer) })),
+    agents: pending.map((p) => {
+      const hash = lazySha256(p.bytes);
+      return {
+        id: p.manifest.id,
+        file: p.file,
+        manifest: p.manifest,
+        get manifestSha256() {
+          return hash();
+        },
+        prompts: p.prompts,
+        locate: (pointer, prefer) => p.parsed.locate(pointer, prefer),
+      };
+    }),
     diagnostics,
   };
 }
@@ -173,7 +195,15 @@ async function checkPrompts(pending: readonly Pending[], reader: RepoReader, lim
             break;
           }
           out.push(...scanForSecrets(ref.path, decoded.text));
-          ref.owner.prompts.push({ declared: ref.declared, path: ref.path, sha256: sha256Hex(entry.bytes), size: entry.bytes.byteLength });
+          const hash = lazySha256(entry.bytes);
+          ref.owner.prompts.push({
+            declared: ref.declared,
+            path: ref.path,
+            get sha256() {
+              return hash();
+            },
+            size: entry.bytes.byteLength,
+          });
           break;
         }
       }

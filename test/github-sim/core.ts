@@ -4,6 +4,7 @@
 
 import { AppAuth } from "./auth.js";
 import { FaultInjector } from "./faults.js";
+import type { GraphqlCostLimit } from "./graphql-cost-limit.js";
 import type { FileChange, GitIdentity, GitRepository } from "./git-store.js";
 import { GitStore } from "./git-store.js";
 import { integration, type Urls } from "./render/account.js";
@@ -79,6 +80,10 @@ export class SimCore implements PayloadSource {
   readonly state: SimState;
   readonly auth: AppAuth;
   readonly faults = new FaultInjector();
+  /** When set, GraphQL queries with more aliases than it allows fail as GitHub's costly queries do. */
+  graphqlCostLimit: GraphqlCostLimit | null = null;
+  /** GraphQL queries answered with the cost limit's failure. */
+  graphqlCostRefusals = 0;
   readonly webhooks: WebhookDispatcher;
   readonly rateLimiter: RateLimiter;
   readonly gitStore: GitStore;

@@ -251,3 +251,50 @@ describe("Commit.history, parents and associatedPullRequests", () => {
     }
   });
 });
+
+describe("the cost limit (limitGraphqlCost)", () => {
+  const two = `{ repository(owner: "acme", name: "agents") { a: object(expression: "main:agents") { __typename } b: object(expression: "main:assets") { __typename } } }`;
+
+  test("answers a query over the limit as GitHub answers one it gave up on, and lets one at the limit through", async () => {
+    const refusedBefore = sim.graphqlCostRefusals;
+    try {
+      sim.limitGraphqlCost({ maxAliases: 2, answer: "timeout" });
+      const passed = await graphql(two);
+      expect(passed.status).toBe(200);
+      expect(passed.body).toEqual({ data: { repository: { a: { __typename: "Tree" }, b: { __typename: "Tree" } } } });
+
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "timeout" });
+      const timeout = await graphql(two);
+      expect(timeout.status).toBe(200);
+      expect(timeout.body.data).toBeNull();
+      expect(timeout.body.errors[0].message).toMatch(/^Something went wrong while executing your query\. This may be the result of a timeout/);
+
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "timeout-502" });
+      expect((await graphql(two)).status).toBe(502);
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "gateway-timeout" });
+      expect((await graphql(two)).status).toBe(504);
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "resource-limits" });
+      expect((await graphql(two)).body.errors[0].type).toBe("RESOURCE_LIMITS_EXCEEDED");
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "max-nodes" });
+      const nodes = await graphql(two);
+      expect(nodes.body.errors[0].type).toBe("MAX_NODE_LIMIT_EXCEEDED");
+      expect(nodes.body.data).toBeUndefined();
+      expect(sim.graphqlCostRefusals - refusedBefore).toBe(5);
+
+      sim.limitGraphqlCost(null);
+      expect((await graphql(two)).body).toEqual(passed.body);
+      expect(sim.graphqlCostRefusals - refusedBefore).toBe(5);
+    } finally {
+      sim.limitGraphqlCost(null);
+    }
+  });
+
+  test("refuses a limit it cannot apply", () => {
+    expect(() => {
+      sim.limitGraphqlCost({ maxAliases: -1, answer: "timeout" });
+    }).toThrow(/maxAliases/);
+    expect(() => {
+      sim.limitGraphqlCost({ maxAliases: 1, answer: "slow" as never });
+    }).toThrow(/answer must be one of/);
+  });
+});

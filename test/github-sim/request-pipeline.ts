@@ -8,6 +8,7 @@ import { AuthError, type Credential } from "./auth.js";
 import type { SimCore } from "./core.js";
 import type { Fault } from "./faults.js";
 import { executeGraphql } from "./graphql.js";
+import { aliasCount, costLimitResponse } from "./graphql-cost-limit.js";
 import { errorBody, HttpError, REST_DOCS, type SimResponse } from "./http.js";
 import { routeRest, validateRest } from "./openapi.js";
 import { rateLimitHeaders, type RateLimitSnapshot, type RateResource } from "./rate-limit.js";
@@ -178,6 +179,12 @@ export class RequestPipeline {
     if (isGraphql) {
       if (credential.kind !== "installation") {
         return { response: refuse("unauthenticated", 401, "A JSON web token cannot be used for GraphQL requests."), rate: spent.snapshot };
+      }
+      // Counted against the rate limit like any query: GitHub counts its timeouts too.
+      const limit = this.core.graphqlCostLimit;
+      if (limit !== null && aliasCount((body as { query?: unknown } | undefined)?.query) > limit.maxAliases) {
+        this.core.graphqlCostRefusals++;
+        return { response: costLimitResponse(limit.answer, requestId), rate: spent.snapshot };
       }
       const outcome = await executeGraphql(this.core, credential.token, spent.snapshot, body ?? {});
       if (outcome.invalid) this.reject(incoming, operation, "invalid", 200, "GraphQL document refused", outcome.body.errors ?? []);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimCore, type CreateRepositoryOptions } from "./core.js";
 import type { FaultInjector } from "./faults.js";
+import { checkedCostLimit, type GraphqlCostLimit } from "./graphql-cost-limit.js";
 import type { FileChange } from "./git-store.js";
 import { announceMerge, mergePullRequest, type MergeMethod } from "./merge.js";
 import { RequestPipeline, type Rejection } from "./request-pipeline.js";
@@ -162,6 +163,20 @@ export class GitHubSimulator {
 
   get faults(): FaultInjector {
     return this.core.faults;
+  }
+
+  /**
+   * From now on, every GraphQL query with more than `maxAliases` aliased fields fails the way
+   * GitHub fails a query too costly to run (`answer`); null lifts the limit. Unlike a fault it
+   * does not disarm: a client that keeps sending large queries keeps failing.
+   */
+  limitGraphqlCost(limit: GraphqlCostLimit | null): void {
+    this.core.graphqlCostLimit = limit === null ? null : checkedCostLimit(limit);
+  }
+
+  /** GraphQL queries that failed on the cost limit so far. */
+  get graphqlCostRefusals(): number {
+    return this.core.graphqlCostRefusals;
   }
 
   /** Every webhook delivery, dropped ones included, oldest first. */

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { AGENTS_DIRECTORY } from "../../change/governed-paths.js";
+import { CharterError } from "../../errors.js";
 import type { RepoEntry, RepoReader } from "../../manifest/repo-reader.js";
 
 /** The slice of Octokit this reader needs: one GraphQL call. */
@@ -27,6 +28,8 @@ const SYMLINK_MODE = 40960;
  * so the node limit allows far more aliases than this; the timeout is what binds, and each
  * alias is one object lookup. 2,500 covers base and head of 1,000 agent directories plus the
  * fields riding along in one query, so a pull request of that size still costs one listing query.
+ * Where GitHub gives up on a batch all the same (see tooCostly), the batch is split in halves and
+ * the smaller size kept for the rest of the loader's life.
  */
 const GRAPHQL_BATCH = 2_500;
 /** File text per query, so that one response stays a few megabytes however large the files. */
@@ -58,6 +61,8 @@ interface ObjectName {
 
 interface Waiter<T> {
   readonly name: ObjectName;
+  /** What the object is, for an error that must name it: "<path> at <commit>". */
+  readonly label: string;
   /** Expected response size in bytes (file texts); 0 when unknown or small. */
   readonly bytes: number;
   readonly resolve: (value: T) => void;
@@ -103,6 +108,8 @@ export class GraphqlFileLoader {
   private pendingTexts: Waiter<BlobResult>[] = [];
   private pendingFields: FieldRequest[] = [];
   private scheduled = false;
+  /** Aliases per query: GRAPHQL_BATCH until GitHub gives up on a batch, then the half that passed. */
+  private batchSize = GRAPHQL_BATCH;
   /** GraphQL requests made so far. */
   requests = 0;
 
@@ -131,7 +138,7 @@ export class GraphqlFileLoader {
       else if (entry.mode !== SYMLINK_MODE && entry.object.isBinary) out.set(path, { kind: "binary" });
       else {
         fetches.push(
-          this.text(nameOf(commit, path, entry), entry.object.byteSize ?? 0).then((blob) => {
+          this.text(nameOf(commit, path, entry), entry.object.byteSize ?? 0, labelOf(commit, path)).then((blob) => {
             if (blob?.__typename !== "Blob") out.set(path, { kind: "missing" });
             else if (entry.mode === SYMLINK_MODE) out.set(path, { kind: "symlink", target: blob.text ?? "" });
             else if (blob.isBinary || typeof blob.text !== "string") out.set(path, { kind: "binary" });
@@ -171,11 +178,11 @@ export class GraphqlFileLoader {
     let found = this.listings.get(key);
     if (!found) {
       found = new Promise<TreeResult>((resolve, reject) => {
-        this.pendingListings.push({ name: { argument: "expression", value: key }, bytes: 0, resolve, reject });
+        this.pendingListings.push({ name: { argument: "expression", value: key }, label: labelOf(commit, dir), bytes: 0, resolve, reject });
         this.schedule();
       }).then((tree) => {
         if (tree?.__typename !== "Tree" || !tree.entries) return null;
-        if (isAgentDirectory(dir)) this.prefetch(tree.entries);
+        if (isAgentDirectory(dir)) this.prefetch(commit, dir, tree.entries);
         return new Map(tree.entries.map((e) => [e.name, e]));
       });
       this.listings.set(key, found);
@@ -183,11 +190,11 @@ export class GraphqlFileLoader {
     return found;
   }
 
-  private text(name: ObjectName, bytes: number): Promise<BlobResult> {
+  private text(name: ObjectName, bytes: number, label: string): Promise<BlobResult> {
     let found = this.texts.get(name.value);
     if (!found) {
       found = new Promise<BlobResult>((resolve, reject) => {
-        this.pendingTexts.push({ name, bytes, resolve, reject });
+        this.pendingTexts.push({ name, label, bytes, resolve, reject });
         this.schedule();
       });
       this.texts.set(name.value, found);
@@ -200,21 +207,21 @@ export class GraphqlFileLoader {
    * they travel in the same query as its manifest. Called in the turn the listing arrives, the
    * same turn in which the readers waiting on it ask for their manifests.
    */
-  private prefetch(entries: readonly ListedEntry[]): void {
+  private prefetch(commit: string, dir: string, entries: readonly ListedEntry[]): void {
     let budget = PREFETCH_FILES;
-    const visit = (list: readonly ListedEntry[]): void => {
+    const visit = (at: string, list: readonly ListedEntry[]): void => {
       for (const e of list) {
         if (budget === 0) return;
         const object = e.object;
-        if (e.type === "tree" && object?.entries) visit(object.entries);
+        if (e.type === "tree" && object?.entries) visit(`${at}/${e.name}`, object.entries);
         else if (e.type === "blob" && e.mode !== SYMLINK_MODE && object?.__typename === "Blob" && object.oid && !object.isBinary && (object.byteSize ?? 0) <= PREFETCH_FILE_BYTES) {
           budget--;
           // Nobody may ever ask for it; a failure reaches those who do.
-          this.text({ argument: "oid", value: object.oid }, object.byteSize ?? 0).catch(() => undefined);
+          this.text({ argument: "oid", value: object.oid }, object.byteSize ?? 0, labelOf(commit, `${at}/${e.name}`)).catch(() => undefined);
         }
       }
     };
-    visit(entries);
+    visit(dir, entries);
   }
 
   /**
@@ -223,7 +230,7 @@ export class GraphqlFileLoader {
    * the inventory's identities.
    */
   async readTexts(commit: string, paths: readonly string[]): Promise<Map<string, string | null>> {
-    const blobs = await Promise.all(paths.map((path) => this.text({ argument: "expression", value: `${commit}:${path}` }, 0)));
+    const blobs = await Promise.all(paths.map((path) => this.text({ argument: "expression", value: `${commit}:${path}` }, 0, labelOf(commit, path))));
     return new Map(paths.map((path, i) => {
       const blob = blobs[i];
       return [path, blob?.__typename === "Blob" && typeof blob.text === "string" && !blob.isBinary ? blob.text : null];
@@ -261,26 +268,56 @@ export class GraphqlFileLoader {
 
   /** Sends the waiters in batches; `fields` ride along with the first batch (or alone, when there are no waiters). */
   private async flush<T>(waiters: Waiter<T>[], alias: string, fragmentName: string, fragment: string, fields: readonly FieldRequest[] = []): Promise<void> {
-    const all = batches(waiters);
-    if (all.length === 0 && fields.length > 0) all.push([]);
-    for (const [i, batch] of all.entries()) {
-      const extra = i === 0 ? fields : [];
-      try {
-        const result = await this.query<Record<string, unknown>>(
-          batch.map((w) => w.name),
-          batch.map((w, k) => `${alias}${k}: object(${w.name.argument}: $e${k}) { ...${fragmentName} }`),
-          batch.length > 0 ? fragment : "",
-          extra,
-        );
-        batch.forEach((w, k) => {
-          w.resolve(result[`${alias}${k}`] as T);
-        });
-        for (const f of extra) f.resolve(result[f.alias]);
-      } catch (error) {
-        for (const w of batch) w.reject(error);
-        for (const f of extra) f.reject(error);
+    if (waiters.length === 0 && fields.length === 0) return;
+    await this.sendInBatches({ alias, fragmentName, fragment }, waiters, fields);
+  }
+
+  /**
+   * Sends `waiters` in batches of the current size, read again before each batch: a split
+   * further down shrinks the batches that follow.
+   */
+  private async sendInBatches<T>(shape: QueryShape, waiters: readonly Waiter<T>[], fields: readonly FieldRequest[]): Promise<void> {
+    let rest = waiters;
+    let extra = fields;
+    do {
+      const batch = firstBatch(rest, this.batchSize);
+      rest = rest.slice(batch.length);
+      await this.send(shape, batch, extra);
+      extra = [];
+    } while (rest.length > 0);
+  }
+
+  /**
+   * One query. When GitHub gives up on it as too costly, its batch is split in halves, each sent
+   * on its own, and the half size kept for every later batch; the depth is bounded by halving
+   * (at most log2(GRAPHQL_BATCH) levels), and a single object GitHub still gives up on is an
+   * error naming it.
+   */
+  private async send<T>(shape: QueryShape, batch: readonly Waiter<T>[], extra: readonly FieldRequest[]): Promise<void> {
+    let result: Record<string, unknown>;
+    try {
+      result = await this.query<Record<string, unknown>>(
+        batch.map((w) => w.name),
+        batch.map((w, k) => `${shape.alias}${k}: object(${w.name.argument}: $e${k}) { ...${shape.fragmentName} }`),
+        batch.length > 0 ? shape.fragment : "",
+        extra,
+      );
+    } catch (error) {
+      const costly = tooCostly(error);
+      if (costly !== undefined && batch.length > 1) {
+        this.batchSize = Math.min(this.batchSize, Math.ceil(batch.length / 2));
+        await this.sendInBatches(shape, batch, extra);
+        return;
       }
+      const reason = costly !== undefined && batch[0] !== undefined ? objectTooCostly(batch[0].label, costly, error) : error;
+      for (const w of batch) w.reject(reason);
+      for (const f of extra) f.reject(reason);
+      return;
     }
+    batch.forEach((w, k) => {
+      w.resolve(result[`${shape.alias}${k}`] as T);
+    });
+    for (const f of extra) f.resolve(result[f.alias]);
   }
 
   private async query<T>(names: readonly ObjectName[], fields: readonly string[], fragment: string, extra: readonly FieldRequest[]): Promise<T> {
@@ -300,6 +337,47 @@ export class GraphqlFileLoader {
   }
 }
 
+/** The parts of a query that depend on what it reads: listings or texts. */
+interface QueryShape {
+  readonly alias: string;
+  readonly fragmentName: string;
+  readonly fragment: string;
+}
+
+const COSTLY_TYPES = new Set(["RESOURCE_LIMITS_EXCEEDED", "MAX_NODE_LIMIT_EXCEEDED"]);
+
+/**
+ * How GitHub says it gave up on a query for what it costs, or undefined for any other failure:
+ * its gateway's 504, its timeout message ("Something went wrong while executing your query. This
+ * may be the result of a timeout…", with status 200 or 502), or a resource limit's error type. A
+ * 502 without that message is an outage, not a verdict on the query: splitting would only
+ * multiply the requests, so it fails the check as before. Octokit reports GraphQL errors as
+ * `errors` (status 200) and an HTTP failure as `status` with the body in `response.data`.
+ */
+function tooCostly(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { status, errors, response } = error as { status?: unknown; errors?: unknown; response?: { data?: { errors?: unknown } } };
+  if (status === 504) return "HTTP 504";
+  const reported = status === 502 ? response?.data?.errors : errors;
+  if (!Array.isArray(reported)) return undefined;
+  for (const e of reported as { type?: unknown; message?: unknown }[]) {
+    if (typeof e.type === "string" && COSTLY_TYPES.has(e.type)) return e.type;
+    if (typeof e.message === "string" && /may be the result of a timeout/i.test(e.message)) return status === 502 ? "HTTP 502, a timeout" : "a timeout";
+  }
+  return undefined;
+}
+
+function objectTooCostly(label: string, how: string, cause: unknown): CharterError {
+  return new CharterError("GITHUB_LIMIT", `GitHub gave up reading ${label} through GraphQL even on its own (${how})`, {
+    cause,
+    hint: "Retry later; if it persists, the object is too large for GitHub's GraphQL API to return within its limits.",
+  });
+}
+
+function labelOf(commit: string, path: string): string {
+  return `${path} at ${commit}`;
+}
+
 /** A listed file's text is named by its blob id, so that one blob at two commits is read once. */
 function nameOf(commit: string, path: string, entry: ListedEntry): ObjectName {
   const oid = entry.object?.oid;
@@ -312,20 +390,14 @@ function isAgentDirectory(dir: string): boolean {
   return segments.length === 2 && segments[0] === AGENTS_DIRECTORY;
 }
 
-/** Splits requests into queries of at most GRAPHQL_BATCH aliases and GRAPHQL_TEXT_BYTES of text. */
-function batches<T>(waiters: readonly Waiter<T>[]): Waiter<T>[][] {
-  const out: Waiter<T>[][] = [];
-  let current: Waiter<T>[] = [];
+/** The first query's worth of requests: at most `size` aliases and GRAPHQL_TEXT_BYTES of text (one request at least). */
+function firstBatch<T>(waiters: readonly Waiter<T>[], size: number): readonly Waiter<T>[] {
   let bytes = 0;
+  let count = 0;
   for (const w of waiters) {
-    if (current.length > 0 && (current.length >= GRAPHQL_BATCH || bytes + w.bytes > GRAPHQL_TEXT_BYTES)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(w);
+    if (count > 0 && (count >= size || bytes + w.bytes > GRAPHQL_TEXT_BYTES)) break;
+    count++;
     bytes += w.bytes;
   }
-  if (current.length > 0) out.push(current);
-  return out;
+  return waiters.slice(0, count);
 }
