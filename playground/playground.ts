@@ -195,6 +195,10 @@ const teardown = new Teardown();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     interruption.signal = signal;
+    // From here on, a failure is the work the teardown cuts short (a request to the stopped app,
+    // a closed database), wherever it surfaces: it must not replace the signal's exit status.
+    process.on("unhandledRejection", () => undefined);
+    process.on("uncaughtException", () => undefined);
     process.stdout.write("\nInterrupted: stopping Charter's process and the PostgreSQL servers.\n");
     void teardown.run().finally(() => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));
   });
