@@ -22,7 +22,7 @@ const COMMANDS: CommandTable = {
   jobs: { load: async () => (await import("./jobs-command.js")).jobsCommand, summary: "the app's job queue: counts, dead-lettered jobs, and retrying them" },
   detect: { load: async () => (await import("./detect-command.js")).detectCommand, summary: "run anomaly detection (manifest rules, baselines, Sigma rules) over a file of trail events" },
   trail: { load: async () => (await import("./trail-command.js")).trailCommand, summary: "the action trail: ingest, ingest tokens, status, seal, verify, prove" },
-    alerts: { load: async () => (await import("./alerts-command.js")).alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
+  alerts: { load: async () => (await import("./alerts-command.js")).alertsCommand, summary: "alerts live detection raised: list, show, acknowledge, resolve (who, when, why)" },
   readiness: { load: async () => (await import("./readiness-command.js")).readinessCommand, summary: "SOC 2 readiness item by item, judged on the evidence, with the proof behind each answer" },
 };
 
