@@ -16,6 +16,10 @@ const GROWTH = 1.25;
 const WORDS = 4;
 const TWO_32 = 2 ** 32;
 
+// Values are stored plus one, so that an empty slot is a zero, as a new array comes: a segment
+// needs no fill before use.
+const EMPTY = 0;
+
 interface Segment {
   keys: Uint32Array;
   values: Float64Array;
@@ -43,12 +47,19 @@ export class FingerprintTable {
     return this.count;
   }
 
+  /** The bytes its arrays hold: what the table costs, whatever it holds. */
+  get bytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.keys.byteLength + segment.values.byteLength;
+    return total;
+  }
+
   /** The number stored with `text`, or undefined. */
   get(text: string): number | undefined {
     this.fingerprint(text);
     const segment = this.segmentOf();
-    const value = segment.values[this.find(segment)] ?? -1;
-    return value < 0 ? undefined : value;
+    const stored = segment.values[this.find(segment)] ?? EMPTY;
+    return stored === EMPTY ? undefined : stored - 1;
   }
 
   /**
@@ -61,8 +72,8 @@ export class FingerprintTable {
     const segment = this.segmentOf();
     if (segment.count + 1 > segment.values.length * MAX_LOAD) this.grow(segment);
     const slot = this.find(segment);
-    const previous = segment.values[slot] ?? -1;
-    if (previous < 0) {
+    const previous = segment.values[slot] ?? EMPTY;
+    if (previous === EMPTY) {
       segment.count += 1;
       this.count += 1;
       const at = slot * WORDS;
@@ -71,8 +82,8 @@ export class FingerprintTable {
       segment.keys[at + 2] = this.w2;
       segment.keys[at + 3] = this.w3;
     }
-    segment.values[slot] = value;
-    return previous < 0 ? undefined : previous;
+    segment.values[slot] = value + 1;
+    return previous === EMPTY ? undefined : previous - 1;
   }
 
   private fingerprint(text: string): void {
@@ -96,41 +107,41 @@ export class FingerprintTable {
   private find(segment: Segment): number {
     const { keys, values } = segment;
     const capacity = values.length;
-    // Scaling the word to the capacity, rather than masking it, lets a capacity be any size.
-    let slot = Math.min(capacity - 1, Math.floor((this.w0 / TWO_32) * capacity));
+    let slot = home(this.w0, capacity);
     for (;;) {
-      if ((values[slot] ?? -1) < 0) return slot;
+      if ((values[slot] ?? EMPTY) === EMPTY) return slot;
       const at = slot * WORDS;
       if (keys[at] === this.w0 && keys[at + 1] === this.w1 && keys[at + 2] === this.w2 && keys[at + 3] === this.w3) return slot;
       slot = slot + 1 === capacity ? 0 : slot + 1;
     }
   }
 
+  /** Moves a segment's fingerprints into a quarter more slots: all distinct, so each takes the first empty slot from its own. */
   private grow(segment: Segment): void {
     const { keys, values } = segment;
-    const bigger = emptySegment(Math.ceil(values.length * GROWTH));
-    const [w0, w1, w2, w3] = [this.w0, this.w1, this.w2, this.w3];
+    const capacity = Math.ceil(values.length * GROWTH);
+    const bigger = emptySegment(capacity);
     for (let slot = 0; slot < values.length; slot++) {
-      const value = values[slot] ?? -1;
-      if (value < 0) continue;
+      const value = values[slot] ?? EMPTY;
+      if (value === EMPTY) continue;
       const at = slot * WORDS;
-      this.w0 = keys[at] ?? 0;
-      this.w1 = keys[at + 1] ?? 0;
-      this.w2 = keys[at + 2] ?? 0;
-      this.w3 = keys[at + 3] ?? 0;
-      const target = this.find(bigger);
+      let target = home(keys[at] ?? 0, capacity);
+      while ((bigger.values[target] ?? EMPTY) !== EMPTY) target = target + 1 === capacity ? 0 : target + 1;
       bigger.keys.set(keys.subarray(at, at + WORDS), target * WORDS);
       bigger.values[target] = value;
-      bigger.count += 1;
     }
-    [this.w0, this.w1, this.w2, this.w3] = [w0, w1, w2, w3];
     segment.keys = bigger.keys;
     segment.values = bigger.values;
   }
 }
 
+/** Where a fingerprint's probe starts: its first word scaled to the capacity (not masked, so a capacity may be any size). */
+function home(w0: number, capacity: number): number {
+  return Math.min(capacity - 1, Math.floor((w0 / TWO_32) * capacity));
+}
+
 function emptySegment(capacity: number): Segment {
-  return { keys: new Uint32Array(capacity * WORDS), values: new Float64Array(capacity).fill(-1), count: 0 };
+  return { keys: new Uint32Array(capacity * WORDS), values: new Float64Array(capacity), count: 0 };
 }
 
 /** The little-endian 32-bit word at byte i of a "binary" string. */
