@@ -78,3 +78,12 @@ export function busiestThreadMs(before: Map<string, number>, after: Map<string, 
   for (const [task, ms] of after) most = Math.max(most, ms - (before.get(task) ?? 0));
   return most;
 }
+
+/** The load average over 1, 5 and 15 minutes (Linux: /proc/loadavg; null elsewhere): a figure from a shared machine means little without it. */
+export function loadAverage(): string | null {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return null;
+  }
+}

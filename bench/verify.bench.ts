@@ -2,19 +2,24 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeLargeLedger } from "../test/helpers/large-ledger.js";
+import { type LedgerMix, writeLargeLedger } from "../test/helpers/large-ledger.js";
 import { runMeasuredCli } from "../test/helpers/measured-cli.js";
-import { median, report, round, time } from "./measure.js";
+import { loadAverage, median, report, round, time } from "./measure.js";
 
 const SIZES = (process.env["CHARTER_BENCH_VERIFY_SIZES"] ?? "100000,300000").split(",").map(Number);
-const ROUNDS = 3;
+// Samples a side (at least three, for a min and a median that mean something).
+const ROUNDS = Math.max(3, Number(process.env["CHARTER_BENCH_VERIFY_SAMPLES"] ?? 3));
+// "realistic" (a working repository's spread of kinds) or "changes" (nearly all change records, the most memory a record).
+const MIX: LedgerMix = process.env["CHARTER_BENCH_VERIFY_MIX"] === "changes" ? "changes" : "realistic";
 
 /**
  * The `charter verify` command itself, as an auditor runs it (built CLI, its own process, reading
  * the branch from git), over generated ledgers of at least two sizes so that growth shows. The
  * baseline is the least any verifier must do with the same bytes, measured in the same run: git
  * reads every record blob (one ls-tree, one cat-file --batch) and SHA-256 hashes them. Reports the
- * ratio of medians, min and median of each side, and the command's peak resident memory.
+ * ratio of medians, min and median of each side, the command's peak resident memory and the
+ * load average at the end (CHARTER_BENCH_VERIFY_SAMPLES samples a side, CHARTER_BENCH_VERIFY_MIX
+ * the kinds of record).
  */
 export async function run(): Promise<void> {
   for (const size of SIZES) {
@@ -23,7 +28,7 @@ export async function run(): Promise<void> {
       const repo = join(dir, "repo");
       let ledger: Awaited<ReturnType<typeof writeLargeLedger>> | undefined;
       const generateMs = await time(async () => {
-        ledger = await writeLargeLedger(repo, size);
+        ledger = await writeLargeLedger(repo, size, undefined, MIX);
       });
       if (!ledger) throw new Error("no ledger generated");
       const key = ledger.verifierKey;
@@ -43,6 +48,7 @@ export async function run(): Promise<void> {
       report({
         bench: "verify",
         records: size,
+        mix: MIX,
         bytes: ledger.bytes,
         generate_ms: round(generateMs),
         samples: ROUNDS,
@@ -54,6 +60,7 @@ export async function run(): Promise<void> {
         baseline_ms: round(baselineMs),
         baseline_min_ms: round(Math.min(...baseline)),
         ratio: round(charterMs / baselineMs, 3),
+        load: loadAverage(),
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
