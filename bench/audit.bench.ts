@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLedgerSource } from "../src/audit/ledger-source.js";
@@ -33,7 +33,8 @@ const AGENTS = Number(process.env["CHARTER_BENCH_AUDIT_AGENTS"] ?? Math.max(20, 
 const QUERY_ROUNDS = 15;
 /** The rows `charter audit` shows by default in a table, with the population's count. */
 const PAGE = 100;
-const SCAN_ROUNDS = 1;
+/** Scans per query, each followed by a share of the query rounds: at least three samples a side. */
+const SCAN_ROUNDS = 3;
 const DAY_MS = 86_400_000;
 
 /**
@@ -59,24 +60,24 @@ export async function run(): Promise<void> {
   const part = Math.max(2, Math.floor(RECORDS / 5));
   const small = openSqliteIndex(join(dir, "part.sqlite"));
   try {
-    const partMs = await time(() => updateIndex(small, memoryLedgerSource(ledger.records.slice(0, part), ledger.objects)));
-    report({ bench: "audit/build", records: part, agents: AGENTS, build_ms: round(partMs), records_per_s: Math.round(part / (partMs / 1000)), index_bytes: indexBytes(dir, "part.sqlite") });
+    const built = await sample(() => updateIndex(small, memoryLedgerSource(ledger.records.slice(0, part), ledger.objects)));
+    report({ bench: "audit/build", records: part, agents: AGENTS, ...buildFigures(part, built), index_bytes: indexBytes(dir, "part.sqlite"), loadavg: loadAverage() });
   } finally {
     await small.close();
     for (const suffix of ["", "-wal", "-shm"]) rmSync(join(dir, `part.sqlite${suffix}`), { force: true });
   }
   const store = openSqliteIndex(join(dir, "audit.sqlite"));
   try {
-    const buildMs = await time(() => updateIndex(store, memoryLedgerSource(ledger.records, ledger.objects)));
+    const built = await sample(() => updateIndex(store, memoryLedgerSource(ledger.records, ledger.objects)));
     report({
       bench: "audit/build",
       records: RECORDS,
       agents: AGENTS,
       bytes,
       distinct_manifests: ledger.objects.size,
-      build_ms: round(buildMs),
-      records_per_s: Math.round(RECORDS / (buildMs / 1000)),
+      ...buildFigures(RECORDS, built),
       index_bytes: indexBytes(dir, "audit.sqlite"),
+      loadavg: loadAverage(),
     });
 
     const facts = new Map<string, ManifestFacts | null>([...ledger.objects].map(([sha, b]) => [sha, manifestFacts(b)]));
@@ -261,7 +262,8 @@ export async function run(): Promise<void> {
 interface Paging {
   page(after: string | undefined): Promise<{ page: Page<unknown>; total: number }>;
   cursorAt(i: number): Promise<string | undefined>;
-  exported(format: RenderedFormat): Promise<number>;
+  /** Rows written; the timed rounds pass count false, so that counting them is not timed. */
+  exported(format: RenderedFormat, count?: boolean): Promise<number>;
 }
 
 const FOOTER: LedgerFooter = { branch: "charter/evidence", commit: "0".repeat(40), size: RECORDS, tipHash: null, index: "bench" };
@@ -269,9 +271,10 @@ const FOOTER: LedgerFooter = { branch: "charter/evidence", commit: "0".repeat(40
 /** A query's pages as the bench reads them: rows as comparable lines, and the cursor before row i. */
 function paging<T>(read: (page: PageRequest) => Promise<Page<T>>, count: () => Promise<number>, line: (row: T) => unknown, key: (row: T) => SortKey, answer: Answer<T>): Paging {
   return {
-    exported: async (format) => {
+    exported: async (format, count = true) => {
       const chunks: string[] = [];
       await writeAnswer(answer, { format, footer: FOOTER, pageSize: undefined, after: undefined, out: (text) => void chunks.push(text) });
+      if (!count) return -1;
       const text = chunks.join("");
       return format === "csv" ? text.split("\r\n").length - 2 : text.split("\n    {").length - 1;
     },
@@ -286,64 +289,127 @@ function paging<T>(read: (page: PageRequest) => Promise<Page<T>>, count: () => P
   };
 }
 
+/** A timed call: wall-clock and this process's CPU milliseconds (user and system, every thread). */
+interface Sample {
+  readonly ms: number;
+  readonly cpu: number;
+}
+
+async function sample(fn: () => unknown): Promise<Sample> {
+  const cpu = process.cpuUsage();
+  const ms = await time(fn);
+  const used = process.cpuUsage(cpu);
+  return { ms, cpu: (used.user + used.system) / 1000 };
+}
+
+/** min and median of the wall clock, and the median CPU time, of a side's samples. */
+function summary(samples: readonly Sample[]): { min: number; median: number; cpu: number } {
+  return { min: Math.min(...samples.map((s) => s.ms)), median: median(samples.map((s) => s.ms)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
 /**
- * Times a query (median of several runs) and its linear scan, checks they agree (the whole
- * answer, the first page and the count, and a page from the middle), prints one line.
+ * Times a query and its linear scan, checks they agree (the whole answer, the first page and
+ * the count, and a page from the middle), prints one line. The two sides alternate: each scan
+ * is followed by a share of the query's rounds, so a change in the machine's load between them
+ * hits both. Ratios are of medians; the CPU ratio (CPU time of the scan over that of the
+ * query) is the one the other jobs on a shared machine disturb least.
  */
 async function measure(name: string, question: string, query: () => Promise<readonly unknown[]>, paging: Paging | undefined, scanned: () => readonly unknown[]): Promise<void> {
   const answer = await query();
-  let expected: readonly unknown[] = [];
-  const scanTimes: number[] = [];
-  for (let i = 0; i < SCAN_ROUNDS; i++) scanTimes.push(await time(() => (expected = scanned())));
+  let expected: readonly unknown[] = scanned();
   const mismatch = (what: string, got: readonly unknown[], want: readonly unknown[]): void => {
     if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`audit bench ${name}: ${what}: the index answered ${got.length} rows, the scan ${want.length}`);
   };
   mismatch("the whole answer", answer, expected);
-  const scanMs = median(scanTimes);
-  const wholeMs = median(await rounds(query));
-  const figure: Record<string, unknown> = { bench: `audit/${name}`, question, records: RECORDS, rows: answer.length };
-  if (paging === undefined) {
-    Object.assign(figure, { query_ms: round(wholeMs, 3), ratio: round(scanMs / wholeMs) });
-  } else {
+  let cursor: string | undefined;
+  if (paging !== undefined) {
     const first = await paging.page(undefined);
     mismatch("the first page", first.page.rows, expected.slice(0, PAGE));
     if (first.total !== expected.length) throw new Error(`audit bench ${name}: the count says ${first.total}, the scan found ${expected.length}`);
     const middle = Math.floor(expected.length / 2);
-    const cursor = await paging.cursorAt(middle - 1);
+    cursor = await paging.cursorAt(middle - 1);
     const later = await paging.page(cursor);
     mismatch("the middle page", later.page.rows, expected.slice(middle, middle + PAGE));
     for (const format of ["csv", "json"] as const) {
       const written = await paging.exported(format);
       if (written !== expected.length) throw new Error(`audit bench ${name}: the ${format} export wrote ${written} rows, the scan found ${expected.length}`);
     }
-    const pageMs = median(await rounds(() => paging.page(undefined)));
-    const middleMs = median(await rounds(() => paging.page(cursor)));
-    const exportMs = median(await rounds(() => paging.exported("csv")));
-    const jsonMs = median(await rounds(() => paging.exported("json")));
+  }
+  const sides: Record<"scan" | "all" | "page" | "middle" | "csv" | "json", Sample[]> = { scan: [], all: [], page: [], middle: [], csv: [], json: [] };
+  const share = Math.ceil(QUERY_ROUNDS / SCAN_ROUNDS);
+  for (let r = 0; r < SCAN_ROUNDS; r++) {
+    sides.scan.push(await sample(() => (expected = scanned())));
+    for (let i = 0; i < share; i++) {
+      sides.all.push(await sample(query));
+      if (paging === undefined) continue;
+      sides.page.push(await sample(() => paging.page(undefined)));
+      sides.middle.push(await sample(() => paging.page(cursor)));
+      sides.csv.push(await sample(() => paging.exported("csv", false)));
+      sides.json.push(await sample(() => paging.exported("json", false)));
+    }
+  }
+  mismatch("the whole answer, again", answer, expected);
+  const scan = summary(sides.scan);
+  const all = summary(sides.all);
+  const figure: Record<string, unknown> = { bench: `audit/${name}`, question, records: RECORDS, rows: answer.length };
+  if (paging === undefined) {
+    Object.assign(figure, { query_ms: round(all.median, 3), query_min_ms: round(all.min, 3), ratio: round(scan.median / all.median), cpu_ratio: round(scan.cpu / Math.max(all.cpu, 0.001)) });
+  } else {
+    const page = summary(sides.page);
+    const middle = summary(sides.middle);
+    const csv = summary(sides.csv);
+    const json = summary(sides.json);
     Object.assign(figure, {
-      page_rows: first.page.rows.length,
-      page_ms: round(pageMs, 3),
-      ratio: round(scanMs / pageMs),
+      page_rows: Math.min(PAGE, answer.length),
+      page_ms: round(page.median, 3),
+      page_min_ms: round(page.min, 3),
+      ratio: round(scan.median / page.median),
       ratio_of: `the first page (${PAGE} rows) with the population's count, as charter audit shows it`,
-      middle_page_ms: round(middleMs, 3),
-      middle_page_ratio: round(scanMs / middleMs),
-      whole_of: "every row as --all --format csv writes it, a thousand at a time",
-      whole_ms: round(exportMs, 3),
-      whole_ratio: round(scanMs / exportMs),
-      whole_us_per_row: round((exportMs * 1000) / Math.max(1, answer.length), 2),
-      whole_json_ms: round(jsonMs, 3),
-      whole_json_ratio: round(scanMs / jsonMs),
-      query_all_ms: round(wholeMs, 3),
-      query_all_ratio: round(scanMs / wholeMs),
+      middle_page_ms: round(middle.median, 3),
+      middle_page_ratio: round(scan.median / middle.median),
+      whole_of: "every row as --all --format csv writes it",
+      whole_ms: round(csv.median, 3),
+      whole_min_ms: round(csv.min, 3),
+      whole_ratio: round(scan.median / csv.median),
+      whole_cpu_ms: round(csv.cpu, 3),
+      whole_cpu_ratio: round(scan.cpu / csv.cpu),
+      whole_us_per_row: round((csv.median * 1000) / Math.max(1, answer.length), 2),
+      whole_json_ms: round(json.median, 3),
+      whole_json_min_ms: round(json.min, 3),
+      whole_json_ratio: round(scan.median / json.median),
+      whole_json_cpu_ms: round(json.cpu, 3),
+      whole_json_cpu_ratio: round(scan.cpu / json.cpu),
+      query_all_ms: round(all.median, 3),
+      query_all_ratio: round(scan.median / all.median),
     });
   }
-  report({ ...figure, baseline: "linear scan: decode and JSON.parse every stored record, then filter", scan_ms: round(scanMs) });
+  report({
+    ...figure,
+    baseline: "linear scan: decode and JSON.parse every stored record, then filter",
+    scan_ms: round(scan.median),
+    scan_min_ms: round(scan.min),
+    scan_cpu_ms: round(scan.cpu),
+    samples: { scan: sides.scan.length, query: sides.all.length },
+    loadavg: loadAverage(),
+  });
 }
 
-async function rounds(fn: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < QUERY_ROUNDS; i++) times.push(await time(fn));
-  return times;
+/**
+ * A build's rate by the wall clock, and its CPU time per record: on a machine shared with other
+ * jobs the wall clock also counts the time spent waiting for a core, so a rate that holds with
+ * size shows first as a CPU time per record that does not grow.
+ */
+function buildFigures(records: number, built: Sample): Record<string, number> {
+  return { build_ms: round(built.ms), records_per_s: Math.round(records / (built.ms / 1000)), cpu_ms: round(built.cpu), cpu_us_per_record: round((built.cpu * 1000) / records, 1) };
+}
+
+/** The machine's load averages over 1, 5 and 15 minutes, as /proc/loadavg gives them (Linux). */
+function loadAverage(): string | null {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return null;
+  }
 }
 
 function indexBytes(dir: string, file: string): number {

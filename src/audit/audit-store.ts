@@ -27,6 +27,11 @@ export interface AuditStore {
   /** Where the index lives, for messages ("/repo/.git/.charter/audit.sqlite", "postgres schema charter_audit"). */
   readonly location: string;
   select(sql: string, params?: readonly Cell[]): Promise<Record<string, unknown>[]>;
+  /**
+   * The same rows as arrays, each cell at its column's place in the SELECT list: what a whole
+   * answer streams, without building an object with named fields for every row.
+   */
+  selectRows(sql: string, params?: readonly Cell[]): Promise<unknown[][]>;
   meta(): Promise<IndexMeta>;
   /**
    * Stores a batch atomically, with the meta that says it is stored. "raced" when the index no

@@ -68,9 +68,10 @@ export async function openPostgresIndex(connectionString: string, schema = DEFAU
     dialect: "postgres",
     location: `PostgreSQL schema ${schema}`,
     async select(sql: string, params: readonly Cell[] = []) {
-      let n = 0;
-      const numbered = sql.replace(/\?/g, () => `$${++n}`);
-      return (await client.query(numbered, [...params])).rows as Record<string, unknown>[];
+      return (await client.query(numbered(sql), [...params])).rows as Record<string, unknown>[];
+    },
+    async selectRows(sql: string, params: readonly Cell[] = []) {
+      return (await client.query({ text: numbered(sql), values: [...params], rowMode: "array" })).rows as unknown[][];
     },
     meta: readMeta,
     apply(batch: IndexBatch) {
@@ -96,4 +97,10 @@ export async function openPostgresIndex(connectionString: string, schema = DEFAU
       await client.end();
     },
   };
+}
+
+/** `?` placeholders, which every query is written with, as PostgreSQL's numbered ones. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }

@@ -1,7 +1,7 @@
 import type { AgentState } from "./agent-state.js";
 import { isoOf } from "../evidence/instant.js";
 import type { AgentAtAnswer, AgentVersion, ChangeEntry, ExceptionEntry, RecordRef } from "./queries.js";
-import type { Report, ReportCell, ReportColumn } from "./report-format.js";
+import type { Report, ReportColumn } from "./report-format.js";
 
 /** How a line names a record: its seq and the first 12 hex digits of its SHA-256. */
 function recordLabel(ref: RecordRef | null): string {
@@ -123,11 +123,6 @@ const ACCESS_COLUMNS = [
   col("provider", "provider"),
 ];
 
-type AccessFacts = Pick<AgentState, "agent" | "status" | "owners" | "permissions" | "dataClasses" | "provider">;
-
-function accessCells(a: AccessFacts): Record<string, ReportCell> {
-  return { agent: a.agent, status: a.status, owners: a.owners.join(" "), permissions: a.permissions.join(" "), data_classes: a.dataClasses.join(" "), provider: a.provider };
-}
 
 export function accessReviewReport(agents: readonly AgentState[]): Report {
   return {
@@ -145,8 +140,15 @@ export function accessReviewReport(agents: readonly AgentState[]): Report {
       col("manifest_sha256", "manifest sha256", false),
       col("last_sync_at", "synced at", false),
     ],
+    // Each row written out as one literal: spreading the shared access cells into it made
+    // building the rows cost more than reading and parsing the agents (measured, 2,000 agents).
     rows: agents.map((a) => ({
-      ...accessCells(a),
+      agent: a.agent,
+      status: a.status,
+      owners: a.owners.join(" "),
+      permissions: a.permissions.join(" "),
+      data_classes: a.dataClasses.join(" "),
+      provider: a.provider,
       last_change: recordLabel(ref(a.lastChangeSeq, a.lastChangeHash)),
       last_change_at: a.lastChangeAt,
       last_approval: recordLabel(ref(a.lastApprovalSeq, a.lastApprovalHash)),
@@ -179,7 +181,12 @@ export function accessReviewAtReport(versions: readonly AgentVersion[], at: stri
       col("sha256", "sha256", false),
     ],
     rows: versions.map((v) => ({
-      ...accessCells(v),
+      agent: v.agent,
+      status: v.status,
+      owners: v.owners.join(" "),
+      permissions: v.permissions.join(" "),
+      data_classes: v.dataClasses.join(" "),
+      provider: v.provider,
       record: recordLabel(v),
       in_force_since: v.effectiveAt,
       manifest: v.manifest,

@@ -28,6 +28,12 @@ export function openSqliteIndex(path: string): AuditStore {
   // A million-record index is about 1 GB; SQLite's default 2 MB page cache makes building it
   // (inserts spread over every agent's key range) and answering large queries wait on page reads.
   db.pragma("cache_size = -131072");
+  // Past the cache, every page an answer touches was one read() call and a copy: a whole answer
+  // over a million records touches more distinct pages than the cache holds (its rows are
+  // spread over a year of changes). Mapped, a page is read where the OS already keeps it, which
+  // halved the CPU time of such an answer when its pages did not fit the cache (measured at
+  // 200,000 records with the cache cut to 16 MB). SQLite caps the size at its build's limit.
+  db.pragma("mmap_size = 17179869184");
   db.pragma("temp_store = MEMORY");
   const create = (): void => {
     for (const sql of schemaStatements("sqlite")) db.exec(sql);
@@ -61,6 +67,13 @@ export function openSqliteIndex(path: string): AuditStore {
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
+  // Raw statements apart: raw() is a mode of the statement, and select's callers want objects.
+  const rawStatements = new Map<string, Database.Statement>();
+  const preparedRaw = (sql: string): Database.Statement => {
+    let statement = rawStatements.get(sql);
+    if (!statement) rawStatements.set(sql, (statement = db.prepare(sql).raw(true)));
+    return statement;
+  };
   const readMeta = (): IndexMeta => {
     const rows = prepared("SELECT key, value FROM meta").all() as { key: string; value: string }[];
     const get = (key: string): string | undefined => rows.find((r) => r.key === key)?.value;
@@ -91,6 +104,9 @@ export function openSqliteIndex(path: string): AuditStore {
     select(sql: string, params: readonly Cell[] = []) {
       return Promise.resolve(prepared(sql).all(...params) as Record<string, unknown>[]);
     },
+    selectRows(sql: string, params: readonly Cell[] = []) {
+      return Promise.resolve(preparedRaw(sql).all(...params) as unknown[][]);
+    },
     meta() {
       return Promise.resolve(readMeta());
     },
@@ -99,6 +115,7 @@ export function openSqliteIndex(path: string): AuditStore {
     },
     reset() {
       statements.clear();
+      rawStatements.clear();
       inserts.clear();
       db.transaction(recreate).immediate();
       return Promise.resolve();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditStore } from "../../src/audit/audit-store.js";
 import { memoryLedgerSource } from "../../src/audit/ledger-source.js";
 import { openPostgresIndex } from "../../src/audit/postgres-index.js";
+import { pageChangeLines } from "../../src/audit/change-lines.js";
 import { dumpIndex } from "../../src/audit/queries.js";
 import { openSqliteIndex } from "../../src/audit/sqlite-index.js";
 import { updateIndex } from "../../src/audit/update-index.js";
@@ -35,6 +36,29 @@ describe("the PostgreSQL index", () => {
       await updateIndex(sqlite, source, { batchSize: 5 });
       await updateIndex(postgres, source, { batchSize: 3 });
       expect(await dumpIndex(postgres)).toEqual(await dumpIndex(sqlite));
+    } finally {
+      await sqlite.close();
+      await postgres.close();
+    }
+  });
+
+  it("writes a whole changes answer's stored rows as the SQLite index does, rows read as arrays", async () => {
+    const ledger = auditLedger();
+    const source = memoryLedgerSource(ledger.records, ledger.objects);
+    const sqlite = openSqliteIndex(":memory:");
+    const postgres = await openSchema();
+    try {
+      await updateIndex(sqlite, source);
+      await updateIndex(postgres, source);
+      const now = Date.UTC(2030, 0, 1);
+      for (const format of ["csv", "json"] as const) {
+        const want = await pageChangeLines(sqlite, {}, {}, format, now, 7);
+        expect(want.rows.length).toBeGreaterThan(0);
+        expect(await pageChangeLines(postgres, {}, {}, format, now, 7)).toEqual(want);
+        const first = await pageChangeLines(postgres, {}, { limit: 1 }, format, now, 7);
+        expect(first.rows).toEqual(want.rows.slice(0, 1));
+        expect(first.next).toEqual((await pageChangeLines(sqlite, {}, { limit: 1 }, format, now, 7)).next);
+      }
     } finally {
       await sqlite.close();
       await postgres.close();

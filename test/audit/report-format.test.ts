@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { csvCell, formatReport, REPORT_FORMATS, type Report, reportWriter } from "../../src/audit/report-format.js";
+import { csvCell, formatReport, renderedRow, REPORT_FORMATS, type Report, type ReportCell, reportWriter } from "../../src/audit/report-format.js";
 
 const footer = { branch: "charter-evidence", commit: "c".repeat(40), size: 3, tipHash: "d".repeat(64), index: "audit.sqlite" };
 
@@ -61,5 +62,41 @@ describe("report formats", () => {
     expect(JSON.parse(formatReport({ ...many, rows: [] }, "json", footer, { total: 0, next: null }))).toEqual({ report: "Changes", ledger: footer, rows: [], total: 0, next: null });
     expect(formatReport(many, "table", footer, page)).toContain("5 of 40 rows; the next page: --after WzEsMl0 (or --all for every row). ledger: 3 records");
     expect(formatReport(many, "table", footer, { total: 5, next: null })).toContain("5 of 5 rows. ledger:");
+  });
+
+  // A cell of any kind a report holds, with the characters the writers treat specially.
+  const cell = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.array(fc.constantFrom("=", "+", "-", "@", "\t", "\r", "\n", '"', ",", "'", "a", "z", "\u2028", "\u00e9", "\ud83d\ude00", "\ud83d", "\\"), { maxLength: 10 }).map((parts) => parts.join("")),
+    fc.integer({ min: -1000, max: 1_000_000 }),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const row = fc.dictionary(fc.stringMatching(/^[a-z_"]{1,8}$/), cell, { maxKeys: 8 });
+
+  it("writes a JSON row as JSON.stringify with an indent does, inside the rows array", () => {
+    fc.assert(
+      fc.property(row, (r: Record<string, ReportCell>) => {
+        const columns = Object.keys(r).map((key) => ({ key, header: key, brief: true }));
+        expect(renderedRow(columns, r, "json")).toBe(JSON.stringify(r, null, 2).replaceAll("\n", "\n    "));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes a CSV row as its cells, each quoted and neutralised on its own", () => {
+    fc.assert(
+      fc.property(row, (r: Record<string, ReportCell>) => {
+        const columns = [...Object.keys(r), "absent"].map((key) => ({ key, header: key, brief: true }));
+        const cells = columns.map((c) => {
+          let text = r[c.key] === undefined || r[c.key] === null ? "" : String(r[c.key]);
+          if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+          return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+        });
+        expect(renderedRow(columns, r, "csv")).toBe(cells.join(","));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
