@@ -17,7 +17,7 @@ import { median, report, round, time } from "./measure.js";
  * which creates every identity and grant, against a no-op re-sync of the same agents, which only
  * reads the catalogs and diffs. Each sample starts from a server without identities (dropped by
  * the superuser between samples, untimed). The goal: the re-sync costs at most 0.1 of the first
- * sync at every size.
+ * sync at every size. Small sizes take more samples (samplesFor).
  *
  * provision/catalog-read (one line per size): one observation — the effective-privilege read of
  * every agent, one statement per database — of a database with T tables, against scanning the
@@ -27,6 +27,12 @@ import { median, report, round, time } from "./measure.js";
 const SIZES = list("CHARTER_BENCH_PROVISION_AGENTS", [100, 1000, 3000]);
 const TABLE_SIZES = list("CHARTER_BENCH_PROVISION_TABLES", [100, 10_000]);
 const SAMPLES = Math.max(3, Number(process.env["CHARTER_BENCH_PROVISION_SAMPLES"] ?? 3));
+/**
+ * Samples of a size at least: a small size's no-op re-sync is a few milliseconds of fixed cost,
+ * so one scheduling hiccup on a shared machine moves its median most, and each of its samples
+ * costs well under a second. 9 at 100 agents, SAMPLES from 300 on.
+ */
+const samplesFor = (agents: number): number => Math.max(SAMPLES, Math.min(9, Math.ceil(900 / agents)));
 const TABLES = 50;
 const READ_AGENTS = 100;
 const INSTANCE = "crm-prod";
@@ -136,7 +142,8 @@ async function resync(server: PostgresServer): Promise<void> {
       const first: number[] = [];
       const noop: number[] = [];
       let operations = 0;
-      for (let s = 0; s < SAMPLES; s++) {
+      const samples = samplesFor(agents);
+      for (let s = 0; s < samples; s++) {
         await dropIdentities(server, "crm", "charter_", TABLES);
         const created = await timed(() => sync([provider], desired, { prune: false }));
         check(created.value, "first sync", true);
@@ -152,7 +159,7 @@ async function resync(server: PostgresServer): Promise<void> {
         bench: "provision",
         agents,
         operations,
-        samples: SAMPLES,
+        samples,
         first_sync_ms: f,
         noop_sync_ms: n,
         baseline: "first sync (create every identity and grant), through the engine",

@@ -53,4 +53,4 @@ export const META_VERSION = "version";
  * (index-rows.ts). An index of another version is dropped and built again when opened, since it
  * is derived from the branch and its rows would be missing a column or print another way.
  */
-export const INDEX_VERSION = "2";
+export const INDEX_VERSION = "3";

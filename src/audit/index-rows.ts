@@ -6,6 +6,7 @@ import { instantOf } from "../evidence/instant.js";
 import type { ManifestFacts } from "./manifest-facts.js";
 import { type RenderedFormat, renderedRow } from "./report-format.js";
 import { changesReport } from "./reports.js";
+import type { AnchorEntry } from "../trail/ledger-anchors.js";
 
 /** A record as read from the branch: its seq, the SHA-256 of its stored bytes, and its content. */
 export interface IndexedRecord {
@@ -103,6 +104,12 @@ export function indexRows(records: readonly IndexedRecord[], agents: Map<string,
       case "access-review":
         add("access_reviews", [seq, hash, record.body.asOf, record.body.agents.length, record.observedAt]);
         break;
+      case "trail-anchor": {
+        const { segments, checkpoint, alerts } = record.body;
+        const anchor: AnchorEntry = { segments, checkpoint, ...(alerts === undefined ? {} : { alerts }) };
+        add("trail_anchors", [record.body.origin, seq, hash, JSON.stringify(anchor)]);
+        break;
+      }
     }
   }
   for (const agent of [...touched].sort()) {

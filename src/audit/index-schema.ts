@@ -29,6 +29,9 @@ export const TABLES = {
   provisioning: ["seq", "hash", "source", "after_seq", "outcome", "agents", "observed_at"],
   drift: ["seq", "hash", "observed_at", "observed_ms", "agents", "findings"],
   access_reviews: ["seq", "hash", "as_of", "agent_count", "observed_at"],
+  // A trail anchor's segments, checkpoint and alert summary (one JSON document, read whole): what
+  // the app's readiness record verifies its trail against, without reading every record again.
+  trail_anchors: ["origin", "seq", "hash", "anchor"],
   // One agent's state is read whole (the access review, the updater), so it is stored as one
   // JSON document: reading a row of two dozen columns costs several times more than parsing it.
   agents: ["agent", "status", "drift_seq", "state"],
@@ -60,6 +63,7 @@ const PRIMARY_KEYS: Readonly<Record<TableName, readonly string[]>> = {
   provisioning: ["seq"],
   drift: ["seq"],
   access_reviews: ["seq"],
+  trail_anchors: ["origin", "seq"],
   agents: ["agent"],
 };
 

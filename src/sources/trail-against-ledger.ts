@@ -1,6 +1,7 @@
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { checkAlertSummaries } from "../trail/alert-summary.js";
 import { type TrailProblem, type TrailVerifyReport, verifyTrail } from "../trail/verify-trail.js";
+import type { LedgerAnchors } from "../trail/ledger-anchors.js";
 import { alertLogCollector, verifyAlertLog } from "./alert-log.js";
 import type { AlertStore } from "./alert-store.js";
 import { SqliteTrailStore } from "./sqlite-trail-store.js";
@@ -8,14 +9,26 @@ import { chunkLines } from "./trail-chunk.js";
 import { readAnchors } from "./trail-sealer.js";
 import type { TrailStore } from "./trail-store.js";
 
+export interface TrailAgainstLedger {
+  readonly source: LedgerSource;
+  /**
+   * Where the anchors come from when not from reading every record of `source`: the app's audit
+   * index, which read each record once, so that a check costs the same however long the ledger.
+   */
+  readonly anchors?: (origin: string) => Promise<LedgerAnchors>;
+  readonly alerts?: AlertStore;
+  readonly verifierKeys: readonly string[];
+  readonly onEvent?: (seq: number, bytes: Buffer) => void;
+}
+
 /**
  * The trail in a store against the anchors in a ledger (a clone's evidence branch, or the
  * branch read through GitHub's API by the app), then the alert store against the log of alerts
  * and evaluations that the chain just proved.
  */
-export async function verifyTrailAgainst(store: TrailStore, o: { readonly source: LedgerSource; readonly alerts?: AlertStore; readonly verifierKeys: readonly string[]; readonly onEvent?: (seq: number, bytes: Buffer) => void }): Promise<TrailVerifyReport> {
+export async function verifyTrailAgainst(store: TrailStore, o: TrailAgainstLedger): Promise<TrailVerifyReport> {
   const origin = await store.origin();
-  const anchors = await readAnchors(o.source, origin);
+  const anchors = await (o.anchors ?? ((of: string) => readAnchors(o.source, of)))(origin);
   const logged = alertLogCollector();
   const report = await verifyTrail({
     origin,

@@ -2,9 +2,9 @@ import { isCharterError } from "../errors.js";
 import type { LedgerSource } from "../audit/ledger-source.js";
 import { parseCanonical } from "../evidence/canonical-json.js";
 import type { EvidenceRecord, TrailAnchorBody, TrailCount } from "../schema-types/evidence-record.generated.js";
-import { type AnchoredAlertSummary, summariseAlerts } from "../trail/alert-summary.js";
+import { summariseAlerts } from "../trail/alert-summary.js";
+import { collectAnchors, type LedgerAnchors } from "../trail/ledger-anchors.js";
 import { formatFrontier, parseFrontier, sealSegment, TILE_LEAVES } from "../trail/segments.js";
-import type { AnchoredCheckpoint, AnchoredSegment } from "../trail/verify-trail.js";
 import { alertLogRecords } from "./alert-log-records.js";
 import type { Segment, TrailStore } from "./trail-store.js";
 
@@ -99,14 +99,13 @@ async function countsIn(store: TrailStore, fromSeq: number, toSeq: number): Prom
   return [...counts.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-/** The trail's anchors on an evidence branch: every segment anchored for `origin`, and each anchor's checkpoint. */
-export async function readAnchors(source: LedgerSource, origin: string): Promise<{ segments: AnchoredSegment[]; checkpoints: AnchoredCheckpoint[]; alertSummaries: AnchoredAlertSummary[]; unreadable: number[] }> {
-  const segments: AnchoredSegment[] = [];
-  const checkpoints: AnchoredCheckpoint[] = [];
-  // Anchors written before summaries existed carry none; there is nothing of theirs to check.
-  const alertSummaries: AnchoredAlertSummary[] = [];
-  // Records that are not canonical JSON: Charter never writes one, so each is an edit of the
-  // branch, and skipping it quietly would drop whatever anchor it held from the check.
+/**
+ * The trail's anchors on an evidence branch, by reading every record: every segment anchored for
+ * `origin`, and each anchor's checkpoint. What a clone offers; the app reads them from its audit
+ * index instead (audit/indexed-anchors.ts), which read each record once.
+ */
+export async function readAnchors(source: LedgerSource, origin: string): Promise<LedgerAnchors> {
+  const entries: { seq: number; body: TrailAnchorBody }[] = [];
   const unreadable: number[] = [];
   const size = await source.size();
   for (let from = 0; from < size; from += 1000) {
@@ -119,13 +118,8 @@ export async function readAnchors(source: LedgerSource, origin: string): Promise
         unreadable.push(from + i);
         continue;
       }
-      if (record.kind !== "trail-anchor" || record.body.origin !== origin) continue;
-      for (const s of record.body.segments) segments.push({ ...s, anchorSeq: record.seq });
-      checkpoints.push({ anchorSeq: record.seq, note: record.body.checkpoint });
-      const first = record.body.segments[0];
-      const last = record.body.segments.at(-1);
-      if (record.body.alerts !== undefined && first !== undefined && last !== undefined) alertSummaries.push({ anchorSeq: record.seq, fromSeq: first.fromSeq, toSeq: last.toSeq, alerts: record.body.alerts });
+      if (record.kind === "trail-anchor" && record.body.origin === origin) entries.push({ seq: record.seq, body: record.body });
     }
   }
-  return { segments, checkpoints, alertSummaries, unreadable };
+  return collectAnchors(entries, unreadable);
 }

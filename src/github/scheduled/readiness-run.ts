@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import type { AuditStore } from "../../audit/audit-store.js";
+import { indexedAnchors } from "../../audit/indexed-anchors.js";
 import { ledgerDerivedFacts } from "../../audit/readiness-ledger.js";
 import { POLICY_PATH } from "../../change/governed-paths.js";
 import { isCharterError } from "../../errors.js";
@@ -107,7 +108,15 @@ export async function runReadiness(octokit: ProbotOctokit, target: EvidenceTarge
         seedClass: READINESS_DEFAULTS.seedClass,
         queryBudgetMs: o.queryBudgetMs,
         silentAfterMs: runtime.intervals.silentAfterMs,
-        verify: () => verifyTrailAgainst(runtime.store, { source, verifierKeys: [verifierKey], ...(alertStore === undefined ? {} : { alerts: alertStore }) }),
+        // The anchors from the index just brought up to date: requests stay flat as the ledger
+        // grows. A branch the index refused is read record by record, as a clone would be.
+        verify: () =>
+          verifyTrailAgainst(runtime.store, {
+            source,
+            verifierKeys: [verifierKey],
+            ...(derived.indexRefused === null ? { anchors: (origin: string) => indexedAnchors(store, origin, size) } : {}),
+            ...(alertStore === undefined ? {} : { alerts: alertStore }),
+          }),
       });
       if (alertStore !== undefined) alerts = { location: trail.location, respondWithinMs: o.respondWithinMs, nowMs: untilMs, alerts: await readinessAlertFacts(alertStore, { sinceMs, untilMs }) };
     }

@@ -13,6 +13,7 @@ import {
   type DatabaseRow,
   DATABASES_SQL,
   type DefaultRow,
+  type FunctionArgs,
   type GrantRow,
   type OwnerRow,
   type RoleRow,
@@ -72,7 +73,7 @@ function assemble(ctx: ObserveContext, databases: readonly string[], cluster: Cl
   const memberships = cluster.memberships.flatMap((m) => m.members.map((member) => ({ member, role: m.role, grantor: m.grantor, inherit: m.inherit })));
   const memberOf = groupBy(memberships, (m) => m.member);
   const membersOf = groupBy(memberships, (m) => m.role);
-  const roles = new Map<string, ObservedRole>(cluster.roles.map((row) => [row.name, toRole(row, memberOf.get(row.name) ?? [], membersOf.get(row.name) ?? [])]));
+  const roles = new Map<string, ObservedRole>(cluster.roles.map((row) => [row[0], toRole(row, memberOf.get(row[0]) ?? [], membersOf.get(row[0]) ?? [])]));
 
   const grants = new Map<string, ObservedGrant[]>();
   const owned = new Map<string, ObservedObject[]>();
@@ -83,7 +84,7 @@ function assemble(ctx: ObserveContext, databases: readonly string[], cluster: Cl
     else list.push(value);
   };
   for (const row of [...cluster.cluster_grants, ...perDatabase.flatMap((d) => d.grants)]) {
-    for (const grantee of row.grantees) {
+    for (const grantee of row[9]) {
       const grant = toGrant(row, grantee);
       if (grant !== undefined) push(grants, grantee, grant);
     }
@@ -143,17 +144,18 @@ interface MembershipEdge {
 }
 
 function toRole(row: RoleRow, memberships: readonly MembershipEdge[], members: readonly MembershipEdge[]): ObservedRole {
+  const [name, login, superuser, createRole, createDb, replication, bypassRls, connLimit, validUntilMs, comment] = row;
   return {
-    name: row.name,
-    canLogin: row.login,
-    superuser: row.superuser,
-    createRole: row.createrole,
-    createDb: row.createdb,
-    replication: row.replication,
-    bypassRls: row.bypassrls,
-    connLimit: row.connlimit,
-    validUntil: typeof row.valid_until_ms === "number" && Number.isFinite(row.valid_until_ms) ? new Date(row.valid_until_ms).toISOString() : null,
-    comment: row.comment,
+    name,
+    canLogin: login,
+    superuser,
+    createRole,
+    createDb,
+    replication,
+    bypassRls,
+    connLimit,
+    validUntil: typeof validUntilMs === "number" && Number.isFinite(validUntilMs) ? new Date(validUntilMs).toISOString() : null,
+    comment,
     // Sorted, so that findings come out in the same order whatever order the catalog returns.
     memberOf: memberships.map((m) => ({ role: m.role, grantor: m.grantor, inherit: m.inherit })).sort((a, b) => compare(a.role, b.role)),
     members: members.map((m) => m.member).sort(compare),
@@ -181,21 +183,22 @@ function pathOf(kind: string, schema: string | null, name: string, sub: string |
   }
 }
 
-function argsOf(args: GrantRow["args"]): { args?: ArgumentType[] } {
+function argsOf(args: FunctionArgs): { args?: ArgumentType[] } {
   return args === null ? {} : { args: args.map(([schema, name, display]) => [schema, name, display] as const) };
 }
 
 function toGrant(row: GrantRow, grantee: string): ObservedGrant | undefined {
-  const where = pathOf(row.kind, row.schema, row.name, row.sub);
+  const [database, kind, schema, name, sub, args, privilege, grantor, definer] = row;
+  const where = pathOf(kind, schema, name, sub);
   if (where === undefined) return undefined;
   return {
-    database: row.database,
+    database,
     ...where,
-    ...argsOf(row.args),
-    privilege: row.privilege,
+    ...argsOf(args),
+    privilege,
     grantee,
-    grantor: row.grantor,
-    ...(row.definer ? { securityDefiner: true } : {}),
+    grantor,
+    ...(definer ? { securityDefiner: true } : {}),
   };
 }
 
