@@ -114,6 +114,8 @@ export function columnsOf(events: readonly DecidedEvent[]): TrailColumns {
   const actions = new Table("action", names, kinds);
   const resources = new Table("resource", names, kinds);
   const principals = new Table("principal", names, kinds);
+  // Keyed by system, instance, then resource: no key string is built (and hashed) per event to find its resource's name.
+  const resourceIndex = new Map<string, Map<string | null, Map<string, number>>>();
   const sources: string[] = [];
   // Keyed by kind, then instance: no string is built per event to find its source.
   const sourceIndex = new Map<TrailSourceKind, Map<string, number>>();
@@ -145,12 +147,21 @@ export function columnsOf(events: readonly DecidedEvent[]): TrailColumns {
     doubles[d + D_OBSERVED] = Date.parse(e.observedAt);
     doubles[d + D_RECEIVED] = receivedMs;
     doubles[d + D_MANIFEST] = e.manifestSeq ?? Number.NaN;
-    const resource = resourceKey(e);
+    let resource = -1;
+    if (e.system !== null && e.resource !== null) {
+      let byInstance = resourceIndex.get(e.system);
+      if (byInstance === undefined) resourceIndex.set(e.system, (byInstance = new Map<string | null, Map<string, number>>()));
+      let byResource = byInstance.get(e.instance);
+      if (byResource === undefined) byInstance.set(e.instance, (byResource = new Map<string, number>()));
+      const known = byResource.get(e.resource);
+      if (known === undefined) byResource.set(e.resource, (resource = resources.of(resourceKey(e) as string)));
+      else resource = known;
+    }
     const o = i * INTS;
     ints[o + I_AGENT] = e.agent === null ? -1 : agents.of(e.agent);
     ints[o + I_SOURCE] = source;
     ints[o + I_ACTION] = actions.of(e.action);
-    ints[o + I_RESOURCE] = resource === null ? -1 : resources.of(resource);
+    ints[o + I_RESOURCE] = resource;
     ints[o + I_PRINCIPAL] = principals.of(e.principal);
     ints[o + I_CLASS_SET] = classSet;
     ints[o + I_BITS] = eventBits(e);
