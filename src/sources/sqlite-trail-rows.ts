@@ -1,45 +1,37 @@
 import type Database from "better-sqlite3";
 import { CharterError } from "../errors.js";
-import type { DecidedEvent } from "../trail/decide.js";
-import type { TrailSourceKind } from "../trail/event.js";
 import { GENESIS_HASH } from "../trail/event-bytes.js";
+import {
+  BYTES_PER_ROW,
+  columnViews,
+  D_MANIFEST,
+  D_OBSERVED,
+  D_RECEIVED,
+  DOUBLES_PER_ROW,
+  FLAG_ATTESTED,
+  I_ACTION,
+  I_AGENT,
+  I_BITS,
+  I_CLASS_SET,
+  I_FLAGS,
+  I_PRINCIPAL,
+  I_RESOURCE,
+  I_SOURCE,
+  I_TRACE,
+  I_WITHIN,
+  INTS_PER_ROW,
+  TRACE_IN_BYTES,
+  TRACE_NONE,
+  type TrailColumns,
+} from "./sqlite-trail-columns.js";
 import { packChunk } from "./trail-chunk.js";
-import { eventBits, MAX_DATA_CLASSES, type NameKind, resourceKey, RollupCounts, type SourcePosition, triState } from "./trail-store.js";
+import { MAX_DATA_CLASSES, type NameKind, RollupCounts, type SourcePosition } from "./trail-store.js";
 
 /**
  * How a batch of events becomes rows of the SQLite trail, shared by the store's own connection
  * and its writer thread (sqlite-trail-writer.ts): both must write exactly the same rows, so the
  * writing lives here once.
  */
-
-/** What the query row of an event needs: plain data, so that it crosses to the writer thread as it is. */
-export interface TrailRow {
-  readonly observedMs: number;
-  /** The event id, hex. */
-  readonly id: string;
-  readonly agent: string | null;
-  readonly source: TrailSourceKind;
-  readonly sourceInstance: string;
-  readonly action: string;
-  /** The resource's key (resourceKey), null when the event names none. */
-  readonly resource: string | null;
-  readonly principal: string;
-  /** Index into the batch's sets of data classes (the catalog hands out one array per resource). */
-  readonly classSet: number;
-  readonly bits: number;
-  /** withinHours as a tri-state (triState). */
-  readonly within: number;
-  readonly manifestSeq: number | null;
-  readonly traceId: string | null;
-  readonly attested: boolean;
-  readonly receivedMs: number;
-}
-
-/** A batch's rows with the distinct data-class sets they point into. */
-export interface TrailRows {
-  readonly rows: TrailRow[];
-  readonly classSets: (readonly string[])[];
-}
 
 /** A stored chunk of the record (trail-chunk.ts), ready to insert. */
 export interface StoredChunk {
@@ -52,6 +44,8 @@ export interface StoredChunk {
 /** Events per stored chunk: small enough that showing one event reads little, large enough to keep writes sequential and compress well. */
 const CHUNK_EVENTS = 256;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** One cache of prepared statements per connection: preparing costs more than running a small insert. */
 export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
   const statements = new Map<string, Database.Statement>();
@@ -60,45 +54,6 @@ export function statementCache(db: Database.Database): (sql: string) => Database
     if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
-}
-
-/** The rows of decided events, in the order given. */
-export function rowsOf(events: readonly DecidedEvent[]): TrailRows {
-  const rows: TrailRow[] = [];
-  const classSets: (readonly string[])[] = [];
-  const setIndex = new Map<readonly string[], number>();
-  let receivedAt = "";
-  let receivedMs = Number.NaN;
-  for (const e of events) {
-    // A submission's events share one receive time.
-    if (e.receivedAt !== receivedAt) {
-      receivedAt = e.receivedAt;
-      receivedMs = Date.parse(receivedAt);
-    }
-    let classSet = setIndex.get(e.dataClasses);
-    if (classSet === undefined) {
-      setIndex.set(e.dataClasses, (classSet = classSets.length));
-      classSets.push(e.dataClasses);
-    }
-    rows.push({
-      observedMs: Date.parse(e.observedAt),
-      id: e.id,
-      agent: e.agent,
-      source: e.source,
-      sourceInstance: e.sourceInstance,
-      action: e.action,
-      resource: resourceKey(e),
-      principal: e.principal,
-      classSet,
-      bits: eventBits(e),
-      within: triState(e.withinHours),
-      manifestSeq: e.manifestSeq,
-      traceId: e.traceId,
-      attested: e.attested,
-      receivedMs,
-    });
-  }
-  return { rows, classSets };
 }
 
 /** The record of chained events as chainEvents lays it out: their lines one after the other, where each ends, their hashes. */
@@ -228,7 +183,7 @@ export function insertRows(
   prepared: (sql: string) => Database.Statement,
   names: TrailNames,
   tipSeq: number,
-  batch: TrailRows,
+  batch: TrailColumns,
   duplicates: "skip" | "refuse",
 ): number[] | false {
   // One statement per event both stores the query row and tells a duplicate: the unique time
@@ -237,27 +192,51 @@ export function insertRows(
   const insert = prepared(
     "INSERT INTO events (seq, observed_ms, id, agent, source, action, resource, principal, classes, bits, manifest_seq, trace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (observed_ms, id) DO NOTHING",
   );
-  const classes = batch.classSets.map((set) => names.classes(set));
+  const { doubles, ints, bytes } = columnViews(batch);
+  // Each distinct name and source of the batch is looked up (or created) once, not once per event.
+  const nameIds = batch.names.map((value, k) => names.name(batch.kinds[k] as NameKind, value));
+  const sourceCount = batch.sources.length / 2;
+  const sourceIds: number[] = [];
+  for (let k = 0; k < sourceCount; k++) sourceIds.push(names.sourceId(batch.sources[2 * k] as string, batch.sources[2 * k + 1] as string));
+  const classes = batch.classSets.map((set) => {
+    const c = names.classes(set);
+    // Bound as a number when it is one exactly: binding a BigInt costs more, and SQLite stores the same integer.
+    return { mask: c.mask <= MAX_SAFE ? Number(c.mask) : c.mask, rollup: c.rollup };
+  });
+  const oddTraces = batch.oddTraces.map((t) => Buffer.from(t, "hex"));
   const rollups = new RollupCounts();
-  const status = new Map<string, { source: TrailSourceKind; instance: string; attested: boolean; last: number; received: number; n: number }>();
+  // Per source of the batch: the stored events' count, latest observed and received times, and attestation (the first stored event's).
+  const counted = new Array<number>(sourceCount).fill(0);
+  const last = new Array<number>(sourceCount).fill(0);
+  const received = new Array<number>(sourceCount).fill(0);
+  const attested = new Array<boolean>(sourceCount).fill(false);
   const fresh: number[] = [];
   let seq = tipSeq;
-  for (const [i, r] of batch.rows.entries()) {
-    const agent = r.agent === null ? null : names.name("agent", r.agent);
-    const set = classes[r.classSet] as { mask: bigint; rollup: number[] };
+  for (let i = 0; i < batch.count; i++) {
+    const d = i * DOUBLES_PER_ROW;
+    const o = i * INTS_PER_ROW;
+    const b = i * BYTES_PER_ROW;
+    const observedMs = doubles[d + D_OBSERVED] as number;
+    const agentAt = ints[o + I_AGENT] as number;
+    const agent = agentAt < 0 ? null : (nameIds[agentAt] as number);
+    const resourceAt = ints[o + I_RESOURCE] as number;
+    const manifestSeq = doubles[d + D_MANIFEST] as number;
+    const traceAt = ints[o + I_TRACE] as number;
+    const source = ints[o + I_SOURCE] as number;
+    const set = classes[ints[o + I_CLASS_SET] as number] as { mask: number | bigint; rollup: number[] };
     const stored = insert.run(
       seq + 1,
-      r.observedMs,
-      Buffer.from(r.id, "hex"),
+      observedMs,
+      bytes.subarray(b, b + 16),
       agent,
-      names.sourceId(r.source, r.sourceInstance),
-      names.name("action", r.action),
-      r.resource === null ? null : names.name("resource", r.resource),
-      names.name("principal", r.principal),
+      sourceIds[source],
+      nameIds[ints[o + I_ACTION] as number],
+      resourceAt < 0 ? null : nameIds[resourceAt],
+      nameIds[ints[o + I_PRINCIPAL] as number],
       set.mask,
-      r.bits,
-      r.manifestSeq,
-      r.traceId === null ? null : Buffer.from(r.traceId, "hex"),
+      ints[o + I_BITS],
+      Number.isNaN(manifestSeq) ? null : manifestSeq,
+      traceAt === TRACE_NONE ? null : traceAt === TRACE_IN_BYTES ? bytes.subarray(b + 16, b + 32) : oddTraces[traceAt],
     ).changes;
     if (stored === 0) {
       if (duplicates === "refuse") return false;
@@ -265,15 +244,17 @@ export function insertRows(
     }
     seq += 1;
     fresh.push(i);
-    rollups.add(set.rollup, r.within, r.observedMs, agent);
-    const sk = `${r.source}\n${r.sourceInstance}`;
-    const s = status.get(sk);
-    if (s === undefined) status.set(sk, { source: r.source, instance: r.sourceInstance, attested: r.attested, last: r.observedMs, received: r.receivedMs, n: 1 });
-    else {
-      s.last = Math.max(s.last, r.observedMs);
-      s.received = Math.max(s.received, r.receivedMs);
-      s.n += 1;
+    rollups.add(set.rollup, ints[o + I_WITHIN] as number, observedMs, agent);
+    const receivedMs = doubles[d + D_RECEIVED] as number;
+    if (counted[source] === 0) {
+      attested[source] = ((ints[o + I_FLAGS] as number) & FLAG_ATTESTED) !== 0;
+      last[source] = observedMs;
+      received[source] = receivedMs;
+    } else {
+      last[source] = Math.max(last[source] as number, observedMs);
+      received[source] = Math.max(received[source] as number, receivedMs);
     }
+    counted[source] = (counted[source] as number) + 1;
   }
   const upsertHour = prepared(
     "INSERT INTO hourly (class, within, hour, agent, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (class, within, hour, agent) DO UPDATE SET n = n + excluded.n",
@@ -286,7 +267,10 @@ export function insertRows(
      ON CONFLICT (source, instance) DO UPDATE SET last_event_ms = max(coalesce(last_event_ms, 0), excluded.last_event_ms),
        last_received_ms = max(coalesce(last_received_ms, 0), excluded.last_received_ms), events = events + excluded.events, attested = excluded.attested`,
   );
-  for (const s of status.values()) upsertStatus.run(s.source, s.instance, s.attested ? 1 : 0, s.last, s.received, s.n);
+  for (let k = 0; k < sourceCount; k++) {
+    if (counted[k] === 0) continue;
+    upsertStatus.run(batch.sources[2 * k], batch.sources[2 * k + 1], attested[k] === true ? 1 : 0, last[k], received[k], counted[k]);
+  }
   return fresh;
 }
 

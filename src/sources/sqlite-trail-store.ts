@@ -6,7 +6,8 @@ import { CharterError } from "../errors.js";
 import type { BindingKind, PrincipalBinding } from "../trail/attribute.js";
 import { chainEvents, layoutEvents } from "../trail/chain.js";
 import { chunkLines, splitChunk } from "./trail-chunk.js";
-import { chunksOf, insertChunks, insertRows, readTip, rowsOf, statementCache, TrailNames } from "./sqlite-trail-rows.js";
+import { columnsOf } from "./sqlite-trail-columns.js";
+import { chunksOf, insertChunks, insertRows, readTip, statementCache, TrailNames } from "./sqlite-trail-rows.js";
 import { WriterThread } from "./sqlite-trail-writer-thread.js";
 import type { DecidedEvent } from "../trail/decide.js";
 import type { TrailSourceKind } from "../trail/event.js";
@@ -292,7 +293,7 @@ export class SqliteTrailStore implements TrailStore {
             return;
           }
           const tipSeq = writer.busy === 0 ? readTip(this.#prepared).seq : this.#expected;
-          const rows = rowsOf(events);
+          const rows = columnsOf(events);
           const laid = layoutEvents(tipSeq, events);
           this.#expected = tipSeq + laid.events.length;
           writer.write({ tipSeq, rows, lines: laid.lines, ends: laid.ends, positions, nowMs: Date.now() }).then(
@@ -322,7 +323,7 @@ export class SqliteTrailStore implements TrailStore {
   #appendHere(events: readonly DecidedEvent[], positions: readonly SourcePosition[]): Promise<AppendResult> {
     const run = this.#db.transaction((): AppendResult => {
       const tip = readTip(this.#prepared);
-      const fresh = insertRows(this.#prepared, this.#names, tip.seq, rowsOf(events), "skip") as number[];
+      const fresh = insertRows(this.#prepared, this.#names, tip.seq, columnsOf(events), "skip") as number[];
       const chained = chainEvents(
         tip,
         fresh.map((i) => events[i] as DecidedEvent),

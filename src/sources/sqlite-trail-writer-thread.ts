@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { CharterError, type CharterErrorCode } from "../errors.js";
-import type { TrailRows } from "./sqlite-trail-rows.js";
+import type { TrailColumns } from "./sqlite-trail-columns.js";
 import type { SourcePosition } from "./trail-store.js";
 
 /** How the writer thread opens the trail. */
@@ -11,10 +11,10 @@ export interface WriterSetup {
   readonly cacheKiB: number;
 }
 
-/** A batch for the writer thread: laid out after seq `tipSeq`, its rows, its stored lines (layoutEvents) and the positions saved with it. */
+/** A batch for the writer thread: laid out after seq `tipSeq`, its rows as columns, its stored lines (layoutEvents) and the positions saved with it. */
 export interface WriteRequest {
   readonly tipSeq: number;
-  readonly rows: TrailRows;
+  readonly rows: TrailColumns;
   readonly lines: Uint8Array;
   readonly ends: ArrayLike<number>;
   readonly positions: readonly SourcePosition[];
@@ -56,7 +56,11 @@ export class WriterThread {
     return this.#waiting.length;
   }
 
-  /** Resolves with the batch's chain hashes once it is durable, or "conflict" when it was refused. */
+  /**
+   * Resolves with the batch's chain hashes once it is durable, or "conflict" when it was refused.
+   * The request's buffers are moved to the thread, not copied: the caller must not use its
+   * columns afterwards.
+   */
   write(request: WriteRequest): Promise<Uint8Array | "conflict"> {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     const worker = this.#worker ?? this.#start();
@@ -67,7 +71,7 @@ export class WriterThread {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       worker.ref();
-      worker.postMessage({ ...request, lines, ends } satisfies WriteRequest, [lines.buffer, ends.buffer]);
+      worker.postMessage({ ...request, lines, ends } satisfies WriteRequest, [lines.buffer, ends.buffer, request.rows.buffer]);
     });
   }
 

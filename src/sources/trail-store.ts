@@ -220,24 +220,27 @@ export const DAY_MS = 24 * HOUR_MS;
  * window's ends from the hourly rollup, and only the partial hours from the events.
  */
 export class RollupCounts {
-  // Keyed by (agent, within, hour) with a count per class: one key and one map lookup per event
-  // instead of two per class, and the daily rollup is summed from the hourly one when the rows
-  // are written (ingest counts tens of thousands of events a second).
-  readonly #hourly = new Map<string, { agent: number; within: number; hour: number; counts: number[] }>();
+  // Keyed by agent, then by hour and within together in one number, with a count per class: no
+  // key string is built per event, and the daily rollup is summed from the hourly one when the
+  // rows are written (ingest counts tens of thousands of events a second).
+  readonly #byAgent = new Map<number, Map<number, { agent: number; within: number; hour: number; counts: number[] }>>();
 
   add(classes: readonly number[], within: number, observedMs: number, agent: number | null): void {
     const hour = Math.floor(observedMs / HOUR_MS);
     const a = agent ?? -1;
-    const key = `${String(a)}|${String(within)}|${String(hour)}`;
-    let group = this.#hourly.get(key);
-    if (group === undefined) this.#hourly.set(key, (group = { agent: a, within, hour, counts: [] }));
+    let groups = this.#byAgent.get(a);
+    if (groups === undefined) this.#byAgent.set(a, (groups = new Map<number, { agent: number; within: number; hour: number; counts: number[] }>()));
+    // within is 0, 1 or 2.
+    const key = hour * 4 + within;
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = { agent: a, within, hour, counts: [] }));
     for (const cls of classes) group.counts[cls] = (group.counts[cls] ?? 0) + 1;
   }
 
   /** The rows of one rollup: class, within, hour or day, agent, count. */
   rows(unit: "hour" | "day"): [number, number, number, number, number][] {
     const out = new Map<string, [number, number, number, number, number]>();
-    for (const g of this.#hourly.values()) {
+    for (const g of [...this.#byAgent.values()].flatMap((groups) => [...groups.values()])) {
       const at = unit === "hour" ? g.hour : Math.floor(g.hour / 24);
       g.counts.forEach((n, cls) => {
         const key = `${String(cls)}|${String(g.within)}|${String(at)}|${String(g.agent)}`;

@@ -63,6 +63,64 @@ describe("the SQLite trail's writer thread", () => {
     expect(report.ok).toBe(true);
   });
 
+  it("writes from a batch's columns the same query rows, rollups and source status as the store's own connection", async () => {
+    // Events of every shape a row can take: attributed or not, with or without a resource, a
+    // manifest, a canonical or an odd trace id, from two sources, attested or not, data classes or none.
+    const ctx = context();
+    const shapes = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        sourceEvent({
+          sourceKey: `shape-${String(i)}`,
+          observedAt: new Date(Date.parse("2026-03-03T06:00:00Z") + i * 7 * 60_000).toISOString(),
+          principal: i % 3 === 0 ? `nobody_${String(i % 4)}` : "charter_agent_support_triage",
+          resource: i % 5 === 0 ? null : (["crm.public.customers", "crm.public.payments", "crm.public.orders"][i % 3] ?? null),
+          action: i % 4 === 0 ? "update" : "select",
+          traceId: i % 6 === 0 ? "0af7651916cd43dd8448eb211c80319c" : i % 6 === 1 ? "ABCDEF0123" : null,
+          ...(i % 7 === 0 ? { source: "squid" as const, sourceInstance: "egress", attested: false } : {}),
+        }),
+      );
+    const events = shapes(240).map((e) => decide(e, RECEIVED_MS, ctx));
+    const other = openSqliteTrail(join(dir, "own.sqlite"), { writerThread: false });
+    try {
+      // Two batches through the writer; the third repeats an event, so it is appended on the store's own connection.
+      for (const s of [store, other]) {
+        const again = shapes(241).map((e) => decide(e, RECEIVED_MS, ctx));
+        await s.append(events.slice(0, 100).map((e) => ({ ...e })));
+        await s.append(events.slice(100, 200).map((e) => ({ ...e })));
+        const last = await s.append([...again.slice(200, 240), ...again.slice(5, 6)]);
+        expect(last.duplicates).toBe(1);
+      }
+      const rows = (s: SqliteTrailStore) =>
+        s.select(
+          `SELECT e.seq, e.observed_ms, hex(e.id) AS id, a.value AS agent, src.value AS source, act.value AS action, r.value AS resource, p.value AS principal,
+             CAST(e.classes AS TEXT) AS classes, e.bits, e.manifest_seq, hex(e.trace) AS trace
+           FROM events e LEFT JOIN names a ON a.id = e.agent JOIN names src ON src.id = e.source JOIN names act ON act.id = e.action
+             LEFT JOIN names r ON r.id = e.resource JOIN names p ON p.id = e.principal ORDER BY e.seq`,
+        );
+      const written = await rows(store);
+      expect(written).toHaveLength(240);
+      expect(written).toEqual(await rows(other));
+      // The rows hold what the events say.
+      expect(written.filter((r) => r["trace"] === "0AF7651916CD43DD8448EB211C80319C")).toHaveLength(40);
+      expect(written.filter((r) => r["trace"] === "ABCDEF0123")).toHaveLength(40);
+      expect(written.filter((r) => r["agent"] === null)).toHaveLength(80);
+      expect(written.filter((r) => r["resource"] === null)).toHaveLength(48);
+      expect(written.filter((r) => r["manifest_seq"] === 3)).toHaveLength(160);
+      for (const table of ["hourly", "daily"]) {
+        const sql = `SELECT * FROM ${table} ORDER BY 1, 2, 3, 4`;
+        expect(await store.select(sql)).toEqual(await other.select(sql));
+      }
+      const status = "SELECT source, instance, attested, last_event_ms, last_received_ms, events FROM source_status ORDER BY source, instance";
+      expect(await store.select(status)).toEqual(await other.select(status));
+      expect((await store.select(status)).map((r) => [r["source"], r["events"]])).toEqual([
+        ["pgaudit", 205],
+        ["squid", 35],
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("keeps arrival order when another handle appends between pipelined batches", async () => {
     const other = openSqliteTrail(join(dir, "trail.sqlite"), { writerThread: false });
     try {
