@@ -165,7 +165,9 @@ function eligible(s: Scenario, facts: PullFacts, approval: CountedApproval): boo
   if ((from.users ?? []).some((u) => lower(u) === who)) return true;
   if ((from.teams ?? []).some(member)) return true;
   if (from.permission) {
-    const has = Object.entries(facts.permissions).find(([k]) => lower(k) === who)?.[1] ?? "none";
+    // As the evaluator reads it: the key spelled in lower case wins over one differing only in case.
+    const exact = Object.hasOwn(facts.permissions, who) ? facts.permissions[who] : undefined;
+    const has = exact ?? Object.entries(facts.permissions).find(([k]) => lower(k) === who)?.[1] ?? "none";
     if (RANK.indexOf(has) >= RANK.indexOf(from.permission)) return true;
   }
   return false;
